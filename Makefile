@@ -1,0 +1,33 @@
+# TalkifAI Telephony: `make run` starts the whole stack locally, `make test` checks everything.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export UV_PYTHON_DOWNLOADS := never
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+UV := $(shell command -v uv 2>/dev/null)
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint typecheck fmt pytest
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+	uv sync --locked --all-packages
+
+run: setup
+	uv run python -m talkifai_common.devstack
+
+test: setup lint typecheck pytest
+
+lint:
+	uv run ruff check .
+	uv run ruff format --check .
+
+typecheck:
+	uv run mypy libs/common/src services/numbers-api/src tools/livekit-emulator/src
+
+pytest:
+	uv run pytest $(PYTEST_ARGS)
+
+fmt:
+	uv run ruff format .
+	uv run ruff check --fix .
