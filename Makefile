@@ -7,7 +7,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint typecheck fmt pytest
+.PHONY: setup run test lint typecheck fmt pytest studio-test deploy-check
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -16,7 +16,14 @@ setup:
 run: setup
 	uv run python -m talkifai_common.devstack
 
-test: setup lint typecheck pytest
+test: setup lint typecheck pytest studio-test deploy-check
+
+# The Studio and the deployment checks own their scripts; each installs what it needs.
+studio-test: setup
+	@if [ -x services/studio/scripts/test.sh ]; then services/studio/scripts/test.sh; fi
+
+deploy-check: setup
+	@if [ -x deploy/check.sh ]; then deploy/check.sh; fi
 
 lint:
 	uv run ruff check .
