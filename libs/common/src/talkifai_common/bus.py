@@ -1,0 +1,118 @@
+"""NATS JetStream through FastStream: the broker, the `TELEPHONY` stream, and publishing events.
+
+Publishing sets `Nats-Msg-Id` to the event id, so JetStream drops a republished copy inside its
+duplicate window, and carries the W3C trace context in the headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from faststream.nats import NatsBroker
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from opentelemetry import propagate
+
+from talkifai_common.events import STREAM_NAME, STREAM_SUBJECTS, CloudEvent
+
+DUPLICATE_WINDOW = timedelta(minutes=10)
+JSON_CONTENT_TYPE = "application/json"
+
+
+def create_broker(nats_url: str, *, name: str) -> NatsBroker:
+    """A FastStream broker that reconnects for ever; subscribers are added by the service."""
+    return NatsBroker(
+        nats_url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        connect_timeout=5,
+        logger=None,
+    )
+
+
+def stream_config(max_age: timedelta = timedelta(days=7)) -> StreamConfig:
+    """The `TELEPHONY` stream: every `telephony.>` subject, on disk, deduplicated by message id."""
+    return StreamConfig(
+        name=STREAM_NAME,
+        subjects=list(STREAM_SUBJECTS),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=max_age.total_seconds(),
+        duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+    )
+
+
+async def ensure_stream(broker: NatsBroker) -> None:
+    """Create the stream if it is missing (idempotent; every publisher calls it at start)."""
+    js = broker.connection.jetstream()
+    try:
+        await js.stream_info(STREAM_NAME)
+    except NotFoundError:
+        await js.add_stream(config=stream_config())
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """An encoded event ready for the bus."""
+
+    event_id: str
+    subject: str
+    payload: bytes
+    headers: Mapping[str, str]
+
+
+def encode_event(event: CloudEvent[Any]) -> OutgoingMessage:
+    """Encode an event with its dedup id and the current trace context."""
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    return OutgoingMessage(
+        event_id=event.id,
+        subject=event.name.subject,
+        payload=event.model_dump_json().encode(),
+        headers=headers,
+    )
+
+
+class EventPublisher(Protocol):
+    """Publishes messages to JetStream and returns once every one is stored."""
+
+    async def publish_all(self, messages: Sequence[OutgoingMessage]) -> None: ...
+
+
+class JetStreamPublisher:
+    """EventPublisher over a FastStream NATS broker."""
+
+    def __init__(self, broker: NatsBroker, *, timeout_s: float = 5.0) -> None:
+        self._broker = broker
+        self._timeout_s = timeout_s
+
+    async def publish_all(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Send in order, then wait for every acknowledgement (raises if any fails)."""
+        # Each publish writes to the socket before awaiting its ack, so creating the tasks in order
+        # keeps the order on the stream while the acks are awaited together.
+        tasks = [
+            asyncio.ensure_future(
+                self._broker.publish(
+                    message.payload,
+                    message.subject,
+                    headers={
+                        **message.headers,
+                        "content-type": JSON_CONTENT_TYPE,
+                        "Nats-Msg-Id": message.event_id,
+                    },
+                    stream=STREAM_NAME,
+                    timeout=self._timeout_s,
+                )
+            )
+            for message in messages
+        ]
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result

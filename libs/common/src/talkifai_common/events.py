@@ -1,0 +1,198 @@
+"""The event contract: CloudEvents 1.0 envelopes on the JetStream stream `TELEPHONY`.
+
+Subjects are `telephony.<entity>.<event>`; the CloudEvents `type` is
+`talkifai.telephony.<entity>.<event>.v1`; `id` doubles as the `Nats-Msg-Id` header so that a
+republished event is deduplicated. `data` is the entity's public representation: never a secret.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from talkifai_common.voice import (
+    Architecture,
+    LLMConfig,
+    RealtimeConfig,
+    STTConfig,
+    TTSConfig,
+)
+
+STREAM_NAME = "TELEPHONY"
+STREAM_SUBJECTS = ("telephony.>",)
+
+
+class EventName(StrEnum):
+    """Every event the platform publishes, as its NATS subject."""
+
+    AGENT_CREATED = "telephony.agent.created"
+    AGENT_UPDATED = "telephony.agent.updated"
+    AGENT_DELETED = "telephony.agent.deleted"
+    PHONE_NUMBER_CREATED = "telephony.phone_number.created"
+    PHONE_NUMBER_UPDATED = "telephony.phone_number.updated"
+    PHONE_NUMBER_DELETED = "telephony.phone_number.deleted"
+    PHONE_NUMBER_SYNCED = "telephony.phone_number.synced"
+    PHONE_NUMBER_SYNC_FAILED = "telephony.phone_number.sync_failed"
+    CALL_INITIATED = "telephony.call.initiated"
+    CALL_RINGING = "telephony.call.ringing"
+    CALL_ANSWERED = "telephony.call.answered"
+    CALL_COMPLETED = "telephony.call.completed"
+    CALL_FAILED = "telephony.call.failed"
+
+    @property
+    def subject(self) -> str:
+        """The NATS subject."""
+        return self.value
+
+    @property
+    def cloudevent_type(self) -> str:
+        """The CloudEvents `type`, versioned."""
+        return f"talkifai.{self.value}.v1"
+
+    @classmethod
+    def from_type(cls, cloudevent_type: str) -> EventName:
+        """The event named by a CloudEvents `type`."""
+        return cls(cloudevent_type.removeprefix("talkifai.").removesuffix(".v1"))
+
+
+class RecordingMode(StrEnum):
+    """Whether calls on a number are recorded."""
+
+    DISABLED = "disabled"
+    ALL = "all"
+    CONSENT = "consent"
+
+
+class NumberStatus(StrEnum):
+    """The product's status badge."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class SyncState(StrEnum):
+    """Whether LiveKit holds the number's current desired state."""
+
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class AgentData(_Data):
+    """An agent's public representation."""
+
+    id: str = Field(examples=["agent_3kq9x7c2m4p8v6tz"])
+    name: str = Field(examples=["Sales Agent"])
+    architecture: Architecture
+    instructions: str
+    greeting: str
+    language: str = Field(examples=["en-US"])
+    stt: STTConfig | None = Field(description="Pipeline agents only.")
+    llm: LLMConfig | None = Field(description="Pipeline and text agents.")
+    tts: TTSConfig | None = Field(description="Pipeline agents only.")
+    realtime: RealtimeConfig | None = Field(description="Realtime agents only.")
+    version: int = Field(description="Increases with every change.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentRef(_Data):
+    """An assigned agent as shown on a phone number."""
+
+    id: str
+    name: str
+    architecture: Architecture
+
+
+class SyncStatus(_Data):
+    """How far LiveKit has caught up with the number."""
+
+    state: SyncState
+    error: str | None = None
+    synced_at: datetime | None = None
+
+
+class PhoneNumberData(_Data):
+    """A phone number's public representation; the SIP password is never part of it."""
+
+    id: str = Field(examples=["pn_8d2k4m6q9s1v3x5z"])
+    phone_number: str = Field(examples=["+12025550123"])
+    termination_uri: str | None = Field(examples=["your-trunk.pstn.twilio.com"])
+    sip_username: str | None
+    has_sip_password: bool
+    inbound_agent: AgentRef | None
+    outbound_agent: AgentRef | None
+    webhook_url: str | None
+    recording_mode: RecordingMode
+    status: NumberStatus
+    sync: SyncStatus
+    version: int = Field(description="Increases with every change; sync results name it.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class LiveKitResources(_Data):
+    """The LiveKit resources that carry a number."""
+
+    inbound_trunk_id: str | None = None
+    outbound_trunk_id: str | None = None
+    dispatch_rule_id: str | None = None
+
+
+class PhoneNumberSyncData(_Data):
+    """trunk-sync's report on one version of a number."""
+
+    phone_number_id: str
+    phone_number: str
+    version: int
+    state: Literal[SyncState.SYNCED, SyncState.FAILED]
+    error: str | None = None
+    resources: LiveKitResources = LiveKitResources()
+    at: datetime
+
+
+DataT = TypeVar("DataT", bound=BaseModel)
+
+
+class CloudEvent(BaseModel, Generic[DataT]):
+    """A CloudEvents 1.0 JSON envelope with the `orgid` extension."""
+
+    model_config = ConfigDict(frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str
+    source: str
+    type: str
+    time: datetime
+    subject: str = Field(description="The entity id.")
+    orgid: str
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: DataT
+
+    @property
+    def name(self) -> EventName:
+        """Which event this is."""
+        return EventName.from_type(self.type)
+
+
+def new_event(
+    name: EventName, *, source: str, subject: str, orgid: str, data: DataT
+) -> CloudEvent[DataT]:
+    """A fresh event with a unique id, stamped now."""
+    return CloudEvent[DataT](
+        id=str(uuid.uuid4()),
+        source=source,
+        type=name.cloudevent_type,
+        time=datetime.now(UTC),
+        subject=subject,
+        orgid=orgid,
+        data=data,
+    )

@@ -1,0 +1,144 @@
+"""The transactional outbox: an event is written in the same transaction as the change it reports.
+
+`write_event` inserts into the service's `outbox` table and notifies the relay; `OutboxRelay` moves
+rows to JetStream in order and deletes them once JetStream has acknowledged them. If the process
+dies between the publish and the delete, the rows are published again and JetStream drops the copies
+by `Nats-Msg-Id`. Several replicas may run the relay: a transaction-scoped advisory lock lets one
+batch at a time through, which keeps events in commit order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import asyncpg
+import structlog
+
+from talkifai_common.bus import EventPublisher, OutgoingMessage, encode_event
+from talkifai_common.events import CloudEvent
+
+NOTIFY_CHANNEL = "outbox"
+# Any constant works; it only has to be the same for every replica sharing one database.
+_RELAY_LOCK_KEY = 0x7A1C_0B0C
+
+OUTBOX_DDL = """
+CREATE TABLE outbox (
+    seq        bigserial PRIMARY KEY,
+    event_id   text NOT NULL UNIQUE,
+    subject    text NOT NULL,
+    payload    text NOT NULL,
+    headers    jsonb NOT NULL DEFAULT '{}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+log = structlog.get_logger(__name__)
+
+
+async def write_event(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
+    """Record `event` in the caller's transaction; it is published only if that commits."""
+    message = encode_event(event)
+    await conn.execute(
+        "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)",
+        message.event_id,
+        message.subject,
+        message.payload.decode(),
+        dict(message.headers),
+    )
+    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to JetStream, in order, until cancelled."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        database_url: str,
+        publisher: EventPublisher,
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 1.0,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self._pool = pool
+        self._database_url = database_url
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._max_backoff_s = max_backoff_s
+        self._wakeup = asyncio.Event()
+        self.healthy = True
+
+    async def flush_once(self) -> int:
+        """Publish one batch; return how many rows it moved (0 when another replica holds the lock)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_KEY):
+                return 0
+            rows = await conn.fetch(
+                "SELECT seq, event_id, subject, payload, headers FROM outbox ORDER BY seq LIMIT $1",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            await self._publisher.publish_all(
+                [
+                    OutgoingMessage(
+                        event_id=row["event_id"],
+                        subject=row["subject"],
+                        payload=row["payload"].encode(),
+                        headers=_headers(row["headers"]),
+                    )
+                    for row in rows
+                ]
+            )
+            await conn.execute(
+                "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", [r["seq"] for r in rows]
+            )
+            return len(rows)
+
+    async def run(self) -> None:
+        """Relay until cancelled: woken by NOTIFY, polling as a fallback, backing off on failure."""
+        listener = await self._listen()
+        backoff = 0.0
+        try:
+            while True:
+                try:
+                    moved = await self.flush_once()
+                    self.healthy = True
+                    backoff = 0.0
+                except Exception as exc:
+                    # The rows stay in the table; the next attempt republishes them and JetStream
+                    # drops whatever got through already.
+                    self.healthy = False
+                    backoff = min(self._max_backoff_s, max(0.1, backoff * 2))
+                    log.warning("outbox.publish_failed", error=str(exc), retry_in_s=backoff)
+                    await asyncio.sleep(backoff)
+                    continue
+                if moved >= self._batch_size:
+                    continue
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
+        finally:
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        try:
+            conn: asyncpg.Connection = await asyncpg.connect(dsn=self._database_url)
+            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("outbox.listen_failed", error=str(exc))
+            return None
+        return conn
+
+
+def _headers(value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return {str(k): str(v) for k, v in dict(value).items()}

@@ -1,0 +1,143 @@
+"""Voice agent configuration: the providers agent-runtime can run, and sensible defaults.
+
+numbers-api validates agents against this catalogue and agent-runtime builds sessions from it, so the
+two can never disagree about what a provider name means.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Architecture(StrEnum):
+    """How an agent talks: a speech pipeline, a speech-to-speech model, or text only."""
+
+    PIPELINE = "pipeline"
+    REALTIME = "realtime"
+    TEXT = "text"
+
+    @property
+    def is_voice(self) -> bool:
+        """Whether the agent can make or take phone calls."""
+        return self is not Architecture.TEXT
+
+
+class STTProvider(StrEnum):
+    """Speech-to-text providers agent-runtime has plugins for."""
+
+    DEEPGRAM = "deepgram"
+    OPENAI = "openai"
+    GOOGLE = "google"
+
+
+class LLMProvider(StrEnum):
+    """Language model providers agent-runtime has plugins for."""
+
+    OPENAI = "openai"
+    GOOGLE = "google"
+
+
+class TTSProvider(StrEnum):
+    """Text-to-speech providers agent-runtime has plugins for."""
+
+    CARTESIA = "cartesia"
+    ELEVENLABS = "elevenlabs"
+    OPENAI = "openai"
+    DEEPGRAM = "deepgram"
+    GOOGLE = "google"
+
+
+class RealtimeProvider(StrEnum):
+    """Speech-to-speech providers agent-runtime has plugins for."""
+
+    OPENAI = "openai"
+    GOOGLE = "google"
+
+
+_STT_MODELS = {
+    STTProvider.DEEPGRAM: "nova-3",
+    STTProvider.OPENAI: "gpt-4o-transcribe",
+    STTProvider.GOOGLE: "latest_long",
+}
+_LLM_MODELS = {LLMProvider.OPENAI: "gpt-4.1-mini", LLMProvider.GOOGLE: "gemini-2.0-flash"}
+_TTS_MODELS = {
+    TTSProvider.CARTESIA: "sonic-2",
+    TTSProvider.ELEVENLABS: "eleven_flash_v2_5",
+    TTSProvider.OPENAI: "gpt-4o-mini-tts",
+    TTSProvider.DEEPGRAM: "aura-2-andromeda-en",
+    TTSProvider.GOOGLE: "en-US-Chirp3-HD-Charon",
+}
+_REALTIME_MODELS = {
+    RealtimeProvider.OPENAI: "gpt-realtime",
+    RealtimeProvider.GOOGLE: "gemini-2.0-flash-live-001",
+}
+_REALTIME_VOICES = {RealtimeProvider.OPENAI: "alloy", RealtimeProvider.GOOGLE: "Puck"}
+
+# Provider-specific names are free text but bounded, so a typo is caught by the provider, not by us.
+_Name = Field(min_length=1, max_length=200)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class STTConfig(_Strict):
+    """Speech recognition: provider and model (model defaults per provider)."""
+
+    provider: STTProvider = STTProvider.DEEPGRAM
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+
+    def resolved_model(self) -> str:
+        """The model to run: the configured one or the provider's default."""
+        return self.model or _STT_MODELS[self.provider]
+
+
+class LLMConfig(_Strict):
+    """The language model and its sampling temperature."""
+
+    provider: LLMProvider = LLMProvider.OPENAI
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+
+    def resolved_model(self) -> str:
+        """The model to run: the configured one or the provider's default."""
+        return self.model or _LLM_MODELS[self.provider]
+
+
+class TTSConfig(_Strict):
+    """Speech synthesis: provider, model and voice (the provider's default voice when unset)."""
+
+    provider: TTSProvider = TTSProvider.CARTESIA
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+    voice: str | None = Field(default=None, min_length=1, max_length=200)
+
+    def resolved_model(self) -> str:
+        """The model to run: the configured one or the provider's default."""
+        return self.model or _TTS_MODELS[self.provider]
+
+
+class RealtimeConfig(_Strict):
+    """A speech-to-speech model and its voice."""
+
+    provider: RealtimeProvider = RealtimeProvider.OPENAI
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+    voice: str | None = Field(default=None, min_length=1, max_length=200)
+
+    def resolved_model(self) -> str:
+        """The model to run: the configured one or the provider's default."""
+        return self.model or _REALTIME_MODELS[self.provider]
+
+    def resolved_voice(self) -> str:
+        """The voice to use: the configured one or the provider's default."""
+        return self.voice or _REALTIME_VOICES[self.provider]
+
+
+DEFAULT_INSTRUCTIONS = (
+    "You are a friendly, concise voice assistant on a phone call. Speak naturally, keep answers "
+    "short, and ask one question at a time."
+)
+DEFAULT_GREETING = "Hello! How can I help you today?"
+DEFAULT_LANGUAGE = "en-US"
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
