@@ -67,6 +67,23 @@ class RecordingMode(StrEnum):
     CONSENT = "consent"
 
 
+class SipTransport(StrEnum):
+    """How LiveKit reaches the carrier for outbound calls (TLS unless the carrier lacks it)."""
+
+    AUTO = "auto"
+    UDP = "udp"
+    TCP = "tcp"
+    TLS = "tls"
+
+
+class MediaEncryption(StrEnum):
+    """Whether outbound call media is encrypted (SRTP)."""
+
+    DISABLE = "disable"
+    ALLOW = "allow"
+    REQUIRE = "require"
+
+
 class NumberStatus(StrEnum):
     """The product's status badge."""
 
@@ -132,6 +149,8 @@ class PhoneNumberData(_Data):
     outbound_agent: AgentRef | None
     webhook_url: str | None
     recording_mode: RecordingMode
+    sip_transport: SipTransport
+    media_encryption: MediaEncryption
     status: NumberStatus
     sync: SyncStatus
     version: int = Field(description="Increases with every change; sync results name it.")

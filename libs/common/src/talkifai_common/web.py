@@ -2,7 +2,7 @@
 
 Errors are `application/problem+json` with a human `detail` and, for field validation,
 `errors: [{field, message}]`; nothing unexpected escapes as anything but a logged 500 problem.
-Also: bearer-token authentication, a request body size limit, and `/healthz` + `/readyz`.
+Also: bearer-token authentication and `/healthz` + `/readyz`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from talkifai_common.auth import Principal, TokenVerifier
 from talkifai_common.errors import FieldError, TalkifaiError, Unauthenticated, ValidationFailed
@@ -120,9 +119,18 @@ async def _on_talkifai_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, exc.title, exc.detail, errors, headers)
 
 
+_HTTP_TITLES = {
+    400: "Malformed request",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+}
+
+
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
     return problem_response(exc.status_code, title, str(exc.detail), headers=exc.headers)
 
 
@@ -137,48 +145,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TalkifaiError, _on_talkifai_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
-
-
-class BodySizeLimit:
-    """Refuses request bodies over `max_bytes` with 413, whether or not Content-Length is sent."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await self._too_large(scope, receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            413, "Payload too large", f"Request body must be at most {self.max_bytes} bytes"
-        )
-        await response(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]

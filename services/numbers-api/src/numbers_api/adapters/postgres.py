@@ -1,0 +1,377 @@
+"""numbers-api's PostgreSQL adapter: agents, phone numbers and the outbox, one transaction at a time."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from numbers_api.domain import number_status
+from talkifai_common.events import (
+    AgentData,
+    AgentRef,
+    CloudEvent,
+    MediaEncryption,
+    PhoneNumberData,
+    RecordingMode,
+    SipTransport,
+    SyncState,
+    SyncStatus,
+)
+from talkifai_common.outbox import write_event
+from talkifai_common.voice import Architecture
+
+_NUMBER_VIEW = """
+SELECT p.*,
+       ia.name AS inbound_agent_name, ia.architecture AS inbound_agent_architecture,
+       oa.name AS outbound_agent_name, oa.architecture AS outbound_agent_architecture
+FROM phone_numbers p
+LEFT JOIN agents ia ON ia.id = p.inbound_agent_id
+LEFT JOIN agents oa ON oa.id = p.outbound_agent_id
+"""
+
+# One expression keeps search_text right wherever a number or an agent's name changes.
+_REFRESH_SEARCH_TEXT = """
+UPDATE phone_numbers p
+SET search_text = lower(p.phone_number || ' ' || coalesce(ia.name, '') || ' ' || coalesce(oa.name, ''))
+FROM phone_numbers p2
+LEFT JOIN agents ia ON ia.id = p2.inbound_agent_id
+LEFT JOIN agents oa ON oa.id = p2.outbound_agent_id
+WHERE p.id = p2.id AND {where}
+"""
+
+
+def encode_cursor(value: str) -> str:
+    """An opaque cursor for the last key of a page."""
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The key a cursor stands for; ValueError if it was not made by encode_cursor."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    return base64.urlsafe_b64decode(padded.encode()).decode()
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so user input matches literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def agent_from_row(row: asyncpg.Record) -> AgentData:
+    """The public agent from its row."""
+    config: dict[str, Any] = row["config"]
+    return AgentData(
+        id=row["id"],
+        name=row["name"],
+        architecture=Architecture(row["architecture"]),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        **config,
+    )
+
+
+def number_from_row(row: asyncpg.Record) -> PhoneNumberData:
+    """The public phone number from a `_NUMBER_VIEW` row (no secret leaves this function)."""
+
+    def ref(side: str) -> AgentRef | None:
+        agent_id = row[f"{side}_agent_id"]
+        if agent_id is None:
+            return None
+        return AgentRef(
+            id=agent_id,
+            name=row[f"{side}_agent_name"],
+            architecture=Architecture(row[f"{side}_agent_architecture"]),
+        )
+
+    has_password = row["sip_password_ciphertext"] is not None
+    return PhoneNumberData(
+        id=row["id"],
+        phone_number=row["phone_number"],
+        termination_uri=row["termination_uri"],
+        sip_username=row["sip_username"],
+        has_sip_password=has_password,
+        inbound_agent=ref("inbound"),
+        outbound_agent=ref("outbound"),
+        webhook_url=row["webhook_url"],
+        recording_mode=RecordingMode(row["recording_mode"]),
+        sip_transport=SipTransport(row["sip_transport"]),
+        media_encryption=MediaEncryption(row["media_encryption"]),
+        status=number_status(
+            termination_uri=row["termination_uri"],
+            inbound_agent_id=row["inbound_agent_id"],
+            outbound_agent_id=row["outbound_agent_id"],
+            sip_username=row["sip_username"],
+            has_sip_password=has_password,
+        ),
+        sync=SyncStatus(
+            state=SyncState(row["sync_state"]), error=row["sync_error"], synced_at=row["synced_at"]
+        ),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class Store:
+    """Opens transactions on the pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A unit of work: every change and its events commit together or not at all."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield Tx(conn)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Tx]:
+        """Reads outside a write transaction."""
+        async with self.pool.acquire() as conn:
+            yield Tx(conn)
+
+
+class Tx:
+    """Queries and changes on one connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def emit(self, event: CloudEvent[Any]) -> None:
+        """Write an event to the outbox in this transaction."""
+        await write_event(self.conn, event)
+
+    # --- agents -----------------------------------------------------------------------------
+
+    async def get_agent(
+        self, org_id: str, agent_id: str, *, lock: bool = False
+    ) -> AgentData | None:
+        """One agent of the organization."""
+        row = await self.conn.fetchrow(
+            "SELECT * FROM agents WHERE org_id = $1 AND id = $2" + (" FOR UPDATE" if lock else ""),
+            org_id,
+            agent_id,
+        )
+        return agent_from_row(row) if row else None
+
+    async def list_agents(
+        self, org_id: str, limit: int, after: tuple[datetime, str] | None
+    ) -> list[AgentData]:
+        """Agents in creation order, after the given (created_at, id)."""
+        rows = await self.conn.fetch(
+            """
+            SELECT * FROM agents
+            WHERE org_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))
+            ORDER BY created_at, id LIMIT $4
+            """,
+            org_id,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit,
+        )
+        return [agent_from_row(r) for r in rows]
+
+    async def insert_agent(self, org_id: str, agent: AgentData) -> AgentData:
+        """Store a new agent."""
+        row = await self.conn.fetchrow(
+            """
+            INSERT INTO agents (id, org_id, name, architecture, config)
+            VALUES ($1, $2, $3, $4, $5) RETURNING *
+            """,
+            agent.id,
+            org_id,
+            agent.name,
+            agent.architecture.value,
+            _agent_config(agent),
+        )
+        assert row is not None
+        return agent_from_row(row)
+
+    async def update_agent(self, org_id: str, agent: AgentData) -> AgentData:
+        """Replace an agent's fields, bump its version and refresh its numbers' search text."""
+        row = await self.conn.fetchrow(
+            """
+            UPDATE agents SET name = $3, architecture = $4, config = $5,
+                              version = version + 1, updated_at = now()
+            WHERE org_id = $1 AND id = $2 RETURNING *
+            """,
+            org_id,
+            agent.id,
+            agent.name,
+            agent.architecture.value,
+            _agent_config(agent),
+        )
+        assert row is not None
+        await self.conn.execute(
+            _REFRESH_SEARCH_TEXT.format(
+                where="(p2.inbound_agent_id = $1 OR p2.outbound_agent_id = $1)"
+            ),
+            agent.id,
+        )
+        return agent_from_row(row)
+
+    async def delete_agent(self, org_id: str, agent_id: str) -> None:
+        """Remove an agent (callers check it is unassigned first)."""
+        await self.conn.execute(
+            "DELETE FROM agents WHERE org_id = $1 AND id = $2", org_id, agent_id
+        )
+
+    async def numbers_using_agent(self, agent_id: str) -> list[str]:
+        """The E.164 numbers an agent is assigned to, locked against concurrent assignment."""
+        rows = await self.conn.fetch(
+            """
+            SELECT phone_number FROM phone_numbers
+            WHERE inbound_agent_id = $1 OR outbound_agent_id = $1
+            ORDER BY phone_number FOR UPDATE
+            """,
+            agent_id,
+        )
+        return [r["phone_number"] for r in rows]
+
+    # --- phone numbers ----------------------------------------------------------------------
+
+    async def get_number(self, org_id: str, number_id: str) -> PhoneNumberData | None:
+        """One number of the organization."""
+        row = await self.conn.fetchrow(
+            _NUMBER_VIEW + "WHERE p.org_id = $1 AND p.id = $2", org_id, number_id
+        )
+        return number_from_row(row) if row else None
+
+    async def find_number_id(
+        self, org_id: str, phone_number: str, *, lock: bool = False
+    ) -> str | None:
+        """The id of an E.164 number in the organization."""
+        value: str | None = await self.conn.fetchval(
+            "SELECT id FROM phone_numbers WHERE org_id = $1 AND phone_number = $2"
+            + (" FOR UPDATE" if lock else ""),
+            org_id,
+            phone_number,
+        )
+        return value
+
+    async def lock_number(self, org_id: str, number_id: str) -> asyncpg.Record | None:
+        """The raw row, locked for update (the only place the ciphertext is read)."""
+        row: asyncpg.Record | None = await self.conn.fetchrow(
+            "SELECT * FROM phone_numbers WHERE org_id = $1 AND id = $2 FOR UPDATE",
+            org_id,
+            number_id,
+        )
+        return row
+
+    async def list_numbers(
+        self, org_id: str, search: str | None, limit: int, after: str | None
+    ) -> list[PhoneNumberData]:
+        """Numbers in E.164 order; `search` is a case-insensitive substring of number or agent names."""
+        pattern = f"%{escape_like(search.lower())}%" if search else None
+        rows = await self.conn.fetch(
+            _NUMBER_VIEW
+            + """
+            WHERE p.org_id = $1
+              AND ($2::text IS NULL OR p.search_text LIKE $2)
+              AND ($3::text IS NULL OR p.phone_number > $3)
+            ORDER BY p.phone_number LIMIT $4
+            """,
+            org_id,
+            pattern,
+            after,
+            limit,
+        )
+        return [number_from_row(r) for r in rows]
+
+    async def insert_number(self, org_id: str, number_id: str, fields: dict[str, Any]) -> None:
+        """Store a new number (unique violation when the number exists in any organization)."""
+        columns = ["id", "org_id", *fields]
+        placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        await self.conn.execute(
+            f"INSERT INTO phone_numbers ({', '.join(columns)}) VALUES ({placeholders})",
+            number_id,
+            org_id,
+            *fields.values(),
+        )
+        await self.conn.execute(_REFRESH_SEARCH_TEXT.format(where="p2.id = $1"), number_id)
+
+    async def update_number(self, number_id: str, fields: dict[str, Any]) -> None:
+        """Change fields, bump the version, reset sync to pending and refresh search text."""
+        assignments = [f"{column} = ${i}" for i, column in enumerate(fields, start=2)]
+        assignments += [
+            "version = version + 1",
+            "updated_at = now()",
+            "sync_state = 'pending'",
+            "sync_error = NULL",
+        ]
+        await self.conn.execute(
+            f"UPDATE phone_numbers SET {', '.join(assignments)} WHERE id = $1",
+            number_id,
+            *fields.values(),
+        )
+        await self.conn.execute(_REFRESH_SEARCH_TEXT.format(where="p2.id = $1"), number_id)
+
+    async def delete_number(self, number_id: str) -> None:
+        """Remove a number."""
+        await self.conn.execute("DELETE FROM phone_numbers WHERE id = $1", number_id)
+
+    async def record_sync(
+        self, number_id: str, version: int, state: SyncState, error: str | None, at: datetime
+    ) -> bool:
+        """Record trunk-sync's result if it is about the current version; True if recorded."""
+        result: str = await self.conn.execute(
+            """
+            UPDATE phone_numbers SET sync_state = $3, sync_error = $4, synced_at = $5
+            WHERE id = $1 AND version = $2
+            """,
+            number_id,
+            version,
+            state.value,
+            error,
+            at if state is SyncState.SYNCED else None,
+        )
+        return result.endswith(" 1")
+
+    async def ciphertexts(self, after: str | None, limit: int) -> Sequence[asyncpg.Record]:
+        """Stored SIP password ciphertexts in id order, for key rotation."""
+        rows: Sequence[asyncpg.Record] = await self.conn.fetch(
+            """
+            SELECT id, sip_password_ciphertext FROM phone_numbers
+            WHERE sip_password_ciphertext IS NOT NULL AND ($1::text IS NULL OR id > $1)
+            ORDER BY id LIMIT $2 FOR UPDATE
+            """,
+            after,
+            limit,
+        )
+        return rows
+
+    async def set_ciphertext(self, number_id: str, ciphertext: str) -> None:
+        """Replace a ciphertext (same plaintext, newer key): no version bump, no event."""
+        await self.conn.execute(
+            "UPDATE phone_numbers SET sip_password_ciphertext = $2 WHERE id = $1",
+            number_id,
+            ciphertext,
+        )
+
+    async def all_numbers(self, after: str | None, limit: int) -> list[tuple[str, PhoneNumberData]]:
+        """Every organization's numbers in id order, with their org (internal reconcile)."""
+        rows = await self.conn.fetch(
+            _NUMBER_VIEW + "WHERE ($1::text IS NULL OR p.id > $1) ORDER BY p.id LIMIT $2",
+            after,
+            limit,
+        )
+        return [(r["org_id"], number_from_row(r)) for r in rows]
+
+    async def number_org(self, number_id: str) -> asyncpg.Record | None:
+        """Internal: a number's raw row by id across organizations."""
+        row: asyncpg.Record | None = await self.conn.fetchrow(
+            "SELECT * FROM phone_numbers WHERE id = $1", number_id
+        )
+        return row
+
+
+def _agent_config(agent: AgentData) -> dict[str, Any]:
+    return agent.model_dump(
+        mode="json",
+        include={"instructions", "greeting", "language", "stt", "llm", "tts", "realtime"},
+    )

@@ -1,0 +1,294 @@
+"""numbers-api's HTTP routes: thin, each one a handler call."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from numbers_api import handlers
+from numbers_api.adapters.postgres import Store
+from numbers_api.config import Settings
+from numbers_api.consumers import LiveEvents
+from numbers_api.schemas import (
+    AgentAssignment,
+    AgentCreate,
+    AgentUpdate,
+    DevTokenRequest,
+    OutboundCredentials,
+    Page,
+    PhoneNumberCreate,
+    PhoneNumberUpdate,
+    TokenResponse,
+)
+from talkifai_common.auth import Principal, TokenVerifier, issue_hs256_token
+from talkifai_common.crypto import SecretBox
+from talkifai_common.errors import Unauthenticated
+from talkifai_common.events import AgentData, PhoneNumberData
+from talkifai_common.web import problem_responses
+
+DEV_TOKEN_TTL_S = 12 * 3600
+SSE_HEARTBEAT_S = 15.0
+
+
+@dataclass
+class Services:
+    """What the routes need, built once by `create_app`."""
+
+    settings: Settings
+    store: Store
+    box: SecretBox
+    verifier: TokenVerifier
+    live: LiveEvents
+    shutting_down: asyncio.Event
+
+
+def services(request: Request) -> Services:
+    """The app's services."""
+    svc: Services = request.app.state.services
+    return svc
+
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT with `sub`, `org_id` and `role`.")
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def current_principal(
+    svc: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from `Authorization: Bearer <JWT>`."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated("Missing bearer token: send `Authorization: Bearer <JWT>`")
+    return await svc.verifier.verify(credentials.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size, at most 200.")]
+Cursor = Annotated[
+    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+]
+
+READ = problem_responses(401, 404, 422)
+WRITE = problem_responses(400, 401, 403, 404, 409, 413, 422)
+
+agents = APIRouter(prefix="/agents", tags=["agents"])
+numbers = APIRouter(prefix="/phone-numbers", tags=["phone numbers"])
+live = APIRouter(tags=["events"])
+internal = APIRouter(prefix="/internal", tags=["internal"])
+dev = APIRouter(prefix="/dev", tags=["dev"])
+
+
+@agents.get("", response_model=Page[AgentData], responses=READ)
+async def list_agents(
+    svc: ServicesDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[AgentData]:
+    """The organization's agents, oldest first."""
+    return await handlers.list_agents(svc.store, principal, limit, cursor)
+
+
+@agents.post("", status_code=201, response_model=AgentData, responses=WRITE)
+async def create_agent(svc: ServicesDep, principal: PrincipalDep, body: AgentCreate) -> AgentData:
+    """Create an agent; voice settings left out get sensible defaults."""
+    return await handlers.create_agent(svc.store, principal, body)
+
+
+@agents.get("/{agent_id}", response_model=AgentData, responses=READ)
+async def get_agent(svc: ServicesDep, principal: PrincipalDep, agent_id: str) -> AgentData:
+    """One agent."""
+    return await handlers.get_agent(svc.store, principal, agent_id)
+
+
+@agents.patch("/{agent_id}", response_model=AgentData, responses=WRITE)
+async def update_agent(
+    svc: ServicesDep, principal: PrincipalDep, agent_id: str, body: AgentUpdate
+) -> AgentData:
+    """Change an agent; one assigned to a number cannot become text-only (409)."""
+    return await handlers.update_agent(svc.store, principal, agent_id, body)
+
+
+@agents.delete("/{agent_id}", status_code=204, responses=WRITE)
+async def delete_agent(svc: ServicesDep, principal: PrincipalDep, agent_id: str) -> Response:
+    """Delete an agent; refused with 409 naming the numbers it is assigned to."""
+    await handlers.delete_agent(svc.store, principal, agent_id)
+    return Response(status_code=204)
+
+
+@numbers.get("", response_model=Page[PhoneNumberData], responses=READ)
+async def list_numbers(
+    svc: ServicesDep,
+    principal: PrincipalDep,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="Case-insensitive substring of the number or an agent's name.",
+        ),
+    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[PhoneNumberData]:
+    """The organization's numbers in E.164 order."""
+    return await handlers.list_numbers(svc.store, principal, search, limit, cursor)
+
+
+@numbers.post("", status_code=201, response_model=PhoneNumberData, responses=WRITE)
+async def create_number(
+    svc: ServicesDep, principal: PrincipalDep, body: PhoneNumberCreate
+) -> PhoneNumberData:
+    """Add a number from the customer's carrier; 409 if any organization has it already."""
+    return await handlers.create_number(
+        svc.store,
+        principal,
+        body,
+        svc.box,
+        allow_private_webhooks=svc.settings.allows_private_webhooks,
+    )
+
+
+@numbers.put("/agent-assignments", response_model=PhoneNumberData, responses=WRITE)
+async def assign_agents(
+    svc: ServicesDep, principal: PrincipalDep, body: AgentAssignment
+) -> PhoneNumberData:
+    """Assign the inbound and outbound agents (null unassigns; at least one must remain)."""
+    return await handlers.assign_agents(svc.store, principal, body)
+
+
+@numbers.get("/{number_id}", response_model=PhoneNumberData, responses=READ)
+async def get_number(svc: ServicesDep, principal: PrincipalDep, number_id: str) -> PhoneNumberData:
+    """One number."""
+    return await handlers.get_number(svc.store, principal, number_id)
+
+
+@numbers.patch("/{number_id}", response_model=PhoneNumberData, responses=WRITE)
+async def update_number(
+    svc: ServicesDep, principal: PrincipalDep, number_id: str, body: PhoneNumberUpdate
+) -> PhoneNumberData:
+    """Change a number's details; fields left out stay, `null` clears."""
+    return await handlers.update_number(
+        svc.store,
+        principal,
+        number_id,
+        body,
+        svc.box,
+        allow_private_webhooks=svc.settings.allows_private_webhooks,
+    )
+
+
+@numbers.delete("/{number_id}", status_code=204, responses=WRITE)
+async def delete_number(svc: ServicesDep, principal: PrincipalDep, number_id: str) -> Response:
+    """Delete a number; its LiveKit trunks and dispatch rule follow. Call history is kept."""
+    await handlers.delete_number(svc.store, principal, number_id)
+    return Response(status_code=204)
+
+
+async def sse_principal(
+    svc: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    access_token: Annotated[
+        str | None, Query(description="For EventSource, which cannot send headers.")
+    ] = None,
+) -> Principal:
+    """The caller, from the bearer header or, for EventSource, the `access_token` query."""
+    token = credentials.credentials if credentials else access_token
+    if not token:
+        raise Unauthenticated(
+            "Missing bearer token: send `Authorization: Bearer <JWT>` or `?access_token=<JWT>`"
+        )
+    return await svc.verifier.verify(token)
+
+
+@live.get("/events", response_class=EventSourceResponse, responses=problem_responses(401))
+async def stream_events(
+    request: Request,
+    svc: ServicesDep,
+    principal: Annotated[Principal, Depends(sse_principal)],
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events: the organization's agent and phone number CloudEvents, live.
+
+    Each message has the event id as `id`, the NATS subject as `event` and the CloudEvent as `data`.
+    """
+    with svc.live.connect(principal.org_id) as queue:
+        yield ServerSentEvent(comment="connected", retry=2000)
+        while not svc.shutting_down.is_set() and not await request.is_disconnected():
+            try:
+                event = await asyncio.wait_for(queue.get(), SSE_HEARTBEAT_S)
+            except TimeoutError:
+                yield ServerSentEvent(comment="ping")
+                continue
+            if event is None:
+                return
+            yield ServerSentEvent(id=event.id, event=event.subject, raw_data=event.data)
+
+
+async def internal_caller(
+    svc: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Only the internal token passes; user JWTs never do."""
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), svc.settings.internal_token().encode()):
+        raise Unauthenticated("This endpoint is for internal services only")
+
+
+@internal.get(
+    "/phone-numbers/{number_id}/outbound-credentials",
+    response_model=OutboundCredentials,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404),
+)
+async def outbound_credentials(svc: ServicesDep, number_id: str) -> OutboundCredentials:
+    """For trunk-sync: a number's outbound trunk settings with its SIP password, in clear."""
+    return await handlers.outbound_credentials(svc.store, number_id, svc.box)
+
+
+class InternalNumber(PhoneNumberData):
+    """A number with its organization, for internal reconciliation."""
+
+    org_id: str
+
+
+@internal.get(
+    "/phone-numbers",
+    response_model=Page[InternalNumber],
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 422),
+)
+async def all_numbers(
+    svc: ServicesDep, limit: Limit = 200, cursor: Cursor = None
+) -> Page[InternalNumber]:
+    """For trunk-sync's full reconcile: every organization's numbers, in id order (no secrets)."""
+    rows, next_cursor = await handlers.list_all_numbers(svc.store, limit, cursor)
+    return Page[InternalNumber](
+        items=[InternalNumber(org_id=org, **number.model_dump()) for org, number in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@dev.post("/token", response_model=TokenResponse)
+async def dev_token(svc: ServicesDep, body: DevTokenRequest) -> TokenResponse:
+    """Dev mode only: a signed token for any organization and role."""
+    token = issue_hs256_token(
+        svc.settings.jwt_secret(),
+        sub=body.sub,
+        org_id=body.org_id,
+        role=body.role,
+        ttl_s=DEV_TOKEN_TTL_S,
+        audience=svc.settings.auth_jwt_audience,
+        issuer=svc.settings.auth_jwt_issuer,
+    )
+    return TokenResponse(access_token=token, expires_in=DEV_TOKEN_TTL_S)
+
+
+def include_routes(app: FastAPI, settings: Settings) -> None:
+    """Mount the routers; the dev router only in dev mode."""
+    for router in (agents, numbers, live, internal):
+        app.include_router(router)
+    if settings.dev_mode:
+        app.include_router(dev)

@@ -1,0 +1,111 @@
+"""Bus subscribers: trunk-sync's results, and the live feed behind `GET /events`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import structlog
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+
+from numbers_api.adapters.postgres import Store
+from numbers_api.handlers import record_sync_result
+from talkifai_common.events import STREAM_NAME, CloudEvent, EventName, PhoneNumberSyncData
+
+log = structlog.get_logger(__name__)
+
+# Only these reach the Studio: agents and phone numbers, never call events.
+LIVE_PREFIXES = ("telephony.agent.", "telephony.phone_number.")
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """One event for an SSE client."""
+
+    id: str
+    subject: str
+    data: str
+
+
+@dataclass(eq=False)
+class _Client:
+    org_id: str
+    queue: asyncio.Queue[LiveEvent | None] = field(default_factory=lambda: asyncio.Queue(256))
+
+
+class LiveEvents:
+    """Fans bus events out to the connected SSE clients of each organization."""
+
+    def __init__(self) -> None:
+        self._clients: set[_Client] = set()
+
+    @contextlib.contextmanager
+    def connect(self, org_id: str) -> Iterator[asyncio.Queue[LiveEvent | None]]:
+        """A queue of the organization's events while the block runs; None means disconnect."""
+        client = _Client(org_id)
+        self._clients.add(client)
+        try:
+            yield client.queue
+        finally:
+            self._clients.discard(client)
+
+    def deliver(self, subject: str, payload: bytes) -> None:
+        """Queue an event for every client of its organization; a client too slow is dropped."""
+        if not subject.startswith(LIVE_PREFIXES) or not self._clients:
+            return
+        try:
+            envelope = json.loads(payload)
+            event = LiveEvent(id=str(envelope["id"]), subject=subject, data=payload.decode())
+            org_id = str(envelope["orgid"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("live_events.malformed", subject=subject)
+            return
+        for client in list(self._clients):
+            if client.org_id != org_id:
+                continue
+            try:
+                client.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                # The client reconnects with Last-Event-ID semantics on its side and refetches.
+                self._clients.discard(client)
+                with contextlib.suppress(asyncio.QueueFull):
+                    client.queue.put_nowait(None)
+
+    def close_all(self) -> None:
+        """Tell every client to disconnect (graceful shutdown)."""
+        for client in list(self._clients):
+            with contextlib.suppress(asyncio.QueueFull):
+                client.queue.put_nowait(None)
+        self._clients.clear()
+
+
+def register_consumers(broker: NatsBroker, store: Store, live: LiveEvents) -> None:
+    """Attach numbers-api's subscribers to the broker (before it starts)."""
+    stream = JStream(STREAM_NAME, declare=False)
+
+    async def on_sync_result(event: CloudEvent[PhoneNumberSyncData]) -> None:
+        recorded = await record_sync_result(store, event)
+        log.info(
+            "sync_result.received",
+            phone_number_id=event.data.phone_number_id,
+            version=event.data.version,
+            state=event.data.state.value,
+            recorded=recorded,
+        )
+
+    for name in (EventName.PHONE_NUMBER_SYNCED, EventName.PHONE_NUMBER_SYNC_FAILED):
+        broker.subscriber(
+            name.subject,
+            stream=stream,
+            durable=f"numbers-api-{name.subject.rsplit('.', 1)[1].replace('_', '-')}",
+            pull_sub=PullSub(batch_size=50, timeout=1.0),
+            title=f"numbers-api records {name.subject}",
+        )(on_sync_result)
+
+    # Core NATS (not a durable consumer): every replica hears every event for its own SSE clients.
+    @broker.subscriber("telephony.>", title="numbers-api live feed for GET /events")
+    async def on_any_event(message: NatsMessage) -> None:
+        live.deliver(message.raw_message.subject, message.body)

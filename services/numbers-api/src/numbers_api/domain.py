@@ -1,0 +1,163 @@
+"""The rules of agents and phone numbers, free of I/O.
+
+Errors (all `talkifai_common.errors` subclasses, mapped to HTTP at the edge):
+    ValidationFailed  a field breaks a rule (422, naming the field)
+    NotFound          no such agent or number in the caller's organization (404)
+    Conflict          number already claimed, agent still assigned (409)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from talkifai_common.errors import Conflict, FieldError, ValidationFailed
+from talkifai_common.events import NumberStatus
+from talkifai_common.voice import Architecture
+
+TEXT_AGENT_REFUSED = "Agent is a text-only agent and cannot make voice calls"
+AT_LEAST_ONE_AGENT = "At least one agent must be selected"
+
+_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32: no i, l, o, u
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def new_id(prefix: str) -> str:
+    """A random id such as `agent_3kq9x7c2m4p8v6tz`: 80 bits, readable, URL-safe."""
+    return f"{prefix}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+
+
+def _valid_hostname(host: str) -> bool:
+    if len(host) > 253:
+        return False
+    labels = host.rstrip(".").split(".")
+    return all(_HOST_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
+
+
+def parse_termination_uri(raw: str) -> str:
+    """Accept `host`, `host:port`, `sip:host[:port]` or `sips:host[:port]`; return `host[:port]`.
+
+    LiveKit wants the outbound trunk address as a bare host (optionally with a port), never a SIP URI.
+    """
+    text = raw.strip()
+    lowered = text.lower()
+    for scheme in ("sips:", "sip:"):
+        if lowered.startswith(scheme):
+            text = text[len(scheme) :]
+            break
+    if not text:
+        raise ValueError("Termination URI must name a SIP host, e.g. your-trunk.pstn.twilio.com")
+    if any(ch in text for ch in "@;/?# ") or "://" in text:
+        raise ValueError(
+            "Termination URI must be a SIP host: host, host:port, sip:host or sips:host "
+            "(no user, parameters or path), e.g. your-trunk.pstn.twilio.com"
+        )
+    host, port = _split_host_port(text)
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError("Termination URI port must be a number from 1 to 65535")
+    host = host.lower()
+    if not _is_ip(host) and not _valid_hostname(host):
+        raise ValueError(
+            "Termination URI must be a valid hostname or IP address, e.g. your-trunk.pstn.twilio.com"
+        )
+    return f"{host}:{int(port)}" if port is not None else host
+
+
+def _split_host_port(text: str) -> tuple[str, str | None]:
+    if text.startswith("["):  # [IPv6]:port
+        end = text.find("]")
+        if end == -1:
+            raise ValueError("Termination URI has an unclosed IPv6 bracket")
+        rest = text[end + 1 :]
+        if rest and not rest.startswith(":"):
+            raise ValueError(
+                "Termination URI must be a SIP host: host, host:port, sip:host or sips:host"
+            )
+        return text[: end + 1], (rest[1:] if rest else None)
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, port
+    return text, None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def validate_webhook_url(raw: str, *, allow_private: bool) -> str:
+    """An absolute http(s) URL; literal private, loopback or link-local hosts only when allowed."""
+    url = raw.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "Webhook URL must be an absolute http or https URL, e.g. https://example.com/hooks"
+        )
+    if parts.username or parts.password:
+        raise ValueError("Webhook URL must not carry credentials")
+    host = parts.hostname
+    if not allow_private:
+        if host == "localhost" or host.endswith(".localhost"):
+            raise ValueError("Webhook URL must not point to a loopback host")
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return url
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_reserved
+        ):
+            raise ValueError(
+                "Webhook URL must not point to a private, loopback or link-local address"
+            )
+    return url
+
+
+def number_status(
+    *,
+    termination_uri: str | None,
+    inbound_agent_id: str | None,
+    outbound_agent_id: str | None,
+    sip_username: str | None,
+    has_sip_password: bool,
+) -> NumberStatus:
+    """The seed's badge: active once callable (URI, an agent, and credentials for outbound)."""
+    if not termination_uri:
+        return NumberStatus.INACTIVE
+    if not inbound_agent_id and not outbound_agent_id:
+        return NumberStatus.INACTIVE
+    if outbound_agent_id and not (sip_username and has_sip_password):
+        return NumberStatus.INACTIVE
+    return NumberStatus.ACTIVE
+
+
+def check_assignment(inbound_agent_id: str | None, outbound_agent_id: str | None) -> None:
+    """At least one side must name an agent."""
+    if not inbound_agent_id and not outbound_agent_id:
+        raise ValidationFailed(
+            AT_LEAST_ONE_AGENT,
+            [
+                FieldError("inbound_agent_id", AT_LEAST_ONE_AGENT),
+                FieldError("outbound_agent_id", AT_LEAST_ONE_AGENT),
+            ],
+        )
+
+
+def check_voice_capable(field: str, architecture: Architecture) -> None:
+    """Only pipeline and realtime agents may be put on a phone number."""
+    if not architecture.is_voice:
+        raise ValidationFailed.for_field(field, TEXT_AGENT_REFUSED)
+
+
+def agent_in_use(action: str, numbers: Iterable[str]) -> Conflict:
+    """The error for changing an agent that phone numbers still rely on."""
+    listed = ", ".join(sorted(numbers))
+    return Conflict(f"Agent is assigned to phone numbers {listed}; {action}")
