@@ -2,22 +2,23 @@
 
 Errors are `application/problem+json` with a human `detail` and, for field validation,
 `errors: [{field, message}]`; nothing unexpected escapes as anything but a logged 500 problem.
-Also: bearer-token authentication and `/healthz` + `/readyz`.
+Also: a request body size limit and `/healthz` + `/readyz`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from talkifai_common.auth import Principal, TokenVerifier
 from talkifai_common.errors import FieldError, TalkifaiError, Unauthenticated, ValidationFailed
 
 PROBLEM_JSON = "application/problem+json"
@@ -147,6 +148,58 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_unexpected)
 
 
+class BodySizeLimit:
+    """Refuses request bodies over `max_bytes` with a 413 problem, with or without Content-Length.
+
+    FastAPI's own limit answers in plain text; the contract says every error is problem+json.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413, "Payload too large", f"Request body must be at most {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    """Raised inside the app's receive when the body passes the limit."""
+
+
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
@@ -173,21 +226,12 @@ def add_health_routes(app: FastAPI, checks: Mapping[str, ReadinessCheck]) -> Non
         )
 
 
-def bearer_token(request: Request) -> str:
-    """The bearer token of the request, or Unauthenticated."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+bearer_scheme = HTTPBearer(auto_error=False, description="A JWT with `sub`, `org_id` and `role`.")
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The bearer token, or Unauthenticated naming what to send."""
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("Missing bearer token: send `Authorization: Bearer <JWT>`")
-    return token.strip()
-
-
-def principal_dependency(
-    get_verifier: Callable[[Request], TokenVerifier],
-) -> Callable[[Request], Awaitable[Principal]]:
-    """A FastAPI dependency resolving the caller from the bearer token."""
-
-    async def current_principal(request: Request) -> Principal:
-        return await get_verifier(request).verify(bearer_token(request))
-
-    return current_principal
+    return credentials.credentials.strip()

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from numbers_api import handlers
@@ -31,7 +30,7 @@ from talkifai_common.auth import Principal, TokenVerifier, issue_hs256_token
 from talkifai_common.crypto import SecretBox
 from talkifai_common.errors import Unauthenticated
 from talkifai_common.events import AgentData, PhoneNumberData
-from talkifai_common.web import problem_responses
+from talkifai_common.web import BearerCredentials, bearer_token, problem_responses
 
 DEV_TOKEN_TTL_S = 12 * 3600
 SSE_HEARTBEAT_S = 15.0
@@ -55,18 +54,12 @@ def services(request: Request) -> Services:
     return svc
 
 
-_bearer = HTTPBearer(auto_error=False, description="A JWT with `sub`, `org_id` and `role`.")
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-async def current_principal(
-    svc: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+async def current_principal(svc: ServicesDep, credentials: BearerCredentials) -> Principal:
     """The caller, from `Authorization: Bearer <JWT>`."""
-    if credentials is None or not credentials.credentials:
-        raise Unauthenticated("Missing bearer token: send `Authorization: Bearer <JWT>`")
-    return await svc.verifier.verify(credentials.credentials)
+    return await svc.verifier.verify(bearer_token(credentials))
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -190,7 +183,7 @@ async def delete_number(svc: ServicesDep, principal: PrincipalDep, number_id: st
 
 async def sse_principal(
     svc: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: BearerCredentials,
     access_token: Annotated[
         str | None, Query(description="For EventSource, which cannot send headers.")
     ] = None,
@@ -229,7 +222,7 @@ async def stream_events(
 
 async def internal_caller(
     svc: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: BearerCredentials,
 ) -> None:
     """Only the internal token passes; user JWTs never do."""
     given = credentials.credentials if credentials else ""

@@ -403,7 +403,10 @@ async def list_all_numbers(
     store: Store, limit: int, cursor: str | None
 ) -> tuple[list[tuple[str, PhoneNumberData]], str | None]:
     """Internal: every organization's numbers, for trunk-sync's full reconcile."""
-    after = decode_cursor(cursor) if cursor else None
+    try:
+        after = decode_cursor(cursor) if cursor else None
+    except ValueError as exc:
+        raise ValidationFailed.for_field("cursor", "Invalid cursor") from exc
     async with store.reader() as tx:
         rows = await tx.all_numbers(after, limit + 1)
     next_cursor = encode_cursor(rows[limit - 1][1].id) if len(rows) > limit else None

@@ -30,7 +30,7 @@ from talkifai_common.db import create_pool, migrate
 from talkifai_common.outbox import OutboxRelay
 from talkifai_common.settings import DEV_JWT_SECRET
 from talkifai_common.telemetry import configure_logging, configure_tracing
-from talkifai_common.web import add_health_routes, install_error_handlers
+from talkifai_common.web import BodySizeLimit, add_health_routes, install_error_handlers
 
 SERVICE = "numbers-api"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -121,8 +121,8 @@ def create_app(settings: Settings) -> FastAPI:
             "`Authorization: Bearer <JWT>`; errors are `application/problem+json`."
         ),
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     include_routes(app, settings)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -45,15 +46,24 @@ WHERE p.id = p2.id AND {where}
 """
 
 
+_CURSOR_PREFIX = "c1:"
+
+
 def encode_cursor(value: str) -> str:
     """An opaque cursor for the last key of a page."""
-    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode((_CURSOR_PREFIX + value).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
     """The key a cursor stands for; ValueError if it was not made by encode_cursor."""
     padded = cursor + "=" * (-len(cursor) % 4)
-    return base64.urlsafe_b64decode(padded.encode()).decode()
+    try:
+        text = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError("malformed cursor") from exc
+    if not text.startswith(_CURSOR_PREFIX):
+        raise ValueError("malformed cursor")
+    return text.removeprefix(_CURSOR_PREFIX)
 
 
 def escape_like(text: str) -> str:

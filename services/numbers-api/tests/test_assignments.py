@@ -1,0 +1,122 @@
+"""`PUT /phone-numbers/agent-assignments`: the seed's body and rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.numbers_api import Api, BusRecorder
+
+PATH = "/phone-numbers/agent-assignments"
+
+
+async def test_seed_body_assigns_both_agents(api: Api) -> None:
+    inbound = await api.agent("Support", "pipeline")
+    outbound = await api.agent("Sales", "realtime")
+    await api.number("+1234567890")
+    response = await api.request(
+        "PUT",
+        PATH,
+        json={
+            "phone_number": "+1234567890",
+            "inbound_agent_id": inbound["id"],
+            "outbound_agent_id": outbound["id"],
+        },
+    )
+    assert response.status_code == 200
+    number = response.json()
+    assert number["inbound_agent"] == {
+        "id": inbound["id"],
+        "name": "Support",
+        "architecture": "pipeline",
+    }
+    assert number["outbound_agent"] == {
+        "id": outbound["id"],
+        "name": "Sales",
+        "architecture": "realtime",
+    }
+
+
+async def test_text_agent_is_refused_with_the_seeds_message(api: Api) -> None:
+    text = await api.agent("Chatbot", "text")
+    await api.number("+1234567890")
+    for side in ("inbound_agent_id", "outbound_agent_id"):
+        response = await api.request(
+            "PUT", PATH, json={"phone_number": "+1234567890", side: text["id"]}
+        )
+        assert response.status_code == 422
+        problem = response.json()
+        assert problem["detail"] == "Agent is a text-only agent and cannot make voice calls"
+        assert problem["errors"] == [
+            {"field": side, "message": "Agent is a text-only agent and cannot make voice calls"}
+        ]
+
+
+async def test_at_least_one_agent_must_be_selected(api: Api) -> None:
+    await api.number("+1234567890")
+    for body in (
+        {"phone_number": "+1234567890"},
+        {"phone_number": "+1234567890", "inbound_agent_id": None, "outbound_agent_id": None},
+    ):
+        response = await api.request("PUT", PATH, json=body)
+        assert response.status_code == 422
+        assert response.json()["detail"] == "At least one agent must be selected"
+
+
+async def test_either_side_can_be_unassigned_while_the_other_remains(api: Api) -> None:
+    agent = await api.agent()
+    await api.number("+1234567890")
+    both = {
+        "phone_number": "+1234567890",
+        "inbound_agent_id": agent["id"],
+        "outbound_agent_id": agent["id"],
+    }
+    await api.request("PUT", PATH, json=both)
+    response = await api.request("PUT", PATH, json={**both, "inbound_agent_id": None})
+    assert response.json()["inbound_agent"] is None
+    assert response.json()["outbound_agent"]["id"] == agent["id"]
+
+
+async def test_agents_of_another_organization_cannot_be_assigned(api: Api) -> None:
+    foreign = await api.agent("Theirs", org_id="org_b")
+    await api.number("+1234567890")
+    response = await api.request(
+        "PUT", PATH, json={"phone_number": "+1234567890", "inbound_agent_id": foreign["id"]}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "inbound_agent_id"
+
+
+async def test_another_organizations_number_is_not_found(api: Api) -> None:
+    agent = await api.agent(org_id="org_b")
+    await api.number("+1234567890")
+    response = await api.request(
+        "PUT",
+        PATH,
+        org_id="org_b",
+        json={"phone_number": "+1234567890", "inbound_agent_id": agent["id"]},
+    )
+    assert response.status_code == 404
+
+
+async def test_number_in_the_body_accepts_common_forms(api: Api) -> None:
+    agent = await api.agent()
+    await api.number("+12025550123")
+    response = await api.request(
+        "PUT", PATH, json={"phone_number": "+1 (202) 555-0123", "inbound_agent_id": agent["id"]}
+    )
+    assert response.status_code == 200
+
+
+async def test_assignment_publishes_the_updated_number_and_bumps_its_version(
+    api: Api, bus: BusRecorder
+) -> None:
+    agent = await api.agent()
+    number = await api.number("+1234567890")
+    await api.request(
+        "PUT", PATH, json={"phone_number": "+1234567890", "inbound_agent_id": agent["id"]}
+    )
+    events: list[dict[str, Any]] = await bus.wait_for(2, "telephony.phone_number.")
+    assert events[-1]["type"] == "talkifai.telephony.phone_number.updated.v1"
+    assert events[-1]["data"]["inbound_agent"]["id"] == agent["id"]
+    assert events[-1]["data"]["version"] == number["version"] + 1
+    assert events[-1]["data"]["sync"]["state"] == "pending"
