@@ -1,0 +1,287 @@
+"""Events through the outbox, trunk-sync's results, the live SSE feed, internal requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import nats
+import pytest
+
+from numbers_api.adapters.postgres import Store
+from numbers_api.config import Settings
+from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
+from talkifai_common.events import (
+    EventName,
+    PhoneNumberSyncData,
+    SyncState,
+    new_event,
+)
+from talkifai_common.outbox import OutboxRelay
+from tests.support.numbers_api import Api, BusRecorder
+
+from .conftest import INTERNAL_TOKEN
+
+
+async def test_number_events_carry_the_public_representation_and_no_secret(
+    api: Api, bus: BusRecorder
+) -> None:
+    number = await api.number(sip_username="trunk-user", sip_password="pa55word-secret")
+    await api.request(
+        "PATCH", f"/phone-numbers/{number['id']}", json={"sip_password": "n3w-secret"}
+    )
+    await api.request("DELETE", f"/phone-numbers/{number['id']}")
+    events = await bus.wait_for(3, "telephony.phone_number.")
+    assert [e["type"].split(".")[-2] for e in events] == ["created", "updated", "deleted"]
+    assert events[0]["data"] == number
+    for message in bus.messages:
+        assert b"pa55word-secret" not in message.data and b"n3w-secret" not in message.data
+        assert b"gAAAA" not in message.data  # nor any Fernet token
+        assert message.headers["Nats-Msg-Id"] == json.loads(message.data)["id"]
+
+
+async def test_committed_changes_are_published_even_if_the_relay_was_down(
+    settings: Settings, database_url: str, bus: BusRecorder
+) -> None:
+    """The outbox holds events until a relay runs, and a republished batch is deduplicated."""
+    from numbers_api import handlers
+    from numbers_api.schemas import AgentCreate
+    from talkifai_common.auth import Principal, Role
+    from talkifai_common.db import create_pool
+
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    store = Store(pool)
+    owner = Principal(sub="u", org_id="org_a", role=Role.OWNER)
+    for i in range(3):
+        await handlers.create_agent(
+            store, owner, AgentCreate.model_validate({"name": f"A{i}", "architecture": "pipeline"})
+        )
+    assert bus.events() == []  # nothing relays yet: the events wait in the outbox
+
+    broker = create_broker(settings.nats_url, name="relay-test")
+    await broker.connect()
+    await ensure_stream(broker)
+    publisher = JetStreamPublisher(broker)
+    # A relay that publishes and then dies before deleting the rows...
+    rows = await pool.fetch("SELECT event_id, subject, payload, headers FROM outbox ORDER BY seq")
+    from talkifai_common.bus import OutgoingMessage
+
+    await publisher.publish_all(
+        [OutgoingMessage(r["event_id"], r["subject"], r["payload"].encode(), {}) for r in rows]
+    )
+    # ...and the next relay publishes them again: JetStream keeps one copy of each.
+    relay = OutboxRelay(pool, database_url, publisher)
+    assert await relay.flush_once() == 3
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    events = await bus.wait_for(3)
+    await asyncio.sleep(0.2)
+    assert len(bus.events()) == 3
+    assert [e["data"]["name"] for e in events] == ["A0", "A1", "A2"]
+    await broker.stop()
+    await pool.close()
+
+
+async def _publish_sync(nats_url: str, data: PhoneNumberSyncData, name: EventName) -> None:
+    nc = await nats.connect(nats_url)
+    event = new_event(
+        name, source="/talkifai/trunk-sync", subject=data.phone_number_id, orgid="org_a", data=data
+    )
+    await nc.jetstream().publish(
+        name.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+    )
+    await nc.close()
+
+
+async def _sync_state(api: Api, number_id: str, want: str) -> dict[str, Any]:
+    for _ in range(300):
+        sync = (await api.request("GET", f"/phone-numbers/{number_id}")).json()["sync"]
+        if sync["state"] == want:
+            return dict(sync)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"sync state never became {want}: {sync}")
+
+
+async def test_sync_results_update_the_numbers_sync_state(api: Api, settings: Settings) -> None:
+    number = await api.number()
+    at = datetime.now(UTC)
+    failed = PhoneNumberSyncData(
+        phone_number_id=number["id"],
+        phone_number=number["phone_number"],
+        version=number["version"],
+        state=SyncState.FAILED,
+        error="LiveKit refused the trunk: no trunk numbers specified",
+        at=at,
+    )
+    await _publish_sync(settings.nats_url, failed, EventName.PHONE_NUMBER_SYNC_FAILED)
+    sync = await _sync_state(api, number["id"], "failed")
+    assert sync["error"] == "LiveKit refused the trunk: no trunk numbers specified"
+
+    synced = failed.model_copy(update={"state": SyncState.SYNCED, "error": None})
+    await _publish_sync(settings.nats_url, synced, EventName.PHONE_NUMBER_SYNCED)
+    sync = await _sync_state(api, number["id"], "synced")
+    assert sync["error"] is None and sync["synced_at"] is not None
+
+
+async def test_a_result_about_an_older_version_is_ignored(api: Api, settings: Settings) -> None:
+    number = await api.number()
+    await api.request(
+        "PATCH", f"/phone-numbers/{number['id']}", json={"termination_uri": "t.example.com"}
+    )
+    stale = PhoneNumberSyncData(
+        phone_number_id=number["id"],
+        phone_number=number["phone_number"],
+        version=number["version"],
+        state=SyncState.SYNCED,
+        at=datetime.now(UTC),
+    )
+    await _publish_sync(settings.nats_url, stale, EventName.PHONE_NUMBER_SYNCED)
+    current = stale.model_copy(
+        update={"version": number["version"] + 1, "state": SyncState.FAILED, "error": "x"}
+    )
+    await _publish_sync(settings.nats_url, current, EventName.PHONE_NUMBER_SYNC_FAILED)
+    sync = await _sync_state(api, number["id"], "failed")
+    assert sync["error"] == "x"
+
+
+async def test_changing_a_number_makes_its_sync_pending_again(api: Api, settings: Settings) -> None:
+    number = await api.number()
+    synced = PhoneNumberSyncData(
+        phone_number_id=number["id"],
+        phone_number=number["phone_number"],
+        version=number["version"],
+        state=SyncState.SYNCED,
+        at=datetime.now(UTC),
+    )
+    await _publish_sync(settings.nats_url, synced, EventName.PHONE_NUMBER_SYNCED)
+    await _sync_state(api, number["id"], "synced")
+    await api.request("PATCH", f"/phone-numbers/{number['id']}", json={"recording_mode": "all"})
+    assert (await api.request("GET", f"/phone-numbers/{number['id']}")).json()["sync"][
+        "state"
+    ] == "pending"
+
+
+async def test_internal_credentials_need_the_internal_token_and_never_a_user_token(
+    api: Api,
+) -> None:
+    number = await api.number(
+        termination_uri="sip:trunk.example.com", sip_username="u1", sip_password="pw-1"
+    )
+    path = f"/internal/phone-numbers/{number['id']}/outbound-credentials"
+    assert (await api.http.get(path)).status_code == 401
+    assert (await api.http.get(path, headers=api.as_())).status_code == 401
+    response = await api.http.get(path, headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"})
+    assert response.status_code == 200
+    assert response.json() == {
+        "phone_number_id": number["id"],
+        "phone_number": "+12025550123",
+        "org_id": "org_a",
+        "version": number["version"],
+        "termination_uri": "trunk.example.com",
+        "sip_username": "u1",
+        "sip_password": "pw-1",
+        "sip_transport": "tls",
+        "media_encryption": "require",
+    }
+    missing = await api.http.get(
+        "/internal/phone-numbers/pn_missing/outbound-credentials",
+        headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"},
+    )
+    assert missing.status_code == 404
+
+
+async def test_internal_listing_covers_every_organization_without_secrets(api: Api) -> None:
+    await api.number("+12025550001", sip_password="secret-a")
+    await api.number("+12025550002", org_id="org_b")
+    headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+    seen: list[tuple[str, str]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        response = await api.http.get("/internal/phone-numbers", headers=headers, params=params)
+        assert "secret-a" not in response.text
+        page = response.json()
+        seen += [(n["org_id"], n["phone_number"]) for n in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == [("org_a", "+12025550001"), ("org_b", "+12025550002")]
+    assert (await api.http.get("/internal/phone-numbers", headers=api.as_())).status_code == 401
+
+
+async def _read_sse(response: httpx.Response, count: int) -> list[dict[str, str]]:
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if not line:
+            if "data" in current:
+                events.append(current)
+                if len(events) == count:
+                    return events
+            current = {}
+            continue
+        if line.startswith(":"):
+            continue
+        key, _, value = line.partition(":")
+        current[key] = value.removeprefix(" ")
+    return events
+
+
+async def test_live_feed_streams_the_organizations_changes_only(api: Api) -> None:
+    token_a = api.token("org_a")
+    async with (
+        httpx.AsyncClient(base_url=api.base_url, timeout=10) as client,
+        client.stream("GET", "/events", params={"access_token": token_a}) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        reader = asyncio.create_task(_read_sse(response, 2))
+        await asyncio.sleep(0.1)
+        await api.agent("Other org", org_id="org_b")
+        agent = await api.agent("Mine")
+        number = await api.number()
+        events = await asyncio.wait_for(reader, 5)
+    assert [e["event"] for e in events] == [
+        "telephony.agent.created",
+        "telephony.phone_number.created",
+    ]
+    assert json.loads(events[0]["data"])["data"]["id"] == agent["id"]
+    assert json.loads(events[1]["data"])["subject"] == number["id"]
+    assert events[1]["id"] == json.loads(events[1]["data"])["id"]
+
+
+async def test_live_feed_needs_a_valid_token(api: Api) -> None:
+    assert (await api.http.get("/events")).status_code == 401
+    assert (await api.http.get("/events", params={"access_token": "bad"})).status_code == 401
+
+
+async def test_health_and_readiness(api: Api) -> None:
+    assert (await api.http.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "nats": "ok"}
+
+
+async def test_keys_rotate_without_losing_a_password(
+    api: Api, database_url: str, fernet_keys: list[str]
+) -> None:
+    from numbers_api import handlers
+    from talkifai_common.crypto import SecretBox, SecretBoxError, generate_key
+    from talkifai_common.db import create_pool
+
+    number = await api.number(sip_username="u", sip_password="before-rotation")
+    new_key = generate_key()
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    try:
+        rotated = await handlers.rotate_keys(Store(pool), SecretBox([new_key, *fernet_keys]))
+        stored = await pool.fetchval(
+            "SELECT sip_password_ciphertext FROM phone_numbers WHERE id = $1", number["id"]
+        )
+    finally:
+        await pool.close()
+    assert rotated == 1
+    assert SecretBox([new_key]).decrypt(stored) == "before-rotation"
+    with pytest.raises(SecretBoxError):
+        SecretBox(fernet_keys).decrypt(stored)
