@@ -7,14 +7,14 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint typecheck fmt pytest studio-test deploy-check
+.PHONY: setup run test lint typecheck fmt pytest studio-test deploy-check asyncapi
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
 	uv sync --locked --all-packages
 
 run: setup
-	uv run python -m talkifai_common.devstack
+	uv run python tools/dev/run.py
 
 test: setup lint typecheck pytest studio-test deploy-check
 
@@ -30,7 +30,7 @@ lint:
 	uv run ruff format --check .
 
 typecheck:
-	uv run mypy libs/common/src services/numbers-api/src tools/livekit-emulator/src
+	uv run mypy libs/common/src services/numbers-api/src tools/livekit-emulator/src tools/dev
 
 pytest:
 	uv run pytest $(PYTEST_ARGS)
@@ -38,3 +38,6 @@ pytest:
 fmt:
 	uv run ruff format .
 	uv run ruff check --fix .
+
+asyncapi:
+	uv run python -m talkifai_common.asyncapi > docs/asyncapi.json

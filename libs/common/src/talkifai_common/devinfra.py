@@ -52,6 +52,10 @@ def docker_available() -> bool:
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Run PostgreSQL on a Unix socket with its data in `data_dir`; yield its URL."""
+    import warnings
+
+    # platformdirs warns when XDG_RUNTIME_DIR is unset, as in containers and CI: harmless here.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver
 
     server = pgserver.get_server(data_dir, cleanup_mode="stop")

