@@ -1,0 +1,49 @@
+"""The ASGI application: Twirp routes, the control API and health."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from livekit_emulator import control, twirp
+from livekit_emulator.config import EmulatorConfig
+from livekit_emulator.runtime import Emulator
+
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+async def healthz(request: Request) -> Response:
+    """`GET /healthz`: the process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def root(request: Request) -> Response:
+    """`GET /`: LiveKit's own health check answers "OK"."""
+    return PlainTextResponse("OK")
+
+
+def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Starlette:
+    """Build the app around a (new or given) emulator, reachable as `app.state.emulator`."""
+    emu = emulator or Emulator(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await emu.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/", root, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            *control.ROUTES,
+            Route("/twirp/{path:path}", twirp.endpoint, methods=ALL_METHODS),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.emulator = emu
+    return app

@@ -1,0 +1,130 @@
+"""Bearer-token authentication and grant checks, as LiveKit's `APIKeyAuthMiddleware` does them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from livekit_emulator.errors import AuthError, permission_denied
+
+BEARER = "Bearer "
+TOKEN_LEEWAY_S = 60  # LiveKit's verifier allows one minute of clock skew.
+
+
+@dataclass(frozen=True)
+class Grants:
+    """The video and SIP grants of a verified token (keys lower-cased: Go matches them so)."""
+
+    api_key: str
+    video: Mapping[str, Any] = field(default_factory=dict)
+    sip: Mapping[str, Any] = field(default_factory=dict)
+
+    def video_flag(self, name: str) -> bool:
+        """A boolean video grant such as `roomAdmin`."""
+        return self.video.get(name.lower()) is True
+
+    def video_str(self, name: str) -> str:
+        """A string video grant such as `room`."""
+        value = self.video.get(name.lower(), "")
+        return value if isinstance(value, str) else ""
+
+    def sip_flag(self, name: str) -> bool:
+        """A boolean SIP grant (`admin` or `call`)."""
+        return self.sip.get(name.lower()) is True
+
+
+def authenticate(
+    authorization: str | None, query_token: str | None, keys: Mapping[str, str]
+) -> Grants | None:
+    """Return the grants of the request's token, None without a token, or raise `AuthError`."""
+    if authorization:
+        if not authorization.startswith(BEARER):
+            raise AuthError("invalid authorization header. Must start with " + BEARER)
+        token = authorization[len(BEARER) :]
+    else:
+        token = query_token or ""
+    if not token:
+        # No token at all: the request goes on without grants and each method refuses it.
+        return None
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise AuthError("invalid authorization token") from exc
+    api_key = unverified.get("iss", "")
+    secret = keys.get(api_key, "") if isinstance(api_key, str) else ""
+    if not secret:
+        raise AuthError("invalid API key")
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            issuer=api_key,
+            leeway=TOKEN_LEEWAY_S,
+            options={"require": ["exp"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise AuthError(f"invalid authorization token: {_go_jwt_reason(exc)}") from exc
+    return Grants(
+        api_key=api_key, video=_lower_keys(claims.get("video")), sip=_lower_keys(claims.get("sip"))
+    )
+
+
+def _lower_keys(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k).lower(): v for k, v in value.items()}
+
+
+def _go_jwt_reason(exc: jwt.PyJWTError) -> str:
+    """The wording of golang-jwt v5, which LiveKit's 401 body repeats."""
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "token signature is invalid: signature is invalid"
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "token has invalid claims: token is expired"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"token has invalid claims: token is missing required claim: {exc.claim} claim is required"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "token has invalid claims: token is not valid yet"
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return "token is unverifiable: signing method is invalid"
+    return f"token is malformed: {exc}"
+
+
+def ensure_sip_admin(grants: Grants | None) -> None:
+    """`EnsureSIPAdminPermission`."""
+    if grants is None or not grants.sip_flag("admin"):
+        raise permission_denied()
+
+
+def ensure_sip_call(grants: Grants | None) -> None:
+    """`EnsureSIPCallPermission`."""
+    if grants is None or not grants.sip_flag("call"):
+        raise permission_denied()
+
+
+def ensure_room_admin(grants: Grants | None, room: str) -> None:
+    """`EnsureAdminPermission`: roomAdmin for exactly this room."""
+    if grants is None or not grants.video_flag("roomAdmin") or grants.video_str("room") != room:
+        raise permission_denied()
+
+
+def ensure_room_create(grants: Grants | None) -> None:
+    """`EnsureCreatePermission`."""
+    if grants is None or not grants.video_flag("roomCreate"):
+        raise permission_denied()
+
+
+def ensure_room_list(grants: Grants | None) -> None:
+    """`EnsureListPermission`."""
+    if grants is None or not grants.video_flag("roomList"):
+        raise permission_denied()
+
+
+def ensure_room_record(grants: Grants | None) -> None:
+    """`EnsureRecordPermission`."""
+    if grants is None or not grants.video_flag("roomRecord"):
+        raise permission_denied()

@@ -1,0 +1,50 @@
+"""Emulator settings: built once by `main()` or a test and passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEV_API_KEY = "devkey"
+DEV_API_SECRET = "secret"
+DEFAULT_PORT = 7880
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How one emulator instance listens, authenticates and notifies."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    api_key: str = DEV_API_KEY
+    api_secret: str = DEV_API_SECRET
+    webhook_urls: tuple[str, ...] = ()
+    # LiveKit closes an empty room after its departure_timeout (20 s by default); the emulator
+    # closes it after this many seconds unless the room was created with its own value, so tests
+    # see room_finished without waiting.
+    departure_timeout_s: float = 0.0
+    # The SIP service rings for 30 s when a request leaves ringing_timeout unset.
+    default_ringing_timeout_s: float = 30.0
+    webhook_max_attempts: int = 4
+    webhook_retry_base_s: float = 0.2
+    webhook_timeout_s: float = 5.0
+    extra_keys: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> dict[str, str]:
+        """Every API key the emulator accepts, with its secret."""
+        return {**self.extra_keys, self.api_key: self.api_secret}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EmulatorConfig:
+        """Read `LIVEKIT_EMULATOR_HOST/PORT`, `LIVEKIT_API_KEY/SECRET`, `LIVEKIT_WEBHOOK_URLS`."""
+        env = os.environ if env is None else env
+        urls = tuple(u.strip() for u in env.get("LIVEKIT_WEBHOOK_URLS", "").split(",") if u.strip())
+        return cls(
+            host=env.get("LIVEKIT_EMULATOR_HOST", "127.0.0.1"),
+            port=int(env.get("LIVEKIT_EMULATOR_PORT", str(DEFAULT_PORT))),
+            api_key=env.get("LIVEKIT_API_KEY", DEV_API_KEY),
+            api_secret=env.get("LIVEKIT_API_SECRET", DEV_API_SECRET),
+            webhook_urls=urls,
+        )

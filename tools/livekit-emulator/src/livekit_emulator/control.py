@@ -1,0 +1,159 @@
+"""The control API (JSON, no auth) that tests and local development use to drive the emulator."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from livekit_emulator.calls import InboundRejected
+from livekit_emulator.errors import TwirpError
+from livekit_emulator.state import Faults, Outcome
+
+if TYPE_CHECKING:
+    from livekit_emulator.runtime import Emulator
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class OutcomeIn(BaseModel):
+    """How the far end answers calls to `number`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(min_length=1)
+    sip_status_code: int = Field(default=200, ge=200, le=699)
+    ring_ms: int = Field(default=0, ge=0)
+    no_answer: bool = False
+    reason: str | None = None
+    unreachable: bool = False
+
+
+class InboundCallIn(BaseModel):
+    """A carrier INVITE from `from_number` to `to_number`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_number: str = Field(min_length=1)
+    to_number: str = Field(min_length=1)
+    pin: str = ""
+
+
+class InboundCallOut(BaseModel):
+    """Where the call landed."""
+
+    room_name: str
+    participant_identity: str
+    participant_id: str
+    sip_call_id: str
+    sip_trunk_id: str
+    sip_dispatch_rule_id: str
+    agent_dispatch_ids: list[str]
+
+
+class FaultsIn(BaseModel):
+    """Replace the injected faults (an empty body clears them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unavailable: bool = False
+    latency_ms: int = Field(default=0, ge=0)
+
+
+def _emu(request: Request) -> Emulator:
+    emulator: Emulator = request.app.state.emulator
+    return emulator
+
+
+def _problem(status: int, error: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": error, **extra}, status_code=status)
+
+
+async def _body(request: Request, model: type[M]) -> M | JSONResponse:
+    raw = await request.body()
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return _problem(422, "invalid request body", details=details)
+
+
+async def get_state(request: Request) -> Response:
+    """`GET /emulator/state`: every resource as protobuf JSON with snake_case names."""
+    return JSONResponse(_emu(request).state.snapshot())
+
+
+async def post_outcome(request: Request) -> Response:
+    """`POST /emulator/outcomes`: program how calls to a number end."""
+    body = await _body(request, OutcomeIn)
+    if isinstance(body, JSONResponse):
+        return body
+    _emu(request).state.outcomes[body.number] = Outcome(
+        sip_status_code=body.sip_status_code,
+        ring_ms=body.ring_ms,
+        no_answer=body.no_answer,
+        reason=body.reason,
+        unreachable=body.unreachable,
+    )
+    return JSONResponse(body.model_dump())
+
+
+async def post_inbound_call(request: Request) -> Response:
+    """`POST /emulator/inbound-calls`: a carrier INVITE, matched as LiveKit matches it."""
+    body = await _body(request, InboundCallIn)
+    if isinstance(body, JSONResponse):
+        return body
+    try:
+        result = _emu(request).calls.receive(body.from_number, body.to_number, body.pin)
+    except InboundRejected as exc:
+        return _problem(exc.sip_status_code, exc.reason, sip_status_code=exc.sip_status_code)
+    except TwirpError as exc:
+        # A conflicting configuration makes the SIP service answer the carrier with an error.
+        return _problem(500, exc.msg, sip_status_code=500)
+    out = InboundCallOut(
+        room_name=result.room_name,
+        participant_identity=result.participant_identity,
+        participant_id=result.participant_id,
+        sip_call_id=result.sip_call_id,
+        sip_trunk_id=result.sip_trunk_id,
+        sip_dispatch_rule_id=result.sip_dispatch_rule_id,
+        agent_dispatch_ids=result.agent_dispatch_ids,
+    )
+    return JSONResponse(out.model_dump(), status_code=201)
+
+
+async def post_hangup(request: Request) -> Response:
+    """`POST /emulator/calls/{sip_call_id}/hangup`: the far end hangs up."""
+    call_id = request.path_params["sip_call_id"]
+    call = _emu(request).calls.hangup(call_id)
+    if call is None:
+        return _problem(404, f"no call {call_id}")
+    return JSONResponse(call.to_dict())
+
+
+async def post_faults(request: Request) -> Response:
+    """`POST /emulator/faults`: make Twirp calls fail or slow down."""
+    body = await _body(request, FaultsIn)
+    if isinstance(body, JSONResponse):
+        return body
+    _emu(request).state.faults = Faults(unavailable=body.unavailable, latency_ms=body.latency_ms)
+    return JSONResponse(body.model_dump())
+
+
+async def post_reset(request: Request) -> Response:
+    """`POST /emulator/reset`: forget every resource, call, outcome and fault."""
+    _emu(request).reset()
+    return JSONResponse({"reset": True})
+
+
+ROUTES = [
+    Route("/emulator/state", get_state, methods=["GET"]),
+    Route("/emulator/outcomes", post_outcome, methods=["POST"]),
+    Route("/emulator/inbound-calls", post_inbound_call, methods=["POST"]),
+    Route("/emulator/calls/{sip_call_id}/hangup", post_hangup, methods=["POST"]),
+    Route("/emulator/faults", post_faults, methods=["POST"]),
+    Route("/emulator/reset", post_reset, methods=["POST"]),
+]

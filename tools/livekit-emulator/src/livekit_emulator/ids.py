@@ -1,0 +1,25 @@
+"""LiveKit-style identifiers: a prefix plus 12 random base57 characters."""
+
+from __future__ import annotations
+
+import secrets
+
+# shortuuid's default alphabet, the one LiveKit's guid package draws from (no 0, 1, I, O, l).
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+SIZE = 12
+
+ROOM = "RM_"
+PARTICIPANT = "PA_"
+SIP_TRUNK = "ST_"
+SIP_DISPATCH_RULE = "SDR_"
+SIP_CALL = "SCL_"
+SIP_TRANSFER = "STR_"
+AGENT_DISPATCH = "AD_"
+AGENT_JOB = "AJ_"
+EGRESS = "EG_"
+WEBHOOK_EVENT = "EV_"
+
+
+def new_id(prefix: str) -> str:
+    """Return a fresh id such as `ST_4kXq9nJ2mPaB`."""
+    return prefix + "".join(secrets.choice(ALPHABET) for _ in range(SIZE))

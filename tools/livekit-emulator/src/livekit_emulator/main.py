@@ -1,0 +1,66 @@
+"""`livekit-emulator`: run the emulator as a process (used by `make run`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+
+import uvicorn
+
+from livekit_emulator import logs
+from livekit_emulator.app import create_app
+from livekit_emulator.config import EmulatorConfig
+
+log = logging.getLogger("livekit_emulator")
+
+
+def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[EmulatorConfig, str]:
+    """Command-line flags over environment defaults."""
+    parser = argparse.ArgumentParser(prog="livekit-emulator", description=__doc__)
+    parser.add_argument("--host", default=base.host)
+    parser.add_argument("--port", type=int, default=base.port)
+    parser.add_argument("--api-key", default=base.api_key)
+    parser.add_argument("--api-secret", default=base.api_secret)
+    parser.add_argument(
+        "--webhook-url",
+        action="append",
+        default=None,
+        help="repeatable; replaces LIVEKIT_WEBHOOK_URLS",
+    )
+    parser.add_argument("--departure-timeout", type=float, default=base.departure_timeout_s)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    config = replace(
+        base,
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        api_secret=args.api_secret,
+        webhook_urls=tuple(args.webhook_url) if args.webhook_url else base.webhook_urls,
+        departure_timeout_s=args.departure_timeout,
+    )
+    return config, args.log_level
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM, then drain queued webhooks and exit."""
+    config, level = parse_args(argv, EmulatorConfig.from_env())
+    logs.configure(level)
+    log.info(
+        "livekit emulator starting",
+        extra={
+            "host": config.host,
+            "port": config.port,
+            "api_key": config.api_key,
+            "webhook_urls": list(config.webhook_urls),
+        },
+    )
+    uvicorn.run(
+        create_app(config), host=config.host, port=config.port, log_config=None, lifespan="on"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""The running emulator: configuration, state and the managers that act on it."""
+
+from __future__ import annotations
+
+from livekit_emulator import agents, calls, egress, rooms, sip
+from livekit_emulator.calls import CallManager
+from livekit_emulator.config import EmulatorConfig
+from livekit_emulator.rooms import RoomManager
+from livekit_emulator.state import EmulatorState
+from livekit_emulator.twirp import Method
+from livekit_emulator.webhooks import WebhookSender
+
+
+class Emulator:
+    """One emulated LiveKit server with its SIP service."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.state = EmulatorState()
+        self.webhooks = WebhookSender(config)
+        self.rooms = RoomManager(config, self.state, self.webhooks)
+        self.calls = CallManager(self.state, self.rooms, config.default_ringing_timeout_s)
+        self.rooms.room_closed_hooks.append(lambda record: egress.on_room_closed(self, record))
+        self.services: dict[str, dict[str, Method]] = {
+            "SIP": {**sip.METHODS, **calls.METHODS},
+            "AgentDispatchService": agents.METHODS,
+            "RoomService": rooms.METHODS,
+            "Egress": egress.METHODS,
+        }
+
+    def reset(self) -> None:
+        """Forget everything (resources, calls, outcomes, faults) without sending webhooks."""
+        self.calls.shutdown()
+        self.rooms.shutdown()
+        fresh = EmulatorState()
+        for name in fresh.__dataclass_fields__:
+            setattr(self.state, name, getattr(fresh, name))
+
+    async def aclose(self) -> None:
+        """Stop calls and timers, then deliver what webhooks are still queued."""
+        self.calls.shutdown()
+        self.rooms.shutdown()
+        await self.webhooks.drain()

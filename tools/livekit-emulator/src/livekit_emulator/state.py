@@ -1,0 +1,139 @@
+"""The emulator's in-memory state: what a LiveKit server and its SIP service would hold."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from livekit.protocol.agent_dispatch import AgentDispatch
+from livekit.protocol.egress import EgressInfo
+from livekit.protocol.models import ParticipantInfo, Room
+from livekit.protocol.sip import SIPDispatchRuleInfo, SIPInboundTrunkInfo, SIPOutboundTrunkInfo
+
+CallStatus = Literal["dialing", "ringing", "active", "hangup", "failed"]
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """Protobuf JSON with proto field names and defaults, as Twirp answers JSON clients."""
+    return MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
+@dataclass
+class RoomRecord:
+    """A live room with its participants (by identity) and agent dispatches (by id)."""
+
+    info: Room
+    participants: dict[str, ParticipantInfo] = field(default_factory=dict)
+    dispatches: dict[str, AgentDispatch] = field(default_factory=dict)
+    close_timer: asyncio.TimerHandle | None = None
+    # Set when the room was created with its own departure_timeout; otherwise the emulator's.
+    explicit_departure_timeout: int | None = None
+
+
+@dataclass
+class Outcome:
+    """How the far end answers an outbound call to one number."""
+
+    sip_status_code: int = 200
+    ring_ms: int = 0
+    no_answer: bool = False
+    reason: str | None = None
+    unreachable: bool = False
+
+
+@dataclass
+class CallRecord:
+    """One SIP call, inbound or outbound, kept after it ends."""
+
+    sip_call_id: str
+    direction: Literal["inbound", "outbound"]
+    room_name: str
+    participant_identity: str
+    participant_id: str
+    sip_trunk_id: str
+    from_number: str
+    to_number: str
+    created_at_ms: int
+    sip_dispatch_rule_id: str = ""
+    status: CallStatus = "dialing"
+    sip_status_code: int | None = None
+    sip_status: str | None = None
+    error: str | None = None
+    answered_at_ms: int | None = None
+    ended_at_ms: int | None = None
+    request: dict[str, Any] | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+    duration_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view for the control API."""
+        return {
+            "sip_call_id": self.sip_call_id,
+            "direction": self.direction,
+            "room_name": self.room_name,
+            "participant_identity": self.participant_identity,
+            "participant_id": self.participant_id,
+            "sip_trunk_id": self.sip_trunk_id,
+            "sip_dispatch_rule_id": self.sip_dispatch_rule_id,
+            "from_number": self.from_number,
+            "to_number": self.to_number,
+            "status": self.status,
+            "sip_status_code": self.sip_status_code,
+            "sip_status": self.sip_status,
+            "error": self.error,
+            "created_at_ms": self.created_at_ms,
+            "answered_at_ms": self.answered_at_ms,
+            "ended_at_ms": self.ended_at_ms,
+            "request": self.request,
+        }
+
+
+@dataclass
+class Faults:
+    """Injected failures for resilience tests."""
+
+    unavailable: bool = False
+    latency_ms: int = 0
+
+
+@dataclass
+class EmulatorState:
+    """Everything one emulator holds; reset between tests through the control API."""
+
+    inbound_trunks: dict[str, SIPInboundTrunkInfo] = field(default_factory=dict)
+    outbound_trunks: dict[str, SIPOutboundTrunkInfo] = field(default_factory=dict)
+    dispatch_rules: dict[str, SIPDispatchRuleInfo] = field(default_factory=dict)
+    rooms: dict[str, RoomRecord] = field(default_factory=dict)
+    # Every agent dispatch ever created, kept after its room closes (state.deleted_at is then set),
+    # so a test can see what a short call dispatched. Workers and jobs come with the agent protocol.
+    agent_dispatches: dict[str, AgentDispatch] = field(default_factory=dict)
+    egresses: dict[str, EgressInfo] = field(default_factory=dict)
+    calls: dict[str, CallRecord] = field(default_factory=dict)
+    workers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    faults: Faults = field(default_factory=Faults)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The JSON answered by `GET /emulator/state`."""
+        participants: list[dict[str, Any]] = []
+        for room in self.rooms.values():
+            for p in room.participants.values():
+                participants.append({**to_dict(p), "room_name": room.info.name})
+        return {
+            "inbound_trunks": [to_dict(t) for _, t in sorted(self.inbound_trunks.items())],
+            "outbound_trunks": [to_dict(t) for _, t in sorted(self.outbound_trunks.items())],
+            "dispatch_rules": [to_dict(r) for _, r in sorted(self.dispatch_rules.items())],
+            "rooms": [to_dict(r.info) for r in self.rooms.values()],
+            "participants": participants,
+            "agent_dispatches": [to_dict(d) for d in self.agent_dispatches.values()],
+            "egresses": [to_dict(e) for e in self.egresses.values()],
+            "workers": list(self.workers.values()),
+            "jobs": list(self.jobs.values()),
+            "calls": [c.to_dict() for c in self.calls.values()],
+        }

@@ -1,0 +1,223 @@
+"""Helpers for other services' tests: run an emulator on a free port and drive it.
+
+async with running_emulator(webhook_urls=[url]) as lk:
+    api = LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
+    await lk.control.set_outcome("+15550100", sip_status_code=486)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, NamedTuple
+
+import httpx
+import uvicorn
+
+from livekit_emulator.app import create_app
+from livekit_emulator.config import DEV_API_KEY, DEV_API_SECRET, EmulatorConfig
+from livekit_emulator.control import InboundCallOut
+from livekit_emulator.runtime import Emulator
+
+STARTUP_TIMEOUT_S = 10.0
+
+
+class ControlError(Exception):
+    """A control API request that did not succeed; carries the status and JSON body."""
+
+    def __init__(self, status_code: int, body: Any) -> None:
+        super().__init__(f"{status_code}: {body}")
+        self.status_code = status_code
+        self.body = body
+
+
+class EmulatorControl:
+    """A client of the control API (`/emulator/...`)."""
+
+    def __init__(self, base_url: str, emulator: Emulator | None = None) -> None:
+        self.base_url = base_url
+        # The in-process emulator when there is one, for assertions the HTTP view does not give.
+        self.emulator = emulator
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=10.0)
+
+    async def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = await self._client.post(path, json=body or {})
+        if response.status_code >= 300:
+            raise ControlError(response.status_code, response.json())
+        return response.json()
+
+    async def state(self) -> dict[str, Any]:
+        """`GET /emulator/state`."""
+        response = await self._client.get("/emulator/state")
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def set_outcome(
+        self,
+        number: str,
+        *,
+        sip_status_code: int = 200,
+        ring_ms: int = 0,
+        no_answer: bool = False,
+        reason: str | None = None,
+        unreachable: bool = False,
+    ) -> None:
+        """Program how the far end answers calls to `number`."""
+        body: dict[str, Any] = {
+            "number": number,
+            "sip_status_code": sip_status_code,
+            "ring_ms": ring_ms,
+            "no_answer": no_answer,
+            "unreachable": unreachable,
+        }
+        if reason is not None:
+            body["reason"] = reason
+        await self._post("/emulator/outcomes", body)
+
+    async def inbound_call(
+        self, from_number: str, to_number: str, *, pin: str = ""
+    ) -> InboundCallOut:
+        """A carrier INVITE; raises `ControlError` (404) when no trunk or rule matches."""
+        body = {"from_number": from_number, "to_number": to_number}
+        if pin:
+            body["pin"] = pin
+        return InboundCallOut.model_validate(await self._post("/emulator/inbound-calls", body))
+
+    async def hangup(self, sip_call_id: str) -> dict[str, Any]:
+        """The far end hangs up the call."""
+        result: dict[str, Any] = await self._post(f"/emulator/calls/{sip_call_id}/hangup")
+        return result
+
+    async def set_faults(self, *, unavailable: bool = False, latency_ms: int = 0) -> None:
+        """Replace the injected faults."""
+        await self._post("/emulator/faults", {"unavailable": unavailable, "latency_ms": latency_ms})
+
+    async def reset(self) -> None:
+        """Forget every resource, call, outcome and fault."""
+        await self._post("/emulator/reset")
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()
+
+
+class RunningEmulator(NamedTuple):
+    """A started emulator: unpack as `url, api_key, api_secret, control`."""
+
+    url: str
+    api_key: str
+    api_secret: str
+    control: EmulatorControl
+
+
+def _bind(host: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def test_config(
+    *,
+    api_key: str = DEV_API_KEY,
+    api_secret: str = DEV_API_SECRET,
+    webhook_urls: Sequence[str] = (),
+    departure_timeout_s: float = 0.0,
+    default_ringing_timeout_s: float = 30.0,
+) -> EmulatorConfig:
+    """A configuration for tests: fast webhook retries, port chosen at bind time."""
+    return EmulatorConfig(
+        port=0,
+        api_key=api_key,
+        api_secret=api_secret,
+        webhook_urls=tuple(webhook_urls),
+        departure_timeout_s=departure_timeout_s,
+        default_ringing_timeout_s=default_ringing_timeout_s,
+        webhook_retry_base_s=0.05,
+    )
+
+
+test_config.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+@contextlib.asynccontextmanager
+async def running_emulator(
+    config: EmulatorConfig | None = None,
+    *,
+    webhook_urls: Sequence[str] = (),
+    api_key: str = DEV_API_KEY,
+    api_secret: str = DEV_API_SECRET,
+) -> AsyncIterator[RunningEmulator]:
+    """Run an emulator in this event loop on a free port; stop it (gracefully) on exit."""
+    config = config or test_config(
+        api_key=api_key, api_secret=api_secret, webhook_urls=webhook_urls
+    )
+    emulator = Emulator(config)
+    sock = _bind(config.host)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config, emulator), log_config=None, lifespan="on", access_log=False
+        )
+    )
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    control = EmulatorControl(f"http://{config.host}:{port}", emulator)
+    try:
+        await _wait_started(server, task)
+        yield RunningEmulator(
+            f"http://{config.host}:{port}", config.api_key, config.api_secret, control
+        )
+    finally:
+        server.should_exit = True
+        await control.aclose()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
+
+
+async def _wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("livekit emulator stopped during startup")
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("livekit emulator did not start")
+        await asyncio.sleep(0.005)
+
+
+@contextlib.contextmanager
+def emulator_in_thread(config: EmulatorConfig | None = None) -> Iterator[RunningEmulator]:
+    """Run an emulator in a background thread (its own event loop), for synchronous fixtures."""
+    config = config or test_config()
+    emulator = Emulator(config)
+    sock = _bind(config.host)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config, emulator), log_config=None, lifespan="on", access_log=False
+        )
+    )
+    # uvicorn installs signal handlers only in the main thread, so this one leaves them alone.
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    deadline = threading.Event()
+    for _ in range(int(STARTUP_TIMEOUT_S / 0.005)):
+        if server.started or not thread.is_alive():
+            break
+        deadline.wait(0.005)
+    if not server.started:
+        raise RuntimeError("livekit emulator did not start")
+    url = f"http://{config.host}:{port}"
+    try:
+        yield RunningEmulator(url, config.api_key, config.api_secret, EmulatorControl(url))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
