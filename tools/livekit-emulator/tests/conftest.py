@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import jwt
-
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+import jwt
 import pytest
 import uvicorn
 from livekit import api
@@ -18,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from livekit_emulator.main import bind
 from livekit_emulator.testing import RunningEmulator, running_emulator, test_config
 
 WAIT_S = 5.0  # a guard against hanging, never an expectation of speed
@@ -27,7 +26,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """LiveKit's dev secret is short on purpose; PyJWT's warning about it is noise here."""
     for item in items:
         if "livekit-emulator" in str(item.path):
-            item.add_marker(pytest.mark.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning))
+            item.add_marker(
+                pytest.mark.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+            )
 
 
 @dataclass
@@ -77,15 +78,12 @@ class WebhookSink:
 @pytest.fixture(scope="session")
 async def _sink() -> AsyncIterator[WebhookSink]:
     receiver = WebhookSink()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    sock.setblocking(False)
+    sock = bind("127.0.0.1", 0)
     receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}/livekit/webhook"
     app = Starlette(routes=[Route("/livekit/webhook", receiver.handle, methods=["POST"])])
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no startup event
         await asyncio.sleep(0.005)
     yield receiver
     server.should_exit = True

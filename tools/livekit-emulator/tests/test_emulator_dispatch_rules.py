@@ -7,7 +7,7 @@ from livekit import api
 from livekit.protocol import sip
 from livekit.protocol.models import ListUpdate
 
-from .helpers import individual_rule, inbound_trunk
+from .helpers import inbound_trunk, individual_rule
 
 
 async def test_rule_is_required(lkapi: api.LiveKitAPI) -> None:
@@ -38,7 +38,9 @@ async def test_rules_for_different_trunks_or_pins_do_not_conflict(lkapi: api.Liv
     await individual_rule(lkapi, [])  # a wildcard rule only collides with other wildcards
     pinned = sip.SIPDispatchRuleInfo(
         trunk_ids=[a.sip_trunk_id],
-        rule=sip.SIPDispatchRule(dispatch_rule_direct=sip.SIPDispatchRuleDirect(room_name="x", pin="1234")),
+        rule=sip.SIPDispatchRule(
+            dispatch_rule_direct=sip.SIPDispatchRuleDirect(room_name="x", pin="1234")
+        ),
     )
     await lkapi.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=pinned))
     assert len((await lkapi.sip.list_dispatch_rule(sip.ListSIPDispatchRuleRequest())).items) == 4
@@ -50,7 +52,9 @@ async def test_update_into_a_conflict_is_refused(lkapi: api.LiveKitAPI) -> None:
     await individual_rule(lkapi, [a.sip_trunk_id])
     rule_b = await individual_rule(lkapi, [b.sip_trunk_id])
     with pytest.raises(api.TwirpError) as caught:
-        await lkapi.sip.update_dispatch_rule_fields(rule_b.sip_dispatch_rule_id, trunk_ids=[a.sip_trunk_id])
+        await lkapi.sip.update_dispatch_rule_fields(
+            rule_b.sip_dispatch_rule_id, trunk_ids=[a.sip_trunk_id]
+        )
     assert caught.value.message.startswith("Dispatch rule for the same trunk")
 
 
@@ -83,9 +87,14 @@ async def test_unknown_rule_is_not_found_on_update_and_delete(lkapi: api.LiveKit
     with pytest.raises(api.TwirpError) as on_update:
         await lkapi.sip.update_dispatch_rule_fields("SDR_missing", name="x")
     with pytest.raises(api.TwirpError) as on_delete:
-        await lkapi.sip.delete_dispatch_rule(sip.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id="SDR_missing"))
+        await lkapi.sip.delete_dispatch_rule(
+            sip.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id="SDR_missing")
+        )
     for caught in (on_update, on_delete):
-        assert (caught.value.code, caught.value.message) == ("not_found", "requested sip dispatch rule does not exist")
+        assert (caught.value.code, caught.value.message) == (
+            "not_found",
+            "requested sip dispatch rule does not exist",
+        )
 
 
 async def test_delete_returns_the_rule(lkapi: api.LiveKitAPI) -> None:
@@ -103,7 +112,9 @@ async def test_list_by_trunk_includes_wildcard_rules(lkapi: api.LiveKitAPI) -> N
     for_a = await individual_rule(lkapi, [a.sip_trunk_id])
     await individual_rule(lkapi, [b.sip_trunk_id])
     wildcard = await individual_rule(lkapi, [])
-    listed = await lkapi.sip.list_dispatch_rule(sip.ListSIPDispatchRuleRequest(trunk_ids=[a.sip_trunk_id]))
+    listed = await lkapi.sip.list_dispatch_rule(
+        sip.ListSIPDispatchRuleRequest(trunk_ids=[a.sip_trunk_id])
+    )
     assert {r.sip_dispatch_rule_id for r in listed.items} == {
         for_a.sip_dispatch_rule_id,
         wildcard.sip_dispatch_rule_id,

@@ -7,7 +7,7 @@ from livekit import api
 from livekit.protocol import sip
 from livekit.protocol.models import ListUpdate, Pagination
 
-from .helpers import individual_rule, inbound_trunk, outbound_trunk
+from .helpers import inbound_trunk, individual_rule, outbound_trunk
 
 
 async def test_inbound_trunk_needs_auth_addresses_or_numbers(lkapi: api.LiveKitAPI) -> None:
@@ -89,7 +89,9 @@ async def test_trunk_id_must_not_be_set_on_create(lkapi: api.LiveKitAPI) -> None
         ),
     ],
 )
-async def test_outbound_trunk_validation(lkapi: api.LiveKitAPI, fields: dict[str, object], message: str) -> None:
+async def test_outbound_trunk_validation(
+    lkapi: api.LiveKitAPI, fields: dict[str, object], message: str
+) -> None:
     request = sip.CreateSIPOutboundTrunkRequest(trunk=sip.SIPOutboundTrunkInfo(name="o", **fields))  # type: ignore[arg-type]
     with pytest.raises(api.TwirpError) as caught:
         await lkapi.sip.create_outbound_trunk(request)
@@ -112,16 +114,23 @@ async def test_outbound_trunk_keeps_transport_and_media_encryption(lkapi: api.Li
 async def test_replace_update_keeps_the_id_and_replaces_everything(lkapi: api.LiveKitAPI) -> None:
     trunk = await outbound_trunk(lkapi, metadata="old")
     replaced = await lkapi.sip.update_outbound_trunk(
-        trunk.sip_trunk_id, sip.SIPOutboundTrunkInfo(address="sip2.example.com", numbers=["+15550111"])
+        trunk.sip_trunk_id,
+        sip.SIPOutboundTrunkInfo(address="sip2.example.com", numbers=["+15550111"]),
     )
     assert replaced.sip_trunk_id == trunk.sip_trunk_id
-    assert (replaced.address, list(replaced.numbers), replaced.metadata) == ("sip2.example.com", ["+15550111"], "")
+    assert (replaced.address, list(replaced.numbers), replaced.metadata) == (
+        "sip2.example.com",
+        ["+15550111"],
+        "",
+    )
 
 
 async def test_field_update_changes_only_the_given_fields(lkapi: api.LiveKitAPI) -> None:
     trunk = await inbound_trunk(lkapi, "+15550100", "+15550101", name="n", metadata="m")
     updated = await lkapi.sip.update_inbound_trunk_fields(
-        trunk.sip_trunk_id, numbers=ListUpdate(add=["+15550102"], remove=["+15550100"]), metadata="m2"
+        trunk.sip_trunk_id,
+        numbers=ListUpdate(add=["+15550102"], remove=["+15550100"]),
+        metadata="m2",
     )
     assert list(updated.numbers) == ["+15550101", "+15550102"]
     assert (updated.name, updated.metadata) == ("n", "m2")
@@ -135,19 +144,30 @@ async def test_list_update_cannot_clear_and_change_at_once(lkapi: api.LiveKitAPI
     )
     with pytest.raises(api.TwirpError) as caught:
         await lkapi.sip._client.request(
-            "SIP", "UpdateSIPInboundTrunk", request, lkapi.sip._admin_headers(), sip.SIPInboundTrunkInfo
+            "SIP",
+            "UpdateSIPInboundTrunk",
+            request,
+            lkapi.sip._admin_headers(),
+            sip.SIPInboundTrunkInfo,
         )
     assert caught.value.message == "cannot clear and change the list at the same time"
 
 
-async def test_field_update_that_empties_an_outbound_trunk_fails_as_livekit_does(lkapi: api.LiveKitAPI) -> None:
+async def test_field_update_that_empties_an_outbound_trunk_fails_as_livekit_does(
+    lkapi: api.LiveKitAPI,
+) -> None:
     trunk = await outbound_trunk(lkapi)
     request = sip.UpdateSIPOutboundTrunkRequest(
-        sip_trunk_id=trunk.sip_trunk_id, update=sip.SIPOutboundTrunkUpdate(numbers=ListUpdate(clear=True))
+        sip_trunk_id=trunk.sip_trunk_id,
+        update=sip.SIPOutboundTrunkUpdate(numbers=ListUpdate(clear=True)),
     )
     with pytest.raises(api.TwirpError) as caught:
         await lkapi.sip._client.request(
-            "SIP", "UpdateSIPOutboundTrunk", request, lkapi.sip._admin_headers(), sip.SIPOutboundTrunkInfo
+            "SIP",
+            "UpdateSIPOutboundTrunk",
+            request,
+            lkapi.sip._admin_headers(),
+            sip.SIPOutboundTrunkInfo,
         )
     # The check runs after the update is applied, where LiveKit returns a plain error.
     assert (caught.value.code, caught.value.message) == ("unknown", "no trunk numbers specified")
@@ -166,11 +186,18 @@ async def test_lists_filter_by_id_and_number_and_sort_by_id(lkapi: api.LiveKitAP
     by_ids = await lkapi.sip.list_inbound_trunk(
         sip.ListSIPInboundTrunkRequest(trunk_ids=[trunks[2].sip_trunk_id, trunks[0].sip_trunk_id])
     )
-    by_number = await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest(numbers=["+1 555 0101"]))
+    by_number = await lkapi.sip.list_inbound_trunk(
+        sip.ListSIPInboundTrunkRequest(numbers=["+1 555 0101"])
+    )
     everything = await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())
-    assert [t.sip_trunk_id for t in by_ids.items] == sorted([trunks[0].sip_trunk_id, trunks[2].sip_trunk_id])
+    assert [t.sip_trunk_id for t in by_ids.items] == sorted(
+        [trunks[0].sip_trunk_id, trunks[2].sip_trunk_id]
+    )
     # A trunk without numbers matches any number.
-    assert {t.sip_trunk_id for t in by_number.items} == {trunks[1].sip_trunk_id, wildcard.sip_trunk_id}
+    assert {t.sip_trunk_id for t in by_number.items} == {
+        trunks[1].sip_trunk_id,
+        wildcard.sip_trunk_id,
+    }
     ids = [t.sip_trunk_id for t in everything.items]
     assert ids == sorted(ids) and len(ids) == 5
 

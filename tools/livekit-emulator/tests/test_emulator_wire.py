@@ -19,7 +19,11 @@ LIST_INBOUND = "/twirp/livekit.SIP/ListSIPInboundTrunk"
 
 def token(lk: RunningEmulator, **grants: object) -> str:
     """A token with the given grants (keys as LiveKit's JSON names them)."""
-    claims: dict[str, object] = {"iss": lk.api_key, "exp": int(time.time()) + 60, "nbf": int(time.time())}
+    claims: dict[str, object] = {
+        "iss": lk.api_key,
+        "exp": int(time.time()) + 60,
+        "nbf": int(time.time()),
+    }
     claims.update(grants)
     return jwt.encode(claims, lk.api_secret, algorithm="HS256")
 
@@ -33,7 +37,9 @@ async def post(lk: RunningEmulator, path: str, **kwargs: object) -> httpx.Respon
         return await client.post(path, **kwargs)  # type: ignore[arg-type]
 
 
-async def test_request_without_token_is_refused_with_permissions_denied(lk: RunningEmulator) -> None:
+async def test_request_without_token_is_refused_with_permissions_denied(
+    lk: RunningEmulator,
+) -> None:
     response = await post(lk, LIST_INBOUND, json={})
     assert response.status_code == 401
     assert response.json() == {"code": "unauthenticated", "msg": "permissions denied"}
@@ -51,19 +57,28 @@ async def test_token_of_unknown_key_gets_a_plain_text_401(lk: RunningEmulator) -
     assert (response.status_code, response.text) == (401, "invalid API key")
 
 
-async def test_token_signed_with_the_wrong_secret_gets_a_plain_text_401(lk: RunningEmulator) -> None:
+async def test_token_signed_with_the_wrong_secret_gets_a_plain_text_401(
+    lk: RunningEmulator,
+) -> None:
     client = api.LiveKitAPI(lk.url, lk.api_key, "not-the-secret")
     with pytest.raises(api.TwirpError) as caught:
         await client.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())
     await client.aclose()
     assert caught.value.status == 401
-    forged = jwt.encode({"iss": lk.api_key, "exp": int(time.time()) + 60}, "wrong", algorithm="HS256")
+    forged = jwt.encode(
+        {"iss": lk.api_key, "exp": int(time.time()) + 60}, "wrong", algorithm="HS256"
+    )
     response = await post(lk, LIST_INBOUND, json={}, headers={"Authorization": "Bearer " + forged})
-    assert response.text == "invalid authorization token: token signature is invalid: signature is invalid"
+    assert (
+        response.text
+        == "invalid authorization token: token signature is invalid: signature is invalid"
+    )
 
 
 async def test_token_without_exp_is_refused(lk: RunningEmulator) -> None:
-    forever = jwt.encode({"iss": lk.api_key, "sip": {"admin": True}}, lk.api_secret, algorithm="HS256")
+    forever = jwt.encode(
+        {"iss": lk.api_key, "sip": {"admin": True}}, lk.api_secret, algorithm="HS256"
+    )
     response = await post(lk, LIST_INBOUND, json={}, headers={"Authorization": "Bearer " + forever})
     assert response.status_code == 401
     assert "exp claim is required" in response.text
@@ -87,7 +102,9 @@ async def test_authorization_without_bearer_prefix_is_refused(lk: RunningEmulato
 
 
 async def test_token_without_the_methods_grant_is_refused(lk: RunningEmulator) -> None:
-    headers = {"Authorization": "Bearer " + token(lk, video={"roomCreate": True}, sip={"call": True})}
+    headers = {
+        "Authorization": "Bearer " + token(lk, video={"roomCreate": True}, sip={"call": True})
+    }
     response = await post(lk, LIST_INBOUND, json={}, headers=headers)
     assert response.status_code == 401
     assert response.json() == {"code": "unauthenticated", "msg": "permissions denied"}
@@ -103,7 +120,9 @@ async def test_room_admin_grant_must_name_the_room(lk: RunningEmulator) -> None:
 
 
 async def test_access_token_query_parameter_is_accepted(lk: RunningEmulator) -> None:
-    response = await post(lk, LIST_INBOUND + "?access_token=" + token(lk, sip={"admin": True}), json={})
+    response = await post(
+        lk, LIST_INBOUND + "?access_token=" + token(lk, sip={"admin": True}), json={}
+    )
     assert response.status_code == 200
 
 
@@ -111,7 +130,9 @@ async def test_json_request_accepts_camel_case_and_answers_snake_case_with_defau
     lk: RunningEmulator,
 ) -> None:
     body = {"trunk": {"name": "a", "numbers": ["+15550100"], "allowedNumbers": ["+15550199"]}}
-    created = await post(lk, "/twirp/livekit.SIP/CreateSIPInboundTrunk", json=body, headers=admin(lk))
+    created = await post(
+        lk, "/twirp/livekit.SIP/CreateSIPInboundTrunk", json=body, headers=admin(lk)
+    )
     assert created.status_code == 200
     assert created.headers["content-type"] == "application/json"
     trunk = created.json()
@@ -122,7 +143,9 @@ async def test_json_request_accepts_camel_case_and_answers_snake_case_with_defau
 
 async def test_json_request_accepts_snake_case(lk: RunningEmulator) -> None:
     body = {"trunk": {"name": "a", "numbers": ["+15550100"], "allowed_numbers": ["+15550199"]}}
-    created = await post(lk, "/twirp/livekit.SIP/CreateSIPInboundTrunk", json=body, headers=admin(lk))
+    created = await post(
+        lk, "/twirp/livekit.SIP/CreateSIPInboundTrunk", json=body, headers=admin(lk)
+    )
     assert created.json()["allowed_numbers"] == ["+15550199"]
 
 
@@ -130,7 +153,10 @@ async def test_protobuf_request_is_answered_in_protobuf(lk: RunningEmulator) -> 
     request = sip.CreateSIPInboundTrunkRequest(trunk=sip.SIPInboundTrunkInfo(numbers=["+15550100"]))
     headers = {**admin(lk), "Content-Type": "application/protobuf"}
     response = await post(
-        lk, "/twirp/livekit.SIP/CreateSIPInboundTrunk", content=request.SerializeToString(), headers=headers
+        lk,
+        "/twirp/livekit.SIP/CreateSIPInboundTrunk",
+        content=request.SerializeToString(),
+        headers=headers,
     )
     assert response.headers["content-type"] == "application/protobuf"
     assert sip.SIPInboundTrunkInfo.FromString(response.content).numbers == ["+15550100"]
@@ -158,7 +184,9 @@ async def test_unknown_method_is_a_bad_route(lk: RunningEmulator) -> None:
     assert response.json()["msg"] == 'no handler for path "/twirp/livekit.SIP/Nope"'
 
 
-async def test_method_livekit_has_but_the_emulator_does_not_is_unimplemented(lk: RunningEmulator) -> None:
+async def test_method_livekit_has_but_the_emulator_does_not_is_unimplemented(
+    lk: RunningEmulator,
+) -> None:
     response = await post(lk, "/twirp/livekit.RoomService/SendData", json={}, headers=admin(lk))
     assert (response.status_code, response.json()["code"]) == (501, "unimplemented")
 
@@ -179,4 +207,6 @@ async def test_healthz_and_root_answer(lk: RunningEmulator) -> None:
 async def test_ids_are_a_prefix_and_twelve_base57_characters(lkapi: api.LiveKitAPI) -> None:
     trunk = await inbound_trunk(lkapi, "+15550100")
     assert len(trunk.sip_trunk_id) == 15
-    assert set(trunk.sip_trunk_id[3:]) <= set("23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+    assert set(trunk.sip_trunk_id[3:]) <= set(
+        "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -57,9 +58,24 @@ def main(argv: Sequence[str] | None = None) -> None:
             "webhook_urls": list(config.webhook_urls),
         },
     )
-    uvicorn.run(
-        create_app(config), host=config.host, port=config.port, log_config=None, lifespan="on"
-    )
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_config=None, lifespan="on"))
+    server.run(sockets=[bind(config.host, config.port)])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket whose connections have Nagle's algorithm off.
+
+    Without TCP_NODELAY a response written in two parts waits for the client's delayed ACK,
+    which adds about 40 ms to every call with a request body; accepted sockets inherit the flag.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -20,6 +19,7 @@ import uvicorn
 from livekit_emulator.app import create_app
 from livekit_emulator.config import DEV_API_KEY, DEV_API_SECRET, EmulatorConfig
 from livekit_emulator.control import InboundCallOut
+from livekit_emulator.main import bind
 from livekit_emulator.runtime import Emulator
 
 STARTUP_TIMEOUT_S = 10.0
@@ -114,15 +114,6 @@ class RunningEmulator(NamedTuple):
     control: EmulatorControl
 
 
-def _bind(host: str) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
 def test_config(
     *,
     api_key: str = DEV_API_KEY,
@@ -159,7 +150,7 @@ async def running_emulator(
         api_key=api_key, api_secret=api_secret, webhook_urls=webhook_urls
     )
     emulator = Emulator(config)
-    sock = _bind(config.host)
+    sock = bind(config.host, 0)
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
@@ -197,7 +188,7 @@ def emulator_in_thread(config: EmulatorConfig | None = None) -> Iterator[Running
     """Run an emulator in a background thread (its own event loop), for synchronous fixtures."""
     config = config or test_config()
     emulator = Emulator(config)
-    sock = _bind(config.host)
+    sock = bind(config.host, 0)
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
