@@ -1,0 +1,81 @@
+"""Injected faults, the control API's own validation, and the command line."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from livekit import api
+from livekit.protocol import sip
+
+from livekit_emulator.config import EmulatorConfig
+from livekit_emulator.main import parse_args
+from livekit_emulator.testing import RunningEmulator, emulator_in_thread, test_config
+
+
+async def test_unavailable_server_fails_every_twirp_call_with_503(
+    lk: RunningEmulator, lkapi: api.LiveKitAPI
+) -> None:
+    await lk.control.set_faults(unavailable=True)
+    with pytest.raises(api.TwirpError) as caught:
+        await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())
+    assert (caught.value.code, caught.value.status) == ("unavailable", 503)
+    await lk.control.set_faults()
+    assert (await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())).items == []
+
+
+async def test_latency_delays_every_twirp_call(lk: RunningEmulator, lkapi: api.LiveKitAPI) -> None:
+    await lk.control.set_faults(latency_ms=80)
+    started = time.perf_counter()
+    await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())
+    assert time.perf_counter() - started >= 0.08
+
+
+async def test_control_api_rejects_bad_bodies(lk: RunningEmulator) -> None:
+    async with httpx.AsyncClient(base_url=lk.url) as client:
+        response = await client.post(
+            "/emulator/outcomes", json={"number": "+1", "sip_status_code": 99}
+        )
+    assert response.status_code == 422
+
+
+async def test_state_lists_every_kind_of_resource(lk: RunningEmulator) -> None:
+    state = await lk.control.state()
+    assert set(state) == {
+        "inbound_trunks",
+        "outbound_trunks",
+        "dispatch_rules",
+        "rooms",
+        "participants",
+        "agent_dispatches",
+        "egresses",
+        "workers",
+        "jobs",
+        "calls",
+    }
+
+
+def test_command_line_overrides_the_environment() -> None:
+    base = EmulatorConfig.from_env(
+        {
+            "LIVEKIT_EMULATOR_PORT": "7999",
+            "LIVEKIT_API_KEY": "k",
+            "LIVEKIT_WEBHOOK_URLS": "http://a, http://b",
+        }
+    )
+    assert (base.port, base.api_key, base.webhook_urls) == (7999, "k", ("http://a", "http://b"))
+    config, level = parse_args(
+        ["--port", "7880", "--webhook-url", "http://c", "--log-level", "debug"], base
+    )
+    assert (config.port, config.api_key, config.webhook_urls, level) == (
+        7880,
+        "k",
+        ("http://c",),
+        "debug",
+    )
+
+
+def test_emulator_runs_in_a_thread_for_synchronous_fixtures() -> None:
+    with emulator_in_thread(test_config()) as running:
+        assert httpx.get(running.url + "/healthz").json() == {"status": "ok"}
