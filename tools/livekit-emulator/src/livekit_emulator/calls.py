@@ -63,7 +63,7 @@ def _seconds(duration: Duration) -> float:
     return duration.seconds + duration.nanos / 1e9
 
 
-class InboundRejected(Exception):
+class InboundRejected(errors.EmulatorError):
     """A carrier INVITE that LiveKit answers with a SIP failure instead of a room."""
 
     def __init__(self, sip_status_code: int, reason: str) -> None:

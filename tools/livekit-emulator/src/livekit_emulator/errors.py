@@ -2,7 +2,9 @@
 
 Hierarchy: `EmulatorError` is the package base; `TwirpError` is an error answered to a Twirp
 client as JSON `{"code", "msg", "meta"}`; `AuthError` is answered as a plain-text 401, the way
-LiveKit's auth middleware does before any Twirp routing happens.
+LiveKit's auth middleware does before any Twirp routing happens. Elsewhere: `sip.GoError` (a
+plain Go error, answered as code `unknown`), `calls.InboundRejected` (a carrier INVITE refused
+with a SIP status) and `testing.ControlError` (a failed control API request).
 """
 
 from __future__ import annotations

@@ -8,7 +8,11 @@ import sys
 import time
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is logged as a field.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI-coloured duplicate of msg
+}
 
 
 class JsonFormatter(logging.Formatter):

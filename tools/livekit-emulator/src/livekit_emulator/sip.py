@@ -60,7 +60,7 @@ def normalize_number(num: str) -> str:
     return num if num.startswith("+") else "+" + num
 
 
-class GoError(Exception):
+class GoError(errors.EmulatorError):
     """A plain Go `error` (no Twirp or psrpc code): Twirp answers it as code `unknown`."""
 
     def twirp(self) -> TwirpError:

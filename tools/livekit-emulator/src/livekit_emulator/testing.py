@@ -19,13 +19,14 @@ import uvicorn
 from livekit_emulator.app import create_app
 from livekit_emulator.config import DEV_API_KEY, DEV_API_SECRET, EmulatorConfig
 from livekit_emulator.control import InboundCallOut
+from livekit_emulator.errors import EmulatorError
 from livekit_emulator.main import bind
 from livekit_emulator.runtime import Emulator
 
 STARTUP_TIMEOUT_S = 10.0
 
 
-class ControlError(Exception):
+class ControlError(EmulatorError):
     """A control API request that did not succeed; carries the status and JSON body."""
 
     def __init__(self, status_code: int, body: Any) -> None:

@@ -47,7 +47,6 @@ class WebhookSender:
         self._config = config
         self._client: httpx.AsyncClient | None = None
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self.sent: list[WebhookEvent] = []
 
     def notify(
         self,
@@ -67,7 +66,6 @@ class WebhookSender:
             message.participant.CopyFrom(participant)
         if egress_info is not None:
             message.egress_info.CopyFrom(egress_info)
-        self.sent.append(message)
         log.info("webhook queued", extra={"event": event, "room": room.name if room else ""})
         if not self._config.webhook_urls:
             return
