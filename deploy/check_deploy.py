@@ -1,0 +1,885 @@
+"""Static checks of the deployment files, run by deploy/check.sh inside its own venv.
+
+Lints the Helm chart strictly, renders it for several value sets, validates every manifest against
+the Kubernetes schemas, and asserts the properties the chart promises (no /internal route, probes
+and a restricted security context everywhere, every secret from values or an existing Secret, least
+privilege between services, ...). Also checks the Dockerfile, docker-compose.yml, .env.example,
+the nginx gateway configuration and the Dockerfile's uv steps. Prints one line per check and a
+summary; exits 1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+CHART = DEPLOY / "helm" / "talkifai-telephony"
+KUBE_VERSION = "1.31.0"
+RELEASE, NAMESPACE = "telephony", "telephony"
+
+# Secret keys of the chart's Secret and the values that feed them.
+SECRET_VALUES = {
+    "FERNET_KEYS": ("secrets", "fernetKeys"),
+    "INTERNAL_API_TOKEN": ("secrets", "internalApiToken"),
+    "AUTH_JWT_SECRET": ("secrets", "jwtSecret"),
+    "WEBHOOK_SIGNING_SECRET": ("secrets", "webhookSigningSecret"),
+    "LIVEKIT_API_KEY": ("livekit", "apiKey"),
+    "LIVEKIT_API_SECRET": ("livekit", "apiSecret"),
+    "NUMBERS_API_DATABASE_URL": ("database", "numbersApi", "url"),
+    "CALL_ORCHESTRATOR_DATABASE_URL": ("database", "callOrchestrator", "url"),
+}
+PROVIDER_KEYS = {
+    "OPENAI_API_KEY": "openaiApiKey",
+    "DEEPGRAM_API_KEY": "deepgramApiKey",
+    "CARTESIA_API_KEY": "cartesiaApiKey",
+    "ELEVEN_API_KEY": "elevenApiKey",
+    "GOOGLE_API_KEY": "googleApiKey",
+}
+SECRET_ENV = {*SECRET_VALUES, *PROVIDER_KEYS, "DATABASE_URL"}
+# Which secret variables each workload may see (least privilege).
+ALLOWED_SECRETS = {
+    "numbers-api": {"FERNET_KEYS", "INTERNAL_API_TOKEN", "AUTH_JWT_SECRET", "DATABASE_URL"},
+    "trunk-sync": {
+        "INTERNAL_API_TOKEN",
+        "AUTH_JWT_SECRET",
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+    },
+    "call-orchestrator": {
+        "WEBHOOK_SIGNING_SECRET",
+        "AUTH_JWT_SECRET",
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+        "DATABASE_URL",
+    },
+    "agent-runtime": {
+        "INTERNAL_API_TOKEN",
+        "AUTH_JWT_SECRET",
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+        *PROVIDER_KEYS,
+    },
+    "studio": set(),
+}
+ALLOWED_SECRETS["numbers-api-migrate"] = ALLOWED_SECRETS["numbers-api"]
+ALLOWED_SECRETS["call-orchestrator-migrate"] = ALLOWED_SECRETS["call-orchestrator"]
+# The gateway routes of ARCHITECTURE.md: path -> (pathType, component).
+PUBLIC_ROUTES = {
+    "/agents": ("Prefix", "numbers-api"),
+    "/phone-numbers": ("Prefix", "numbers-api"),
+    "/events": ("Prefix", "numbers-api"),
+    "/telephony/outbound-call": ("Exact", "call-orchestrator"),
+    "/calls": ("Prefix", "call-orchestrator"),
+    "/livekit/webhook": ("Exact", "call-orchestrator"),
+    "/telephony": ("Prefix", "studio"),
+}
+HPA_REQUIRED = {"numbers-api", "call-orchestrator", "trunk-sync"}
+# Dockerfile target -> workspace member directory (the images built with uv).
+PYTHON_TARGETS = {
+    "numbers-api": "services/numbers-api",
+    "trunk-sync": "services/trunk-sync",
+    "call-orchestrator": "services/call-orchestrator",
+    "agent-runtime": "services/agent-runtime",
+    "livekit-emulator": "tools/livekit-emulator",
+}
+
+
+class CheckFailed(Exception):
+    """A check's finding, told to the reader as is."""
+
+
+class Report:
+    """Runs checks, prints one line each, keeps the tally."""
+
+    def __init__(self) -> None:
+        self.passed: list[str] = []
+        self.failed: list[str] = []
+        self.skipped: list[str] = []
+
+    def run(self, name: str, check: Callable[[], str | None]) -> None:
+        """Run one check; a CheckFailed (or any error) is a failure, a returned text a note."""
+        started = time.monotonic()
+        try:
+            note = check()
+        except SkipCheck as exc:
+            self.skipped.append(name)
+            print(f"  SKIP  {name}: {exc}")
+            return
+        except CheckFailed as exc:
+            self.failed.append(name)
+            print(f"  FAIL  {name}\n        " + str(exc).replace("\n", "\n        "))
+            return
+        except Exception as exc:
+            self.failed.append(name)
+            print(f"  FAIL  {name}: {type(exc).__name__}: {exc}")
+            return
+        self.passed.append(name)
+        took = time.monotonic() - started
+        print(f"  ok    {name}" + (f" ({note})" if note else "") + f" [{took:.1f}s]")
+
+
+class SkipCheck(Exception):
+    """The thing checked does not exist yet (a service that has not landed)."""
+
+
+def expect(problems: list[str]) -> None:
+    """Fail with every problem found, or pass."""
+    if problems:
+        raise CheckFailed("\n".join(problems))
+
+
+# --- Helm ---------------------------------------------------------------------------------------
+
+
+def load_values(path: Path) -> dict[str, Any]:
+    """A values file as a dict."""
+    data = yaml.safe_load(path.read_text())
+    return data if isinstance(data, dict) else {}
+
+
+def deep_set(values: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set values[path[0]][path[1]]... = value, creating maps on the way."""
+    node = values
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+
+
+def render(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chart's manifests for these values (NOTES.txt left out)."""
+    with helm.Chart.load(str(CHART)) as chart:
+        chart.validate_schema(values)
+        out = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    docs: list[dict[str, Any]] = []
+    for template, text in sorted(out.items()):
+        if template.endswith("NOTES.txt"):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                doc.setdefault("metadata", {}).setdefault("annotations", {})
+                doc["_template"] = template
+                docs.append(doc)
+    return docs
+
+
+def strip(doc: dict[str, Any]) -> dict[str, Any]:
+    """The manifest without this script's bookkeeping keys."""
+    clean = {k: v for k, v in doc.items() if not k.startswith("_")}
+    if not clean["metadata"].get("annotations"):
+        clean["metadata"] = {k: v for k, v in clean["metadata"].items() if k != "annotations"}
+    return clean
+
+
+def component(doc: dict[str, Any]) -> str:
+    """The app.kubernetes.io/component label."""
+    return str(doc["metadata"].get("labels", {}).get("app.kubernetes.io/component", ""))
+
+
+def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The manifests of one kind."""
+    return [d for d in docs if d["kind"] == kind]
+
+
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
+    """The pod template's spec of a Deployment or Job."""
+    spec: dict[str, Any] = doc["spec"]["template"]["spec"]
+    return spec
+
+
+def containers(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every container of a workload."""
+    spec = pod_spec(doc)
+    yield from spec.get("initContainers", [])
+    yield from spec["containers"]
+
+
+def secret_env(doc: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Variables of a workload that come from Secrets: name -> (secret, key)."""
+    found: dict[str, tuple[str, str]] = {}
+    for container in containers(doc):
+        for env in container.get("env", []):
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                found[env["name"]] = (ref["name"], ref["key"])
+    return found
+
+
+def check_workloads(docs: list[dict[str, Any]]) -> list[str]:
+    """Probes, resources and the restricted security context on every workload."""
+    problems: list[str] = []
+    for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
+        name = f"{doc['kind']} {doc['metadata']['name']}"
+        spec = pod_spec(doc)
+        pod_ctx = spec.get("securityContext", {})
+        if pod_ctx.get("runAsNonRoot") is not True:
+            problems.append(f"{name}: pod securityContext.runAsNonRoot is not true")
+        if pod_ctx.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            problems.append(f"{name}: seccompProfile is not RuntimeDefault")
+        if spec.get("automountServiceAccountToken") is not False:
+            problems.append(f"{name}: mounts a ServiceAccount token it does not need")
+        for c in containers(doc):
+            ctx = c.get("securityContext", {})
+            where = f"{name} container {c['name']}"
+            if ctx.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{where}: root filesystem is writable")
+            if ctx.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where}: allowPrivilegeEscalation is not false")
+            if ctx.get("capabilities", {}).get("drop") != ["ALL"]:
+                problems.append(f"{where}: does not drop ALL capabilities")
+            if ctx.get("runAsNonRoot") is not True and pod_ctx.get("runAsNonRoot") is not True:
+                problems.append(f"{where}: may run as root")
+            if ctx.get("runAsUser", pod_ctx.get("runAsUser")) in (None, 0):
+                problems.append(f"{where}: no non-zero runAsUser")
+            resources = c.get("resources", {})
+            if not resources.get("requests") or not resources.get("limits", {}).get("memory"):
+                problems.append(f"{where}: needs resource requests and a memory limit")
+            if doc["kind"] == "Deployment":
+                for probe in ("livenessProbe", "readinessProbe"):
+                    if probe not in c:
+                        problems.append(f"{where}: has no {probe}")
+                if c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/healthz":
+                    problems.append(f"{where}: liveness is not GET /healthz")
+                if ":latest" in c["image"] or ":" not in c["image"]:
+                    problems.append(f"{where}: image {c['image']} is not pinned")
+            mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
+            if "/tmp" not in mounts:
+                problems.append(f"{where}: no writable /tmp with a read-only root filesystem")
+    return problems
+
+
+def check_secrets(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[str]:
+    """No secret as a literal env value; each workload sees only its secrets; refs resolve."""
+    problems: list[str] = []
+    chart_secrets = {s["metadata"]["name"]: s for s in of_kind(docs, "Secret")}
+    existing = {
+        values.get("secrets", {}).get("existingSecret"),
+        values.get("agentRuntime", {}).get("providers", {}).get("existingSecret"),
+    } - {None, ""}
+    for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
+        comp = component(doc)
+        name = f"{doc['kind']} {doc['metadata']['name']}"
+        for c in containers(doc):
+            for env in c.get("env", []):
+                if env["name"] in SECRET_ENV and "value" in env:
+                    problems.append(f"{name}: {env['name']} is a literal, not a secretKeyRef")
+        refs = secret_env(doc)
+        extra = set(refs) - ALLOWED_SECRETS.get(comp, set())
+        if extra:
+            problems.append(f"{name}: sees secrets it does not use: {sorted(extra)}")
+        for env_name, (secret, key) in refs.items():
+            optional = env_name in PROVIDER_KEYS
+            if secret in existing:
+                continue
+            if secret not in chart_secrets:
+                if not optional:
+                    problems.append(f"{name}: {env_name} refers to missing Secret {secret}")
+                continue
+            if key not in chart_secrets[secret].get("data", {}) and not optional:
+                problems.append(f"{name}: Secret {secret} has no key {key}")
+    return problems
+
+
+def check_routes(docs: list[dict[str, Any]]) -> list[str]:
+    """The Ingresses route exactly the public paths; /internal and /dev never; SSE unbuffered."""
+    problems: list[str] = []
+    services = {s["metadata"]["name"]: component(s) for s in of_kind(docs, "Service")}
+    seen: dict[str, tuple[str, str]] = {}
+    for ing in of_kind(docs, "Ingress"):
+        for rule in ing["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                p = path["path"]
+                if p.startswith(("/internal", "/dev")) or p == "/":
+                    problems.append(f"Ingress {ing['metadata']['name']} routes {p}")
+                backend = path["backend"]["service"]["name"]
+                seen[p] = (path["pathType"], services.get(backend, f"<missing {backend}>"))
+                if p == "/events":
+                    annotations = ing["metadata"].get("annotations", {})
+                    if annotations.get("nginx.ingress.kubernetes.io/proxy-buffering") != "off":
+                        problems.append("the /events Ingress does not turn proxy buffering off")
+    if seen != PUBLIC_ROUTES:
+        problems.append(f"routes differ from ARCHITECTURE.md's: {seen} != {PUBLIC_ROUTES}")
+    return problems
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    """Whether matchLabels selects these labels."""
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def check_scaling(docs: list[dict[str, Any]]) -> list[str]:
+    """HPAs, PDBs and Services line up with the Deployments."""
+    problems: list[str] = []
+    deployments = {d["metadata"]["name"]: d for d in of_kind(docs, "Deployment")}
+    hpa_targets = {
+        h["spec"]["scaleTargetRef"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")
+    }
+    for target in hpa_targets - set(deployments):
+        problems.append(f"HPA targets missing Deployment {target}")
+    for name, d in deployments.items():
+        comp = component(d)
+        if comp in HPA_REQUIRED and name not in hpa_targets:
+            problems.append(f"{comp} has no HorizontalPodAutoscaler")
+        if name in hpa_targets and "replicas" in d["spec"]:
+            problems.append(f"{name}: sets replicas although an HPA owns them")
+        labels = d["spec"]["template"]["metadata"]["labels"]
+        if not selects(d["spec"]["selector"]["matchLabels"], labels):
+            problems.append(f"{name}: selector does not select its pods")
+        if not any(
+            selects(p["spec"]["selector"]["matchLabels"], labels)
+            for p in of_kind(docs, "PodDisruptionBudget")
+        ):
+            problems.append(f"{name}: no PodDisruptionBudget")
+        port = pod_spec(d)["containers"][0]["ports"][0]
+        svc = [s for s in of_kind(docs, "Service") if selects(s["spec"]["selector"], labels)]
+        if not svc:
+            problems.append(f"{name}: no Service")
+        for s in svc:
+            for sp in s["spec"]["ports"]:
+                if sp["targetPort"] not in (port["name"], port["containerPort"]):
+                    problems.append(
+                        f"Service {s['metadata']['name']}: targetPort {sp['targetPort']} is not a container port"
+                    )
+    return problems
+
+
+def check_network_policies(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[str]:
+    """Every pod is isolated both ways; only the services that need the internet get it."""
+    problems: list[str] = []
+    policies = of_kind(docs, "NetworkPolicy")
+    internet = {"call-orchestrator", "agent-runtime"}
+    for w in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
+        labels = w["spec"]["template"]["metadata"]["labels"]
+        mine = [p for p in policies if selects(p["spec"]["podSelector"]["matchLabels"], labels)]
+        name = f"{w['kind']} {w['metadata']['name']}"
+        if not mine:
+            problems.append(f"{name}: no NetworkPolicy selects it")
+            continue
+        for p in mine:
+            if sorted(p["spec"]["policyTypes"]) != ["Egress", "Ingress"]:
+                problems.append(f"{name}: policy does not restrict both directions")
+            for rule in p["spec"].get("egress", []):
+                blocks = [
+                    peer["ipBlock"]["cidr"] for peer in rule.get("to", []) if "ipBlock" in peer
+                ]
+                if "0.0.0.0/0" in blocks and component(w) not in internet:
+                    problems.append(f"{name}: may reach the internet")
+                if not rule.get("ports"):
+                    problems.append(f"{name}: an egress rule allows every port")
+            for rule in p["spec"].get("ingress", []):
+                if not rule.get("ports"):
+                    problems.append(f"{name}: an ingress rule allows every port")
+        if component(w) == "trunk-sync":
+            peers = [
+                peer.get("podSelector", {})
+                .get("matchLabels", {})
+                .get("app.kubernetes.io/component")
+                for p in mine
+                for rule in p["spec"]["egress"]
+                for peer in rule.get("to", [])
+            ]
+            if "numbers-api" not in peers:
+                problems.append("trunk-sync may not reach numbers-api's internal API")
+    return problems
+
+
+def check_hooks(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[str]:
+    """A migration Job per database, as a pre-install/pre-upgrade hook after what it needs."""
+    problems: list[str] = []
+    jobs = {component(j): j for j in of_kind(docs, "Job")}
+    for comp in ("numbers-api", "call-orchestrator"):
+        job = jobs.get(f"{comp}-migrate")
+        if job is None:
+            problems.append(f"no migration Job for {comp}")
+            continue
+        hook = job["metadata"]["annotations"]
+        if set(hook.get("helm.sh/hook", "").split(",")) != {"pre-install", "pre-upgrade"}:
+            problems.append(f"{comp}-migrate is not a pre-install,pre-upgrade hook")
+        if pod_spec(job)["containers"][0].get("args") != ["migrate"]:
+            problems.append(f"{comp}-migrate does not run `migrate`")
+        weight = int(hook.get("helm.sh/hook-weight", "0"))
+        job_secrets = {secret for secret, _ in secret_env(job).values()}
+        needed = [s for s in of_kind(docs, "Secret") if s["metadata"]["name"] in job_secrets]
+        needed += [p for p in of_kind(docs, "NetworkPolicy") if component(p) == f"{comp}-migrate"]
+        for res in needed:
+            ann = res["metadata"]["annotations"]
+            before = int(ann.get("helm.sh/hook-weight", "0")) < weight
+            if "pre-install" not in ann.get("helm.sh/hook", "") or not before:
+                problems.append(
+                    f"{res['kind']} {res['metadata']['name']} is not in place before {comp}-migrate"
+                )
+    return problems
+
+
+def check_secret_values(values: dict[str, Any]) -> str:
+    """Every value of the chart's Secrets comes from values (sentinels in, sentinels out)."""
+    probe = copy.deepcopy(values)
+    sentinels = {key: f"sentinel-{key.lower()}-0123456789abcdef0123456789" for key in SECRET_VALUES}
+    for key, path in SECRET_VALUES.items():
+        deep_set(probe, path, sentinels[key])
+    for key, field in PROVIDER_KEYS.items():
+        sentinels[key] = f"sentinel-{key.lower()}"
+        deep_set(probe, ("agentRuntime", "providers", field), sentinels[key])
+    docs = render(probe)
+    problems: list[str] = []
+    found: dict[str, str] = {}
+    for s in of_kind(docs, "Secret"):
+        for key, encoded in (s.get("data") or {}).items():
+            found[key] = base64.b64decode(encoded).decode()
+        for key in s.get("stringData") or {}:
+            problems.append(f"Secret {s['metadata']['name']}: stringData {key} bypasses values")
+    for key, expected in sentinels.items():
+        if found.get(key) != expected:
+            problems.append(f"Secret key {key} does not come from its value")
+    for key in set(found) - set(sentinels):
+        problems.append(f"Secret key {key} comes from no value")
+    expect(problems)
+    return f"{len(found)} keys"
+
+
+# --- compose, Dockerfile, nginx ---------------------------------------------------------------------
+
+
+def dockerfile_stages(text: str) -> dict[str, list[str]]:
+    """Stage name -> its instructions (continuation lines joined)."""
+    stages: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    joined = re.sub(r"\\\n", " ", text)
+    for line in joined.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = re.match(r"FROM\s+(\S+)(?:\s+AS\s+(\S+))?", line, re.IGNORECASE)
+        if match:
+            current = [f"BASE {match.group(1)}"]
+            stages[match.group(2) or f"stage{len(stages)}"] = current
+        elif current is not None:
+            current.append(line)
+    return stages
+
+
+def stage_chain(stages: dict[str, list[str]], name: str) -> list[list[str]]:
+    """The instructions of a stage and of the stages it is built FROM, nearest first."""
+    chain = []
+    while name in stages:
+        chain.append(stages[name])
+        name = stages[name][0].split()[1]
+    return chain
+
+
+def check_dockerfile() -> str:
+    """Every target exists, runs as a non-root user and has a HEALTHCHECK; uv uses the lock."""
+    text = (DEPLOY / "docker" / "Dockerfile").read_text()
+    stages = dockerfile_stages(text)
+    problems: list[str] = []
+    for target in [*PYTHON_TARGETS, "studio"]:
+        if target not in stages:
+            problems.append(f"no target {target}")
+            continue
+        chain = stage_chain(stages, target)
+        flat = [i for stage in chain for i in stage]
+        users = [[i.split()[1] for i in stage if i.upper().startswith("USER ")] for stage in chain]
+        last_user = next((u[-1] for u in users if u), "root")
+        if last_user.split(":")[0] in {"root", "0"}:
+            problems.append(f"{target}: does not end as a non-root user")
+        if not any(i.upper().startswith("HEALTHCHECK") for i in flat):
+            problems.append(f"{target}: no HEALTHCHECK")
+        if target in PYTHON_TARGETS:
+            syncs = [i for i in text.splitlines() if f"--package {target}" in i]
+            if not syncs or not all("--locked" in s and "--no-dev" in s for s in syncs):
+                problems.append(f"{target}: not installed with uv sync --locked --no-dev")
+            if not any(f"COPY --from=venv-{target} /app/.venv" in i for i in chain[0]):
+                problems.append(f"{target}: runtime does not get its venv from venv-{target}")
+    for path in re.findall(r"COPY\s+(?:--\S+\s+)*(deploy/\S+)", text):
+        if not (ROOT / path).exists():
+            problems.append(f"COPY source {path} does not exist")
+    ignore = (ROOT / ".dockerignore").read_text().split()
+    for needed in ("**/.venv", "**/node_modules", ".git", ".env"):
+        if needed not in ignore:
+            problems.append(f".dockerignore does not exclude {needed}")
+    expect(problems)
+    return f"{len(stages)} stages"
+
+
+def compose_config(profile: str | None) -> dict[str, Any]:
+    """`docker-compose config` of the compose file (validated by docker-compose itself)."""
+    empty = DEPLOY / ".cache" / "empty.env"
+    empty.parent.mkdir(parents=True, exist_ok=True)
+    empty.write_text("")
+    # An empty env file: the defaults are checked, not whatever a local .env holds.
+    cmd = ["docker-compose", "--env-file", str(empty), "-f", str(ROOT / "docker-compose.yml")]
+    if profile:
+        cmd += ["--profile", profile]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["COMPOSE_PROJECT_NAME"] = "talkifai-check"
+    result = subprocess.run([*cmd, "config"], capture_output=True, text=True, env=env, cwd=ROOT)
+    if result.returncode != 0:
+        raise CheckFailed(result.stderr.strip() or result.stdout.strip())
+    data = yaml.safe_load(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def check_compose() -> str:
+    """Health checks, dependency conditions, the emulator alias, .env.example coverage."""
+    if shutil.which("docker-compose") is None:
+        raise CheckFailed("docker-compose is not installed")
+    config = compose_config(None)
+    compose_config("emulator")
+    services: dict[str, Any] = config["services"]
+    problems: list[str] = []
+    stages = dockerfile_stages((DEPLOY / "docker" / "Dockerfile").read_text())
+    required = {
+        "postgres",
+        "nats",
+        "redis",
+        "livekit",
+        "livekit-sip",
+        "otel-collector",
+        "livekit-emulator",
+        "numbers-api",
+        "numbers-api-migrate",
+        "trunk-sync",
+        "call-orchestrator",
+        "call-orchestrator-migrate",
+        "agent-runtime",
+        "studio",
+    }
+    for missing in sorted(required - set(services)):
+        problems.append(f"no service {missing}")
+    for name, svc in services.items():
+        build = svc.get("build")
+        if build:
+            target = build.get("target")
+            if build.get("dockerfile") != "deploy/docker/Dockerfile" or target not in stages:
+                problems.append(f"{name}: builds unknown target {target}")
+        has_health = "healthcheck" in svc or (
+            build
+            and any(
+                i.upper().startswith("HEALTHCHECK")
+                for s in stage_chain(stages, build["target"])
+                for i in s
+            )
+        )
+        long_running = not name.endswith("-migrate") and name not in {
+            "otel-collector",
+            "livekit-sip",
+        }
+        if long_running and not has_health:
+            problems.append(f"{name}: no health check")
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            if dep not in services:
+                problems.append(f"{name}: depends on unknown {dep}")
+            dep_svc = services.get(dep, {})
+            condition = cond.get("condition")
+            if (
+                condition == "service_healthy"
+                and "healthcheck" not in dep_svc
+                and not dep_svc.get("build")
+            ):
+                problems.append(f"{name}: waits for {dep} to be healthy, which has no health check")
+            if dep.endswith("-migrate") and condition != "service_completed_successfully":
+                problems.append(f"{name}: does not wait for {dep} to complete")
+        env = svc.get("environment") or {}
+        if "LIVEKIT_URL" in env and "livekit" not in env["LIVEKIT_URL"]:
+            problems.append(f"{name}: LIVEKIT_URL is not the livekit alias")
+    aliases = services["livekit-emulator"].get("networks", {}).get("default", {}).get("aliases", [])
+    if "livekit" not in aliases:
+        problems.append("the emulator does not answer as `livekit`")
+    if "livekit" not in services["livekit"].get("profiles", []):
+        problems.append("the real LiveKit is not behind the `livekit` profile")
+    # Every variable the compose file reads is documented in .env.example.
+    raw = (ROOT / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", raw))
+    used |= {
+        k
+        for svc in yaml.safe_load(raw)["services"].values()
+        for k, v in _env_items(svc)
+        if v is None
+    }
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE)
+    )
+    for var in sorted(used - documented):
+        problems.append(f".env.example does not document {var}")
+    expect(problems)
+    return f"{len(services)} services, {len(used)} variables documented"
+
+
+def _env_items(svc: dict[str, Any]) -> list[tuple[str, Any]]:
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        return [(e.split("=", 1)[0], e.split("=", 1)[1] if "=" in e else None) for e in env]
+    items = [(k, v) for k, v in env.items() if k != "<<"]
+    merged = env.get("<<")
+    if isinstance(merged, dict):
+        items += [(k, v) for k, v in merged.items() if k != "<<"]
+    return items
+
+
+def check_nginx() -> str:
+    """The gateway routes every public path, never /internal, and streams /events unbuffered."""
+    text = (DEPLOY / "docker" / "nginx.conf").read_text()
+    blocks = dict(re.findall(r"location\s+([^{]+?)\s*\{([^}]*)\}", text))
+    problems: list[str] = []
+
+    def block(pattern: str) -> str:
+        for spec, body in blocks.items():
+            if re.search(pattern, spec):
+                return body
+        problems.append(f"no location for {pattern}")
+        return ""
+
+    for path, (_, comp) in PUBLIC_ROUTES.items():
+        if comp == "studio":
+            continue
+        body = block(
+            re.escape(path.lstrip("/").split("/")[0])
+            if path != "/telephony/outbound-call"
+            else "outbound-call"
+        )
+        upstream = "numbers_api" if comp == "numbers-api" else "call_orchestrator"
+        if f"proxy_pass http://{upstream}" not in body:
+            problems.append(f"{path} is not proxied to {comp}")
+    if "return 404" not in block("/internal"):
+        problems.append("/internal is not refused")
+    if "proxy_buffering off" not in block("events"):
+        problems.append("/events is buffered")
+    if "alias /usr/share/nginx/html/telephony/" not in text:
+        problems.append("the Studio is not served from /telephony")
+    variables = set(re.findall(r"\$\{([A-Z_]+)\}", text))
+    filter_line = re.search(
+        r'NGINX_ENVSUBST_FILTER="([^"]+)"', (DEPLOY / "docker" / "Dockerfile").read_text()
+    )
+    for var in variables:
+        if not filter_line or var not in filter_line.group(1):
+            problems.append(f"${{{var}}} is not substituted at start (NGINX_ENVSUBST_FILTER)")
+    expect(problems)
+    return f"{len(blocks)} locations"
+
+
+def check_uv_images(cache: Path) -> str:
+    """The Dockerfile's uv steps work: dependencies from manifests alone, then the package."""
+    present = {t: d for t, d in PYTHON_TARGETS.items() if (ROOT / d / "pyproject.toml").exists()}
+    if not present:
+        raise SkipCheck("no workspace member yet")
+    uv = shutil.which("uv")
+    if uv is None:
+        raise CheckFailed("uv is not installed")
+    manifests = cache / "manifests"
+    shutil.rmtree(manifests, ignore_errors=True)
+    for path in [ROOT / "uv.lock", *ROOT.glob("pyproject.toml"), *ROOT.glob("*/*/pyproject.toml")]:
+        if ".cache" in path.parts or "node_modules" in path.parts:
+            continue
+        dest = manifests / path.relative_to(ROOT)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+    env.pop("VIRTUAL_ENV", None)
+    problems: list[str] = []
+    for target in present:
+        env["UV_PROJECT_ENVIRONMENT"] = str(cache / "image-venvs" / target)
+        base = [uv, "sync", "--locked", "--no-dev", "--package", target, "--quiet"]
+        for cwd, extra in ((manifests, ["--no-install-workspace"]), (ROOT, ["--no-editable"])):
+            result = subprocess.run(
+                [*base, *extra], cwd=cwd, env=env, capture_output=True, text=True
+            )
+            if result.returncode != 0:
+                problems.append(
+                    f"{target}: `uv sync {' '.join(extra)}` failed: {result.stderr.strip()[-600:]}"
+                )
+                break
+        else:
+            script = cache / "image-venvs" / target / "bin" / target
+            if not script.exists():
+                problems.append(f"{target}: the image would have no `{target}` command")
+    expect(problems)
+    missing = sorted(set(PYTHON_TARGETS) - set(present))
+    return f"built {', '.join(present)}" + (
+        f"; not yet in the workspace: {', '.join(missing)}" if missing else ""
+    )
+
+
+def check_studio_build() -> str:
+    """The Studio stage can run: a lock file for `npm ci` and a build script."""
+    package = ROOT / "services" / "studio" / "package.json"
+    if not package.exists():
+        raise SkipCheck("services/studio has not landed yet")
+    problems = []
+    if not (package.parent / "package-lock.json").exists():
+        problems.append("services/studio has no package-lock.json (npm ci needs it)")
+    if "build" not in json.loads(package.read_text()).get("scripts", {}):
+        problems.append("services/studio has no `build` script")
+    expect(problems)
+    return "npm ci && npm run build"
+
+
+# --- main -------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    """Run every check; exit status 1 when any failed."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=DEPLOY / ".cache" / "rendered")
+    parser.add_argument("--kube-version", default=KUBE_VERSION)
+    parser.add_argument("--skip-uv", action="store_true", help="skip the uv image-venv check")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for old in args.out.glob("*.yaml"):
+        old.unlink()
+    report = Report()
+    production = load_values(CHART / "values-production.example.yaml")
+    variants: dict[str, dict[str, Any]] = {
+        "default": {},
+        "production": production,
+        "minimal": {
+            "agentRuntime": {"enabled": False},
+            "studio": {"enabled": False},
+            "ingress": {"enabled": False},
+            "networkPolicy": {"enabled": False},
+        },
+        "hs256-servicemonitor": {
+            "serviceMonitor": {"enabled": True},
+            "secrets": {
+                "generate": False,
+                "fernetKeys": "a" * 43 + "=",
+                "internalApiToken": "t" * 32,
+                "jwtSecret": "j" * 40,
+                "webhookSigningSecret": "w" * 40,
+            },
+            "livekit": {"apiKey": "key", "apiSecret": "s" * 40},
+        },
+    }
+
+    print("Helm chart (helm-python-sdk " + helm.__version__ + f", Kubernetes {args.kube_version})")
+
+    def lint(values: dict[str, Any]) -> Callable[[], str]:
+        def run() -> str:
+            result = helm.lint(
+                str(CHART), values, strict=True, kube_version=f"v{args.kube_version}"
+            )
+            bad = [m for m in result["messages"] if m["severity"] >= 2] + [
+                {"error": e} for e in result["errors"]
+            ]
+            expect([f"{m.get('path', '')}: {m['error']}" for m in bad])
+            return f"{len(result['messages'])} info messages"
+
+        return run
+
+    report.run("helm lint --strict (default values)", lint({}))
+    report.run("helm lint --strict (production example)", lint(production))
+
+    rendered: dict[str, list[dict[str, Any]]] = {}
+
+    def do_render(name: str, values: dict[str, Any]) -> Callable[[], str]:
+        def run() -> str:
+            docs = render(values)
+            rendered[name] = docs
+            (args.out / f"{name}.yaml").write_text(
+                yaml.safe_dump_all([strip(d) for d in docs], sort_keys=False)
+            )
+            kinds: dict[str, int] = {}
+            for d in docs:
+                kinds[d["kind"]] = kinds.get(d["kind"], 0) + 1
+            return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+
+        return run
+
+    for name, values in variants.items():
+        report.run(f"render {name} values", do_render(name, values))
+
+    def validate() -> str:
+        files = sorted(str(p) for p in args.out.glob("*.yaml"))
+        exe = Path(sys.executable).with_name("kubernetes-validate")
+        result = subprocess.run(
+            [str(exe), "--strict", "--quiet", "-k", args.kube_version, *files],
+            capture_output=True,
+            text=True,
+        )
+        lines = [ln for ln in result.stdout.splitlines() if ln.strip()]
+        unknown = [ln for ln in lines if ln.startswith("WARN") and "ServiceMonitor" not in ln]
+        if result.returncode != 0 or unknown:
+            raise CheckFailed("\n".join([*lines, result.stderr.strip()]).strip())
+        monitors = [d for docs in rendered.values() for d in of_kind(docs, "ServiceMonitor")]
+        for m in monitors:
+            if not m["spec"]["endpoints"] or not m["spec"]["selector"]["matchLabels"]:
+                raise CheckFailed(f"ServiceMonitor {m['metadata']['name']} selects nothing")
+        return f"{len(files)} files; {len(monitors)} ServiceMonitors checked by hand (CRD)"
+
+    report.run("kubernetes-validate --strict", validate)
+
+    for name, docs in rendered.items():
+        values = variants[name]
+        report.run(
+            f"[{name}] workloads: probes, resources, non-root, read-only",
+            lambda d=docs: expect(check_workloads(d)),
+        )
+        report.run(
+            f"[{name}] secrets: refs resolve, least privilege",
+            lambda d=docs, v=values: expect(check_secrets(d, v)),
+        )
+        if name != "minimal":
+            report.run(
+                f"[{name}] ingress: public routes only", lambda d=docs: expect(check_routes(d))
+            )
+            report.run(
+                f"[{name}] network policies",
+                lambda d=docs, v=values: expect(check_network_policies(d, v)),
+            )
+        report.run(f"[{name}] HPAs, PDBs, Services", lambda d=docs: expect(check_scaling(d)))
+        report.run(f"[{name}] migration hooks", lambda d=docs, v=values: expect(check_hooks(d, v)))
+
+    def production_rules() -> str:
+        docs = rendered.get("production", [])
+        problems = []
+        if of_kind(docs, "Secret"):
+            problems.append("the production example makes the chart hold secrets")
+        for d in of_kind(docs, "Deployment"):
+            if component(d) == "studio":
+                continue
+            env = {e["name"]: e.get("value") for c in containers(d) for e in c.get("env", [])}
+            if env.get("DEV_MODE") != "false":
+                problems.append(f"{d['metadata']['name']}: DEV_MODE is not false")
+        expect(problems)
+        return "existingSecret, DEV_MODE=false"
+
+    report.run("[production] no secrets in values, dev mode off", production_rules)
+    report.run("Secret values all come from values", lambda: check_secret_values({}))
+
+    print("Containers and compose")
+    report.run("Dockerfile targets: non-root, HEALTHCHECK, uv --locked", check_dockerfile)
+    report.run("docker-compose config -q (default and emulator profiles) + rules", check_compose)
+    report.run("nginx gateway routes", check_nginx)
+    report.run("Studio build inputs", check_studio_build)
+    if not args.skip_uv:
+        report.run(
+            "image venvs: uv sync --locked --no-dev per target",
+            lambda: check_uv_images(DEPLOY / ".cache"),
+        )
+
+    print(
+        f"\ndeploy checks: {len(report.passed)} passed, {len(report.failed)} failed"
+        + (f", {len(report.skipped)} skipped" if report.skipped else "")
+    )
+    for name in report.failed:
+        print(f"  failed: {name}")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
