@@ -430,6 +430,8 @@ def check_secret_values(values: dict[str, Any]) -> str:
     """Every value of the chart's Secrets comes from values (sentinels in, sentinels out)."""
     probe = copy.deepcopy(values)
     sentinels = {key: f"sentinel-{key.lower()}-0123456789abcdef0123456789" for key in SECRET_VALUES}
+    for key in ("NUMBERS_API_DATABASE_URL", "CALL_ORCHESTRATOR_DATABASE_URL"):
+        sentinels[key] = f"postgresql://sentinel-{key.lower()}@db:5432/x"
     for key, path in SECRET_VALUES.items():
         deep_set(probe, path, sentinels[key])
     for key, field in PROVIDER_KEYS.items():
@@ -859,6 +861,18 @@ def main() -> int:
         return "existingSecret, DEV_MODE=false"
 
     report.run("[production] no secrets in values, dev mode off", production_rules)
+
+    def schema_rejects_typos() -> str:
+        with helm.Chart.load(str(CHART)) as chart:
+            for bad in ({"numbersApi": {"replicas": 3}}, {"config": {"logLevel": "LOUD"}}):
+                try:
+                    chart.validate_schema(bad)
+                except helm.HelmValuesError:
+                    continue
+                raise CheckFailed(f"values.schema.json accepts {bad}")
+        return "unknown keys and bad enums refused"
+
+    report.run("values.schema.json", schema_rejects_typos)
     report.run("Secret values all come from values", lambda: check_secret_values({}))
 
     print("Containers and compose")
