@@ -807,6 +807,8 @@ def main() -> int:
 
     def validate() -> str:
         files = sorted(str(p) for p in args.out.glob("*.yaml"))
+        if len(files) != len(variants):
+            raise CheckFailed(f"{len(variants) - len(files)} value sets did not render")
         exe = Path(sys.executable).with_name("kubernetes-validate")
         result = subprocess.run(
             [str(exe), "--strict", "--quiet", "-k", args.kube_version, *files],
@@ -847,7 +849,9 @@ def main() -> int:
         report.run(f"[{name}] migration hooks", lambda d=docs, v=values: expect(check_hooks(d, v)))
 
     def production_rules() -> str:
-        docs = rendered.get("production", [])
+        if "production" not in rendered:
+            raise CheckFailed("the production values did not render")
+        docs = rendered["production"]
         problems = []
         if of_kind(docs, "Secret"):
             problems.append("the production example makes the chart hold secrets")
