@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -56,6 +57,33 @@ class _Claims(BaseModel):
     role: Role
 
 
+class _VerifiedTokens:
+    """Remembers tokens already verified until they expire, so a hot client costs one decode.
+
+    Keyed by the whole token string, so a different signature is a different entry; bounded, oldest
+    entries dropped first.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._max_entries = max_entries
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        principal, expires_at = entry
+        if time.time() >= expires_at:
+            del self._entries[token]
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal, claims: dict[str, Any]) -> None:
+        self._entries[token] = (principal, float(claims["exp"]))
+        if len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+
 def _principal_from(claims: dict[str, Any]) -> Principal:
     try:
         parsed = _Claims.model_validate(claims)
@@ -78,9 +106,12 @@ class HS256Verifier:
         self._secret = secret
         self._audience = audience
         self._issuer = issuer
+        self._verified = _VerifiedTokens()
 
     async def verify(self, token: str) -> Principal:
         """Verify signature, expiry, audience and issuer."""
+        if cached := self._verified.get(token):
+            return cached
         try:
             claims = jwt.decode(
                 token,
@@ -94,7 +125,9 @@ class HS256Verifier:
             raise Unauthenticated("Token has expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"Invalid token: {exc}") from exc
-        return _principal_from(claims)
+        principal = _principal_from(claims)
+        self._verified.put(token, principal, claims)
+        return principal
 
 
 class JWKSVerifier:
@@ -106,9 +139,12 @@ class JWKSVerifier:
         self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
         self._audience = audience
         self._issuer = issuer
+        self._verified = _VerifiedTokens()
 
     async def verify(self, token: str) -> Principal:
         """Find the signing key by `kid` (network only on a cache miss) and verify."""
+        if cached := self._verified.get(token):
+            return cached
         try:
             signing_key = await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
             claims = jwt.decode(
@@ -123,7 +159,9 @@ class JWKSVerifier:
             raise Unauthenticated("Token has expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"Invalid token: {exc}") from exc
-        return _principal_from(claims)
+        principal = _principal_from(claims)
+        self._verified.put(token, principal, claims)
+        return principal
 
 
 def issue_hs256_token(

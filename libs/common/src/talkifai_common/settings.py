@@ -18,7 +18,10 @@ PLACEHOLDER_SECRETS = frozenset({"", "secret", "changeme", "change-me", DEV_JWT_
 class ServiceSettings(BaseSettings):
     """Settings every service has: mode, logging, tracing, database, bus and auth."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+    # An empty variable means "not set", so `AUTH_JWT_AUDIENCE=` in an env file does not reject every token.
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     dev_mode: bool = Field(default=False, description="Allows dev defaults and dev-only endpoints.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,8 +1,9 @@
 """Structured logs (structlog, JSON in production) and OpenTelemetry tracing.
 
-Tracing exports over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the standard OTel
-variables configure it); otherwise spans are still created, so trace ids appear in logs and are
-propagated across HTTP and NATS.
+Tracing is on when an exporter is configured through the standard variables
+(`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; sampling through
+`OTEL_TRACES_SAMPLER`). Without one, no spans are recorded, which costs nothing; incoming W3C trace
+context is still passed on to NATS and LiveKit calls, so a trace started upstream stays whole.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 # Keys whose values must never reach a log line, whatever a caller passes.
 _SECRET_KEYS = frozenset(
@@ -78,16 +79,25 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
-def configure_tracing(service: str) -> TracerProvider:
-    """Install a tracer provider for `service`, exporting over OTLP when an endpoint is set."""
+def tracing_configured() -> bool:
+    """Whether the environment names somewhere to send spans."""
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def configure_tracing(service: str, exporter: SpanExporter | None = None) -> TracerProvider | None:
+    """Install a tracer provider for `service` when there is an exporter (OTLP or the one given)."""
+    if exporter is None and not tracing_configured():
+        return None
+    if exporter is None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()
     provider = TracerProvider(
         resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service)})
     )
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-    ):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return provider

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel
 
 from numbers_api import handlers
 from numbers_api.adapters.postgres import Store
@@ -48,7 +49,7 @@ class Services:
     shutting_down: asyncio.Event
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     """The app's services."""
     svc: Services = request.app.state.services
     return svc
@@ -68,6 +69,12 @@ Cursor = Annotated[
     str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
 ]
 
+
+def _json(model: BaseModel, status_code: int = 200) -> Response:
+    """Serialize once with pydantic-core; FastAPI would validate the model again first."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
 READ = problem_responses(401, 404, 422)
 WRITE = problem_responses(400, 401, 403, 404, 409, 413, 422)
 
@@ -81,29 +88,29 @@ dev = APIRouter(prefix="/dev", tags=["dev"])
 @agents.get("", response_model=Page[AgentData], responses=READ)
 async def list_agents(
     svc: ServicesDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
-) -> Page[AgentData]:
+) -> Response:
     """The organization's agents, oldest first."""
-    return await handlers.list_agents(svc.store, principal, limit, cursor)
+    return _json(await handlers.list_agents(svc.store, principal, limit, cursor))
 
 
 @agents.post("", status_code=201, response_model=AgentData, responses=WRITE)
-async def create_agent(svc: ServicesDep, principal: PrincipalDep, body: AgentCreate) -> AgentData:
+async def create_agent(svc: ServicesDep, principal: PrincipalDep, body: AgentCreate) -> Response:
     """Create an agent; voice settings left out get sensible defaults."""
-    return await handlers.create_agent(svc.store, principal, body)
+    return _json(await handlers.create_agent(svc.store, principal, body), 201)
 
 
 @agents.get("/{agent_id}", response_model=AgentData, responses=READ)
-async def get_agent(svc: ServicesDep, principal: PrincipalDep, agent_id: str) -> AgentData:
+async def get_agent(svc: ServicesDep, principal: PrincipalDep, agent_id: str) -> Response:
     """One agent."""
-    return await handlers.get_agent(svc.store, principal, agent_id)
+    return _json(await handlers.get_agent(svc.store, principal, agent_id))
 
 
 @agents.patch("/{agent_id}", response_model=AgentData, responses=WRITE)
 async def update_agent(
     svc: ServicesDep, principal: PrincipalDep, agent_id: str, body: AgentUpdate
-) -> AgentData:
+) -> Response:
     """Change an agent; one assigned to a number cannot become text-only (409)."""
-    return await handlers.update_agent(svc.store, principal, agent_id, body)
+    return _json(await handlers.update_agent(svc.store, principal, agent_id, body))
 
 
 @agents.delete("/{agent_id}", status_code=204, responses=WRITE)
@@ -126,51 +133,56 @@ async def list_numbers(
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[PhoneNumberData]:
+) -> Response:
     """The organization's numbers in E.164 order."""
-    return await handlers.list_numbers(svc.store, principal, search, limit, cursor)
+    return _json(await handlers.list_numbers(svc.store, principal, search, limit, cursor))
 
 
 @numbers.post("", status_code=201, response_model=PhoneNumberData, responses=WRITE)
 async def create_number(
     svc: ServicesDep, principal: PrincipalDep, body: PhoneNumberCreate
-) -> PhoneNumberData:
+) -> Response:
     """Add a number from the customer's carrier; 409 if any organization has it already."""
-    return await handlers.create_number(
-        svc.store,
-        principal,
-        body,
-        svc.box,
-        allow_private_webhooks=svc.settings.allows_private_webhooks,
+    return _json(
+        await handlers.create_number(
+            svc.store,
+            principal,
+            body,
+            svc.box,
+            allow_private_webhooks=svc.settings.allows_private_webhooks,
+        ),
+        201,
     )
 
 
 @numbers.put("/agent-assignments", response_model=PhoneNumberData, responses=WRITE)
 async def assign_agents(
     svc: ServicesDep, principal: PrincipalDep, body: AgentAssignment
-) -> PhoneNumberData:
+) -> Response:
     """Assign the inbound and outbound agents (null unassigns; at least one must remain)."""
-    return await handlers.assign_agents(svc.store, principal, body)
+    return _json(await handlers.assign_agents(svc.store, principal, body))
 
 
 @numbers.get("/{number_id}", response_model=PhoneNumberData, responses=READ)
-async def get_number(svc: ServicesDep, principal: PrincipalDep, number_id: str) -> PhoneNumberData:
+async def get_number(svc: ServicesDep, principal: PrincipalDep, number_id: str) -> Response:
     """One number."""
-    return await handlers.get_number(svc.store, principal, number_id)
+    return _json(await handlers.get_number(svc.store, principal, number_id))
 
 
 @numbers.patch("/{number_id}", response_model=PhoneNumberData, responses=WRITE)
 async def update_number(
     svc: ServicesDep, principal: PrincipalDep, number_id: str, body: PhoneNumberUpdate
-) -> PhoneNumberData:
+) -> Response:
     """Change a number's details; fields left out stay, `null` clears."""
-    return await handlers.update_number(
-        svc.store,
-        principal,
-        number_id,
-        body,
-        svc.box,
-        allow_private_webhooks=svc.settings.allows_private_webhooks,
+    return _json(
+        await handlers.update_number(
+            svc.store,
+            principal,
+            number_id,
+            body,
+            svc.box,
+            allow_private_webhooks=svc.settings.allows_private_webhooks,
+        )
     )
 
 
@@ -236,9 +248,9 @@ async def internal_caller(
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(401, 404),
 )
-async def outbound_credentials(svc: ServicesDep, number_id: str) -> OutboundCredentials:
+async def outbound_credentials(svc: ServicesDep, number_id: str) -> Response:
     """For trunk-sync: a number's outbound trunk settings with its SIP password, in clear."""
-    return await handlers.outbound_credentials(svc.store, number_id, svc.box)
+    return _json(await handlers.outbound_credentials(svc.store, number_id, svc.box))
 
 
 class InternalNumber(PhoneNumberData):

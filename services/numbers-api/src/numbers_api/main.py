@@ -16,7 +16,6 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import ValidationError
 
 from numbers_api import handlers
@@ -135,7 +134,6 @@ def create_app(settings: Settings) -> FastAPI:
             raise ConnectionError("NATS is not connected")
 
     add_health_routes(app, {"database": database_ready, "nats": bus_ready})
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app
 
 
@@ -169,8 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         count = asyncio.run(_rotate(settings))
         log.info("keys.rotated", secrets=count)
         return
-    configure_tracing(SERVICE)
-    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
+    if configure_tracing(SERVICE):
+        AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     if settings.dev_mode and settings.jwt_secret() == DEV_JWT_SECRET:
         log.warning(
             "auth.dev_secret_in_use", hint="dev mode: tokens are signed with the dev default"
@@ -190,3 +188,7 @@ async def _rotate(settings: Settings) -> int:
         return await handlers.rotate_keys(Store(pool), settings.secret_box())
     finally:
         await pool.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,18 +10,14 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from pydantic import TypeAdapter
 
 from numbers_api.domain import number_status
 from talkifai_common.events import (
     AgentData,
-    AgentRef,
     CloudEvent,
-    MediaEncryption,
     PhoneNumberData,
-    RecordingMode,
-    SipTransport,
     SyncState,
-    SyncStatus,
 )
 from talkifai_common.outbox import write_event
 from talkifai_common.voice import Architecture
@@ -85,46 +81,61 @@ def agent_from_row(row: asyncpg.Record) -> AgentData:
     )
 
 
-def number_from_row(row: asyncpg.Record) -> PhoneNumberData:
-    """The public phone number from a `_NUMBER_VIEW` row (no secret leaves this function)."""
+def _number_dict(row: asyncpg.Record) -> dict[str, Any]:
+    """The public fields of a `_NUMBER_VIEW` row (no secret leaves this function)."""
 
-    def ref(side: str) -> AgentRef | None:
+    def ref(side: str) -> dict[str, Any] | None:
         agent_id = row[f"{side}_agent_id"]
         if agent_id is None:
             return None
-        return AgentRef(
-            id=agent_id,
-            name=row[f"{side}_agent_name"],
-            architecture=Architecture(row[f"{side}_agent_architecture"]),
-        )
+        return {
+            "id": agent_id,
+            "name": row[f"{side}_agent_name"],
+            "architecture": row[f"{side}_agent_architecture"],
+        }
 
     has_password = row["sip_password_ciphertext"] is not None
-    return PhoneNumberData(
-        id=row["id"],
-        phone_number=row["phone_number"],
-        termination_uri=row["termination_uri"],
-        sip_username=row["sip_username"],
-        has_sip_password=has_password,
-        inbound_agent=ref("inbound"),
-        outbound_agent=ref("outbound"),
-        webhook_url=row["webhook_url"],
-        recording_mode=RecordingMode(row["recording_mode"]),
-        sip_transport=SipTransport(row["sip_transport"]),
-        media_encryption=MediaEncryption(row["media_encryption"]),
-        status=number_status(
+    return {
+        "id": row["id"],
+        "phone_number": row["phone_number"],
+        "termination_uri": row["termination_uri"],
+        "sip_username": row["sip_username"],
+        "has_sip_password": has_password,
+        "inbound_agent": ref("inbound"),
+        "outbound_agent": ref("outbound"),
+        "webhook_url": row["webhook_url"],
+        "recording_mode": row["recording_mode"],
+        "sip_transport": row["sip_transport"],
+        "media_encryption": row["media_encryption"],
+        "status": number_status(
             termination_uri=row["termination_uri"],
             inbound_agent_id=row["inbound_agent_id"],
             outbound_agent_id=row["outbound_agent_id"],
             sip_username=row["sip_username"],
             has_sip_password=has_password,
         ),
-        sync=SyncStatus(
-            state=SyncState(row["sync_state"]), error=row["sync_error"], synced_at=row["synced_at"]
-        ),
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+        "sync": {
+            "state": row["sync_state"],
+            "error": row["sync_error"],
+            "synced_at": row["synced_at"],
+        },
+        "version": row["version"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+_NUMBERS = TypeAdapter(list[PhoneNumberData])
+
+
+def number_from_row(row: asyncpg.Record) -> PhoneNumberData:
+    """The public phone number from a `_NUMBER_VIEW` row."""
+    return PhoneNumberData.model_validate(_number_dict(row))
+
+
+def numbers_from_rows(rows: Sequence[asyncpg.Record]) -> list[PhoneNumberData]:
+    """Many numbers, validated in one pass (list pages are the hot path)."""
+    return _NUMBERS.validate_python([_number_dict(row) for row in rows])
 
 
 class Store:
@@ -291,7 +302,7 @@ class Tx:
             after,
             limit,
         )
-        return [number_from_row(r) for r in rows]
+        return numbers_from_rows(rows)
 
     async def insert_number(self, org_id: str, number_id: str, fields: dict[str, Any]) -> None:
         """Store a new number (unique violation when the number exists in any organization)."""
