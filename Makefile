@@ -30,7 +30,7 @@ lint:
 	uv run ruff format --check .
 
 typecheck:
-	uv run mypy libs/common/src services/numbers-api/src tools/livekit-emulator/src tools/dev
+	uv run mypy $(sort $(dir $(wildcard libs/*/src/*/__init__.py services/*/src/*/__init__.py tools/*/src/*/__init__.py))) tools/dev bench
 
 pytest:
 	uv run pytest $(PYTEST_ARGS)

@@ -60,6 +60,8 @@ def _banner(env: dict[str, str]) -> None:
         "TalkifAI Telephony, local stack (dev mode)",
         f"  numbers-api      http://127.0.0.1:{env['NUMBERS_API_PORT']}  (OpenAPI at /docs)",
         f"  NATS             {env['NATS_URL']}",
+        f"  LiveKit          {env['LIVEKIT_URL']}"
+        + ("" if "LIVEKIT_URL" in os.environ else "  (emulator; control API at /emulator/state)"),
         "  PostgreSQL       "
         + ("DATABASE_URL" if "DATABASE_URL" in os.environ else "embedded, .run/postgres"),
     ]
@@ -85,6 +87,16 @@ def main() -> int:
     env.setdefault("NUMBERS_API_PORT", "8010")
     env.setdefault("NATS_PORT", "4222")
     env.setdefault("NATS_URL", f"nats://127.0.0.1:{env['NATS_PORT']}")
+    env.setdefault("CALL_ORCHESTRATOR_PORT", "8020")
+    env.setdefault("TRUNK_SYNC_PORT", "8030")
+    env.setdefault("AGENT_RUNTIME_PORT", "8040")
+    env.setdefault("STUDIO_PORT", "8080")
+    env.setdefault("LIVEKIT_EMULATOR_PORT", "7880")
+    if "LIVEKIT_URL" not in os.environ:
+        # The emulator, with `livekit-server --dev`'s key and secret.
+        env["LIVEKIT_URL"] = f"http://127.0.0.1:{env['LIVEKIT_EMULATOR_PORT']}"
+        env["LIVEKIT_API_KEY"] = "devkey"
+        env["LIVEKIT_API_SECRET"] = "secret"
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
 
     with _postgres() as admin_url:

@@ -192,6 +192,19 @@ async def test_internal_credentials_need_the_internal_token_and_never_a_user_tok
     assert missing.status_code == 404
 
 
+async def test_internal_number_reads_any_organizations_number_without_secrets(api: Api) -> None:
+    number = await api.number(org_id="org_b", sip_password="secret-b")
+    headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+    response = await api.http.get(f"/internal/phone-numbers/{number['id']}", headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {**number, "org_id": "org_b"}
+    assert "secret-b" not in response.text
+    missing = await api.http.get("/internal/phone-numbers/pn_missing", headers=headers)
+    assert missing.status_code == 404
+    user = await api.http.get(f"/internal/phone-numbers/{number['id']}", headers=api.as_("org_b"))
+    assert user.status_code == 401
+
+
 async def test_internal_listing_covers_every_organization_without_secrets(api: Api) -> None:
     await api.number("+12025550001", sip_password="secret-a")
     await api.number("+12025550002", org_id="org_b")

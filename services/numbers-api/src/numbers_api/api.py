@@ -232,6 +232,12 @@ async def stream_events(
             yield ServerSentEvent(id=event.id, event=event.subject, raw_data=event.data)
 
 
+class InternalNumber(PhoneNumberData):
+    """A number with its organization, for internal reconciliation."""
+
+    org_id: str
+
+
 async def internal_caller(
     svc: ServicesDep,
     credentials: BearerCredentials,
@@ -253,10 +259,16 @@ async def outbound_credentials(svc: ServicesDep, number_id: str) -> Response:
     return _json(await handlers.outbound_credentials(svc.store, number_id, svc.box))
 
 
-class InternalNumber(PhoneNumberData):
-    """A number with its organization, for internal reconciliation."""
-
-    org_id: str
+@internal.get(
+    "/phone-numbers/{number_id}",
+    response_model=InternalNumber,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404),
+)
+async def internal_number(svc: ServicesDep, number_id: str) -> Response:
+    """For trunk-sync: one number's current state, whichever organization has it (no secrets)."""
+    org_id, number = await handlers.internal_number(svc.store, number_id)
+    return _json(InternalNumber(org_id=org_id, **number.model_dump()))
 
 
 @internal.get(

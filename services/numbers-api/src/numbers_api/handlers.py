@@ -399,6 +399,15 @@ async def outbound_credentials(store: Store, number_id: str, box: SecretBox) -> 
     )
 
 
+async def internal_number(store: Store, number_id: str) -> tuple[str, PhoneNumberData]:
+    """Internal: a number and its organization, by id across organizations."""
+    async with store.reader() as tx:
+        found = await tx.number_with_org(number_id)
+    if found is None:
+        raise NotFound(f"Phone number {number_id} not found")
+    return found
+
+
 async def list_all_numbers(
     store: Store, limit: int, cursor: str | None
 ) -> tuple[list[tuple[str, PhoneNumberData]], str | None]:

@@ -383,6 +383,11 @@ class Tx:
         )
         return [(r["org_id"], number_from_row(r)) for r in rows]
 
+    async def number_with_org(self, number_id: str) -> tuple[str, PhoneNumberData] | None:
+        """Internal: one number of any organization, with that organization."""
+        row = await self.conn.fetchrow(_NUMBER_VIEW + "WHERE p.id = $1", number_id)
+        return (row["org_id"], number_from_row(row)) if row else None
+
     async def number_org(self, number_id: str) -> asyncpg.Record | None:
         """Internal: a number's raw row by id across organizations."""
         row: asyncpg.Record | None = await self.conn.fetchrow(
