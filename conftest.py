@@ -18,10 +18,20 @@ import asyncpg
 import nats
 import pytest
 from nats.js.errors import NotFoundError
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from talkifai_common import devinfra
 from talkifai_common.db import migrate
 from talkifai_common.events import STREAM_NAME
+from talkifai_common.telemetry import configure_tracing
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spans() -> InMemorySpanExporter:
+    """Tests run with tracing on, as production with a collector does; spans are kept in memory."""
+    exporter = InMemorySpanExporter()
+    configure_tracing("tests", exporter=exporter)
+    return exporter
 
 
 @pytest.fixture(scope="session")

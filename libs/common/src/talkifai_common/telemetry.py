@@ -17,7 +17,7 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 # Keys whose values must never reach a log line, whatever a caller passes.
 _SECRET_KEYS = frozenset(
@@ -87,17 +87,23 @@ def tracing_configured() -> bool:
     )
 
 
+def tracing_enabled() -> bool:
+    """Whether an SDK tracer provider is installed (spans are recorded somewhere)."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
 def configure_tracing(service: str, exporter: SpanExporter | None = None) -> TracerProvider | None:
     """Install a tracer provider for `service` when there is an exporter (OTLP or the one given)."""
     if exporter is None and not tracing_configured():
         return None
-    if exporter is None:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        exporter = OTLPSpanExporter()
     provider = TracerProvider(
         resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service)})
     )
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    if exporter is None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    else:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return provider
