@@ -99,3 +99,23 @@ async def test_refused_update_leaves_the_number_untouched(api: Api) -> None:
     assert response.status_code == 422
     after = (await api.request("GET", f"/phone-numbers/{number['id']}")).json()
     assert after == number
+
+
+async def test_no_secret_reaches_a_response_or_a_log_line(
+    api: Api, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "hunter2-very-secret"
+    ok = await api.request(
+        "POST", "/phone-numbers", json={"phone_number": "+12025550123", "sip_password": secret}
+    )
+    refused = await api.request(
+        "POST", "/phone-numbers", json={"phone_number": "not-a-number", "sip_password": secret}
+    )
+    too_long = await api.request(
+        "POST", "/phone-numbers", json={"phone_number": "+12025550124", "sip_password": secret * 20}
+    )
+    assert (ok.status_code, refused.status_code, too_long.status_code) == (201, 422, 422)
+    for response in (ok, refused, too_long):
+        assert secret not in response.text
+    captured = capsys.readouterr()
+    assert secret not in captured.out + captured.err + caplog.text
