@@ -99,24 +99,28 @@ def _decode_options(audience: str | None) -> jwt.types.Options:
     return {"require": ["exp", "sub"], "verify_aud": audience is not None}
 
 
-class HS256Verifier:
-    """Verifies tokens signed with a shared secret."""
+class _JWTVerifier:
+    """Shared verification: signature, expiry, audience, issuer, claims; verified tokens cached."""
 
-    def __init__(self, secret: str, audience: str | None = None, issuer: str | None = None) -> None:
-        self._secret = secret
+    algorithm: str
+
+    def __init__(self, audience: str | None, issuer: str | None) -> None:
         self._audience = audience
         self._issuer = issuer
         self._verified = _VerifiedTokens()
 
+    async def _key_for(self, token: str) -> Any:
+        raise NotImplementedError
+
     async def verify(self, token: str) -> Principal:
-        """Verify signature, expiry, audience and issuer."""
+        """The principal of a valid token; Unauthenticated saying why otherwise."""
         if cached := self._verified.get(token):
             return cached
         try:
             claims = jwt.decode(
                 token,
-                self._secret,
-                algorithms=["HS256"],
+                await self._key_for(token),
+                algorithms=[self.algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
                 options=_decode_options(self._audience),
@@ -130,38 +134,34 @@ class HS256Verifier:
         return principal
 
 
-class JWKSVerifier:
+class HS256Verifier(_JWTVerifier):
+    """Verifies tokens signed with a shared secret."""
+
+    algorithm = "HS256"
+
+    def __init__(self, secret: str, audience: str | None = None, issuer: str | None = None) -> None:
+        super().__init__(audience, issuer)
+        self._secret = secret
+
+    async def _key_for(self, token: str) -> Any:
+        return self._secret
+
+
+class JWKSVerifier(_JWTVerifier):
     """Verifies RS256 tokens against keys published at a JWKS URL."""
+
+    algorithm = "RS256"
 
     def __init__(
         self, jwks_url: str, audience: str | None = None, issuer: str | None = None
     ) -> None:
+        super().__init__(audience, issuer)
         self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
-        self._audience = audience
-        self._issuer = issuer
-        self._verified = _VerifiedTokens()
 
-    async def verify(self, token: str) -> Principal:
-        """Find the signing key by `kid` (network only on a cache miss) and verify."""
-        if cached := self._verified.get(token):
-            return cached
-        try:
-            signing_key = await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
-            claims = jwt.decode(
-                token,
-                signing_key.key,
-                algorithms=["RS256"],
-                audience=self._audience,
-                issuer=self._issuer,
-                options=_decode_options(self._audience),
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("Token has expired") from exc
-        except jwt.PyJWTError as exc:
-            raise Unauthenticated(f"Invalid token: {exc}") from exc
-        principal = _principal_from(claims)
-        self._verified.put(token, principal, claims)
-        return principal
+    async def _key_for(self, token: str) -> Any:
+        # The key is found by `kid`; the network is used only on a cache miss, off the loop.
+        signing_key = await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
+        return signing_key.key
 
 
 def issue_hs256_token(
