@@ -1,0 +1,159 @@
+/** A small typed client for numbers-api and call-orchestrator on the same origin. */
+import type {
+  Agent,
+  AgentAssignment,
+  FieldProblem,
+  OutboundCallFailure,
+  OutboundCallRequest,
+  OutboundCallSuccess,
+  Page,
+  PhoneNumber,
+  PhoneNumberWrite,
+  Problem,
+  Role,
+} from "./types";
+
+/** An HTTP failure with the server's problem details (or a network failure, status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problem: Problem;
+  readonly fieldErrors: FieldProblem[];
+
+  constructor(status: number, problem: Problem, fallback: string) {
+    super(problem.detail || problem.title || fallback);
+    this.name = "ApiError";
+    this.status = status;
+    this.problem = problem;
+    this.fieldErrors = Array.isArray(problem.errors) ? problem.errors : [];
+  }
+
+  /** Whether trying again may help (network, timeouts, throttling, server side). */
+  get retryable(): boolean {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+export type Fetch = typeof fetch;
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+}
+
+/** The result of `POST /telephony/outbound-call`: the body and the HTTP status, whatever it was. */
+export interface OutboundCallResult {
+  status: number;
+  body: OutboundCallSuccess | OutboundCallFailure | null;
+}
+
+const PAGE_LIMIT = 200;
+
+export class Api {
+  constructor(
+    private readonly token: string | null,
+    private readonly fetchImpl: Fetch = (...args) => fetch(...args),
+    private readonly baseUrl = "",
+  ) {}
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new ApiError(0, {}, `Network error: ${(error as Error).message || "the server cannot be reached"}`);
+    }
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let data: unknown = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (!response.ok) {
+      const problem = (data && typeof data === "object" ? data : {}) as Problem;
+      throw new ApiError(response.status, problem, `${response.status} ${response.statusText || "Request failed"}`.trim());
+    }
+    return data as T;
+  }
+
+  /** Follow `next_cursor` until the end (or `max` items). */
+  private async all<T>(path: string, params: Record<string, string> = {}, max = 10_000): Promise<{ items: T[]; complete: boolean }> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const query = new URLSearchParams({ ...params, limit: String(PAGE_LIMIT) });
+      if (cursor) query.set("cursor", cursor);
+      const page: Page<T> = await this.request<Page<T>>("GET", `${path}?${query}`);
+      items.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor && items.length < max);
+    return { items, complete: !cursor };
+  }
+
+  listAgents(): Promise<Agent[]> {
+    return this.all<Agent>("/agents").then((r) => r.items);
+  }
+
+  listPhoneNumbers(search?: string, max?: number): Promise<{ items: PhoneNumber[]; complete: boolean }> {
+    return this.all<PhoneNumber>("/phone-numbers", search ? { search } : {}, max);
+  }
+
+  getPhoneNumber(id: string): Promise<PhoneNumber> {
+    return this.request("GET", `/phone-numbers/${encodeURIComponent(id)}`);
+  }
+
+  createPhoneNumber(body: PhoneNumberWrite): Promise<PhoneNumber> {
+    return this.request("POST", "/phone-numbers", body);
+  }
+
+  updatePhoneNumber(id: string, body: PhoneNumberWrite): Promise<PhoneNumber> {
+    return this.request("PATCH", `/phone-numbers/${encodeURIComponent(id)}`, body);
+  }
+
+  deletePhoneNumber(id: string): Promise<void> {
+    return this.request("DELETE", `/phone-numbers/${encodeURIComponent(id)}`);
+  }
+
+  assignAgents(body: AgentAssignment): Promise<PhoneNumber> {
+    return this.request("PUT", "/phone-numbers/agent-assignments", body);
+  }
+
+  devToken(orgId: string, role: Role, sub = "dev-user"): Promise<TokenResponse> {
+    return this.request("POST", "/dev/token", { org_id: orgId, role, sub });
+  }
+
+  /** Place a call; never throws for an HTTP status, since every status has its explanation. */
+  async outboundCall(body: OutboundCallRequest): Promise<OutboundCallResult> {
+    const headers: Record<string, string> = { Accept: "application/json", "Content-Type": "application/json" };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.baseUrl + "/telephony/outbound-call", {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+      });
+    } catch {
+      return { status: 0, body: null };
+    }
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(await response.text());
+    } catch {
+      parsed = null;
+    }
+    const ok = parsed && typeof parsed === "object" && "success" in parsed;
+    return { status: response.status, body: ok ? (parsed as OutboundCallSuccess | OutboundCallFailure) : null };
+  }
+}
