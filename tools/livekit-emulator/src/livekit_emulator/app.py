@@ -1,4 +1,4 @@
-"""The ASGI application: Twirp routes, the control API and health."""
+"""The ASGI application: Twirp routes, the agent worker WebSocket, the control API and health."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from livekit_emulator import control, twirp
+from livekit_emulator import control, twirp, workers
 from livekit_emulator.config import EmulatorConfig
 from livekit_emulator.runtime import Emulator
 
@@ -41,6 +41,7 @@ def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Star
             Route("/", root, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             *control.ROUTES,
+            *workers.routes(),
             Route("/twirp/{path:path}", twirp.endpoint, methods=ALL_METHODS),
         ],
         lifespan=lifespan,

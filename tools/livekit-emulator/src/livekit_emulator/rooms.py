@@ -41,6 +41,7 @@ log = logging.getLogger("livekit_emulator.rooms")
 
 ParticipantLeftHook = Callable[[str, ParticipantInfo, int], None]
 RoomClosedHook = Callable[[RoomRecord], None]
+DispatchHook = Callable[[RoomRecord, AgentDispatch], None]
 
 
 def _now_ms() -> int:
@@ -58,6 +59,7 @@ class RoomManager:
         self._webhooks = webhooks
         self.participant_left_hooks: list[ParticipantLeftHook] = []
         self.room_closed_hooks: list[RoomClosedHook] = []
+        self.dispatch_hooks: list[DispatchHook] = []
 
     def get(self, name: str) -> RoomRecord | None:
         """The live room with this name, if any."""
@@ -111,11 +113,13 @@ class RoomManager:
         return record
 
     def add_dispatch(self, record: RoomRecord, dispatch: AgentDispatch) -> AgentDispatch:
-        """Record an agent dispatch in the room (jobs for workers are a later addition)."""
+        """Record an agent dispatch in the room; the hooks turn it into a job for a worker."""
         dispatch.room = record.info.name
         dispatch.state.created_at = time.time_ns()
         record.dispatches[dispatch.id] = dispatch
         self._state.agent_dispatches[dispatch.id] = dispatch
+        for hook in list(self.dispatch_hooks):
+            hook(record, dispatch)
         return dispatch
 
     def delete_dispatch(self, record: RoomRecord, dispatch_id: str) -> AgentDispatch | None:

@@ -9,6 +9,7 @@ from livekit_emulator.rooms import RoomManager
 from livekit_emulator.state import EmulatorState
 from livekit_emulator.twirp import Method
 from livekit_emulator.webhooks import WebhookSender
+from livekit_emulator.workers import WorkerManager
 
 
 class Emulator:
@@ -21,6 +22,9 @@ class Emulator:
         self.rooms = RoomManager(config, self.state, self.webhooks)
         self.calls = CallManager(self.state, self.rooms, config.default_ringing_timeout_s)
         self.rooms.room_closed_hooks.append(lambda record: egress.on_room_closed(self, record))
+        self.workers = WorkerManager(config, self.state)
+        self.rooms.dispatch_hooks.append(self.workers.on_dispatch)
+        self.rooms.room_closed_hooks.append(self.workers.on_room_closed)
         self.services: dict[str, dict[str, Method]] = {
             "SIP": {**sip.METHODS, **calls.METHODS},
             "AgentDispatchService": agents.METHODS,
@@ -29,15 +33,21 @@ class Emulator:
         }
 
     def reset(self) -> None:
-        """Forget everything (resources, calls, outcomes, faults) without sending webhooks."""
+        """Forget everything (resources, calls, outcomes, faults, jobs) without sending webhooks.
+
+        Connected agent workers stay registered: they are connections, not resources.
+        """
         self.calls.shutdown()
         self.rooms.shutdown()
+        self.workers.shutdown()
         fresh = EmulatorState()
         for name in fresh.__dataclass_fields__:
-            setattr(self.state, name, getattr(fresh, name))
+            if name != "workers":
+                setattr(self.state, name, getattr(fresh, name))
 
     async def aclose(self) -> None:
         """Stop calls and timers, then deliver what webhooks are still queued."""
         self.calls.shutdown()
         self.rooms.shutdown()
+        self.workers.shutdown()
         await self.webhooks.drain()

@@ -94,6 +94,97 @@ class CallRecord:
 
 
 @dataclass
+class WorkerRecord:
+    """An agent worker connected over `/agent` and registered (see `workers.py`)."""
+
+    id: str
+    agent_name: str
+    type: str
+    version: str
+    namespace: str
+    deployment: str
+    connected_at_ms: int
+    status: str = "WS_AVAILABLE"
+    load: float = 0.0
+    job_count: int = 0
+    last_ping_ms: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view for the control API."""
+        return {
+            "id": self.id,
+            "agent_name": self.agent_name,
+            "type": self.type,
+            "version": self.version,
+            "namespace": self.namespace,
+            "deployment": self.deployment,
+            "status": self.status,
+            "load": self.load,
+            "job_count": self.job_count,
+            "connected_at_ms": self.connected_at_ms,
+            "last_ping_ms": self.last_ping_ms,
+        }
+
+
+# What the control API says about media for every job: the emulator has no WebRTC.
+NO_MEDIA = "the emulator carries no media: a worker cannot join the room over WebRTC"
+
+
+@dataclass
+class JobRecord:
+    """A job offered to workers for one agent dispatch; its `status` is LiveKit's JobStatus."""
+
+    id: str
+    dispatch_id: str
+    room: str
+    room_sid: str
+    agent_name: str
+    metadata: str
+    created_at_ms: int
+    status: str = "JS_PENDING"
+    error: str = ""
+    worker_id: str | None = None
+    participant_identity: str = ""
+    # Every worker that declined the job (available=false), in order.
+    declined_by: list[str] = field(default_factory=list)
+    offered_at_ms: int | None = None
+    accepted_at_ms: int | None = None
+    assigned_at_ms: int | None = None
+    running_at_ms: int | None = None
+    ended_at_ms: int | None = None
+    terminated_at_ms: int | None = None
+    # Attempts by the job's participant to join the room over /rtc, all refused (no media).
+    join_attempts: int = 0
+    join_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view for the control API."""
+        return {
+            "id": self.id,
+            "dispatch_id": self.dispatch_id,
+            "room": self.room,
+            "room_sid": self.room_sid,
+            "agent_name": self.agent_name,
+            "metadata": self.metadata,
+            "worker_id": self.worker_id,
+            "state": self.status,
+            "error": self.error,
+            "participant_identity": self.participant_identity,
+            "declined_by": list(self.declined_by),
+            "created_at_ms": self.created_at_ms,
+            "offered_at_ms": self.offered_at_ms,
+            "accepted_at_ms": self.accepted_at_ms,
+            "assigned_at_ms": self.assigned_at_ms,
+            "running_at_ms": self.running_at_ms,
+            "ended_at_ms": self.ended_at_ms,
+            "terminated_at_ms": self.terminated_at_ms,
+            "media": NO_MEDIA,
+            "join_attempts": self.join_attempts,
+            "join_error": self.join_error,
+        }
+
+
+@dataclass
 class Faults:
     """Injected failures for resilience tests."""
 
@@ -110,12 +201,14 @@ class EmulatorState:
     dispatch_rules: dict[str, SIPDispatchRuleInfo] = field(default_factory=dict)
     rooms: dict[str, RoomRecord] = field(default_factory=dict)
     # Every agent dispatch ever created, kept after its room closes (state.deleted_at is then set),
-    # so a test can see what a short call dispatched. Workers and jobs come with the agent protocol.
+    # so a test can see what a short call dispatched.
     agent_dispatches: dict[str, AgentDispatch] = field(default_factory=dict)
     egresses: dict[str, EgressInfo] = field(default_factory=dict)
     calls: dict[str, CallRecord] = field(default_factory=dict)
-    workers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Connected agent workers (they survive a reset: they are connections, not resources) and
+    # every job offered to them, kept after it ends.
+    workers: dict[str, WorkerRecord] = field(default_factory=dict)
+    jobs: dict[str, JobRecord] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
 
@@ -133,7 +226,7 @@ class EmulatorState:
             "participants": participants,
             "agent_dispatches": [to_dict(d) for d in self.agent_dispatches.values()],
             "egresses": [to_dict(e) for e in self.egresses.values()],
-            "workers": list(self.workers.values()),
-            "jobs": list(self.jobs.values()),
+            "workers": [w.to_dict() for w in self.workers.values()],
+            "jobs": [j.to_dict() for j in self.jobs.values()],
             "calls": [c.to_dict() for c in self.calls.values()],
         }
