@@ -50,7 +50,7 @@ function OrgSwitcher({ session, onSwitch, onOther, onSignOut }: { session: Sessi
   );
 }
 
-export function App({ fetchImpl, live = true }: { fetchImpl?: Fetch; live?: boolean }) {
+export function App({ fetchImpl, live = true, maxLoaded }: { fetchImpl?: Fetch; live?: boolean; maxLoaded?: number }) {
   const toasts = useToasts();
   const [session, setSession] = useState<Session | null>(initialSession);
   const [signInDefaults, setSignInDefaults] = useState<{ orgId?: string; role?: Session["role"] }>({});
@@ -112,6 +112,7 @@ export function App({ fetchImpl, live = true }: { fetchImpl?: Fetch; live?: bool
       session={session}
       api={api}
       live={live}
+      maxLoaded={maxLoaded}
       accountControls={
         <OrgSwitcher
           session={session}

@@ -195,7 +195,7 @@ export function PhoneNumberDetails({ number, agents, canManage, onSave, onMakeCa
         </p>
       )}
 
-      <form className="cards" onSubmit={submit} onKeyDown={onKeyDown} aria-label="Phone number configuration">
+      <form className="cards" onSubmit={submit} onKeyDown={onKeyDown} noValidate aria-label="Phone number configuration">
         <section className="card" aria-labelledby={`${webhookId}-in`}>
           <h3 id={`${webhookId}-in`}>
             <PhoneIncoming size={18} aria-hidden /> Inbound Call Configuration
