@@ -25,7 +25,7 @@ from talkifai_common.settings import DEV_JWT_SECRET
 ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".run"
 # Each service that owns data gets its own database: the services never share tables.
-DATABASES = {"numbers-api": "numbers_api"}
+DATABASES = {"numbers-api": "numbers_api", "call-orchestrator": "call_orchestrator"}
 # A process named here is skipped when the variable points at an external server.
 EXTERNAL = {"nats": "NATS_URL", "livekit": "LIVEKIT_URL"}
 

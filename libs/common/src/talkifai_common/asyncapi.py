@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from talkifai_common.events import (
     STREAM_NAME,
     AgentData,
+    CallData,
     CloudEvent,
     EventName,
     PhoneNumberData,
@@ -31,6 +32,11 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
     EventName.PHONE_NUMBER_DELETED: PhoneNumberData,
     EventName.PHONE_NUMBER_SYNCED: PhoneNumberSyncData,
     EventName.PHONE_NUMBER_SYNC_FAILED: PhoneNumberSyncData,
+    EventName.CALL_INITIATED: CallData,
+    EventName.CALL_RINGING: CallData,
+    EventName.CALL_ANSWERED: CallData,
+    EventName.CALL_COMPLETED: CallData,
+    EventName.CALL_FAILED: CallData,
 }
 
 DESCRIPTION = """\

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -176,6 +176,76 @@ class PhoneNumberSyncData(_Data):
     error: str | None = None
     resources: LiveKitResources = LiveKitResources()
     at: datetime
+
+
+class CallDirection(StrEnum):
+    """Who placed the call."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallStatus(StrEnum):
+    """Where a call is in its life; `completed` and `failed` are final."""
+
+    INITIATED = "initiated"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class CallAgentRef(_Data):
+    """The agent on a call, as it was when the call started."""
+
+    id: str
+    name: str
+
+
+class CallData(_Data):
+    """A call as recorded by call-orchestrator: one event per state change, kept for history."""
+
+    id: str = Field(examples=["call_4m6q9s1v3x5z8d2k"])
+    direction: CallDirection
+    status: CallStatus
+    phone_number_id: str | None = Field(description="Our number's id; kept after it is deleted.")
+    phone_number: str = Field(description="Our number (E.164).", examples=["+12025550123"])
+    from_number: str
+    to_number: str
+    agent: CallAgentRef | None
+    room_name: str
+    failure_reason: str | None = Field(
+        default=None,
+        description="invalid_number, insufficient_balance, no_answer, busy, declined, "
+        "carrier_error, carrier_unreachable, livekit_unavailable, dispatch_failed, abandoned, internal",
+    )
+    sip_status_code: int | None = None
+    sip_call_id: str | None = None
+    recording_egress_id: str | None = None
+    started_at: datetime
+    ringing_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float | None = Field(
+        default=None, description="Talk time: answered to ended (billing)."
+    )
+    total_duration_s: float | None = Field(
+        default=None, description="Started to ended, ringing included."
+    )
+
+
+class CallJobMetadata(_Data):
+    """The metadata of the `talkifai-agent` dispatch for a call (JSON in the dispatch)."""
+
+    agent_id: str
+    call_id: str
+    direction: CallDirection
+    phone_number_id: str | None
+    from_number: str
+    to_number: str
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="The caller's `metadata` of the outbound request."
+    )
 
 
 DataT = TypeVar("DataT", bound=BaseModel)

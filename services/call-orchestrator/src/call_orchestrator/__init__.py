@@ -1,0 +1,1 @@
+"""call-orchestrator: outbound calls, call history, webhooks and recording."""

@@ -1,0 +1,212 @@
+"""LiveKit through livekit-api: agent dispatch, outbound dialing, call status, audio egress.
+
+`LiveKitPort` is what the handlers use; `LiveKitAdapter` turns livekit-api's errors into the
+outbound route's outcomes (`CallError`) using the SIP status table in `domain`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+import structlog
+from livekit import api
+from livekit.protocol.agent_dispatch import CreateAgentDispatchRequest
+from livekit.protocol.egress import (
+    EncodedFileOutput,
+    EncodedFileType,
+    RoomCompositeEgressRequest,
+)
+from livekit.protocol.room import DeleteRoomRequest, RoomParticipantIdentity
+from livekit.protocol.sip import CreateSIPParticipantRequest
+
+from call_orchestrator.domain import (
+    CallError,
+    internal_error,
+    livekit_unavailable,
+    not_answered,
+    outcome_for_sip_status,
+)
+
+log = structlog.get_logger(__name__)
+CALL_STATUS_ATTRIBUTE = "sip.callStatus"
+
+
+@dataclass(frozen=True)
+class DialRequest:
+    """One outbound call to place."""
+
+    trunk_id: str
+    to_number: str
+    from_number: str
+    room_name: str
+    participant_identity: str
+    ringing_timeout_s: int
+    max_call_duration_s: int | None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The callee answered."""
+
+    sip_call_id: str
+    participant_identity: str
+
+
+class LiveKitPort(Protocol):
+    """The LiveKit operations call-orchestrator needs."""
+
+    async def dispatch_agent(self, room_name: str, agent_name: str, metadata: str) -> str: ...
+
+    async def dial(self, request: DialRequest) -> Answered: ...
+
+    async def call_status(self, room_name: str, identity: str) -> str | None: ...
+
+    async def start_audio_recording(self, room_name: str) -> str: ...
+
+    async def delete_room(self, room_name: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _is_down(exc: BaseException) -> bool:
+    """LiveKit itself did not answer (as opposed to refusing)."""
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return True
+    return isinstance(exc, api.TwirpError) and (exc.status in (502, 503, 504))
+
+
+def dial_error(exc: BaseException) -> CallError:
+    """The route's answer to a failed CreateSIPParticipant."""
+    if isinstance(exc, api.TwirpError):
+        code = exc.metadata.get("sip_status_code")
+        if code and code.isdigit():
+            return outcome_for_sip_status(int(code))
+        message = exc.message or ""
+        if exc.code in ("canceled", "deadline_exceeded"):
+            # The ringing timeout: LiveKit cancels the INVITE ("sip request timed out").
+            return not_answered("no_answer", None)
+        if exc.code == "unavailable" and ("INVITE" in message or "sip" in message.lower()):
+            return CallError(
+                502, "carrier_unreachable", "The carrier could not be reached", sip_status_code=None
+            )
+        if exc.code == "failed_precondition":
+            return CallError(502, "carrier_error", "The carrier refused the call (authentication)")
+        if exc.code == "not_found":
+            return CallError(
+                409,
+                "trunk_not_synced",
+                "The number's outbound trunk is not in LiveKit yet; try again shortly",
+            )
+    if _is_down(exc):
+        return livekit_unavailable()
+    return internal_error()
+
+
+class LiveKitAdapter:
+    """LiveKitPort over livekit-api; create it inside the running event loop."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        api_secret: str,
+        *,
+        timeout_s: float,
+        recording_filepath: str = "recordings/{room_name}-{time}.ogg",
+    ) -> None:
+        self._recording_filepath = recording_filepath
+        self._api = api.LiveKitAPI(
+            url,
+            api_key,
+            api_secret,
+            timeout=aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 1.0)),
+            failover=False,
+        )
+
+    async def dispatch_agent(self, room_name: str, agent_name: str, metadata: str) -> str:
+        """Dispatch the agent to the room (creating it); CallError when LiveKit fails."""
+        try:
+            dispatch = await self._api.agent_dispatch.create_dispatch(
+                CreateAgentDispatchRequest(agent_name=agent_name, room=room_name, metadata=metadata)
+            )
+        except Exception as exc:
+            log.warning("livekit.dispatch_failed", room=room_name, error=str(exc))
+            if _is_down(exc):
+                raise livekit_unavailable() from exc
+            raise CallError(
+                500, "dispatch_failed", "Server error: the agent could not be dispatched"
+            ) from exc
+        return str(dispatch.id)
+
+    async def dial(self, request: DialRequest) -> Answered:
+        """Call and wait for the answer; CallError with the carrier outcome otherwise."""
+        create = CreateSIPParticipantRequest(
+            sip_trunk_id=request.trunk_id,
+            sip_call_to=request.to_number,
+            sip_number=request.from_number,
+            room_name=request.room_name,
+            participant_identity=request.participant_identity,
+            participant_name=request.to_number,
+            wait_until_answered=True,
+        )
+        create.ringing_timeout.seconds = request.ringing_timeout_s
+        if request.max_call_duration_s:
+            create.max_call_duration.seconds = request.max_call_duration_s
+        try:
+            info = await self._api.sip.create_sip_participant(create)
+        except Exception as exc:
+            outcome = dial_error(exc)
+            log.info(
+                "livekit.dial_failed",
+                room=request.room_name,
+                error=outcome.error,
+                sip_status_code=outcome.sip_status_code,
+                detail=str(exc),
+            )
+            raise outcome from exc
+        return Answered(
+            sip_call_id=info.sip_call_id, participant_identity=info.participant_identity
+        )
+
+    async def call_status(self, room_name: str, identity: str) -> str | None:
+        """The participant's `sip.callStatus`, None when it is not in the room."""
+        try:
+            participant = await self._api.room.get_participant(
+                RoomParticipantIdentity(room=room_name, identity=identity)
+            )
+        except api.TwirpError as exc:
+            if exc.code == "not_found":
+                return None
+            raise
+        return participant.attributes.get(CALL_STATUS_ATTRIBUTE)
+
+    async def start_audio_recording(self, room_name: str) -> str:
+        """Start an audio-only room composite egress; its id."""
+        info = await self._api.egress.start_room_composite_egress(
+            RoomCompositeEgressRequest(
+                room_name=room_name,
+                audio_only=True,
+                file_outputs=[
+                    # LiveKit fills in {room_name} and {time} itself.
+                    EncodedFileOutput(
+                        file_type=EncodedFileType.OGG, filepath=self._recording_filepath
+                    )
+                ],
+            )
+        )
+        return str(info.egress_id)
+
+    async def delete_room(self, room_name: str) -> None:
+        """Close a room (the dispatched agent leaves with it)."""
+        try:
+            await self._api.room.delete_room(DeleteRoomRequest(room=room_name))
+        except api.TwirpError as exc:
+            if exc.code != "not_found":
+                raise
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        await self._api.aclose()

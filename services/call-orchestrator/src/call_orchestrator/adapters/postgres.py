@@ -1,0 +1,697 @@
+"""PostgreSQL: the read models of numbers and agents, call history, idempotency, webhook queue.
+
+Every call state change is one `UPDATE ... WHERE status IN (<earlier statuses>)`, so duplicate or
+out-of-order signals (webhook floods, retries, races with the dialer) can never move a call back
+or record a state twice; the change, its CloudEvent (outbox) and its customer webhook delivery
+commit together.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from call_orchestrator.domain import ACTIVE_STATUSES, STATUS_RANK, OutboundTarget
+from talkifai_common.events import (
+    AgentData,
+    CallAgentRef,
+    CallData,
+    CallDirection,
+    CallStatus,
+    EventName,
+    PhoneNumberData,
+    PhoneNumberSyncData,
+    new_event,
+)
+from talkifai_common.outbox import write_event
+
+SOURCE = "talkifai/call-orchestrator"
+_EVENT_BY_STATUS = {
+    CallStatus.INITIATED: EventName.CALL_INITIATED,
+    CallStatus.RINGING: EventName.CALL_RINGING,
+    CallStatus.ANSWERED: EventName.CALL_ANSWERED,
+    CallStatus.COMPLETED: EventName.CALL_COMPLETED,
+    CallStatus.FAILED: EventName.CALL_FAILED,
+}
+_TIMESTAMP_BY_STATUS = {
+    CallStatus.RINGING: "ringing_at",
+    CallStatus.ANSWERED: "answered_at",
+    CallStatus.COMPLETED: "ended_at",
+    CallStatus.FAILED: "ended_at",
+}
+_SETTABLE = frozenset(
+    {
+        "failure_reason",
+        "sip_status_code",
+        "sip_call_id",
+        "participant_identity",
+        "dispatch_id",
+        "recording_egress_id",
+        "recording_consent_at",
+        "participant_left_at",
+    }
+)
+
+
+class StoreError(Exception):
+    """Base of the store's deliberate failures."""
+
+
+class TooManyCalls(StoreError):
+    """The organization has as many live calls as it may."""
+
+
+class CallInProgress(StoreError):
+    """A live call already uses this room (same two numbers)."""
+
+
+@dataclass(frozen=True)
+class NewCall:
+    """A call about to be recorded."""
+
+    id: str
+    org_id: str
+    direction: CallDirection
+    phone_number_id: str | None
+    phone_number: str
+    from_number: str
+    to_number: str
+    agent_id: str | None
+    agent_name: str | None
+    room_name: str
+    webhook_url: str | None
+    recording_mode: str
+    participant_identity: str | None = None
+    sip_call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CallRow:
+    """A call with the internal fields the public CallData leaves out."""
+
+    data: CallData
+    org_id: str
+    webhook_url: str | None
+    recording_mode: str
+    participant_identity: str | None
+    participant_left_at: datetime | None
+    recording_consent_at: datetime | None
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round(max(0.0, (end - start).total_seconds()), 3)
+
+
+def call_from_row(row: asyncpg.Record) -> CallRow:
+    """The call in a `calls` row."""
+    agent = (
+        CallAgentRef(id=row["agent_id"], name=row["agent_name"] or "") if row["agent_id"] else None
+    )
+    data = CallData(
+        id=row["id"],
+        direction=CallDirection(row["direction"]),
+        status=CallStatus(row["status"]),
+        phone_number_id=row["phone_number_id"],
+        phone_number=row["phone_number"],
+        from_number=row["from_number"],
+        to_number=row["to_number"],
+        agent=agent,
+        room_name=row["room_name"],
+        failure_reason=row["failure_reason"],
+        sip_status_code=row["sip_status_code"],
+        sip_call_id=row["sip_call_id"],
+        recording_egress_id=row["recording_egress_id"],
+        started_at=row["started_at"],
+        ringing_at=row["ringing_at"],
+        answered_at=row["answered_at"],
+        ended_at=row["ended_at"],
+        duration_s=_seconds(row["answered_at"], row["ended_at"]),
+        total_duration_s=_seconds(row["started_at"], row["ended_at"]),
+    )
+    return CallRow(
+        data=data,
+        org_id=row["org_id"],
+        webhook_url=row["webhook_url"],
+        recording_mode=row["recording_mode"],
+        participant_identity=row["participant_identity"],
+        participant_left_at=row["participant_left_at"],
+        recording_consent_at=row["recording_consent_at"],
+    )
+
+
+def encode_cursor(started_at: datetime, call_id: str) -> str:
+    """An opaque cursor after this call."""
+    return base64.urlsafe_b64encode(f"{started_at.isoformat()}|{call_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor names; ValueError when it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        when, call_id = text.split("|", 1)
+        return datetime.fromisoformat(when), call_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("cursor is not valid") from exc
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A customer webhook delivery claimed for one attempt."""
+
+    id: int
+    event_id: str
+    url: str
+    payload: str
+    attempt: int
+    give_up_at: datetime
+
+
+class Store:
+    """All of call-orchestrator's SQL."""
+
+    def __init__(self, pool: asyncpg.Pool, *, webhook_retry_window_s: float = 3600.0) -> None:
+        self.pool = pool
+        self._webhook_window = timedelta(seconds=webhook_retry_window_s)
+
+    # --- read models ----------------------------------------------------------------------------
+
+    async def apply_agent(self, org_id: str, agent: AgentData, *, deleted: bool) -> bool:
+        """Apply an agent event if it is newer than what we hold (deletion wins a tie)."""
+        row = await self.pool.fetchval(
+            """
+            INSERT INTO agents (id, org_id, name, architecture, version, deleted)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (id) DO UPDATE
+               SET org_id = EXCLUDED.org_id, name = EXCLUDED.name,
+                   architecture = EXCLUDED.architecture, version = EXCLUDED.version,
+                   deleted = EXCLUDED.deleted
+             WHERE agents.version < EXCLUDED.version
+                OR (EXCLUDED.deleted AND NOT agents.deleted AND agents.version <= EXCLUDED.version)
+            RETURNING 1
+            """,
+            agent.id,
+            org_id,
+            agent.name,
+            agent.architecture.value,
+            agent.version,
+            deleted,
+        )
+        return row is not None
+
+    async def apply_number(self, org_id: str, number: PhoneNumberData, *, deleted: bool) -> bool:
+        """Apply a number event if it is newer than what we hold; a deletion removes the number."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", number.id)
+            tombstone = await conn.fetchval(
+                "SELECT version FROM phone_number_tombstones WHERE id = $1", number.id
+            )
+            if tombstone is not None and number.version <= tombstone:
+                return False
+            if deleted:
+                await conn.execute(
+                    "DELETE FROM phone_numbers WHERE id = $1 AND version <= $2",
+                    number.id,
+                    number.version,
+                )
+                await conn.execute(
+                    """
+                    INSERT INTO phone_number_tombstones (id, version) VALUES ($1, $2)
+                    ON CONFLICT (id) DO UPDATE SET version = GREATEST(
+                        phone_number_tombstones.version, EXCLUDED.version)
+                    """,
+                    number.id,
+                    number.version,
+                )
+                await conn.execute(
+                    "DELETE FROM phone_number_sync WHERE phone_number_id = $1", number.id
+                )
+                return True
+            inbound, outbound = number.inbound_agent, number.outbound_agent
+            row = await conn.fetchval(
+                """
+                INSERT INTO phone_numbers (id, org_id, phone_number, inbound_agent_id,
+                    inbound_agent_name, inbound_agent_arch, outbound_agent_id,
+                    outbound_agent_name, outbound_agent_arch, webhook_url, recording_mode, version)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                ON CONFLICT (id) DO UPDATE SET
+                    org_id = EXCLUDED.org_id, phone_number = EXCLUDED.phone_number,
+                    inbound_agent_id = EXCLUDED.inbound_agent_id,
+                    inbound_agent_name = EXCLUDED.inbound_agent_name,
+                    inbound_agent_arch = EXCLUDED.inbound_agent_arch,
+                    outbound_agent_id = EXCLUDED.outbound_agent_id,
+                    outbound_agent_name = EXCLUDED.outbound_agent_name,
+                    outbound_agent_arch = EXCLUDED.outbound_agent_arch,
+                    webhook_url = EXCLUDED.webhook_url,
+                    recording_mode = EXCLUDED.recording_mode, version = EXCLUDED.version
+                WHERE phone_numbers.version < EXCLUDED.version
+                RETURNING 1
+                """,
+                number.id,
+                org_id,
+                number.phone_number,
+                inbound.id if inbound else None,
+                inbound.name if inbound else None,
+                inbound.architecture.value if inbound else None,
+                outbound.id if outbound else None,
+                outbound.name if outbound else None,
+                outbound.architecture.value if outbound else None,
+                number.webhook_url,
+                number.recording_mode.value,
+                number.version,
+            )
+            return row is not None
+
+    async def apply_sync(self, sync: PhoneNumberSyncData) -> bool:
+        """Record trunk-sync's newest report on a number (a failure keeps the last good trunks)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", sync.phone_number_id)
+            if await conn.fetchval(
+                "SELECT 1 FROM phone_number_tombstones WHERE id = $1 AND version >= $2",
+                sync.phone_number_id,
+                sync.version,
+            ):
+                return False
+            r = sync.resources
+            row = await conn.fetchval(
+                """
+                INSERT INTO phone_number_sync (phone_number_id, version, state, outbound_trunk_id,
+                    inbound_trunk_id, dispatch_rule_id, at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (phone_number_id) DO UPDATE SET
+                    version = EXCLUDED.version, state = EXCLUDED.state, at = EXCLUDED.at,
+                    outbound_trunk_id = CASE WHEN EXCLUDED.state = 'synced'
+                        THEN EXCLUDED.outbound_trunk_id
+                        ELSE COALESCE(EXCLUDED.outbound_trunk_id,
+                                      phone_number_sync.outbound_trunk_id) END,
+                    inbound_trunk_id = CASE WHEN EXCLUDED.state = 'synced'
+                        THEN EXCLUDED.inbound_trunk_id
+                        ELSE COALESCE(EXCLUDED.inbound_trunk_id,
+                                      phone_number_sync.inbound_trunk_id) END,
+                    dispatch_rule_id = CASE WHEN EXCLUDED.state = 'synced'
+                        THEN EXCLUDED.dispatch_rule_id
+                        ELSE COALESCE(EXCLUDED.dispatch_rule_id,
+                                      phone_number_sync.dispatch_rule_id) END
+                WHERE phone_number_sync.version < EXCLUDED.version
+                   OR (phone_number_sync.version = EXCLUDED.version
+                       AND phone_number_sync.at <= EXCLUDED.at)
+                RETURNING 1
+                """,
+                sync.phone_number_id,
+                sync.version,
+                sync.state.value,
+                r.outbound_trunk_id,
+                r.inbound_trunk_id,
+                r.dispatch_rule_id,
+                sync.at,
+            )
+            return row is not None
+
+    async def outbound_target(self, org_id: str, phone_number: str) -> OutboundTarget | None:
+        """The organization's number with its outbound agent and trunk, if it has both."""
+        row = await self.pool.fetchrow(
+            """
+            SELECT n.id, n.org_id, n.phone_number, n.outbound_agent_id,
+                   COALESCE(a.name, n.outbound_agent_name) AS agent_name,
+                   COALESCE(a.architecture, n.outbound_agent_arch) AS agent_arch,
+                   s.outbound_trunk_id, n.webhook_url, n.recording_mode
+              FROM phone_numbers n
+              LEFT JOIN agents a ON a.id = n.outbound_agent_id AND NOT a.deleted
+              LEFT JOIN phone_number_sync s ON s.phone_number_id = n.id
+             WHERE n.org_id = $1 AND n.phone_number = $2 AND n.outbound_agent_id IS NOT NULL
+            """,
+            org_id,
+            phone_number,
+        )
+        if row is None:
+            return None
+        return OutboundTarget(
+            phone_number_id=row["id"],
+            org_id=row["org_id"],
+            phone_number=row["phone_number"],
+            agent_id=row["outbound_agent_id"],
+            agent_name=row["agent_name"] or "",
+            agent_architecture=row["agent_arch"] or "",
+            outbound_trunk_id=row["outbound_trunk_id"],
+            webhook_url=row["webhook_url"],
+            recording_mode=row["recording_mode"],
+        )
+
+    async def inbound_target(self, phone_number: str) -> OutboundTarget | None:
+        """Whichever organization's number this is, with its inbound agent (for inbound calls)."""
+        row = await self.pool.fetchrow(
+            """
+            SELECT n.id, n.org_id, n.phone_number, n.inbound_agent_id,
+                   COALESCE(a.name, n.inbound_agent_name) AS agent_name,
+                   COALESCE(a.architecture, n.inbound_agent_arch) AS agent_arch,
+                   n.webhook_url, n.recording_mode
+              FROM phone_numbers n
+              LEFT JOIN agents a ON a.id = n.inbound_agent_id AND NOT a.deleted
+             WHERE n.phone_number = $1
+             ORDER BY n.version DESC LIMIT 1
+            """,
+            phone_number,
+        )
+        if row is None:
+            return None
+        return OutboundTarget(
+            phone_number_id=row["id"],
+            org_id=row["org_id"],
+            phone_number=row["phone_number"],
+            agent_id=row["inbound_agent_id"] or "",
+            agent_name=row["agent_name"] or "",
+            agent_architecture=row["agent_arch"] or "",
+            outbound_trunk_id=None,
+            webhook_url=row["webhook_url"],
+            recording_mode=row["recording_mode"],
+        )
+
+    # --- calls ----------------------------------------------------------------------------------
+
+    async def create_call(self, call: NewCall, *, max_live_per_org: int | None) -> CallRow:
+        """Record a call as initiated with its event; enforce the organization's live-call cap."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            if max_live_per_org is not None:
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", call.org_id)
+                live = await conn.fetchval(
+                    "SELECT count(*) FROM calls WHERE org_id = $1 "
+                    "AND status IN ('initiated', 'ringing', 'answered')",
+                    call.org_id,
+                )
+                if live >= max_live_per_org:
+                    raise TooManyCalls(call.org_id)
+            try:
+                row = await conn.fetchrow(
+                    """
+                    INSERT INTO calls (id, org_id, direction, status, phone_number_id,
+                        phone_number, from_number, to_number, agent_id, agent_name, room_name,
+                        webhook_url, recording_mode, participant_identity, sip_call_id)
+                    VALUES ($1, $2, $3, 'initiated', $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                            $13, $14)
+                    RETURNING *
+                    """,
+                    call.id,
+                    call.org_id,
+                    call.direction.value,
+                    call.phone_number_id,
+                    call.phone_number,
+                    call.from_number,
+                    call.to_number,
+                    call.agent_id,
+                    call.agent_name,
+                    call.room_name,
+                    call.webhook_url,
+                    call.recording_mode,
+                    call.participant_identity,
+                    call.sip_call_id,
+                )
+            except asyncpg.UniqueViolationError as exc:
+                raise CallInProgress(call.room_name) from exc
+            created = call_from_row(row)
+            await self._emit(conn, created)
+            return created
+
+    async def transition(self, call_id: str, status: CallStatus, **fields: Any) -> CallRow | None:
+        """Move a call forward to `status` (with its event); None if it is already there or past."""
+        earlier = [s.value for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+        sets = ["status = $2", "updated_at = now()"]
+        args: list[Any] = [call_id, status.value, earlier]
+        if column := _TIMESTAMP_BY_STATUS.get(status):
+            sets.append(f"{column} = COALESCE({column}, now())")
+        for name, value in fields.items():
+            if name not in _SETTABLE:
+                raise ValueError(f"not a settable call field: {name}")
+            args.append(value)
+            sets.append(f"{name} = COALESCE(${len(args)}, {name})")
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"UPDATE calls SET {', '.join(sets)} "
+                "WHERE id = $1 AND status = ANY($3::text[]) RETURNING *",
+                *args,
+            )
+            if row is None:
+                return None
+            changed = call_from_row(row)
+            await self._emit(conn, changed)
+            return changed
+
+    async def update_fields(self, call_id: str, **fields: Any) -> CallRow | None:
+        """Set fields of a call without a state change (no event)."""
+        sets, args = [], [call_id]
+        for name, value in fields.items():
+            if name not in _SETTABLE:
+                raise ValueError(f"not a settable call field: {name}")
+            args.append(value)
+            sets.append(f"{name} = ${len(args)}")
+        row = await self.pool.fetchrow(
+            f"UPDATE calls SET {', '.join(sets)}, updated_at = now() WHERE id = $1 RETURNING *",
+            *args,
+        )
+        return call_from_row(row) if row else None
+
+    async def _emit(self, conn: asyncpg.Connection, call: CallRow) -> None:
+        event = new_event(
+            _EVENT_BY_STATUS[call.data.status],
+            source=SOURCE,
+            subject=call.data.id,
+            orgid=call.org_id,
+            data=call.data,
+        )
+        await write_event(conn, event)
+        if call.webhook_url:
+            await conn.execute(
+                """
+                INSERT INTO webhook_deliveries (event_id, call_id, org_id, url, payload, give_up_at)
+                VALUES ($1, $2, $3, $4, $5, now() + $6::interval)
+                ON CONFLICT (event_id) DO NOTHING
+                """,
+                event.id,
+                call.data.id,
+                call.org_id,
+                call.webhook_url,
+                event.model_dump_json(),
+                self._webhook_window,
+            )
+
+    async def get_call(self, call_id: str, org_id: str | None = None) -> CallRow | None:
+        """One call (within an organization when given)."""
+        row = await self.pool.fetchrow("SELECT * FROM calls WHERE id = $1", call_id)
+        if row is None or (org_id is not None and row["org_id"] != org_id):
+            return None
+        return call_from_row(row)
+
+    async def call_in_room(self, room_name: str) -> CallRow | None:
+        """The newest call in a room (a live one first)."""
+        row = await self.pool.fetchrow(
+            """
+            SELECT * FROM calls WHERE room_name = $1
+             ORDER BY (status IN ('initiated', 'ringing', 'answered')) DESC, started_at DESC
+             LIMIT 1
+            """,
+            room_name,
+        )
+        return call_from_row(row) if row else None
+
+    async def list_calls(
+        self,
+        org_id: str,
+        *,
+        phone_number: str | None,
+        direction: str | None,
+        status: str | None,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[CallRow]:
+        """The organization's calls, newest first, after a cursor position."""
+        rows = await self.pool.fetch(
+            """
+            SELECT * FROM calls
+             WHERE org_id = $1
+               AND ($2::text IS NULL OR phone_number = $2 OR from_number = $2 OR to_number = $2)
+               AND ($3::text IS NULL OR direction = $3)
+               AND ($4::text IS NULL OR status = $4)
+               AND ($5::timestamptz IS NULL OR (started_at, id) < ($5, $6))
+             ORDER BY started_at DESC, id DESC
+             LIMIT $7
+            """,
+            org_id,
+            phone_number,
+            direction,
+            status,
+            after[0] if after else None,
+            after[1] if after else "",
+            limit,
+        )
+        return [call_from_row(r) for r in rows]
+
+    async def live_calls_older_than(self, seconds: float) -> list[CallRow]:
+        """Live calls started longer ago than `seconds` (for the answer watchdog)."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM calls WHERE status = ANY($1::text[]) "
+            "AND started_at < now() - $2::interval",
+            [s.value for s in ACTIVE_STATUSES],
+            timedelta(seconds=seconds),
+        )
+        return [call_from_row(r) for r in rows]
+
+    # --- idempotency ----------------------------------------------------------------------------
+
+    async def claim_idempotency_key(
+        self, org_id: str, key: str, request_hash: str
+    ) -> tuple[str, int | None, Any]:
+        """('new', None, None) when this request owns the key; otherwise what was stored:
+        ('replay', status, body), ('in_progress', None, None) or ('mismatch', None, None)."""
+        row = await self.pool.fetchrow(
+            """
+            INSERT INTO idempotency_keys (org_id, key, request_hash) VALUES ($1, $2, $3)
+            ON CONFLICT (org_id, key) DO NOTHING RETURNING 1
+            """,
+            org_id,
+            key,
+            request_hash,
+        )
+        if row is not None:
+            return "new", None, None
+        stored = await self.pool.fetchrow(
+            "SELECT request_hash, status_code, response FROM idempotency_keys "
+            "WHERE org_id = $1 AND key = $2",
+            org_id,
+            key,
+        )
+        if stored is None:
+            return "in_progress", None, None
+        if stored["request_hash"] != request_hash:
+            return "mismatch", None, None
+        if stored["status_code"] is None:
+            return "in_progress", None, None
+        return "replay", stored["status_code"], stored["response"]
+
+    async def finish_idempotency_key(
+        self, org_id: str, key: str, status_code: int, body: Any
+    ) -> None:
+        """Store the response a key's retries get."""
+        await self.pool.execute(
+            "UPDATE idempotency_keys SET status_code = $3, response = $4 "
+            "WHERE org_id = $1 AND key = $2",
+            org_id,
+            key,
+            status_code,
+            body,
+        )
+
+    async def release_idempotency_key(self, org_id: str, key: str) -> None:
+        """Forget a key whose request ended without an answer worth replaying."""
+        await self.pool.execute(
+            "DELETE FROM idempotency_keys WHERE org_id = $1 AND key = $2 AND status_code IS NULL",
+            org_id,
+            key,
+        )
+
+    # --- LiveKit webhooks -----------------------------------------------------------------------
+
+    async def first_time_webhook(self, event_id: str) -> bool:
+        """True the first time a LiveKit webhook id is seen."""
+        if not event_id:
+            return True
+        row = await self.pool.fetchval(
+            "INSERT INTO livekit_webhook_events (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1",
+            event_id,
+        )
+        return row is not None
+
+    # --- customer webhook queue -----------------------------------------------------------------
+
+    async def claim_deliveries(self, limit: int, lease_s: float) -> list[Delivery]:
+        """Due deliveries, leased to this worker for `lease_s` (one more attempt each)."""
+        rows = await self.pool.fetch(
+            """
+            UPDATE webhook_deliveries d
+               SET attempts = d.attempts + 1, next_attempt_at = now() + $2::interval
+             WHERE d.id IN (
+                   SELECT id FROM webhook_deliveries
+                    WHERE state = 'pending' AND next_attempt_at <= now()
+                    ORDER BY next_attempt_at, id
+                    LIMIT $1 FOR UPDATE SKIP LOCKED)
+            RETURNING d.id, d.event_id, d.url, d.payload, d.attempts, d.give_up_at
+            """,
+            limit,
+            timedelta(seconds=lease_s),
+        )
+        return [
+            Delivery(
+                id=r["id"],
+                event_id=r["event_id"],
+                url=r["url"],
+                payload=r["payload"],
+                attempt=r["attempts"],
+                give_up_at=r["give_up_at"],
+            )
+            for r in rows
+        ]
+
+    async def record_attempt(
+        self,
+        delivery: Delivery,
+        *,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: float,
+        outcome: str,
+        retry_in_s: float | None,
+    ) -> None:
+        """Record one attempt and what happens next: delivered, retry later, or failed."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, error, "
+                "duration_ms) VALUES ($1, $2, $3, $4, $5)",
+                delivery.id,
+                delivery.attempt,
+                status_code,
+                error,
+                duration_ms,
+            )
+            if outcome == "delivered":
+                await conn.execute(
+                    "UPDATE webhook_deliveries SET state = 'delivered', delivered_at = now(), "
+                    "last_error = NULL WHERE id = $1",
+                    delivery.id,
+                )
+            elif outcome == "retry" and retry_in_s is not None:
+                await conn.execute(
+                    "UPDATE webhook_deliveries SET next_attempt_at = now() + $2::interval, "
+                    "last_error = $3 WHERE id = $1",
+                    delivery.id,
+                    timedelta(seconds=retry_in_s),
+                    error,
+                )
+            else:
+                await conn.execute(
+                    "UPDATE webhook_deliveries SET state = 'failed', last_error = $2 WHERE id = $1",
+                    delivery.id,
+                    error,
+                )
+
+    async def deliveries_for_call(self, call_id: str) -> Sequence[asyncpg.Record]:
+        """A call's webhook deliveries with their attempt counts (for tests and operators)."""
+        rows: list[asyncpg.Record] = await self.pool.fetch(
+            "SELECT * FROM webhook_deliveries WHERE call_id = $1 ORDER BY id", call_id
+        )
+        return rows
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection."""
+        async with self.pool.acquire() as conn:
+            yield conn
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)

@@ -1,0 +1,99 @@
+"""call-orchestrator settings, read from the environment once by `main()`."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+
+from talkifai_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+
+# Dev-mode defaults only; refused outside dev mode.
+DEV_INTERNAL_API_TOKEN = "dev-internal-token"
+DEV_WEBHOOK_SIGNING_SECRET = "dev-webhook-signing-secret-change-me"
+DEV_LIVEKIT_API_KEY = "devkey"
+DEV_LIVEKIT_API_SECRET = "secret"
+
+
+class Settings(ServiceSettings):
+    """Everything call-orchestrator reads from the environment."""
+
+    port: int = Field(default=8020, ge=1, le=65535, validation_alias="CALL_ORCHESTRATOR_PORT")
+    livekit_url: str = "http://127.0.0.1:7880"
+    livekit_api_key: str | None = None
+    livekit_api_secret: SecretStr | None = None
+    livekit_timeout_s: float = Field(
+        default=1.5, gt=0, description="Timeout of LiveKit calls other than dialing."
+    )
+    agent_name: str = Field(default="talkifai-agent", description="The agent dispatched to calls.")
+    internal_api_token: SecretStr | None = Field(
+        default=None, description="Bearer token of internal callers such as agent-runtime."
+    )
+    max_concurrent_calls_per_org: int = Field(default=50, ge=1)
+    default_ringing_timeout_s: int = Field(default=30, ge=1, le=120)
+    answer_poll_interval_s: float = Field(
+        default=0.25, gt=0, description="How often a dialing call is checked for `ringing`."
+    )
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    webhook_signing_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of customer webhook signatures."
+    )
+    allow_private_webhooks: bool = Field(
+        default=False, description="Deliver to private or loopback hosts (dev, tests)."
+    )
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_retry_base_s: float = Field(default=1.0, gt=0)
+    webhook_retry_max_s: float = Field(default=300.0, gt=0)
+    webhook_retry_window_s: float = Field(
+        default=3600.0, gt=0, description="How long a delivery is retried before it is dropped."
+    )
+    webhook_poll_interval_s: float = Field(default=1.0, gt=0)
+    recording_filepath: str = Field(
+        default="recordings/{room_name}-{time}.ogg",
+        description="Egress file path template (LiveKit's {room_name}, {time} placeholders).",
+    )
+
+    @model_validator(mode="after")
+    def _secrets_are_real(self) -> Settings:
+        if self.dev_mode:
+            return self
+        checks = {
+            "INTERNAL_API_TOKEN": (self.internal_api_token, DEV_INTERNAL_API_TOKEN),
+            "WEBHOOK_SIGNING_SECRET": (self.webhook_signing_secret, DEV_WEBHOOK_SIGNING_SECRET),
+        }
+        for name, (value, dev_default) in checks.items():
+            secret = value.get_secret_value() if value else ""
+            if secret in PLACEHOLDER_SECRETS or secret == dev_default or len(secret) < 24:
+                raise ValueError(
+                    f"{name} must be set to a random value of at least 24 characters "
+                    "outside dev mode"
+                )
+        lk_secret = self.livekit_api_secret.get_secret_value() if self.livekit_api_secret else ""
+        if not self.livekit_api_key or lk_secret in PLACEHOLDER_SECRETS:
+            raise ValueError("LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set outside dev mode")
+        return self
+
+    def internal_token(self) -> str:
+        """The internal callers' bearer token (the dev token in dev mode when none is set)."""
+        if self.internal_api_token and self.internal_api_token.get_secret_value():
+            return self.internal_api_token.get_secret_value()
+        return DEV_INTERNAL_API_TOKEN
+
+    def signing_secret(self) -> str:
+        """The customer webhook signing key (the dev key in dev mode when none is set)."""
+        if self.webhook_signing_secret and self.webhook_signing_secret.get_secret_value():
+            return self.webhook_signing_secret.get_secret_value()
+        return DEV_WEBHOOK_SIGNING_SECRET
+
+    def livekit_credentials(self) -> tuple[str, str]:
+        """LiveKit API key and secret (`livekit-server --dev`'s in dev mode when none are set)."""
+        key = self.livekit_api_key or DEV_LIVEKIT_API_KEY
+        secret = (
+            self.livekit_api_secret.get_secret_value()
+            if self.livekit_api_secret
+            else DEV_LIVEKIT_API_SECRET
+        )
+        return key, secret
+
+    @property
+    def allows_private_webhooks(self) -> bool:
+        """Private webhook hosts are allowed in dev mode or when explicitly enabled."""
+        return self.dev_mode or self.allow_private_webhooks

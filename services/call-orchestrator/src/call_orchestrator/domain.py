@@ -1,0 +1,141 @@
+"""Rules of calls, with no I/O: room names, status order, carrier outcomes, errors.
+
+Errors:
+    CallError                 base of the outbound route's failures (its own JSON body)
+    └── every outcome carries `status_code`, `error`, `message` and, when known, `sip_status_code`
+Other failures use `talkifai_common.errors` (problem+json).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from talkifai_common.e164 import digits_of
+from talkifai_common.events import CallStatus
+
+_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+TEXT_AGENT_MESSAGE = "Agent is a text-only agent and cannot make voice calls"
+ACTIVE_STATUSES = (CallStatus.INITIATED, CallStatus.RINGING, CallStatus.ANSWERED)
+FINAL_STATUSES = (CallStatus.COMPLETED, CallStatus.FAILED)
+# A status may only move forward; completed and failed are both final.
+STATUS_RANK = {
+    CallStatus.INITIATED: 0,
+    CallStatus.RINGING: 1,
+    CallStatus.ANSWERED: 2,
+    CallStatus.COMPLETED: 3,
+    CallStatus.FAILED: 3,
+}
+
+
+def new_call_id() -> str:
+    """A fresh call id, `call_` and 16 random characters."""
+    return "call_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+
+
+def outbound_room_name(agent_id: str, to_number: str, from_number: str) -> str:
+    """The seed's room: `outbound_<agent_id>_<to digits>_<from digits>`."""
+    return f"outbound_{agent_id}_{digits_of(to_number)}_{digits_of(from_number)}"
+
+
+def outbound_identity(to_number: str) -> str:
+    """The callee's participant identity, as LiveKit names SIP participants."""
+    return f"sip_{to_number}"
+
+
+class CallError(Exception):
+    """An outbound call request that did not lead to a call, as the route answers it."""
+
+    def __init__(
+        self,
+        status_code: int,
+        error: str,
+        message: str,
+        *,
+        sip_status_code: int | None = None,
+        failure_reason: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error = error
+        self.message = message
+        self.sip_status_code = sip_status_code
+        # What the call history records (None when no call was recorded).
+        self.failure_reason = failure_reason or error
+
+    def body(self) -> dict[str, object]:
+        """The route's error body."""
+        out: dict[str, object] = {"success": False, "error": self.error, "message": self.message}
+        if self.sip_status_code is not None:
+            out["sip_status_code"] = self.sip_status_code
+        return out
+
+
+INVALID_NUMBER_CODES = frozenset({400, 404, 484, 485, 488, 604})
+NO_ANSWER_CODES = {408: "no_answer", 480: "no_answer", 487: "no_answer"}
+BUSY_CODES = {486: "busy", 600: "busy"}
+DECLINED_CODES = {603: "declined"}
+_NOT_ANSWERED_TEXT = {
+    "no_answer": "Call was not answered",
+    "busy": "Call was not answered: the callee is busy",
+    "declined": "Call was not answered: the callee declined",
+}
+
+
+def not_answered(reason: str, sip_status_code: int | None) -> CallError:
+    """408: no answer, busy or declined."""
+    return CallError(408, reason, _NOT_ANSWERED_TEXT[reason], sip_status_code=sip_status_code)
+
+
+def outcome_for_sip_status(code: int) -> CallError:
+    """The answer to a final carrier refusal, by SIP status (the README's table)."""
+    if code in INVALID_NUMBER_CODES:
+        return CallError(
+            400,
+            "invalid_number",
+            "Invalid number: the carrier refused the destination",
+            sip_status_code=code,
+        )
+    if code == 402:
+        return CallError(
+            402,
+            "insufficient_balance",
+            "Insufficient balance: the carrier account has insufficient funds",
+            sip_status_code=code,
+        )
+    reason = {**NO_ANSWER_CODES, **BUSY_CODES, **DECLINED_CODES}.get(code)
+    if reason:
+        return not_answered(reason, code)
+    return CallError(
+        502,
+        "carrier_error",
+        f"The carrier refused the call (SIP {code})",
+        sip_status_code=code,
+    )
+
+
+def livekit_unavailable() -> CallError:
+    """503: LiveKit did not answer."""
+    return CallError(
+        503, "livekit_unavailable", "The call service (LiveKit) is unavailable; try again shortly"
+    )
+
+
+def internal_error() -> CallError:
+    """500: anything unexpected."""
+    return CallError(500, "internal", "Server error: internal error initiating the call")
+
+
+@dataclass(frozen=True)
+class OutboundTarget:
+    """What an outbound call needs from the read model."""
+
+    phone_number_id: str
+    org_id: str
+    phone_number: str
+    agent_id: str
+    agent_name: str
+    agent_architecture: str
+    outbound_trunk_id: str | None
+    webhook_url: str | None
+    recording_mode: str

@@ -1,0 +1,544 @@
+"""call-orchestrator's use cases, as plain async functions over the store and LiveKit ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from livekit.protocol.models import ParticipantInfo
+from livekit.protocol.webhook import WebhookEvent
+
+from call_orchestrator.adapters.livekit import Answered, DialRequest, LiveKitPort
+from call_orchestrator.adapters.postgres import (
+    CallInProgress,
+    CallRow,
+    NewCall,
+    Store,
+    TooManyCalls,
+    decode_cursor,
+    encode_cursor,
+    utcnow,
+)
+from call_orchestrator.config import Settings
+from call_orchestrator.domain import (
+    TEXT_AGENT_MESSAGE,
+    CallError,
+    OutboundTarget,
+    internal_error,
+    new_call_id,
+    outbound_identity,
+    outbound_room_name,
+)
+from call_orchestrator.schemas import (
+    CallPage,
+    OutboundCallRequest,
+    OutboundCallResponse,
+    RecordingConsentResult,
+)
+from talkifai_common.auth import Principal
+from talkifai_common.e164 import InvalidPhoneNumber, normalize_e164
+from talkifai_common.errors import Conflict, NotFound, ValidationFailed
+from talkifai_common.events import (
+    AgentData,
+    CallAgentRef,
+    CallData,
+    CallDirection,
+    CallJobMetadata,
+    CallStatus,
+    CloudEvent,
+    EventName,
+    PhoneNumberData,
+    PhoneNumberSyncData,
+    RecordingMode,
+)
+from talkifai_common.voice import Architecture
+
+log = structlog.get_logger(__name__)
+VOICE_ARCHITECTURES = frozenset({Architecture.PIPELINE.value, Architecture.REALTIME.value})
+ATTR_CALL_ID = "sip.callID"
+ATTR_PHONE_NUMBER = "sip.phoneNumber"
+ATTR_TRUNK_NUMBER = "sip.trunkPhoneNumber"
+ATTR_RULE_ID = "sip.ruleID"
+
+
+@dataclass
+class BackgroundTasks:
+    """Tasks that outlive a request (calls placed without waiting, polls); drained on shutdown."""
+
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run `coro` in the background, keeping a reference until it ends."""
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("background_task.failed", task=task.get_name(), error=repr(exc))
+
+    async def drain(self, grace_s: float) -> None:
+        """Let running tasks finish for up to `grace_s`, then cancel the rest."""
+        if not self.tasks:
+            return
+        _, pending = await asyncio.wait(set(self.tasks), timeout=grace_s)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(BaseException):
+                await task
+
+
+@dataclass
+class Context:
+    """What the handlers need, built once by `create_app`."""
+
+    store: Store
+    livekit: LiveKitPort
+    settings: Settings
+    background: BackgroundTasks
+
+
+# --- read models -----------------------------------------------------------------------------
+
+
+async def on_agent_event(store: Store, event: CloudEvent[AgentData]) -> bool:
+    """Keep the agent read model; idempotent and order-safe by `version`."""
+    deleted = event.name is EventName.AGENT_DELETED
+    return await store.apply_agent(event.orgid, event.data, deleted=deleted)
+
+
+async def on_number_event(store: Store, event: CloudEvent[PhoneNumberData]) -> bool:
+    """Keep the number read model; a deleted number leaves it (its calls stay)."""
+    deleted = event.name is EventName.PHONE_NUMBER_DELETED
+    return await store.apply_number(event.orgid, event.data, deleted=deleted)
+
+
+async def on_sync_event(store: Store, event: CloudEvent[PhoneNumberSyncData]) -> bool:
+    """Keep which LiveKit trunks carry each number (trunk-sync's reports)."""
+    return await store.apply_sync(event.data)
+
+
+# --- outbound calls --------------------------------------------------------------------------
+
+
+def _number(field_name: str, raw: str) -> str:
+    try:
+        return normalize_e164(raw)
+    except InvalidPhoneNumber as exc:
+        raise CallError(400, "invalid_number", f"Invalid number: {field_name}: {exc}") from exc
+
+
+def request_hash(body: OutboundCallRequest) -> str:
+    """A fingerprint of a request, so an Idempotency-Key reused for another body is caught."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+async def place_outbound_call(
+    ctx: Context, principal: Principal, body: OutboundCallRequest
+) -> tuple[int, OutboundCallResponse]:
+    """The seed's outbound call: validate, find the number, dispatch the agent, dial."""
+    to_number = _number("to_number", body.to_number)
+    from_number = _number("from_number", body.from_number)
+    target = await ctx.store.outbound_target(principal.org_id, from_number)
+    if target is None:
+        raise CallError(404, "phone_number_not_found", "Phone number not found")
+    if target.agent_architecture not in VOICE_ARCHITECTURES:
+        raise CallError(400, "text_agent", TEXT_AGENT_MESSAGE)
+    if not target.outbound_trunk_id:
+        raise CallError(
+            409,
+            "trunk_not_synced",
+            f"The outbound SIP trunk of {from_number} is not synced with LiveKit yet; "
+            "check the number's sync status and try again shortly",
+        )
+    room_name = outbound_room_name(target.agent_id, to_number, from_number)
+    identity = outbound_identity(to_number)
+    try:
+        call = await ctx.store.create_call(
+            NewCall(
+                id=new_call_id(),
+                org_id=principal.org_id,
+                direction=CallDirection.OUTBOUND,
+                phone_number_id=target.phone_number_id,
+                phone_number=from_number,
+                from_number=from_number,
+                to_number=to_number,
+                agent_id=target.agent_id,
+                agent_name=target.agent_name,
+                room_name=room_name,
+                webhook_url=target.webhook_url,
+                recording_mode=target.recording_mode,
+                participant_identity=identity,
+            ),
+            max_live_per_org=ctx.settings.max_concurrent_calls_per_org,
+        )
+    except TooManyCalls as exc:
+        raise CallError(
+            429,
+            "too_many_calls",
+            f"Your organization already has {ctx.settings.max_concurrent_calls_per_org} calls "
+            "in progress; try again when one ends",
+        ) from exc
+    except CallInProgress as exc:
+        raise CallError(
+            409,
+            "call_in_progress",
+            f"A call from {from_number} to {to_number} is already in progress",
+        ) from exc
+    log.info("call.initiated", call_id=call.data.id, room=room_name, org_id=principal.org_id)
+    dial = DialRequest(
+        trunk_id=target.outbound_trunk_id,
+        to_number=to_number,
+        from_number=from_number,
+        room_name=room_name,
+        participant_identity=identity,
+        ringing_timeout_s=body.ringing_timeout_s or ctx.settings.default_ringing_timeout_s,
+        max_call_duration_s=body.max_call_duration_s,
+    )
+    response = OutboundCallResponse(
+        message="Call initiated successfully",
+        room_name=room_name,
+        agent=CallAgentRef(id=target.agent_id, name=target.agent_name),
+        from_number=from_number,
+        to_number=to_number,
+        call_id=call.data.id,
+        status=CallStatus.INITIATED.value,
+    )
+    if not body.wait_until_answered:
+        ctx.background.spawn(
+            _connect_quietly(ctx, call, target, dial, body.metadata),
+            name=f"call-{call.data.id}",
+        )
+        return 202, response
+    answered = await connect_call(ctx, call, target, dial, body.metadata)
+    return 200, response.model_copy(update={"status": answered.data.status.value})
+
+
+async def _connect_quietly(
+    ctx: Context,
+    call: CallRow,
+    target: OutboundTarget,
+    dial: DialRequest,
+    metadata: dict[str, Any] | None,
+) -> None:
+    # The outcome is in the call's history, events and webhooks; nobody waits for the error.
+    with contextlib.suppress(CallError):
+        await connect_call(ctx, call, target, dial, metadata)
+
+
+async def connect_call(
+    ctx: Context,
+    call: CallRow,
+    target: OutboundTarget,
+    dial: DialRequest,
+    metadata: dict[str, Any] | None,
+) -> CallRow:
+    """Dispatch the agent and dial; record the answer or the failure (CallError raised)."""
+    job = CallJobMetadata(
+        agent_id=target.agent_id,
+        call_id=call.data.id,
+        direction=CallDirection.OUTBOUND,
+        phone_number_id=target.phone_number_id,
+        from_number=dial.from_number,
+        to_number=dial.to_number,
+        metadata=metadata or {},
+    )
+    poller: asyncio.Task[None] | None = None
+    try:
+        dispatch_id = await ctx.livekit.dispatch_agent(
+            dial.room_name, ctx.settings.agent_name, job.model_dump_json()
+        )
+        poller = asyncio.create_task(_watch_ringing(ctx, call.data.id, dial))
+        answer = await ctx.livekit.dial(dial)
+    except CallError as exc:
+        await _record_failure(ctx, call, exc)
+        raise
+    except Exception as exc:
+        log.exception("call.connect_failed", call_id=call.data.id)
+        error = internal_error()
+        await _record_failure(ctx, call, error)
+        raise error from exc
+    finally:
+        if poller is not None:
+            poller.cancel()
+    return await _record_answer(ctx, call, answer, dispatch_id)
+
+
+async def _watch_ringing(ctx: Context, call_id: str, dial: DialRequest) -> None:
+    """While dialing, poll the participant's `sip.callStatus` for `ringing` (no webhook says so)."""
+    interval = ctx.settings.answer_poll_interval_s
+    deadline = asyncio.get_running_loop().time() + dial.ringing_timeout_s + 5
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(interval)
+        try:
+            status = await ctx.livekit.call_status(dial.room_name, dial.participant_identity)
+        except Exception as exc:
+            log.debug("call.status_poll_failed", call_id=call_id, error=str(exc))
+            continue
+        if status == "ringing":
+            await ctx.store.transition(call_id, CallStatus.RINGING)
+            return
+        if status in ("active", "hangup") or status is None:
+            return
+
+
+async def _record_failure(ctx: Context, call: CallRow, error: CallError) -> None:
+    await ctx.store.transition(
+        call.data.id,
+        CallStatus.FAILED,
+        failure_reason=error.failure_reason,
+        sip_status_code=error.sip_status_code,
+    )
+    log.info(
+        "call.failed",
+        call_id=call.data.id,
+        reason=error.failure_reason,
+        sip_status_code=error.sip_status_code,
+    )
+    # The dispatched agent would otherwise wait in the room.
+    ctx.background.spawn(_close_room(ctx, call.data.room_name), name=f"close-{call.data.id}")
+
+
+async def _close_room(ctx: Context, room_name: str) -> None:
+    try:
+        await ctx.livekit.delete_room(room_name)
+    except Exception as exc:
+        log.info("livekit.delete_room_failed", room=room_name, error=str(exc))
+
+
+async def _record_answer(
+    ctx: Context, call: CallRow, answer: Answered, dispatch_id: str
+) -> CallRow:
+    answered = await ctx.store.transition(
+        call.data.id,
+        CallStatus.ANSWERED,
+        sip_call_id=answer.sip_call_id,
+        participant_identity=answer.participant_identity,
+        dispatch_id=dispatch_id,
+    )
+    if answered is None:
+        # A webhook already finished it (the callee hung up at once).
+        current = await ctx.store.get_call(call.data.id)
+        assert current is not None
+        return current
+    log.info("call.answered", call_id=call.data.id, sip_call_id=answer.sip_call_id)
+    if answered.participant_left_at is not None:
+        # The callee hung up before we recorded the answer (webhook first).
+        ended = await ctx.store.transition(call.data.id, CallStatus.COMPLETED)
+        return ended or answered
+    if answered.recording_mode == RecordingMode.ALL.value:
+        answered = await start_recording(ctx, answered) or answered
+    return answered
+
+
+async def start_recording(ctx: Context, call: CallRow) -> CallRow | None:
+    """Start the call's audio egress and store its id; None (logged) if LiveKit refuses."""
+    try:
+        egress_id = await ctx.livekit.start_audio_recording(call.data.room_name)
+    except Exception as exc:
+        log.warning("recording.start_failed", call_id=call.data.id, error=str(exc))
+        return None
+    log.info("recording.started", call_id=call.data.id, egress_id=egress_id)
+    return await ctx.store.update_fields(call.data.id, recording_egress_id=egress_id)
+
+
+# --- call history ----------------------------------------------------------------------------
+
+
+async def list_calls(
+    store: Store,
+    principal: Principal,
+    *,
+    phone_number: str | None,
+    direction: CallDirection | None,
+    status: CallStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> CallPage:
+    """The organization's calls, newest first."""
+    after = None
+    if cursor:
+        try:
+            after = decode_cursor(cursor)
+        except ValueError as exc:
+            raise ValidationFailed.for_field("cursor", "Cursor is not valid") from exc
+    number = None
+    if phone_number:
+        try:
+            number = normalize_e164(phone_number)
+        except InvalidPhoneNumber as exc:
+            raise ValidationFailed.for_field("phone_number", str(exc)) from exc
+    rows = await store.list_calls(
+        principal.org_id,
+        phone_number=number,
+        direction=direction.value if direction else None,
+        status=status.value if status else None,
+        limit=limit + 1,
+        after=after,
+    )
+    items = [r.data for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last.started_at, last.id)
+    return CallPage(items=items, next_cursor=next_cursor)
+
+
+async def get_call(store: Store, principal: Principal, call_id: str) -> CallData:
+    """One call of the organization."""
+    call = await store.get_call(call_id, principal.org_id)
+    if call is None:
+        raise NotFound(f"Call {call_id} not found")
+    return call.data
+
+
+# --- LiveKit webhooks ------------------------------------------------------------------------
+
+
+async def on_livekit_event(ctx: Context, event: WebhookEvent) -> str:
+    """Drive call history from a verified LiveKit webhook; returns what it did (for logs)."""
+    if not await ctx.store.first_time_webhook(event.id):
+        return "duplicate"
+    kind = event.event
+    room_name = event.room.name if event.HasField("room") else ""
+    if kind == "participant_joined" and event.HasField("participant"):
+        return await _participant_joined(ctx, room_name, event.participant)
+    if kind == "participant_left" and event.HasField("participant"):
+        return await _participant_left(ctx, room_name, event.participant)
+    if kind == "room_finished" and room_name:
+        return await _room_finished(ctx, room_name)
+    return "ignored"
+
+
+def _is_sip(participant: ParticipantInfo) -> bool:
+    return participant.kind == ParticipantInfo.Kind.SIP or ATTR_CALL_ID in participant.attributes
+
+
+async def _participant_joined(ctx: Context, room_name: str, participant: ParticipantInfo) -> str:
+    if not _is_sip(participant) or not room_name:
+        return "ignored"
+    existing = await ctx.store.call_in_room(room_name)
+    if existing is not None and existing.data.status not in (
+        CallStatus.COMPLETED,
+        CallStatus.FAILED,
+    ):
+        return "known"
+    attrs = participant.attributes
+    if existing is not None and existing.data.direction is CallDirection.OUTBOUND:
+        return "known"
+    if ATTR_RULE_ID not in attrs and room_name.startswith("outbound_"):
+        return "ignored"
+    ours, caller = attrs.get(ATTR_TRUNK_NUMBER, ""), attrs.get(ATTR_PHONE_NUMBER, "")
+    try:
+        ours, caller = normalize_e164(ours), normalize_e164(caller) if caller else "unknown"
+    except InvalidPhoneNumber:
+        log.warning("webhook.inbound_unknown_number", room=room_name)
+        return "ignored"
+    target = await ctx.store.inbound_target(ours)
+    if target is None:
+        log.warning("webhook.inbound_number_not_in_read_model", room=room_name)
+        return "ignored"
+    try:
+        call = await ctx.store.create_call(
+            NewCall(
+                id=new_call_id(),
+                org_id=target.org_id,
+                direction=CallDirection.INBOUND,
+                phone_number_id=target.phone_number_id,
+                phone_number=ours,
+                from_number=caller,
+                to_number=ours,
+                agent_id=target.agent_id or None,
+                agent_name=target.agent_name or None,
+                room_name=room_name,
+                webhook_url=target.webhook_url,
+                recording_mode=target.recording_mode,
+                participant_identity=participant.identity,
+                sip_call_id=attrs.get(ATTR_CALL_ID),
+            ),
+            max_live_per_org=None,
+        )
+    except CallInProgress:
+        return "known"
+    # LiveKit SIP puts an inbound caller in the room once it accepted the INVITE.
+    answered = await ctx.store.transition(call.data.id, CallStatus.ANSWERED)
+    log.info("call.inbound", call_id=call.data.id, room=room_name, org_id=target.org_id)
+    if answered and answered.recording_mode == RecordingMode.ALL.value:
+        await start_recording(ctx, answered)
+    return "inbound_call"
+
+
+async def _participant_left(ctx: Context, room_name: str, participant: ParticipantInfo) -> str:
+    if not _is_sip(participant) or not room_name:
+        return "ignored"
+    call = await ctx.store.call_in_room(room_name)
+    if call is None or (
+        call.participant_identity and call.participant_identity != participant.identity
+    ):
+        return "ignored"
+    if call.data.status is CallStatus.ANSWERED:
+        await ctx.store.transition(call.data.id, CallStatus.COMPLETED)
+        return "completed"
+    if call.data.status in (CallStatus.INITIATED, CallStatus.RINGING):
+        # The dialer owns the outcome before the answer; note the departure for it.
+        await ctx.store.update_fields(call.data.id, participant_left_at=utcnow())
+        return "left_before_answer"
+    return "ignored"
+
+
+async def _room_finished(ctx: Context, room_name: str) -> str:
+    call = await ctx.store.call_in_room(room_name)
+    if call is None:
+        return "ignored"
+    if call.data.status is CallStatus.ANSWERED:
+        await ctx.store.transition(call.data.id, CallStatus.COMPLETED)
+        return "completed"
+    if call.data.status in (CallStatus.INITIATED, CallStatus.RINGING):
+        # Only a call whose dialer cannot still be waiting (ringing window over) is abandoned.
+        age = (utcnow() - call.data.started_at).total_seconds()
+        if age > 120 + 10:
+            await ctx.store.transition(call.data.id, CallStatus.FAILED, failure_reason="abandoned")
+            return "abandoned"
+    return "ignored"
+
+
+# --- recording consent (agent-runtime) -------------------------------------------------------
+
+
+async def record_consent(ctx: Context, call_id: str) -> RecordingConsentResult:
+    """The caller consented: start the recording of a `consent` number's answered call."""
+    call = await ctx.store.get_call(call_id)
+    if call is None:
+        raise NotFound(f"Call {call_id} not found")
+    if call.data.recording_egress_id:
+        return RecordingConsentResult(
+            call_id=call_id, recording_egress_id=call.data.recording_egress_id
+        )
+    if call.recording_mode != RecordingMode.CONSENT.value:
+        raise Conflict(
+            f"Call {call_id} is on a number whose recording mode is {call.recording_mode}, "
+            "not consent"
+        )
+    if call.data.status is not CallStatus.ANSWERED:
+        raise Conflict(f"Call {call_id} is {call.data.status.value}; only answered calls record")
+    await ctx.store.update_fields(call_id, recording_consent_at=utcnow())
+    started = await start_recording(ctx, call)
+    if started is None or not started.data.recording_egress_id:
+        raise Conflict(f"The recording of call {call_id} could not be started")
+    return RecordingConsentResult(
+        call_id=call_id, recording_egress_id=started.data.recording_egress_id
+    )
+
+
+def json_body(model: Any) -> Any:
+    """A model as JSON-ready data (for idempotent replay)."""
+    return json.loads(model.model_dump_json())

@@ -1,0 +1,196 @@
+"""call-orchestrator entrypoint: `create_app(settings)` builds everything; `main()` is the CLI.
+
+Commands: `call-orchestrator serve` (the default), `call-orchestrator migrate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+from livekit import api as lkapi
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from pydantic import ValidationError
+
+from call_orchestrator.adapters.livekit import LiveKitAdapter, LiveKitPort
+from call_orchestrator.adapters.postgres import Store
+from call_orchestrator.adapters.webhooks import WebhookSender
+from call_orchestrator.api import include_routes
+from call_orchestrator.config import Settings
+from call_orchestrator.consumers import register_consumers
+from call_orchestrator.handlers import BackgroundTasks, Context
+from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
+from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
+from talkifai_common.db import create_pool, migrate
+from talkifai_common.outbox import OutboxRelay
+from talkifai_common.telemetry import configure_logging, configure_tracing
+from talkifai_common.web import BodySizeLimit, add_health_routes, install_error_handlers
+
+SERVICE = "call-orchestrator"
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = structlog.get_logger(__name__)
+
+
+def build_verifier(settings: Settings) -> TokenVerifier:
+    """RS256 through JWKS when configured, HS256 otherwise."""
+    if settings.auth_jwks_url:
+        return JWKSVerifier(
+            settings.auth_jwks_url, settings.auth_jwt_audience, settings.auth_jwt_issuer
+        )
+    return HS256Verifier(
+        settings.jwt_secret(), settings.auth_jwt_audience, settings.auth_jwt_issuer
+    )
+
+
+async def _start_bus(broker: NatsBroker, started: asyncio.Event) -> None:
+    """Connect to NATS, retrying until it answers, so the API serves while the bus is down."""
+    delay = 0.2
+    while True:
+        try:
+            await broker.connect()
+            await ensure_stream(broker)
+            await broker.start()
+        except Exception as exc:
+            log.warning("bus.connect_failed", error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+            continue
+        started.set()
+        log.info("bus.connected")
+        return
+
+
+async def _relay_when_connected(relay: OutboxRelay, bus_started: asyncio.Event) -> None:
+    await bus_started.wait()
+    await relay.run()
+
+
+def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAPI:
+    """The call-orchestrator application; connections open in its lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(
+            settings.database_url,
+            min_size=settings.database_pool_min,
+            max_size=settings.database_pool_max,
+        )
+        store = Store(pool, webhook_retry_window_s=settings.webhook_retry_window_s)
+        key, secret = settings.livekit_credentials()
+        port = livekit or LiveKitAdapter(
+            settings.livekit_url,
+            key,
+            secret,
+            timeout_s=settings.livekit_timeout_s,
+            recording_filepath=settings.recording_filepath,
+        )
+        broker = create_broker(settings.nats_url, name=SERVICE)
+        register_consumers(broker, store)
+        bus_started = asyncio.Event()
+        relay = OutboxRelay(pool, settings.database_url, JetStreamPublisher(broker))
+        background = BackgroundTasks()
+        app.state.context = Context(
+            store=store, livekit=port, settings=settings, background=background
+        )
+        app.state.verifier = build_verifier(settings)
+        app.state.webhook_receiver = lkapi.WebhookReceiver(lkapi.TokenVerifier(key, secret))
+        app.state.pool = pool
+        app.state.broker = broker
+        app.state.bus_started = bus_started
+        sender = WebhookSender(
+            store,
+            secret=settings.signing_secret(),
+            allow_private=settings.allows_private_webhooks,
+            timeout_s=settings.webhook_timeout_s,
+            retry_base_s=settings.webhook_retry_base_s,
+            retry_max_s=settings.webhook_retry_max_s,
+            poll_interval_s=settings.webhook_poll_interval_s,
+        )
+        tasks = [
+            asyncio.create_task(_start_bus(broker, bus_started), name="bus-start"),
+            asyncio.create_task(_relay_when_connected(relay, bus_started), name="outbox-relay"),
+            asyncio.create_task(sender.run(), name="customer-webhooks"),
+        ]
+        try:
+            yield
+        finally:
+            # Calls being placed in the background get the grace period to finish and record.
+            await background.drain(settings.shutdown_grace_s)
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            await port.aclose()
+            await pool.close()
+            log.info("shutdown.complete")
+
+    app = FastAPI(
+        title="TalkifAI call-orchestrator",
+        version="0.1.0",
+        description=(
+            "Outbound calls, call history, LiveKit webhooks and recording consent. Every request "
+            "but health and `/livekit/webhook` carries `Authorization: Bearer <JWT>` (internal "
+            "routes: the internal token). `POST /telephony/outbound-call` answers errors as "
+            '`{"success": false, "error", "message", "sip_status_code"}`; other routes use '
+            "`application/problem+json`."
+        ),
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    include_routes(app)
+
+    async def database_ready() -> None:
+        async with app.state.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def bus_ready() -> None:
+        if not app.state.bus_started.is_set() or not app.state.broker.connection.is_connected:
+            raise ConnectionError("NATS is not connected")
+
+    add_health_routes(app, {"database": database_ready, "nats": bus_ready})
+    return app
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        sys.exit(f"call-orchestrator: invalid configuration: {messages}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`call-orchestrator [serve|migrate]`."""
+    parser = argparse.ArgumentParser(prog=SERVICE, description=__doc__)
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    args = parser.parse_args(argv)
+    settings = _load_settings()
+    configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
+    if args.command == "migrate":
+        migrate(settings.database_url, MIGRATIONS)
+        log.info("migrations.applied")
+        return
+    if configure_tracing(SERVICE):
+        AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""HTTP bodies of call-orchestrator."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from talkifai_common.events import CallAgentRef, CallData
+
+T = TypeVar("T", bound=BaseModel)
+MAX_RINGING_TIMEOUT_S = 120
+
+
+class OutboundCallRequest(BaseModel):
+    """The seed's body, plus optional call settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to_number: str = Field(
+        max_length=40, description="Destination in E.164.", examples=["+12025550123"]
+    )
+    from_number: str = Field(
+        max_length=40,
+        description="A number of your organization with an outbound agent.",
+        examples=["+1234567890"],
+    )
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="Handed to the agent in its dispatch metadata."
+    )
+    ringing_timeout_s: int | None = Field(default=None, ge=1, le=MAX_RINGING_TIMEOUT_S)
+    max_call_duration_s: int | None = Field(default=None, ge=1, le=24 * 3600)
+    wait_until_answered: bool = Field(
+        default=True, description="false: answer 202 at once; the outcome follows in events."
+    )
+
+
+class OutboundCallResponse(BaseModel):
+    """The seed's success body plus `call_id`."""
+
+    success: Literal[True] = True
+    message: str = Field(examples=["Call initiated successfully"])
+    room_name: str = Field(examples=["outbound_agent_abc123_12025550123_1234567890"])
+    agent: CallAgentRef
+    from_number: str
+    to_number: str
+    call_id: str
+    status: str = Field(examples=["answered"])
+
+
+class OutboundCallErrorBody(BaseModel):
+    """Every failure of `POST /telephony/outbound-call`."""
+
+    success: Literal[False] = False
+    error: str
+    message: str
+    sip_status_code: int | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of items and the cursor of the next one (null at the end)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class CallPage(Page[CallData]):
+    """A page of calls, newest first."""
+
+
+class RecordingConsent(BaseModel):
+    """agent-runtime's report that the caller consented to recording."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consent: Literal[True] = Field(
+        default=True, description="Only a granted consent is reported; refusal means no call."
+    )
+
+
+class RecordingConsentResult(BaseModel):
+    """The recording that consent started."""
+
+    call_id: str
+    recording_egress_id: str

@@ -1,0 +1,340 @@
+"""Outbound calls end to end: read model from events, the emulator's carrier outcomes, history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from talkifai_common.auth import Role
+from talkifai_common.events import EventName
+
+from .harness import Harness, agent_data, number_data
+
+TO = "+12025550123"
+
+
+async def test_answered_call_dispatches_the_agent_and_dials_from_the_numbers_trunk(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed("+12025550100")
+
+    response = await harness.call(TO, seeded.phone_number, metadata={"lead": "42"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    room = f"outbound_{seeded.agent.id}_12025550123_12025550100"
+    assert body == {
+        "success": True,
+        "message": "Call initiated successfully",
+        "room_name": room,
+        "agent": {"id": seeded.agent.id, "name": "Sales Agent"},
+        "from_number": "+12025550100",
+        "to_number": TO,
+        "call_id": body["call_id"],
+        "status": "answered",
+    }
+    state = await harness.lk.control.state()
+    dispatches = [d for d in state["agent_dispatches"] if d["agent_name"] == "talkifai-agent"]
+    assert [d["room"] for d in dispatches] == [room]
+    metadata = json.loads(dispatches[0]["metadata"])
+    assert metadata == {
+        "agent_id": seeded.agent.id,
+        "call_id": body["call_id"],
+        "direction": "outbound",
+        "phone_number_id": seeded.number_id,
+        "from_number": "+12025550100",
+        "to_number": TO,
+        "metadata": {"lead": "42"},
+    }
+    [sip_call] = state["calls"]
+    assert sip_call["sip_trunk_id"] == seeded.outbound_trunk_id
+    assert sip_call["to_number"] == TO
+    call = (await harness.get_call(body["call_id"])).json()
+    assert call["status"] == "answered"
+    assert call["direction"] == "outbound"
+    assert call["sip_call_id"] == sip_call["sip_call_id"]
+    assert call["answered_at"] is not None
+
+
+async def test_a_hangup_completes_the_call_with_its_duration_and_events(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    call_id = (await harness.call(TO, seeded.phone_number)).json()["call_id"]
+    sip_call_id = (await harness.get_call(call_id)).json()["sip_call_id"]
+
+    await harness.lk.control.hangup(sip_call_id)
+
+    call = await harness.wait_call(call_id, lambda c: c["status"] == "completed")
+    assert call["duration_s"] is not None and call["duration_s"] >= 0
+    assert call["total_duration_s"] >= call["duration_s"]
+    events = await harness.events_for(call_id, 3)
+    assert [e["type"] for e in events] == [
+        "talkifai.telephony.call.initiated.v1",
+        "talkifai.telephony.call.answered.v1",
+        "talkifai.telephony.call.completed.v1",
+    ]
+    assert events[-1]["data"]["duration_s"] == call["duration_s"]
+    assert {e["orgid"] for e in events} == {"org_a"}
+
+
+CARRIER_OUTCOMES = [
+    (404, 400, "invalid_number"),
+    (484, 400, "invalid_number"),
+    (488, 400, "invalid_number"),
+    (604, 400, "invalid_number"),
+    (402, 402, "insufficient_balance"),
+    (486, 408, "busy"),
+    (600, 408, "busy"),
+    (480, 408, "no_answer"),
+    (603, 408, "declined"),
+    (403, 502, "carrier_error"),
+    (503, 502, "carrier_error"),
+]
+
+
+@pytest.mark.parametrize(("sip_status", "http_status", "error"), CARRIER_OUTCOMES)
+async def test_carrier_refusals_map_to_the_documented_status(
+    harness: Harness, sip_status: int, http_status: int, error: str
+) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome(TO, sip_status_code=sip_status)
+
+    response = await harness.call(TO, seeded.phone_number)
+
+    assert response.status_code == http_status, response.text
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"] == error
+    assert body["sip_status_code"] == sip_status
+    history = (await harness.http.get("/calls", headers=harness.headers())).json()["items"]
+    assert history[0]["status"] == "failed"
+    assert history[0]["failure_reason"] == error
+    assert history[0]["sip_status_code"] == sip_status
+
+
+async def test_ringing_timeout_is_408_no_answer(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome(TO, no_answer=True)
+
+    response = await harness.call(TO, seeded.phone_number, ringing_timeout_s=1)
+
+    assert response.status_code == 408
+    assert response.json() == {
+        "success": False,
+        "error": "no_answer",
+        "message": "Call was not answered",
+    }
+    call_id = (await harness.http.get("/calls", headers=harness.headers())).json()["items"][0]
+    assert call_id["failure_reason"] == "no_answer"
+
+
+async def test_ringing_is_recorded_before_the_answer(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome(TO, ring_ms=400)
+
+    response = await harness.call(TO, seeded.phone_number)
+
+    assert response.status_code == 200
+    call = (await harness.get_call(response.json()["call_id"])).json()
+    assert call["ringing_at"] is not None
+    assert call["ringing_at"] <= call["answered_at"]
+    events = await harness.events_for(call["id"], 3)
+    assert [e["data"]["status"] for e in events] == ["initiated", "ringing", "answered"]
+
+
+async def test_livekit_unavailable_is_503(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_faults(unavailable=True)
+
+    response = await harness.call(TO, seeded.phone_number)
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "livekit_unavailable"
+    history = (await harness.http.get("/calls", headers=harness.headers())).json()["items"]
+    assert history[0]["failure_reason"] == "livekit_unavailable"
+
+
+async def test_unreachable_carrier_is_502(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome(TO, unreachable=True)
+
+    response = await harness.call(TO, seeded.phone_number)
+
+    assert response.status_code == 502
+    assert response.json()["error"] == "carrier_unreachable"
+
+
+async def test_unknown_number_another_orgs_number_and_no_outbound_agent_are_404(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed("+12025550100", org_id="org_b")
+    agent = agent_data("agent_inbound_only")
+    await harness.publish(EventName.AGENT_CREATED, "org_a", agent.id, agent)
+    inbound_only = number_data("pn_inbound_only", "+12025550111", inbound=agent)
+    await harness.publish(EventName.PHONE_NUMBER_CREATED, "org_a", "pn_inbound_only", inbound_only)
+    await harness.wait_number_version("pn_inbound_only", 1)
+
+    for from_number in ("+12025550199", seeded.phone_number, "+12025550111"):
+        response = await harness.call(TO, from_number, org_id="org_a")
+        assert response.status_code == 404
+        assert response.json() == {
+            "success": False,
+            "error": "phone_number_not_found",
+            "message": "Phone number not found",
+        }
+
+
+async def test_text_agent_cannot_make_voice_calls(harness: Harness) -> None:
+    seeded = await harness.seed(architecture="text")
+
+    response = await harness.call(TO, seeded.phone_number)
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "Agent is a text-only agent and cannot make voice calls"
+
+
+async def test_number_whose_outbound_trunk_is_not_synced_is_409(harness: Harness) -> None:
+    seeded = await harness.seed(synced=False)
+
+    response = await harness.call(TO, seeded.phone_number)
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "trunk_not_synced"
+    assert "not synced" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "text"),
+    [
+        (
+            {"to_number": "12025550123", "from_number": "+12025550100"},
+            "invalid_number",
+            "start with +",
+        ),
+        ({"to_number": "+1202", "from_number": "+12025550100"}, "invalid_number", "at least 10"),
+        ({"to_number": TO, "from_number": "+12025550100x"}, "invalid_number", "from_number"),
+        (
+            {"to_number": TO, "from_number": "+12025550100", "colour": 1},
+            "invalid_request",
+            "Unknown field",
+        ),
+        ({"to_number": TO}, "invalid_request", "from_number"),
+        (
+            {"to_number": TO, "from_number": "+12025550100", "ringing_timeout_s": 121},
+            "invalid_request",
+            "ringing_timeout_s",
+        ),
+    ],
+)
+async def test_bad_requests_are_400_with_a_clear_message(
+    harness: Harness, body: dict[str, Any], error: str, text: str
+) -> None:
+    await harness.seed()
+
+    response = await harness.http.post(
+        "/telephony/outbound-call", json=body, headers=harness.headers()
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == error
+    assert text in response.json()["message"]
+
+
+async def test_malformed_json_and_missing_token_use_the_routes_error_body(harness: Harness) -> None:
+    bad = await harness.http.post(
+        "/telephony/outbound-call",
+        content=b"{not json",
+        headers={**harness.headers(), "content-type": "application/json"},
+    )
+    anonymous = await harness.http.post(
+        "/telephony/outbound-call", json={"to_number": TO, "from_number": "+12025550100"}
+    )
+
+    assert bad.status_code == 400
+    assert bad.json()["success"] is False
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"] == "unauthenticated"
+
+
+async def test_a_second_call_between_the_same_numbers_while_one_rings_is_409(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome(TO, ring_ms=2000)
+    first = await harness.call(TO, seeded.phone_number, wait_until_answered=False)
+
+    second = await harness.call(TO, seeded.phone_number)
+
+    assert first.status_code == 202
+    assert second.status_code == 409
+    assert second.json()["error"] == "call_in_progress"
+
+
+@pytest.mark.parametrize("overrides", [{"max_concurrent_calls_per_org": 1}])
+async def test_the_organizations_concurrent_call_limit_is_429(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome(TO, ring_ms=2000)
+    first = await harness.call(TO, seeded.phone_number, wait_until_answered=False)
+
+    second = await harness.call("+12025550124", seeded.phone_number)
+
+    assert first.status_code == 202
+    assert second.status_code == 429
+    assert second.json()["error"] == "too_many_calls"
+
+
+async def test_a_retry_with_the_same_idempotency_key_replays_the_first_answer(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    key = {"Idempotency-Key": "retry-1"}
+
+    first = await harness.call(TO, seeded.phone_number, headers=key)
+    second = await harness.call(TO, seeded.phone_number, headers=key)
+    other_body = await harness.call("+12025550124", seeded.phone_number, headers=key)
+
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json()
+    assert len((await harness.lk.control.state())["calls"]) == 1
+    assert other_body.status_code == 422
+    assert other_body.json()["error"] == "idempotency_key_reused"
+
+
+async def test_without_waiting_the_call_is_202_and_its_answer_follows_in_history(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome(TO, ring_ms=200)
+
+    response = await harness.call(TO, seeded.phone_number, wait_until_answered=False)
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "initiated"
+    call = await harness.wait_call(response.json()["call_id"], lambda c: c["status"] == "answered")
+    assert call["ringing_at"] is not None
+
+
+async def test_without_waiting_a_busy_callee_is_a_failed_call(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome(TO, sip_status_code=486)
+
+    response = await harness.call(TO, seeded.phone_number, wait_until_answered=False)
+
+    call = await harness.wait_call(response.json()["call_id"], lambda c: c["status"] == "failed")
+    assert (call["failure_reason"], call["sip_status_code"]) == ("busy", 486)
+
+
+async def test_members_read_only_their_organizations_calls(harness: Harness) -> None:
+    seeded = await harness.seed()
+    call_id = (await harness.call(TO, seeded.phone_number)).json()["call_id"]
+
+    own = await harness.http.get(f"/calls/{call_id}", headers=harness.headers(role=Role.MEMBER))
+    other = await harness.get_call(call_id, org_id="org_b")
+    listed = await harness.http.get("/calls", headers=harness.headers("org_b"))
+
+    assert own.status_code == 200
+    assert other.status_code == 404
+    assert listed.json()["items"] == []
