@@ -298,12 +298,19 @@ async def livekit_webhook(
     try:
         event = receiver.receive(text, authorization or "")
     except ParseError as exc:
-        raise ValidationFailed("Webhook body is not a LiveKit event") from exc
+        raise MalformedWebhook("Webhook body is not a LiveKit event") from exc
     except Exception as exc:
         raise Unauthenticated("Webhook signature is missing or invalid") from exc
     outcome = await handlers.on_livekit_event(ctx, event)
     log.info("livekit.webhook", kind=event.event, room=event.room.name, outcome=outcome)
     return {"status": outcome}
+
+
+class MalformedWebhook(ValidationFailed):
+    """A signed webhook whose body is not a LiveKit event."""
+
+    status_code = 400
+    title = "Malformed request"
 
 
 async def internal_caller(request: Request, credentials: BearerCredentials) -> None:

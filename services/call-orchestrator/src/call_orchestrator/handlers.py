@@ -466,14 +466,14 @@ async def _participant_joined(ctx: Context, room_name: str, participant: Partici
                 sip_call_id=attrs.get(ATTR_CALL_ID),
             ),
             max_live_per_org=None,
+            # LiveKit SIP puts an inbound caller in the room once it accepted the INVITE.
+            then=CallStatus.ANSWERED,
         )
     except CallInProgress:
         return "known"
-    # LiveKit SIP puts an inbound caller in the room once it accepted the INVITE.
-    answered = await ctx.store.transition(call.data.id, CallStatus.ANSWERED)
     log.info("call.inbound", call_id=call.data.id, room=room_name, org_id=target.org_id)
-    if answered and answered.recording_mode == RecordingMode.ALL.value:
-        await start_recording(ctx, answered)
+    if call.recording_mode == RecordingMode.ALL.value:
+        await start_recording(ctx, call)
     return "inbound_call"
 
 
@@ -486,8 +486,8 @@ async def _participant_left(ctx: Context, room_name: str, participant: Participa
     ):
         return "ignored"
     if call.data.status is CallStatus.ANSWERED:
-        await ctx.store.transition(call.data.id, CallStatus.COMPLETED)
-        return "completed"
+        done = await ctx.store.transition(call.data.id, CallStatus.COMPLETED)
+        return "completed" if done else "already_final"
     if call.data.status in (CallStatus.INITIATED, CallStatus.RINGING):
         # The dialer owns the outcome before the answer; note the departure for it.
         await ctx.store.update_fields(call.data.id, participant_left_at=utcnow())
@@ -500,8 +500,8 @@ async def _room_finished(ctx: Context, room_name: str) -> str:
     if call is None:
         return "ignored"
     if call.data.status is CallStatus.ANSWERED:
-        await ctx.store.transition(call.data.id, CallStatus.COMPLETED)
-        return "completed"
+        done = await ctx.store.transition(call.data.id, CallStatus.COMPLETED)
+        return "completed" if done else "already_final"
     if call.data.status in (CallStatus.INITIATED, CallStatus.RINGING):
         # Only a call whose dialer cannot still be waiting (ringing window over) is abandoned.
         age = (utcnow() - call.data.started_at).total_seconds()

@@ -375,8 +375,15 @@ class Store:
 
     # --- calls ----------------------------------------------------------------------------------
 
-    async def create_call(self, call: NewCall, *, max_live_per_org: int | None) -> CallRow:
-        """Record a call as initiated with its event; enforce the organization's live-call cap."""
+    async def create_call(
+        self,
+        call: NewCall,
+        *,
+        max_live_per_org: int | None,
+        then: CallStatus | None = None,
+    ) -> CallRow:
+        """Record a call as initiated with its event (and, in the same transaction, move it on to
+        `then`); enforce the organization's live-call cap."""
         async with self.pool.acquire() as conn, conn.transaction():
             if max_live_per_org is not None:
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", call.org_id)
@@ -416,10 +423,20 @@ class Store:
                 raise CallInProgress(call.room_name) from exc
             created = call_from_row(row)
             await self._emit(conn, created)
+            if then is not None:
+                moved = await self._transition(conn, call.id, then, {})
+                assert moved is not None
+                return moved
             return created
 
     async def transition(self, call_id: str, status: CallStatus, **fields: Any) -> CallRow | None:
         """Move a call forward to `status` (with its event); None if it is already there or past."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await self._transition(conn, call_id, status, fields)
+
+    async def _transition(
+        self, conn: asyncpg.Connection, call_id: str, status: CallStatus, fields: dict[str, Any]
+    ) -> CallRow | None:
         earlier = [s.value for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
         sets = ["status = $2", "updated_at = now()"]
         args: list[Any] = [call_id, status.value, earlier]
@@ -430,17 +447,16 @@ class Store:
                 raise ValueError(f"not a settable call field: {name}")
             args.append(value)
             sets.append(f"{name} = COALESCE(${len(args)}, {name})")
-        async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                f"UPDATE calls SET {', '.join(sets)} "
-                "WHERE id = $1 AND status = ANY($3::text[]) RETURNING *",
-                *args,
-            )
-            if row is None:
-                return None
-            changed = call_from_row(row)
-            await self._emit(conn, changed)
-            return changed
+        row = await conn.fetchrow(
+            f"UPDATE calls SET {', '.join(sets)} "
+            "WHERE id = $1 AND status = ANY($3::text[]) RETURNING *",
+            *args,
+        )
+        if row is None:
+            return None
+        changed = call_from_row(row)
+        await self._emit(conn, changed)
+        return changed
 
     async def update_fields(self, call_id: str, **fields: Any) -> CallRow | None:
         """Set fields of a call without a state change (no event)."""

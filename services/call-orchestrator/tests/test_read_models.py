@@ -1,0 +1,94 @@
+"""The read models follow numbers-api's and trunk-sync's events: idempotent, order-safe."""
+
+from __future__ import annotations
+
+from talkifai_common.events import EventName
+
+from .harness import Harness, agent_data, eventually, number_data
+
+TO = "+12025550123"
+
+
+async def test_an_older_number_event_arriving_late_does_not_undo_a_newer_one(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed("+12025550100")
+    newer = number_data(seeded.number_id, seeded.phone_number, version=3)  # outbound unassigned
+    older = number_data(seeded.number_id, seeded.phone_number, outbound=seeded.agent, version=2)
+
+    await harness.publish(EventName.PHONE_NUMBER_UPDATED, "org_a", seeded.number_id, newer)
+    await harness.wait_number_version(seeded.number_id, 3)
+    await harness.publish(EventName.PHONE_NUMBER_UPDATED, "org_a", seeded.number_id, older)
+    # A marker on the same subject after the late event: once it is applied, so was the late one.
+    marker = number_data("pn_marker", "+12025550177", version=1)
+    await harness.publish(EventName.PHONE_NUMBER_UPDATED, "org_a", "pn_marker", marker)
+    await harness.wait_number_version("pn_marker", 1)
+
+    conn = await harness.db()
+    assert (
+        await conn.fetchval("SELECT version FROM phone_numbers WHERE id = $1", seeded.number_id)
+        == 3
+    )
+    response = await harness.call(TO, seeded.phone_number)
+    assert response.status_code == 404
+
+
+async def test_a_renamed_agent_is_named_on_new_calls(harness: Harness) -> None:
+    seeded = await harness.seed()
+    renamed = agent_data(seeded.agent.id, name="Closer", version=2)
+    stale = agent_data(seeded.agent.id, name="Stale", version=1)
+
+    await harness.publish(EventName.AGENT_UPDATED, "org_a", renamed.id, renamed)
+    await harness.publish(EventName.AGENT_UPDATED, "org_a", stale.id, stale)
+    conn = await harness.db()
+    await eventually(
+        lambda: conn.fetchval("SELECT name FROM agents WHERE id = $1", renamed.id),
+        lambda name: name == "Closer",
+    )
+
+    response = await harness.call(TO, seeded.phone_number)
+    assert response.json()["agent"] == {"id": seeded.agent.id, "name": "Closer"}
+
+
+async def test_a_deleted_number_cannot_call_but_its_history_stays(harness: Harness) -> None:
+    seeded = await harness.seed()
+    call_id = (await harness.call(TO, seeded.phone_number)).json()["call_id"]
+    gone = number_data(seeded.number_id, seeded.phone_number, outbound=seeded.agent, version=1)
+
+    await harness.publish(EventName.PHONE_NUMBER_DELETED, "org_a", seeded.number_id, gone)
+    await harness.wait_number_version(seeded.number_id, None)
+    # A late update of the deleted version does not bring it back.
+    await harness.publish(EventName.PHONE_NUMBER_UPDATED, "org_a", seeded.number_id, gone)
+
+    response = await harness.call("+12025550124", seeded.phone_number)
+    assert response.status_code == 404
+    kept = await harness.get_call(call_id)
+    assert kept.status_code == 200
+    assert kept.json()["phone_number_id"] == seeded.number_id
+    listed = await harness.http.get(
+        "/calls", params={"phone_number": seeded.phone_number}, headers=harness.headers()
+    )
+    assert [c["id"] for c in listed.json()["items"]] == [call_id]
+
+
+async def test_history_is_paged_newest_first_and_filtered(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome("+12025550125", sip_status_code=486)
+    ids = []
+    for to in ("+12025550123", "+12025550124", "+12025550125"):
+        ids.append((await harness.call(to, seeded.phone_number)).json().get("call_id"))
+
+    first = (await harness.http.get("/calls?limit=2", headers=harness.headers())).json()
+    second = (
+        await harness.http.get(
+            "/calls", params={"limit": 2, "cursor": first["next_cursor"]}, headers=harness.headers()
+        )
+    ).json()
+    failed = (await harness.http.get("/calls?status=failed", headers=harness.headers())).json()
+    bad = await harness.http.get("/calls?cursor=zzz", headers=harness.headers())
+
+    listed = [c["id"] for c in first["items"] + second["items"]]
+    assert listed[1:] == [ids[1], ids[0]]
+    assert second["next_cursor"] is None
+    assert [c["to_number"] for c in failed["items"]] == ["+12025550125"]
+    assert bad.status_code == 422
