@@ -9,6 +9,9 @@ export function focusableIn(root: HTMLElement): HTMLElement[] {
   return Array.from(root.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((el) => !el.hasAttribute("inert"));
 }
 
+// Open traps, innermost last: only the innermost answers Escape and Tab.
+const traps: HTMLElement[] = [];
+
 /** Keep Tab inside `ref`, close on Escape, focus the first control, and give focus back on close. */
 export function useFocusTrap(ref: RefObject<HTMLElement | null>, onEscape: () => void, initialFocus?: RefObject<HTMLElement | null>) {
   const escape = useRef(onEscape);
@@ -16,9 +19,12 @@ export function useFocusTrap(ref: RefObject<HTMLElement | null>, onEscape: () =>
   useEffect(() => {
     const root = ref.current;
     if (!root) return;
+    traps.push(root);
     const previous = document.activeElement as HTMLElement | null;
     (initialFocus?.current ?? focusableIn(root)[0] ?? root).focus();
+    // On the document, not the dialog: focus may have fallen to <body> (a button that became disabled).
     const onKeyDown = (event: KeyboardEvent) => {
+      if (traps[traps.length - 1] !== root) return;
       if (event.key === "Escape") {
         event.preventDefault();
         event.stopPropagation();
@@ -34,17 +40,21 @@ export function useFocusTrap(ref: RefObject<HTMLElement | null>, onEscape: () =>
       const first = items[0];
       const last = items[items.length - 1];
       const active = document.activeElement;
-      if (event.shiftKey && (active === first || !root.contains(active))) {
+      if (!root.contains(active)) {
+        event.preventDefault();
+        (event.shiftKey ? last : first).focus();
+      } else if (event.shiftKey && active === first) {
         event.preventDefault();
         last.focus();
-      } else if (!event.shiftKey && (active === last || !root.contains(active))) {
+      } else if (!event.shiftKey && active === last) {
         event.preventDefault();
         first.focus();
       }
     };
-    root.addEventListener("keydown", onKeyDown);
+    document.addEventListener("keydown", onKeyDown, true);
     return () => {
-      root.removeEventListener("keydown", onKeyDown);
+      document.removeEventListener("keydown", onKeyDown, true);
+      traps.splice(traps.indexOf(root), 1);
       if (previous && document.contains(previous)) previous.focus();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps

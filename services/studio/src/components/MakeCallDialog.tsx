@@ -37,7 +37,7 @@ export function MakeCallDialog({ number, api, onClose }: { number: PhoneNumber; 
   const Icon = outcome?.tone === "success" ? CheckCircle2 : outcome?.tone === "warning" ? AlertTriangle : XCircle;
   return (
     <Dialog title="Make Test Call" onClose={() => !calling && onClose()} initialFocus={inputRef}>
-      <form className="dialog-form" onSubmit={call} noValidate aria-label="Make Test Call">
+      <form className="dialog-form" onSubmit={call} noValidate>
         <p className="muted">
           Call any phone from <strong>{number.phone_number}</strong> with its outbound agent
           {number.outbound_agent ? (

@@ -152,7 +152,7 @@ export function PhoneNumberDialog({ number, onClose, onSubmit }: Props) {
 
   return (
     <Dialog title={editing ? "Edit Phone Number" : "Add Phone Number"} onClose={() => !saving && onClose()} initialFocus={firstField}>
-      <form className="dialog-form" onSubmit={submit} noValidate aria-label={editing ? "Edit Phone Number" : "Add Phone Number"}>
+      <form className="dialog-form" onSubmit={submit} noValidate>
         <Field label="Phone Number" required error={errors.phone_number} help="E.164 format (+1234567890)">
           {(ids) => input("phone_number", ids, { ref: firstField, type: "tel", inputMode: "tel", autoComplete: "off", placeholder: "+1234567890", "aria-required": true })}
         </Field>
