@@ -205,6 +205,18 @@ async def test_internal_number_reads_any_organizations_number_without_secrets(ap
     assert user.status_code == 401
 
 
+async def test_internal_agent_reads_any_organizations_agent_for_agent_runtime(api: Api) -> None:
+    agent = await api.agent("Support", org_id="org_b")
+    headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+    response = await api.http.get(f"/internal/agents/{agent['id']}", headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {**agent, "org_id": "org_b"}
+    missing = await api.http.get("/internal/agents/agent_missing", headers=headers)
+    assert missing.status_code == 404
+    user = await api.http.get(f"/internal/agents/{agent['id']}", headers=api.as_("org_b"))
+    assert user.status_code == 401
+
+
 async def test_internal_listing_covers_every_organization_without_secrets(api: Api) -> None:
     await api.number("+12025550001", sip_password="secret-a")
     await api.number("+12025550002", org_id="org_b")

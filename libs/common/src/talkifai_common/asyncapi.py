@@ -16,7 +16,9 @@ from pydantic import BaseModel
 from talkifai_common.events import (
     STREAM_NAME,
     AgentData,
+    CallAgentFailedData,
     CallData,
+    CallUsageData,
     CloudEvent,
     EventName,
     PhoneNumberData,
@@ -37,6 +39,8 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
     EventName.CALL_ANSWERED: CallData,
     EventName.CALL_COMPLETED: CallData,
     EventName.CALL_FAILED: CallData,
+    EventName.CALL_AGENT_FAILED: CallAgentFailedData,
+    EventName.CALL_USAGE: CallUsageData,
 }
 
 DESCRIPTION = """\

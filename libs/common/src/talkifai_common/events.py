@@ -42,6 +42,8 @@ class EventName(StrEnum):
     CALL_ANSWERED = "telephony.call.answered"
     CALL_COMPLETED = "telephony.call.completed"
     CALL_FAILED = "telephony.call.failed"
+    CALL_AGENT_FAILED = "telephony.call.agent_failed"
+    CALL_USAGE = "telephony.call.usage"
 
     @property
     def subject(self) -> str:
@@ -246,6 +248,50 @@ class CallJobMetadata(_Data):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="The caller's `metadata` of the outbound request."
     )
+
+
+class CallAgentFailedData(_Data):
+    """agent-runtime could not run the agent on a call (the call is hung up, never left silent).
+
+    call-orchestrator owns the call's record and its `telephony.call.failed`; this says why the
+    agent side gave up. Inbound calls may have no call id yet: `room_name` names the call then.
+    """
+
+    call_id: str | None
+    room_name: str
+    job_id: str = Field(description="The LiveKit agent job (AJ_...).")
+    agent_id: str | None
+    direction: Literal["inbound", "outbound"] | None
+    phone_number: str | None = Field(description="Our number (E.164), when known.")
+    reason: str = Field(
+        description="bad_job_metadata, unknown_agent, text_agent, provider_key_missing, "
+        "upstream_unavailable, livekit_error, internal_error",
+    )
+    error: str = Field(description="What went wrong, for people (never a secret).")
+    retryable: bool
+    at: datetime
+
+
+class CallUsageData(_Data):
+    """What one call consumed, for billing: published by agent-runtime when the call ends."""
+
+    call_id: str | None = Field(description="call-orchestrator's id; inbound calls may lack it.")
+    room_name: str
+    agent_id: str
+    architecture: Architecture
+    direction: Literal["inbound", "outbound"]
+    phone_number: str | None = Field(description="Our number (E.164), when known.")
+    llm_input_tokens: int = Field(ge=0)
+    llm_output_tokens: int = Field(ge=0)
+    tts_characters: int = Field(ge=0)
+    stt_seconds: float = Field(ge=0, description="Audio seconds sent to speech recognition.")
+    duration_s: float = Field(ge=0, description="The agent's time on the call.")
+    end_reason: str | None = Field(
+        description="agent_ended, caller_hangup, transferred, max_duration, voicemail_hangup, "
+        "voicemail_message_left, session_closed",
+    )
+    started_at: datetime
+    ended_at: datetime
 
 
 DataT = TypeVar("DataT", bound=BaseModel)

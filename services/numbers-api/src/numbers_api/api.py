@@ -238,6 +238,12 @@ class InternalNumber(PhoneNumberData):
     org_id: str
 
 
+class InternalAgent(AgentData):
+    """An agent with its organization, for agent-runtime."""
+
+    org_id: str
+
+
 async def internal_caller(
     svc: ServicesDep,
     credentials: BearerCredentials,
@@ -286,6 +292,18 @@ async def all_numbers(
         items=[InternalNumber(org_id=org, **number.model_dump()) for org, number in rows],
         next_cursor=next_cursor,
     )
+
+
+@internal.get(
+    "/agents/{agent_id}",
+    response_model=InternalAgent,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404),
+)
+async def internal_agent(svc: ServicesDep, agent_id: str) -> Response:
+    """For agent-runtime: one agent's configuration, whichever organization has it."""
+    org_id, agent = await handlers.internal_agent(svc.store, agent_id)
+    return _json(InternalAgent(org_id=org_id, **agent.model_dump()))
 
 
 @dev.post("/token", response_model=TokenResponse)

@@ -408,6 +408,15 @@ async def internal_number(store: Store, number_id: str) -> tuple[str, PhoneNumbe
     return found
 
 
+async def internal_agent(store: Store, agent_id: str) -> tuple[str, AgentData]:
+    """Internal: an agent and its organization, by id across organizations."""
+    async with store.reader() as tx:
+        found = await tx.agent_with_org(agent_id)
+    if found is None:
+        raise NotFound(f"Agent {agent_id} not found")
+    return found
+
+
 async def list_all_numbers(
     store: Store, limit: int, cursor: str | None
 ) -> tuple[list[tuple[str, PhoneNumberData]], str | None]:

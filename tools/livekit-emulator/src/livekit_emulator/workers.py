@@ -347,8 +347,9 @@ class WorkerManager:
 
     # -- /rtc: joins are refused ---------------------------------------------------------------
 
-    def record_join_attempt(self, token: str | None) -> None:
+    def record_join_attempt(self, authorization: str | None, query_token: str | None) -> None:
         """Note a refused join on the job whose participant it was (when the token says so)."""
+        token = query_token or (authorization or "").removeprefix("Bearer ").strip()
         if not token:
             return
         try:
@@ -364,12 +365,16 @@ class WorkerManager:
 
     async def rtc_socket(self, websocket: WebSocket) -> None:
         """`/rtc`: the real-time signalling a participant joins through; never available here."""
-        self.record_join_attempt(websocket.query_params.get("access_token"))
+        self.record_join_attempt(
+            websocket.headers.get("authorization"), websocket.query_params.get("access_token")
+        )
         await websocket.send_denial_response(PlainTextResponse(RTC_REFUSAL, status_code=501))
 
     async def rtc_http(self, request: Request) -> Response:
         """`/rtc/validate` and plain GETs of `/rtc`: the reason a join fails, as LiveKit answers it."""
-        self.record_join_attempt(request.query_params.get("access_token"))
+        self.record_join_attempt(
+            request.headers.get("authorization"), request.query_params.get("access_token")
+        )
         return PlainTextResponse(RTC_REFUSAL, status_code=501)
 
     def shutdown(self) -> None:

@@ -388,6 +388,11 @@ class Tx:
         row = await self.conn.fetchrow(_NUMBER_VIEW + "WHERE p.id = $1", number_id)
         return (row["org_id"], number_from_row(row)) if row else None
 
+    async def agent_with_org(self, agent_id: str) -> tuple[str, AgentData] | None:
+        """Internal: one agent of any organization, with that organization."""
+        row = await self.conn.fetchrow("SELECT * FROM agents WHERE id = $1", agent_id)
+        return (row["org_id"], agent_from_row(row)) if row else None
+
     async def number_org(self, number_id: str) -> asyncpg.Record | None:
         """Internal: a number's raw row by id across organizations."""
         row: asyncpg.Record | None = await self.conn.fetchrow(

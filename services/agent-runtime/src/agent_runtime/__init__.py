@@ -1,0 +1,1 @@
+"""agent-runtime: the livekit-agents worker that runs TalkifAI voice agents on calls."""

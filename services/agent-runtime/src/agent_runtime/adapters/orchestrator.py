@@ -1,0 +1,59 @@
+"""call-orchestrator's internal consent endpoint (bearer token)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import httpx
+
+from agent_runtime.domain import AgentRuntimeError, UpstreamUnavailable
+
+
+class ConsentRejected(AgentRuntimeError):
+    """call-orchestrator refused the report (unknown call, number not in consent mode, ...)."""
+
+    reason = "consent_rejected"
+
+
+class ConsentPort(Protocol):
+    """Reports a granted recording consent for a call."""
+
+    async def report_consent(self, call_id: str) -> str: ...
+
+
+class OrchestratorClient:
+    """`POST /internal/calls/{call_id}/recording-consent` `{"consent": true}`."""
+
+    def __init__(self, base_url: str, token: str, *, timeout_s: float = 5.0) -> None:
+        self._base_url = base_url
+        self._token = token
+        self._timeout_s = timeout_s
+
+    async def report_consent(self, call_id: str) -> str:
+        """Report consent; returns the recording's egress id that call-orchestrator started."""
+        # A client per report: the job runs on its own event loop and the call is rare.
+        async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout_s) as http:
+            try:
+                response = await http.post(
+                    f"/internal/calls/{call_id}/recording-consent",
+                    json={"consent": True},
+                    headers={"Authorization": f"Bearer {self._token}"},
+                )
+            except httpx.HTTPError as exc:
+                raise UpstreamUnavailable(f"call-orchestrator did not answer: {exc}") from exc
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"call-orchestrator answered {response.status_code}")
+        if response.status_code != 200:
+            detail = _detail(response)
+            raise ConsentRejected(
+                f"call-orchestrator refused the consent report ({response.status_code}): {detail}"
+            )
+        egress_id: str = response.json().get("recording_egress_id", "")
+        return egress_id
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text[:200]

@@ -1,0 +1,269 @@
+"""Rules of a call, without I/O: job metadata, what the agent is told, usage, and the errors.
+
+Errors: `AgentRuntimeError` is the base; each carries a `reason` (a stable machine code used in
+the call failure event) and `retryable`.
+- `BadJobMetadata`: the dispatch's metadata is not what trunk-sync or call-orchestrator send.
+- `UnknownAgent`: no such agent (deleted, or never existed).
+- `TextAgentRefused`: a text-only agent cannot take or place a call.
+- `ProviderKeyMissing`: a configured provider has no API key in the environment.
+- `UpstreamUnavailable`: numbers-api or call-orchestrator did not answer (retryable).
+- `LiveKitFailure`: LiveKit refused or failed an operation (joining, transfer, hangup).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from talkifai_common.events import RecordingMode
+
+TEXT_AGENT_REFUSAL = "Agent is a text-only agent and cannot make voice calls"
+
+
+class AgentRuntimeError(Exception):
+    """Base of every error agent-runtime raises on purpose."""
+
+    reason = "internal_error"
+    retryable = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadJobMetadata(AgentRuntimeError):
+    """The job's metadata cannot be read."""
+
+    reason = "bad_job_metadata"
+
+
+class UnknownAgent(AgentRuntimeError):
+    """The job names an agent that does not exist."""
+
+    reason = "unknown_agent"
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"Agent {agent_id} does not exist")
+        self.agent_id = agent_id
+
+
+class TextAgentRefused(AgentRuntimeError):
+    """A text-only agent was dispatched to a call."""
+
+    reason = "text_agent"
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"{TEXT_AGENT_REFUSAL} (agent {agent_id})")
+        self.agent_id = agent_id
+
+
+class ProviderKeyMissing(AgentRuntimeError):
+    """A provider's API key is not in the environment."""
+
+    reason = "provider_key_missing"
+
+    def __init__(self, provider: str, variable: str) -> None:
+        super().__init__(f"No API key for provider {provider}: set {variable}")
+        self.provider = provider
+        self.variable = variable
+
+
+class UpstreamUnavailable(AgentRuntimeError):
+    """An internal service did not answer."""
+
+    reason = "upstream_unavailable"
+    retryable = True
+
+
+class LiveKitFailure(AgentRuntimeError):
+    """LiveKit refused or failed an operation."""
+
+    reason = "livekit_error"
+
+    def __init__(self, operation: str, detail: str, *, retryable: bool = False) -> None:
+        super().__init__(f"LiveKit {operation} failed: {detail}")
+        self.operation = operation
+        self.retryable = retryable
+
+
+class Direction(StrEnum):
+    """Who placed the call."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class JobMetadata(BaseModel):
+    """A job's metadata, from either dispatcher.
+
+    trunk-sync (dispatch rule `room_config.agents[].metadata`, inbound):
+    `{"agent_id", "phone_number_id", "phone_number", "org_id"}`.
+    call-orchestrator (`CreateDispatch`, outbound): `{"agent_id", "call_id", "direction",
+    "from_number", "to_number", "metadata"}`. Inbound jobs may lack the call id, the callee's
+    metadata and the caller's number (then read from the SIP participant).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    agent_id: str = Field(min_length=1, validation_alias=AliasChoices("agent_id", "agentId"))
+    call_id: str | None = Field(default=None, validation_alias=AliasChoices("call_id", "callId"))
+    direction: Direction = Direction.INBOUND
+    phone_number_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("phone_number_id", "phoneNumberId")
+    )
+    phone_number: str | None = Field(
+        default=None,
+        description="Our number (trunk-sync's e164).",
+        validation_alias=AliasChoices("phone_number", "e164", "phoneNumber"),
+    )
+    org_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("org_id", "orgid", "organization_id", "orgId")
+    )
+    from_number: str | None = Field(
+        default=None, validation_alias=AliasChoices("from_number", "fromNumber")
+    )
+    to_number: str | None = Field(
+        default=None, validation_alias=AliasChoices("to_number", "toNumber")
+    )
+    caller_metadata: dict[str, JsonValue] | None = Field(
+        default=None,
+        description="What the caller of the outbound API said about whom to call and why.",
+        validation_alias=AliasChoices("metadata", "caller_metadata", "callerMetadata"),
+    )
+    recording_mode: RecordingMode | None = None
+
+    @classmethod
+    def parse(cls, raw: str) -> JobMetadata:
+        """Read the job's metadata string, or raise BadJobMetadata saying what is wrong."""
+        if not raw.strip():
+            raise BadJobMetadata("The job has no metadata: expected a JSON object naming agent_id")
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'metadata'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise BadJobMetadata(f"The job's metadata is invalid: {problems}") from exc
+
+    @property
+    def our_number(self) -> str | None:
+        """The platform's number on this call."""
+        if self.phone_number:
+            return self.phone_number
+        return self.from_number if self.direction is Direction.OUTBOUND else self.to_number
+
+    @property
+    def remote_number(self) -> str | None:
+        """The other party's number, when the metadata names it."""
+        return self.to_number if self.direction is Direction.OUTBOUND else self.from_number
+
+
+class VoicemailPolicy(BaseModel):
+    """What to do when an outbound call reaches an answering machine."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Literal["hangup", "leave_message"] = "hangup"
+    message: str = ""
+
+
+class CallPolicy(BaseModel):
+    """How the agent behaves on this call, from the settings and the job."""
+
+    model_config = ConfigDict(frozen=True)
+
+    greet_first: bool
+    ask_consent: bool
+    max_duration_s: float
+    voicemail: VoicemailPolicy
+
+
+def call_policy(
+    meta: JobMetadata,
+    recording_mode: RecordingMode | None,
+    *,
+    outbound_wait_for_callee: bool,
+    max_duration_s: float,
+    voicemail: VoicemailPolicy,
+) -> CallPolicy:
+    """Inbound calls are greeted; outbound ones wait for the callee unless configured otherwise.
+
+    The caller's metadata may override: `wait_for_callee` (bool), `voicemail_action`,
+    `voicemail_message`, `max_duration_s` (only lower than the configured maximum).
+    """
+    extra = meta.caller_metadata or {}
+    wait = extra.get("wait_for_callee", outbound_wait_for_callee)
+    greet_first = meta.direction is Direction.INBOUND or not bool(wait)
+    action = extra.get("voicemail_action", voicemail.action)
+    message = extra.get("voicemail_message", voicemail.message)
+    policy_voicemail = VoicemailPolicy(
+        action="leave_message" if action == "leave_message" else "hangup",
+        message=message if isinstance(message, str) else voicemail.message,
+    )
+    limit = extra.get("max_duration_s")
+    if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0:
+        max_duration_s = min(max_duration_s, float(limit))
+    return CallPolicy(
+        greet_first=greet_first,
+        ask_consent=recording_mode is RecordingMode.CONSENT,
+        max_duration_s=max_duration_s,
+        voicemail=policy_voicemail,
+    )
+
+
+def call_instructions(
+    base: str, meta: JobMetadata, policy: CallPolicy, remote_number: str | None
+) -> str:
+    """The agent's instructions plus what it must know about this call."""
+    lines = [base.strip(), "", "## This call"]
+    if meta.direction is Direction.OUTBOUND:
+        lines.append(f"You placed this phone call to {remote_number or 'the callee'}.")
+        if meta.caller_metadata:
+            context = json.dumps(meta.caller_metadata, ensure_ascii=False, sort_keys=True)
+            lines.append(f"Whom you called and why (from the request that placed it): {context}")
+        lines.append(
+            "If a voicemail greeting or an answering machine answers, call the "
+            "`answering_machine_detected` tool at once."
+        )
+    else:
+        lines.append(f"You are answering a phone call from {remote_number or 'a caller'}.")
+    if policy.ask_consent:
+        lines.append(
+            "This call may be recorded only with consent. Before anything else, ask the other "
+            "party whether they agree to the call being recorded, then call `record_consent` "
+            "with their answer."
+        )
+    lines.append(
+        "Use `end_call` when the conversation is over, `transfer_call` to hand the call to a "
+        "person at another number, and `send_dtmf` to press keys in a phone menu."
+    )
+    return "\n".join(lines)
+
+
+class UsageTotals(BaseModel):
+    """One call's usage, summed over its models."""
+
+    llm_input_tokens: int = 0
+    llm_output_tokens: int = 0
+    tts_characters: int = 0
+    stt_seconds: float = 0.0
+
+
+def sum_usage(model_usage: list[Any]) -> UsageTotals:
+    """Sum livekit-agents' per-model usage (`session.usage.model_usage`) for billing."""
+    totals = UsageTotals()
+    for usage in model_usage:
+        kind = getattr(usage, "type", "")
+        if kind == "llm_usage":
+            totals.llm_input_tokens += int(usage.input_tokens)
+            totals.llm_output_tokens += int(usage.output_tokens)
+        elif kind == "tts_usage":
+            totals.tts_characters += int(usage.characters_count)
+        elif kind == "stt_usage":
+            totals.stt_seconds += float(usage.audio_duration)
+    totals.stt_seconds = round(totals.stt_seconds, 3)
+    return totals

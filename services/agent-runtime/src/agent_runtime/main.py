@@ -1,0 +1,177 @@
+"""agent-runtime entrypoint: the livekit-agents worker plus a health server on AGENT_RUNTIME_PORT.
+
+Commands: `agent-runtime serve` (the default). Jobs run as threads of this process; the read
+models, the bus and the HTTP clients live on its event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+from livekit.agents import AgentServer
+from pydantic import ValidationError
+
+from agent_runtime.adapters.numbers_api import NumbersApiClient
+from agent_runtime.adapters.orchestrator import OrchestratorClient
+from agent_runtime.config import Settings
+from agent_runtime.consumers import register_consumers
+from agent_runtime.directory import AgentDirectory, NumberDirectory
+from agent_runtime.worker import Runtime, create_server, install_runtime
+from talkifai_common.bus import JetStreamPublisher, create_broker, encode_event, ensure_stream
+from talkifai_common.events import CloudEvent
+from talkifai_common.telemetry import configure_logging, configure_tracing
+from talkifai_common.web import add_health_routes
+
+SERVICE = "agent-runtime"
+log = structlog.get_logger(__name__)
+
+
+class BusEvents:
+    """EventSink over JetStream (deduplicated by event id)."""
+
+    def __init__(self, broker: NatsBroker) -> None:
+        self._publisher = JetStreamPublisher(broker)
+
+    async def publish(self, event: CloudEvent[Any]) -> None:
+        """Publish one event and wait for JetStream's acknowledgement."""
+        await self._publisher.publish_all([encode_event(event)])
+
+
+@dataclass
+class Worker:
+    """The running pieces, for health checks and shutdown."""
+
+    runtime: Runtime
+    server: AgentServer
+    broker: NatsBroker
+    numbers_api: NumbersApiClient
+    registered: asyncio.Event
+    bus_ready: asyncio.Event
+
+
+async def _start_bus(worker: Worker) -> None:
+    """Connect to NATS and load the numbers, retrying until both answer."""
+    delay = 0.2
+    while True:
+        try:
+            if not worker.bus_ready.is_set():
+                await worker.broker.connect()
+                await ensure_stream(worker.broker)
+                await worker.broker.start()
+                worker.bus_ready.set()
+                log.info("bus.connected")
+            count = await worker.runtime.numbers.load()
+            log.info("read_model.loaded", phone_numbers=count)
+            return
+        except Exception as exc:
+            log.warning("startup.retry", error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
+    """Build and start everything; stop it all on exit."""
+    broker = create_broker(settings.nats_url, name=SERVICE)
+    numbers_api = NumbersApiClient(settings.numbers_api_url, settings.internal_token())
+    agents = AgentDirectory(numbers_api)
+    numbers = NumberDirectory(numbers_api)
+    register_consumers(broker, agents, numbers)
+    runtime = Runtime(
+        settings=settings,
+        agents=agents,
+        numbers=numbers,
+        events=BusEvents(broker),
+        consent=OrchestratorClient(settings.call_orchestrator_url, settings.internal_token()),
+        loop=asyncio.get_running_loop(),
+    )
+    install_runtime(runtime)
+    server = create_server(settings)
+    registered = asyncio.Event()
+    server.on("worker_registered", lambda *_: registered.set())
+    worker = Worker(runtime, server, broker, numbers_api, registered, asyncio.Event())
+    bus_task = asyncio.create_task(_start_bus(worker), name="bus-start")
+    server_task = asyncio.create_task(server.run(devmode=settings.dev_mode), name="agent-server")
+    try:
+        yield worker
+    finally:
+        for task in (bus_task,):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await server.aclose()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await server_task
+        with contextlib.suppress(Exception):
+            await broker.stop()
+        await numbers_api.aclose()
+        install_runtime(None)
+
+
+def create_health_app(worker: Worker) -> FastAPI:
+    """`/healthz` (process up) and `/readyz` (registered with LiveKit, bus up, numbers loaded)."""
+    app = FastAPI(title="TalkifAI agent-runtime", version="0.1.0", docs_url=None, redoc_url=None)
+
+    async def livekit_ready() -> None:
+        if not worker.registered.is_set():
+            raise ConnectionError("the worker is not registered with LiveKit")
+
+    async def bus_ready() -> None:
+        if not worker.bus_ready.is_set() or not worker.broker.connection.is_connected:
+            raise ConnectionError("NATS is not connected")
+
+    async def read_model_ready() -> None:
+        if not worker.runtime.numbers.loaded:
+            raise ConnectionError("the phone numbers are not loaded yet")
+
+    add_health_routes(
+        app, {"livekit": livekit_ready, "nats": bus_ready, "read_model": read_model_ready}
+    )
+    return app
+
+
+async def serve(settings: Settings) -> None:
+    """Run the worker and the health server until SIGINT/SIGTERM (uvicorn catches them)."""
+    async with running_worker(settings) as worker:
+        config = uvicorn.Config(
+            create_health_app(worker),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
+        await uvicorn.Server(config).serve()
+        log.info("shutdown.requested")
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        sys.exit(f"agent-runtime: invalid configuration: {messages}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`agent-runtime [serve]`."""
+    parser = argparse.ArgumentParser(prog=SERVICE, description=__doc__)
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
+    parser.parse_args(argv)
+    settings = _load_settings()
+    configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
+    configure_tracing(SERVICE)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

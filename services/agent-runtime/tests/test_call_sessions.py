@@ -1,0 +1,289 @@
+"""The agent on a call, in livekit-agents' text mode with fake models (no network)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from livekit.agents import AgentSession, mock_tools
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from agent_runtime.adapters.orchestrator import OrchestratorClient
+from agent_runtime.agent import CallState, TalkifaiAgent
+from agent_runtime.domain import (
+    CallPolicy,
+    JobMetadata,
+    LiveKitFailure,
+    VoicemailPolicy,
+    call_instructions,
+)
+from tests.support.servers import serve_asgi
+
+from .fakes import FakeCallControl, FakeLLM, FakeTTS, Reply
+
+TOKEN = "test-internal-token-0123456789abcdef"
+GREETING = "Hello, thanks for calling Widgets!"
+
+
+class Orchestrator:
+    """A local stand-in for call-orchestrator's consent endpoint, recording what it got."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, Any, str]] = []
+
+    async def consent(self, request: Request) -> Response:
+        call_id = request.path_params["call_id"]
+        self.reports.append((call_id, await request.json(), request.headers["authorization"]))
+        if call_id == "call_unknown":
+            return JSONResponse({"detail": "Call call_unknown not found"}, status_code=404)
+        return JSONResponse({"call_id": call_id, "recording_egress_id": "EG_1"})
+
+
+@pytest.fixture
+async def orchestrator() -> AsyncIterator[tuple[Orchestrator, OrchestratorClient]]:
+    fake = Orchestrator()
+    app = Starlette(
+        routes=[
+            Route("/internal/calls/{call_id}/recording-consent", fake.consent, methods=["POST"])
+        ]
+    )
+    async with serve_asgi(app) as url:
+        yield fake, OrchestratorClient(url, TOKEN)
+
+
+def _state(
+    control: FakeCallControl,
+    consent: Any,
+    *,
+    direction: str = "inbound",
+    ask_consent: bool = False,
+    greet_first: bool = True,
+    voicemail: VoicemailPolicy | None = None,
+    call_id: str | None = "call_1",
+) -> CallState:
+    meta = JobMetadata.model_validate(
+        {"agent_id": "agent_1", "call_id": call_id, "direction": direction}
+    )
+    policy = CallPolicy(
+        greet_first=greet_first,
+        ask_consent=ask_consent,
+        max_duration_s=60,
+        voicemail=voicemail or VoicemailPolicy(),
+    )
+    return CallState(
+        room="call-room",
+        meta=meta,
+        policy=policy,
+        control=control,
+        consent=consent,
+        sip_identity="sip_+15550142",
+    )
+
+
+async def _session(
+    state: CallState, *replies: Reply, tts: FakeTTS | None = None
+) -> tuple[AgentSession[CallState], FakeLLM]:
+    if state.policy.ask_consent and state.policy.greet_first:
+        # on_enter asks the consent question: that is the model's first answer.
+        replies = (("May we record this call?", []), *replies)
+    fake = FakeLLM(*replies)
+    session = AgentSession[CallState](userdata=state, llm=fake, tts=tts)
+    instructions = call_instructions("You sell widgets.", state.meta, state.policy, "+15550142")
+    await session.start(TalkifaiAgent(instructions=instructions, greeting=GREETING, state=state))
+    return session, fake
+
+
+def _said(session: AgentSession[CallState]) -> list[str]:
+    return [
+        item.text_content or ""
+        for item in session.history.items
+        if item.type == "message" and item.role == "assistant"
+    ]
+
+
+async def test_an_inbound_call_is_greeted_with_the_agents_greeting(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    state = _state(FakeCallControl(), orchestrator[1])
+    tts = FakeTTS()
+    session, _ = await _session(state, tts=tts)
+    async with session:
+        result = await session.run(user_input="Hi")
+        result.expect.next_event().is_message(role="assistant")
+        assert _said(session)[0] == GREETING  # said verbatim, before the model's first answer
+
+
+async def test_an_outbound_call_waits_for_the_callee_and_knows_why_it_called(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    state = _state(FakeCallControl(), orchestrator[1], direction="outbound", greet_first=False)
+    state.meta = JobMetadata.model_validate(
+        {
+            "agent_id": "agent_1",
+            "call_id": "call_1",
+            "direction": "outbound",
+            "from_number": "+12025550123",
+            "to_number": "+15550142",
+            "metadata": {"customer": "Ada", "reason": "renewal"},
+        }
+    )
+    session, fake = await _session(state, ("Hi Ada, I am calling about your renewal.", []))
+    async with session:
+        assert _said(session) == []  # nothing before the callee speaks
+        result = await session.run(user_input="Hello?")
+        result.expect.next_event().is_message(role="assistant")
+        assert _said(session) == ["Hi Ada, I am calling about your renewal."]
+        system = fake.seen[0].items[0].text_content or ""
+        assert '"customer": "Ada"' in system
+        assert "You placed this phone call to +15550142" in system
+
+
+async def test_the_end_call_tool_hangs_up_the_call(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    control = FakeCallControl()
+    state = _state(control, orchestrator[1])
+    session, _ = await _session(state, ("Goodbye!", [("end_call", {})]))
+    async with session:
+        result = await session.run(user_input="That's all, bye")
+        result.expect.contains_function_call(name="end_call")
+        assert control.hung_up == [("call-room", "sip_+15550142")]
+        assert state.ended.is_set()
+        assert state.end_reason == "agent_ended"
+
+
+async def test_the_transfer_tool_transfers_the_caller_to_the_number(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    control = FakeCallControl()
+    state = _state(control, orchestrator[1])
+    session, _ = await _session(
+        state, ("Transferring you now.", [("transfer_call", {"phone_number": "+1 202 555 0199"})])
+    )
+    async with session:
+        result = await session.run(user_input="Put me through to sales")
+        result.expect.contains_function_call(name="transfer_call")
+        assert control.transfers == [("call-room", "sip_+15550142", "+12025550199")]
+        assert state.end_reason == "transferred"
+
+
+async def test_a_failed_transfer_is_told_to_the_model_and_the_call_goes_on(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    state = _state(FakeCallControl(), orchestrator[1])
+
+    async def refused(phone_number: str) -> str:
+        raise LiveKitFailure("TransferSIPParticipant", "failed_precondition: REFER rejected")
+
+    session, _ = await _session(
+        state, ("One moment.", [("transfer_call", {"phone_number": "+12025550199"})])
+    )
+    async with session:
+        with mock_tools(TalkifaiAgent, {"transfer_call": refused}):
+            result = await session.run(user_input="Transfer me")
+        result.expect.contains_function_call(name="transfer_call")
+        output = result.expect.contains_function_call_output().event().item
+        assert output.is_error
+        assert not state.ended.is_set()
+
+
+async def test_the_dtmf_tool_presses_keys_and_refuses_other_characters(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    control = FakeCallControl()
+    state = _state(control, orchestrator[1], direction="outbound", greet_first=False)
+    session, _ = await _session(
+        state,
+        ("", [("send_dtmf", {"digits": "1#"})]),
+        ("Done.", []),
+        ("", [("send_dtmf", {"digits": "12x"})]),
+    )
+    async with session:
+        await session.run(user_input="Press 1 then hash for sales")
+        result = await session.run(user_input="Now press 12x")
+        assert control.dtmf == ["1#"]
+        output = result.expect.contains_function_call_output().event().item
+        assert output.is_error
+
+
+async def test_a_granted_consent_is_reported_to_call_orchestrator(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    fake, client = orchestrator
+    state = _state(FakeCallControl(), client, ask_consent=True)
+    session, llm = await _session(state, ("Thank you.", [("record_consent", {"consented": True})]))
+    async with session:
+        await session.run(user_input="Yes, you may record")
+        assert fake.reports == [("call_1", {"consent": True}, f"Bearer {TOKEN}")]
+        assert state.consent_given is True
+        assert state.recording_egress_id == "EG_1"
+        assert _said(session)[:2] == [GREETING, "May we record this call?"]
+        assert "ask the other party whether they agree" in (llm.seen[0].items[0].text_content or "")
+
+
+async def test_a_refused_consent_is_not_reported_and_an_unknown_call_is_survived(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    fake, client = orchestrator
+    state = _state(FakeCallControl(), client, ask_consent=True)
+    session, _ = await _session(state, ("Understood.", [("record_consent", {"consented": False})]))
+    async with session:
+        await session.run(user_input="No recording please")
+        assert fake.reports == []
+        assert state.consent_given is False
+    state = _state(FakeCallControl(), client, ask_consent=True, call_id="call_unknown")
+    session, _ = await _session(state, ("Thanks.", [("record_consent", {"consented": True})]))
+    async with session:
+        result = await session.run(user_input="Yes")
+        assert [r[0] for r in fake.reports] == ["call_unknown"]
+        assert state.recording_egress_id is None
+        assert not result.expect.contains_function_call_output().event().item.is_error
+
+
+async def test_consent_is_only_offered_as_a_tool_when_the_number_requires_it(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    plain = TalkifaiAgent(
+        instructions="x", greeting="", state=_state(FakeCallControl(), orchestrator[1])
+    )
+    consent = TalkifaiAgent(
+        instructions="x",
+        greeting="",
+        state=_state(FakeCallControl(), orchestrator[1], ask_consent=True),
+    )
+    assert "record_consent" not in [t.info.name for t in plain.tools]  # type: ignore[union-attr]
+    assert "record_consent" in [t.info.name for t in consent.tools]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("policy", "reason", "spoken"),
+    [
+        (VoicemailPolicy(action="hangup"), "voicemail_hangup", None),
+        (
+            VoicemailPolicy(action="leave_message", message="Please call us back."),
+            "voicemail_message_left",
+            "Please call us back.",
+        ),
+    ],
+)
+async def test_an_answering_machine_is_handled_as_configured(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+    policy: VoicemailPolicy,
+    reason: str,
+    spoken: str | None,
+) -> None:
+    control = FakeCallControl()
+    state = _state(
+        control, orchestrator[1], direction="outbound", greet_first=False, voicemail=policy
+    )
+    session, _ = await _session(state, ("", [("answering_machine_detected", {})]))
+    async with session:
+        await session.run(user_input="You have reached the voicemail of Ada. Leave a message.")
+        assert state.end_reason == reason
+        assert control.hung_up == [("call-room", "sip_+15550142")]
+        if spoken:
+            assert spoken in _said(session)

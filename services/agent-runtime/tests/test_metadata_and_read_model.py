@@ -1,0 +1,188 @@
+"""Job metadata from both dispatchers, the configuration read model, and session components."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agent_runtime.config import Settings
+from agent_runtime.consumers import apply_agent_event, apply_number_event
+from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
+from agent_runtime.domain import (
+    TEXT_AGENT_REFUSAL,
+    BadJobMetadata,
+    Direction,
+    JobMetadata,
+    ProviderKeyMissing,
+    TextAgentRefused,
+    UnknownAgent,
+)
+from agent_runtime.sessions import build_components
+from agent_runtime.worker import Runtime, prepare_call
+from talkifai_common.events import CallDirection, CallJobMetadata, EventName, new_event
+from talkifai_common.voice import Architecture, RealtimeConfig, TTSConfig, TTSProvider
+
+from .fakes import FakeSource, RecordingEvents, agent_data, number_data
+
+KEYS = {
+    "OPENAI_API_KEY": "sk-test",
+    "DEEPGRAM_API_KEY": "dg-test",
+    "CARTESIA_API_KEY": "ca-test",
+    "ELEVEN_API_KEY": "el-test",
+    "GOOGLE_API_KEY": "g-test",
+}
+
+
+def test_trunk_sync_dispatch_rule_metadata_reads_as_an_inbound_job() -> None:
+    raw = '{"agent_id": "agent_1", "phone_number_id": "pn_1", "e164": "+12025550123", "org_id": "org_a"}'
+    meta = JobMetadata.parse(raw)
+    assert meta.direction is Direction.INBOUND
+    assert meta.call_id is None
+    assert meta.caller_metadata is None
+    assert meta.our_number == "+12025550123"
+    assert meta.org_id == "org_a"
+
+
+def test_call_orchestrator_dispatch_metadata_reads_as_an_outbound_job() -> None:
+    shared = CallJobMetadata(
+        agent_id="agent_1",
+        call_id="call_9",
+        direction=CallDirection.OUTBOUND,
+        phone_number_id="pn_1",
+        from_number="+12025550123",
+        to_number="+15550142",
+        metadata={"customer": "Ada"},
+    )
+    meta = JobMetadata.parse(shared.model_dump_json())
+    assert meta.direction is Direction.OUTBOUND
+    assert meta.call_id == "call_9"
+    assert meta.our_number == "+12025550123"
+    assert meta.remote_number == "+15550142"
+    assert meta.caller_metadata == {"customer": "Ada"}
+
+
+@pytest.mark.parametrize("raw", ["", "not json", '{"call_id": "c"}', '{"agent_id": ""}'])
+def test_unreadable_metadata_is_refused_with_a_reason(raw: str) -> None:
+    with pytest.raises(BadJobMetadata) as caught:
+        JobMetadata.parse(raw)
+    assert "metadata" in caught.value.message
+
+
+async def test_the_agent_read_model_follows_events_by_version_and_remembers_deletions() -> None:
+    source = FakeSource()
+    agents = AgentDirectory(source)
+    v1 = agent_data(version=1)
+    v2 = agent_data(version=2, greeting="Hi there!")
+    created = new_event(EventName.AGENT_CREATED, source="t", subject=v1.id, orgid="org_a", data=v1)
+    updated = new_event(EventName.AGENT_UPDATED, source="t", subject=v2.id, orgid="org_a", data=v2)
+    assert await apply_agent_event(agents, updated)
+    assert not await apply_agent_event(agents, created)  # late, older: ignored
+    assert (await agents.get("agent_1")).agent.greeting == "Hi there!"
+    assert source.agent_fetches == 0
+    deleted = new_event(EventName.AGENT_DELETED, source="t", subject=v2.id, orgid="org_a", data=v2)
+    assert await apply_agent_event(agents, deleted)
+    source.agents["agent_1"] = KnownAgent("org_a", v2)  # a stale read cannot revive it
+    with pytest.raises(UnknownAgent):
+        await agents.get("agent_1")
+
+
+async def test_an_agent_the_read_model_has_not_seen_is_loaded_once_from_numbers_api() -> None:
+    source = FakeSource(agents={"agent_7": KnownAgent("org_b", agent_data("agent_7"))})
+    agents = AgentDirectory(source)
+    assert (await agents.get("agent_7")).org_id == "org_b"
+    assert (await agents.get("agent_7")).agent.id == "agent_7"
+    assert source.agent_fetches == 1
+    with pytest.raises(UnknownAgent):
+        await agents.get("agent_missing")
+
+
+async def test_the_number_read_model_loads_everything_and_finds_numbers_by_e164() -> None:
+    source = FakeSource(numbers={"pn_1": KnownNumber("org_a", number_data())})
+    numbers = NumberDirectory(source)
+    assert await numbers.load() == 1
+    found = await numbers.find(None, "+12025550123")
+    assert found is not None and found.org_id == "org_a"
+    moved = number_data(e164="+12025550999", recording_mode="consent", version=2)
+    event = new_event(
+        EventName.PHONE_NUMBER_UPDATED, source="t", subject="pn_1", orgid="org_a", data=moved
+    )
+    assert await apply_number_event(numbers, event)
+    assert await numbers.find(None, "+12025550123") is None
+    found = await numbers.find(None, "+12025550999")
+    assert found is not None and found.number.recording_mode == "consent"
+
+
+def _runtime(source: FakeSource, env: dict[str, str]) -> Runtime:
+    return Runtime(
+        settings=Settings(dev_mode=True),
+        agents=AgentDirectory(source),
+        numbers=NumberDirectory(source),
+        events=RecordingEvents(),
+        consent=None,  # type: ignore[arg-type]
+        loop=asyncio.get_running_loop(),
+        env=env,
+    )
+
+
+async def test_a_job_for_a_text_agent_fails_with_the_seed_message() -> None:
+    source = FakeSource(agents={"agent_t": KnownAgent("org_a", agent_data("agent_t", "text"))})
+    with pytest.raises(TextAgentRefused) as caught:
+        await prepare_call('{"agent_id": "agent_t"}', _runtime(source, KEYS))
+    assert TEXT_AGENT_REFUSAL in caught.value.message
+    assert caught.value.reason == "text_agent"
+
+
+async def test_a_job_for_an_unknown_agent_fails_clearly() -> None:
+    with pytest.raises(UnknownAgent) as caught:
+        await prepare_call('{"agent_id": "agent_gone"}', _runtime(FakeSource(), KEYS))
+    assert caught.value.message == "Agent agent_gone does not exist"
+
+
+async def test_a_consent_number_makes_the_call_ask_for_consent() -> None:
+    source = FakeSource(
+        agents={"agent_1": KnownAgent("org_a", agent_data())},
+        numbers={"pn_1": KnownNumber("org_a", number_data(recording_mode="consent"))},
+    )
+    prepared = await prepare_call(
+        '{"agent_id": "agent_1", "phone_number_id": "pn_1"}', _runtime(source, KEYS)
+    )
+    assert prepared.policy.ask_consent
+    assert prepared.policy.greet_first
+    assert prepared.org_id == "org_a"
+    assert prepared.components.architecture is Architecture.PIPELINE
+
+
+def test_a_missing_provider_key_names_the_variable() -> None:
+    env = {k: v for k, v in KEYS.items() if k != "CARTESIA_API_KEY"}
+    with pytest.raises(ProviderKeyMissing) as caught:
+        build_components(agent_data(), env)
+    assert caught.value.message == "No API key for provider cartesia: set CARTESIA_API_KEY"
+
+
+def test_pipeline_and_realtime_components_are_built_offline_from_the_providers() -> None:
+    pipeline = build_components(
+        agent_data(tts=TTSConfig(provider=TTSProvider.ELEVENLABS, voice="v1")), KEYS
+    )
+    assert pipeline.stt is not None and pipeline.tts is not None
+    assert pipeline.stt.provider == "Deepgram"
+    for provider in ("openai", "google"):
+        realtime = build_components(
+            agent_data(
+                architecture="realtime", llm=None, realtime=RealtimeConfig(provider=provider)
+            ),
+            KEYS,
+        )
+        assert realtime.architecture is Architecture.REALTIME
+        assert realtime.stt is None
+
+
+def test_settings_outside_dev_mode_refuse_placeholder_secrets() -> None:
+    with pytest.raises(ValueError, match="INTERNAL_API_TOKEN"):
+        Settings(dev_mode=False)
+    ok = Settings(
+        dev_mode=False,
+        internal_api_token="x" * 32,  # type: ignore[arg-type]
+        livekit_api_secret="y" * 32,  # type: ignore[arg-type]
+    )
+    assert ok.port == 8040
