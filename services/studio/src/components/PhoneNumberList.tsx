@@ -1,10 +1,19 @@
 import { Pencil, Phone, PhoneIncoming, PhoneOutgoing, Plus, Search, Trash2 } from "lucide-react";
-import { memo, type Ref } from "react";
+import { memo, useEffect, useLayoutEffect, useRef, useState, type Ref } from "react";
 import { agentLabel, type PhoneNumber } from "../lib/types";
 import { StatusBadge } from "./StatusBadge";
 
+/** Rows have one fixed height (CSS `.row`), plus the 4 px gap: long lists render only what is in view. */
+export const ROW_HEIGHT = 80;
+const WINDOW_FROM = 100;
+const OVERSCAN = 8;
+
 interface RowProps {
   number: PhoneNumber;
+  /** Windowed lists: the row's offset, its position and the list's size. */
+  top?: number;
+  position?: number;
+  size?: number;
   selected: boolean;
   canManage: boolean;
   onSelect: (id: string) => void;
@@ -13,9 +22,16 @@ interface RowProps {
 }
 
 /** One number in the list; memoized so a search keystroke re-renders only what changed. */
-export const PhoneNumberRow = memo(function PhoneNumberRow({ number, selected, canManage, onSelect, onEdit, onDelete }: RowProps) {
+export const PhoneNumberRow = memo(function PhoneNumberRow({ number, selected, canManage, onSelect, onEdit, onDelete, top, position, size }: RowProps) {
   return (
-    <li className={`row${selected ? " row-selected" : ""}`} data-testid="phone-number-row" data-number={number.phone_number}>
+    <li
+      className={`row${selected ? " row-selected" : ""}${top === undefined ? "" : " row-windowed"}`}
+      style={top === undefined ? undefined : { top }}
+      aria-posinset={position}
+      aria-setsize={size}
+      data-testid="phone-number-row"
+      data-number={number.phone_number}
+    >
       <button type="button" className="row-main" aria-current={selected ? "true" : undefined} onClick={() => onSelect(number.id)}>
         <span className="row-top">
           <span className="row-number" title={number.phone_number}>
@@ -62,6 +78,37 @@ interface ListProps {
 /** The seed's left column: header with the + button, search, and the scrollable list. */
 export function PhoneNumberList(props: ListProps) {
   const { numbers, total, loading, selectedId, canManage, search, searchRef, onSearch, onAdd, onSelect, onEdit, onDelete } = props;
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 0 });
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const measure = () => setView({ top: el.scrollTop, height: el.clientHeight });
+    measure();
+    el.addEventListener("scroll", measure, { passive: true });
+    const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(measure);
+    observer?.observe(el);
+    return () => {
+      el.removeEventListener("scroll", measure);
+      observer?.disconnect();
+    };
+  }, []);
+  // Windowing needs a laid-out scroll box (a browser); without one (jsdom) every row renders.
+  const windowed = numbers.length > WINDOW_FROM && view.height > 0;
+  const start = windowed ? Math.max(0, Math.floor(view.top / ROW_HEIGHT) - OVERSCAN) : 0;
+  const end = windowed ? Math.min(numbers.length, Math.ceil((view.top + view.height) / ROW_HEIGHT) + OVERSCAN) : numbers.length;
+  const shown = windowed ? numbers.slice(start, end) : numbers;
+  // A number selected from elsewhere (URL, keyboard, a new number) is scrolled into view.
+  useEffect(() => {
+    const el = scrollRef.current;
+    const index = numbers.findIndex((n) => n.id === selectedId);
+    if (!el || index < 0 || el.clientHeight === 0) return;
+    const rowTop = index * ROW_HEIGHT;
+    if (rowTop < el.scrollTop || rowTop + ROW_HEIGHT > el.scrollTop + el.clientHeight) {
+      el.scrollTop = Math.max(0, rowTop - el.clientHeight / 2);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedId]);
   return (
     <div className="sidebar-inner">
       <div className="sidebar-header">
@@ -86,7 +133,7 @@ export function PhoneNumberList(props: ListProps) {
           onChange={(e) => onSearch(e.target.value)}
         />
       </div>
-      <div className="list-scroll">
+      <div className="list-scroll" ref={scrollRef}>
         {loading && total === 0 ? (
           <p className="list-loading" role="status">
             Loading phone numbers…
@@ -98,9 +145,20 @@ export function PhoneNumberList(props: ListProps) {
             {canManage && total === 0 && <p className="muted">Click “Add Phone Number” to add one.</p>}
           </div>
         ) : (
-          <ul className="list" aria-label="Phone numbers">
-            {numbers.map((n) => (
-              <PhoneNumberRow key={n.id} number={n} selected={n.id === selectedId} canManage={canManage} onSelect={onSelect} onEdit={onEdit} onDelete={onDelete} />
+          <ul className={`list${windowed ? " list-windowed" : ""}`} aria-label="Phone numbers" style={windowed ? { height: numbers.length * ROW_HEIGHT } : undefined}>
+            {shown.map((n, i) => (
+              <PhoneNumberRow
+                key={n.id}
+                number={n}
+                selected={n.id === selectedId}
+                canManage={canManage}
+                onSelect={onSelect}
+                onEdit={onEdit}
+                onDelete={onDelete}
+                top={windowed ? (start + i) * ROW_HEIGHT : undefined}
+                position={windowed ? start + i + 1 : undefined}
+                size={windowed ? numbers.length : undefined}
+              />
             ))}
           </ul>
         )}
