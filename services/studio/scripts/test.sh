@@ -18,9 +18,12 @@ command -v node >/dev/null 2>&1 || { echo "studio: Node.js 20+ is required" >&2;
 cd "$STUDIO"
 
 # npm keeps its own copy of the lock in node_modules: reinstall only when package-lock.json moved on.
+# `npm install`, not `npm ci`: npm 11 writes locks without other platforms' optional packages
+# (rollup's and esbuild's native builds) and then `npm ci` refuses them as out of sync; `npm install`
+# installs exactly the locked versions all the same.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "npm ci"
-  npm ci --no-audit --no-fund
+  say "npm install (from package-lock.json)"
+  npm install --no-audit --no-fund
 fi
 
 say "typecheck"
