@@ -718,17 +718,17 @@ def check_uv_images(cache: Path) -> str:
 
 
 def check_studio_build() -> str:
-    """The Studio stage can run: a lock file for `npm ci` and a build script."""
+    """The Studio stage can run: a lock file for `npm install` and a build script."""
     package = ROOT / "services" / "studio" / "package.json"
     if not package.exists():
         raise SkipCheck("services/studio has not landed yet")
     problems = []
     if not (package.parent / "package-lock.json").exists():
-        problems.append("services/studio has no package-lock.json (npm ci needs it)")
+        problems.append("services/studio has no package-lock.json (the image installs from it)")
     if "build" not in json.loads(package.read_text()).get("scripts", {}):
         problems.append("services/studio has no `build` script")
     expect(problems)
-    return "npm ci && npm run build"
+    return "npm install && npm run build"
 
 
 # --- main -------------------------------------------------------------------------------------------
