@@ -55,9 +55,27 @@ def _postgres() -> Iterator[str]:
         yield url
 
 
+def _newest_mtime(paths: list[Path]) -> float:
+    files = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    return max((f.stat().st_mtime for f in files), default=0.0)
+
+
+def _build_studio() -> None:
+    """Install the Studio's npm packages and build it when its sources changed since the last build."""
+    studio = ROOT / "services" / "studio"
+    lock, installed = studio / "package-lock.json", studio / "node_modules" / ".package-lock.json"
+    if not installed.exists() or lock.stat().st_mtime > installed.stat().st_mtime:
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=studio, check=True)
+    sources = [studio / "src", studio / "index.html", studio / "vite.config.ts", lock]
+    dist = studio / "dist" / "index.html"
+    if not dist.exists() or _newest_mtime(sources) > dist.stat().st_mtime:
+        subprocess.run(["npm", "run", "build"], cwd=studio, check=True)
+
+
 def _banner(env: dict[str, str]) -> None:
     lines = [
         "TalkifAI Telephony, local stack (dev mode)",
+        f"  Studio           http://127.0.0.1:{env['STUDIO_PORT']}/telephony/",
         f"  numbers-api      http://127.0.0.1:{env['NUMBERS_API_PORT']}  (OpenAPI at /docs)",
         f"  NATS             {env['NATS_URL']}",
         f"  LiveKit          {env['LIVEKIT_URL']}"
@@ -97,8 +115,11 @@ def main() -> int:
         env["LIVEKIT_URL"] = f"http://127.0.0.1:{env['LIVEKIT_EMULATOR_PORT']}"
         env["LIVEKIT_API_KEY"] = "devkey"
         env["LIVEKIT_API_SECRET"] = "secret"
+    env.setdefault("NUMBERS_API_URL", f"http://127.0.0.1:{env['NUMBERS_API_PORT']}")
+    env.setdefault("CALL_ORCHESTRATOR_URL", f"http://127.0.0.1:{env['CALL_ORCHESTRATOR_PORT']}")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
 
+    _build_studio()
     with _postgres() as admin_url:
         asyncio.run(_create_databases(admin_url))
         for service, database in DATABASES.items():
