@@ -1,0 +1,1 @@
+"""Adapters: LiveKit, numbers-api, NATS."""

@@ -1,0 +1,125 @@
+"""numbers-api's internal endpoints through httpx, with the internal bearer token.
+
+The outbound credentials carry the SIP password in clear: it goes to LiveKit and nowhere else
+(`OutboundCredentials.__repr__` hides it, so no log line or traceback can show it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import httpx
+from opentelemetry import propagate
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from talkifai_common.events import MediaEncryption, SipTransport
+from trunk_sync.domain import InternalNumber, NumbersApiUnavailable, TrunkSyncError
+
+
+class OutboundCredentials(BaseModel):
+    """What numbers-api hands trunk-sync for a number's outbound trunk."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    phone_number_id: str
+    phone_number: str
+    org_id: str
+    version: int
+    termination_uri: str | None
+    sip_username: str | None
+    sip_password: SecretStr | None = Field(repr=False)
+    sip_transport: SipTransport
+    media_encryption: MediaEncryption
+
+
+class _Page(BaseModel):
+    items: list[InternalNumber]
+    next_cursor: str | None
+
+
+class NumbersPort(Protocol):
+    """numbers-api as trunk-sync asks it."""
+
+    async def number(self, number_id: str) -> InternalNumber | None: ...
+
+    async def credentials(self, number_id: str) -> OutboundCredentials | None: ...
+
+    def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalNumber]]: ...
+
+    async def ping(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class NumbersApiError(TrunkSyncError):
+    """numbers-api answered in a way trunk-sync cannot use (a bug or a misconfiguration)."""
+
+
+class NumbersApiClient:
+    """NumbersPort over httpx."""
+
+    def __init__(self, base_url: str, token: str, *, timeout_s: float) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+        )
+
+    async def _get(self, path: str, params: dict[str, str | int] | None = None) -> httpx.Response:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        try:
+            response = await self._http.get(path, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise NumbersApiUnavailable(f"numbers-api unreachable: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise NumbersApiUnavailable(f"numbers-api answered {response.status_code}")
+        if response.status_code not in (200, 404):
+            # 401 is a wrong INTERNAL_API_TOKEN: retrying lets an operator fix it without loss.
+            raise NumbersApiUnavailable(f"numbers-api answered {response.status_code} on {path}")
+        return response
+
+    async def number(self, number_id: str) -> InternalNumber | None:
+        """The number's current state, None when it no longer exists."""
+        response = await self._get(f"/internal/phone-numbers/{number_id}")
+        if response.status_code == 404:
+            return None
+        return InternalNumber.model_validate_json(response.content)
+
+    async def credentials(self, number_id: str) -> OutboundCredentials | None:
+        """The number's outbound settings with its SIP password, None when it no longer exists."""
+        response = await self._get(f"/internal/phone-numbers/{number_id}/outbound-credentials")
+        if response.status_code == 404:
+            return None
+        return OutboundCredentials.model_validate_json(response.content)
+
+    async def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalNumber]]:
+        """Every number of every organization, a page at a time, in id order."""
+        cursor: str | None = None
+        while True:
+            params: dict[str, str | int] = {"limit": page_size}
+            if cursor:
+                params["cursor"] = cursor
+            response = await self._get("/internal/phone-numbers", params)
+            if response.status_code != 200:
+                raise NumbersApiError(f"numbers-api answered {response.status_code} to a list")
+            page = _Page.model_validate_json(response.content)
+            yield page.items
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    async def ping(self) -> None:
+        """numbers-api answers its health check."""
+        try:
+            response = await self._http.get("/healthz")
+        except httpx.HTTPError as exc:
+            raise NumbersApiUnavailable(f"numbers-api unreachable: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise NumbersApiUnavailable(f"numbers-api answered {response.status_code}")
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()

@@ -1,0 +1,165 @@
+"""trunk-sync entrypoint: `create_app(settings)` builds everything; `main()` is the command line.
+
+The HTTP app only serves health (`/healthz`, `/readyz`); its lifespan runs the JetStream consumer
+and the periodic full reconcile. Command: `trunk-sync serve` (the default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+from pydantic import ValidationError
+
+from talkifai_common.bus import create_broker, ensure_stream
+from talkifai_common.telemetry import configure_logging, configure_tracing
+from talkifai_common.web import add_health_routes
+from trunk_sync.adapters.bus import BusResults, ReconcileLease
+from trunk_sync.adapters.livekit import LiveKitAdapter
+from trunk_sync.adapters.numbers_api import NumbersApiClient
+from trunk_sync.config import Settings
+from trunk_sync.consumers import register_consumers
+from trunk_sync.handlers import Ports, RetryPolicy, full_reconcile
+
+SERVICE = "trunk-sync"
+log = structlog.get_logger(__name__)
+
+
+async def _start_bus(broker: NatsBroker, results: BusResults, started: asyncio.Event) -> None:
+    """Connect to NATS, retrying until it answers, then start consuming."""
+    delay = 0.2
+    while True:
+        try:
+            await broker.connect()
+            await ensure_stream(broker)
+            await results.ensure_dead_letter_stream()
+            await broker.start()
+        except Exception as exc:
+            log.warning("bus.connect_failed", error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+            continue
+        started.set()
+        log.info("bus.connected")
+        return
+
+
+async def _reconcile_forever(
+    ports: Ports, lease: ReconcileLease, settings: Settings, bus_started: asyncio.Event
+) -> None:
+    """A full reconcile at start and every interval, by whichever replica holds the lease."""
+    await bus_started.wait()
+    while True:
+        try:
+            if await lease.acquire():
+                await full_reconcile(ports, concurrency=settings.reconcile_concurrency)
+        except Exception as exc:
+            # The next run repairs whatever this one could not; nothing is lost by waiting.
+            log.warning("reconcile.failed", error=str(exc), error_type=type(exc).__name__)
+        await asyncio.sleep(settings.reconcile_interval_s)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The trunk-sync application; connections open in its lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        key, secret = settings.livekit_credentials()
+        livekit = LiveKitAdapter(
+            settings.livekit_url, key, secret, timeout_s=settings.livekit_timeout_s
+        )
+        numbers = NumbersApiClient(
+            settings.numbers_api_url,
+            settings.internal_token(),
+            timeout_s=settings.numbers_api_timeout_s,
+        )
+        broker = create_broker(settings.nats_url, name=SERVICE)
+        results = BusResults(broker)
+        ports = Ports(livekit=livekit, numbers=numbers, results=results)
+        policy = RetryPolicy(settings.max_deliveries, settings.retry_base_s, settings.retry_max_s)
+        register_consumers(
+            broker,
+            ports,
+            policy,
+            durable=settings.consumer_durable,
+            batch=settings.consumer_batch,
+        )
+        holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        lease = ReconcileLease(broker, holder, ttl_s=2 * settings.reconcile_interval_s + 10)
+        app.state.ports = ports
+        app.state.broker = broker
+        bus_started = asyncio.Event()
+        bus_task = asyncio.create_task(_start_bus(broker, results, bus_started), name="bus")
+        reconcile_task = asyncio.create_task(
+            _reconcile_forever(ports, lease, settings, bus_started), name="reconcile"
+        )
+        try:
+            yield
+        finally:
+            for task in (reconcile_task, bus_task):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            with contextlib.suppress(Exception):
+                await lease.release()
+            # FastStream lets in-flight messages finish (its graceful timeout) before closing.
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            await livekit.aclose()
+            await numbers.aclose()
+
+    app = FastAPI(title="TalkifAI trunk-sync", version="0.1.0", lifespan=lifespan)
+
+    async def bus_ready() -> None:
+        if not app.state.broker.connection.is_connected:
+            raise ConnectionError("NATS is not connected")
+
+    async def numbers_api_ready() -> None:
+        await app.state.ports.numbers.ping()
+
+    async def livekit_ready() -> None:
+        await app.state.ports.livekit.ping()
+
+    add_health_routes(
+        app, {"nats": bus_ready, "numbers_api": numbers_api_ready, "livekit": livekit_ready}
+    )
+    return app
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        sys.exit(f"trunk-sync: invalid configuration: {messages}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`trunk-sync [serve]`."""
+    parser = argparse.ArgumentParser(prog=SERVICE, description=__doc__)
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
+    parser.parse_args(argv)
+    settings = _load_settings()
+    configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
+    configure_tracing(SERVICE)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+    )
+
+
+if __name__ == "__main__":
+    main()
