@@ -120,3 +120,25 @@ async def test_assignment_publishes_the_updated_number_and_bumps_its_version(
     assert events[-1]["data"]["inbound_agent"]["id"] == agent["id"]
     assert events[-1]["data"]["version"] == number["version"] + 1
     assert events[-1]["data"]["sync"]["state"] == "pending"
+
+
+async def test_concurrent_assignments_with_crossed_agents_all_succeed(api: Api) -> None:
+    first, second = await api.agent("First"), await api.agent("Second")
+    numbers = [await api.number(f"+1202555{i:04d}") for i in range(4)]
+
+    async def assign(i: int) -> int:
+        inbound, outbound = (first, second) if i % 2 else (second, first)
+        response = await api.request(
+            "PUT",
+            PATH,
+            json={
+                "phone_number": numbers[i % 4]["phone_number"],
+                "inbound_agent_id": inbound["id"],
+                "outbound_agent_id": outbound["id"],
+            },
+        )
+        return response.status_code
+
+    import asyncio
+
+    assert await asyncio.gather(*(assign(i) for i in range(24))) == [200] * 24

@@ -167,7 +167,7 @@ async def update_agent(
     """Change an agent; an agent on a phone number cannot become text-only."""
     principal.require_manager()
     async with store.transaction() as tx:
-        existing = await tx.get_agent(principal.org_id, agent_id, lock=True)
+        existing = await tx.get_agent(principal.org_id, agent_id, lock="update")
         if existing is None:
             raise NotFound(f"Agent {agent_id} not found")
         agent = _resolve_agent(agent_id, body, existing, datetime.now(UTC))
@@ -184,7 +184,7 @@ async def delete_agent(store: Store, principal: Principal, agent_id: str) -> Non
     """Delete an agent that no phone number uses."""
     principal.require_manager()
     async with store.transaction() as tx:
-        agent = await tx.get_agent(principal.org_id, agent_id, lock=True)
+        agent = await tx.get_agent(principal.org_id, agent_id, lock="update")
         if agent is None:
             raise NotFound(f"Agent {agent_id} not found")
         numbers = await tx.numbers_using_agent(agent_id)
@@ -332,18 +332,19 @@ async def assign_agents(
     principal.require_manager()
     check_assignment(body.inbound_agent_id, body.outbound_agent_id)
     async with store.transaction() as tx:
-        # Agents are locked before the number, in the same order as agent deletion, so the two
-        # never deadlock.
-        for field, agent_id in (
-            ("inbound_agent_id", body.inbound_agent_id),
-            ("outbound_agent_id", body.outbound_agent_id),
-        ):
-            if agent_id is None:
-                continue
-            agent = await tx.get_agent(principal.org_id, agent_id, lock=True)
-            if agent is None:
-                raise ValidationFailed.for_field(field, f"Agent {agent_id} not found")
-            check_voice_capable(field, agent.architecture)
+        # Agents are share-locked (so they cannot be deleted or made text-only meanwhile) before
+        # the number, in id order: concurrent assignments never wait on each other's agents, and
+        # agent deletion, which locks the agent first too, cannot deadlock with them.
+        fields = {
+            "inbound_agent_id": body.inbound_agent_id,
+            "outbound_agent_id": body.outbound_agent_id,
+        }
+        for agent_id in sorted({a for a in fields.values() if a is not None}):
+            agent = await tx.get_agent(principal.org_id, agent_id, lock="share")
+            for field in (f for f, a in fields.items() if a == agent_id):
+                if agent is None:
+                    raise ValidationFailed.for_field(field, f"Agent {agent_id} not found")
+                check_voice_capable(field, agent.architecture)
         number_id = await tx.find_number_id(principal.org_id, body.phone_number, lock=True)
         if number_id is None:
             raise NotFound(f"Phone number {body.phone_number} not found")

@@ -7,7 +7,7 @@ import binascii
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from pydantic import TypeAdapter
@@ -170,13 +170,12 @@ class Tx:
     # --- agents -----------------------------------------------------------------------------
 
     async def get_agent(
-        self, org_id: str, agent_id: str, *, lock: bool = False
+        self, org_id: str, agent_id: str, *, lock: Literal["update", "share"] | None = None
     ) -> AgentData | None:
-        """One agent of the organization."""
+        """One agent of the organization, optionally locked (FOR UPDATE or FOR SHARE)."""
+        suffix = {"update": " FOR UPDATE", "share": " FOR SHARE", None: ""}[lock]
         row = await self.conn.fetchrow(
-            "SELECT * FROM agents WHERE org_id = $1 AND id = $2" + (" FOR UPDATE" if lock else ""),
-            org_id,
-            agent_id,
+            "SELECT * FROM agents WHERE org_id = $1 AND id = $2" + suffix, org_id, agent_id
         )
         return agent_from_row(row) if row else None
 
