@@ -7,7 +7,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from livekit_emulator.testing import EmulatorControl
+import httpx
+
+from livekit_emulator.testing import EmulatorControl, RunningEmulator
+from numbers_api.config import Settings as NumbersSettings
+from talkifai_common.auth import Role, issue_hs256_token
+from talkifai_common.crypto import generate_key
+from tests.support.numbers_api import TokenFactory
+from trunk_sync.config import Settings
+
+JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnop"
+INTERNAL_TOKEN = "test-internal-token-0123456789abcdef"
 
 
 @dataclass
@@ -49,3 +59,56 @@ async def sip_state(control: EmulatorControl) -> dict[str, list[dict[str, Any]]]
         "outbound": state["outbound_trunks"],
         "rules": state["dispatch_rules"],
     }
+
+
+def numbers_settings(database_url: str, nats_url: str) -> NumbersSettings:
+    """numbers-api in production mode against the test database and bus."""
+    return NumbersSettings(
+        dev_mode=False,
+        database_url=database_url,
+        nats_url=nats_url,
+        auth_jwt_secret=JWT_SECRET,
+        fernet_keys=generate_key(),
+        internal_api_token=INTERNAL_TOKEN,
+        log_format="console",
+    )
+
+
+def sync_settings(api_url: str, nats_url: str, lk: RunningEmulator, **overrides: Any) -> Settings:
+    """trunk-sync in production mode; the periodic reconcile is left to the tests to call."""
+    values: dict[str, Any] = {
+        "dev_mode": False,
+        "nats_url": nats_url,
+        "numbers_api_url": api_url,
+        "internal_api_token": INTERNAL_TOKEN,
+        "livekit_url": lk.url,
+        "livekit_api_key": lk.api_key,
+        "livekit_api_secret": lk.api_secret,
+        "reconcile_interval_s": 60,
+        "retry_base_s": 0.05,
+        "retry_max_s": 0.2,
+        "max_deliveries": 4,
+        "log_format": "console",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def token_factory() -> TokenFactory:
+    """Sign a user token: `token("org_a", Role.OWNER)`."""
+
+    def make(org_id: str = "org_a", role: Role = Role.OWNER, sub: str = "user-1") -> str:
+        return issue_hs256_token(JWT_SECRET, sub=sub, org_id=org_id, role=role)
+
+    return make
+
+
+async def wait_ready(base_url: str) -> None:
+    """Until `/readyz` answers 200."""
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        for _ in range(500):
+            response = await http.get("/readyz")
+            if response.status_code == 200:
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"{base_url} never became ready: {response.text}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,20 +13,21 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator, running_emulator
-from numbers_api.config import Settings as NumbersSettings
 from numbers_api.main import MIGRATIONS
 from numbers_api.main import create_app as create_numbers_app
-from talkifai_common.auth import Role, issue_hs256_token
 from talkifai_common.bus import create_broker, ensure_stream
-from talkifai_common.crypto import generate_key
-from tests.support.numbers_api import Api, BusRecorder, TokenFactory
+from tests.support.numbers_api import Api, BusRecorder
 from tests.support.servers import serve_asgi
-from tests.support.trunk_sync import StartSync, TrunkSync
-from trunk_sync.config import Settings
+from tests.support.trunk_sync import (
+    StartSync,
+    TrunkSync,
+    numbers_settings,
+    sync_settings,
+    token_factory,
+    wait_ready,
+)
 from trunk_sync.main import create_app
 
-JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnop"
-INTERNAL_TOKEN = "test-internal-token-0123456789abcdef"
 LIVEKIT_KEY = "trunk-sync-test-key"
 LIVEKIT_SECRET = "trunk-sync-test-livekit-secret-0123456789"
 
@@ -53,59 +53,6 @@ async def livekit(lk: RunningEmulator) -> AsyncIterator[lkapi.LiveKitAPI]:
     client = lkapi.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
     yield client
     await client.aclose()
-
-
-def numbers_settings(database_url: str, nats_url: str) -> NumbersSettings:
-    """numbers-api in production mode against the test database and bus."""
-    return NumbersSettings(
-        dev_mode=False,
-        database_url=database_url,
-        nats_url=nats_url,
-        auth_jwt_secret=JWT_SECRET,
-        fernet_keys=generate_key(),
-        internal_api_token=INTERNAL_TOKEN,
-        log_format="console",
-    )
-
-
-def sync_settings(api_url: str, nats_url: str, lk: RunningEmulator, **overrides: Any) -> Settings:
-    """trunk-sync in production mode; the periodic reconcile is left to the tests to call."""
-    values: dict[str, Any] = {
-        "dev_mode": False,
-        "nats_url": nats_url,
-        "numbers_api_url": api_url,
-        "internal_api_token": INTERNAL_TOKEN,
-        "livekit_url": lk.url,
-        "livekit_api_key": lk.api_key,
-        "livekit_api_secret": lk.api_secret,
-        "reconcile_interval_s": 60,
-        "retry_base_s": 0.05,
-        "retry_max_s": 0.2,
-        "max_deliveries": 4,
-        "log_format": "console",
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
-def token_factory() -> TokenFactory:
-    """Sign a user token: `token("org_a", Role.OWNER)`."""
-
-    def make(org_id: str = "org_a", role: Role = Role.OWNER, sub: str = "user-1") -> str:
-        return issue_hs256_token(JWT_SECRET, sub=sub, org_id=org_id, role=role)
-
-    return make
-
-
-async def wait_ready(base_url: str) -> None:
-    """Until `/readyz` answers 200."""
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        for _ in range(500):
-            response = await http.get("/readyz")
-            if response.status_code == 200:
-                return
-            await asyncio.sleep(0.02)
-    raise AssertionError(f"{base_url} never became ready: {response.text}")
 
 
 @pytest.fixture

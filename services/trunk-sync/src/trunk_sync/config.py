@@ -35,6 +35,11 @@ class Settings(ServiceSettings):
     consumer_batch: int = Field(
         default=64, ge=1, le=1000, description="Messages fetched and handled concurrently."
     )
+    ack_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Unacknowledged messages (a replica died) are redelivered after this long.",
+    )
     max_deliveries: int = Field(
         default=8, ge=1, description="Tries of a failing message before it is dead-lettered."
     )

@@ -24,7 +24,7 @@ SUBJECTS = (
 # (numbers-api answers 409), and a rename changes nothing in LiveKit (metadata names the id).
 
 
-def consumer_config(durable: str, policy: RetryPolicy) -> ConsumerConfig:
+def consumer_config(durable: str, policy: RetryPolicy, ack_wait_s: float) -> ConsumerConfig:
     """The shared durable: every number event since the stream began, acked one by one.
 
     `max_deliver` is a safety net above our own bound (a process killed on the last try).
@@ -34,14 +34,20 @@ def consumer_config(durable: str, policy: RetryPolicy) -> ConsumerConfig:
         filter_subjects=list(SUBJECTS),
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=JsAckPolicy.EXPLICIT,
-        ack_wait=60,
+        ack_wait=ack_wait_s,
         max_deliver=policy.max_deliveries + 3,
         max_ack_pending=10_000,
     )
 
 
 def register_consumers(
-    broker: NatsBroker, ports: Ports, policy: RetryPolicy, *, durable: str, batch: int
+    broker: NatsBroker,
+    ports: Ports,
+    policy: RetryPolicy,
+    *,
+    durable: str,
+    batch: int,
+    ack_wait_s: float,
 ) -> None:
     """Attach trunk-sync's subscriber to the broker (before it starts)."""
 
@@ -64,7 +70,7 @@ def register_consumers(
     broker.subscriber(
         stream=JStream(STREAM_NAME, declare=False),
         durable=durable,
-        config=consumer_config(durable, policy),
+        config=consumer_config(durable, policy, ack_wait_s),
         pull_sub=PullSub(batch_size=batch, timeout=0.5),
         ack_policy=AckPolicy.MANUAL,
         title="trunk-sync syncs telephony.phone_number.created|updated|deleted",

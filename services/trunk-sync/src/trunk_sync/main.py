@@ -93,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
             policy,
             durable=settings.consumer_durable,
             batch=settings.consumer_batch,
+            ack_wait_s=settings.ack_wait_s,
         )
         holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         lease = ReconcileLease(broker, holder, ttl_s=2 * settings.reconcile_interval_s + 10)

@@ -1,0 +1,191 @@
+"""Faults: trunk-sync killed mid-burst, nats-server restarted, LiveKit down for a while.
+
+Each time, LiveKit ends up holding exactly the desired state: no duplicate, no orphan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import DatabaseFactory
+from livekit_emulator.testing import RunningEmulator
+from numbers_api.main import MIGRATIONS
+from numbers_api.main import create_app as create_numbers_app
+from talkifai_common import devinfra
+from tests.support.numbers_api import Api
+from tests.support.servers import serve_asgi
+from tests.support.trunk_sync import (
+    INTERNAL_TOKEN,
+    StartSync,
+    eventually,
+    numbers_settings,
+    sip_state,
+    sync_settings,
+    token_factory,
+    wait_ready,
+)
+from trunk_sync.main import create_app
+
+pytestmark = pytest.mark.slow
+
+
+async def desired_matches(api: Api, lk: RunningEmulator) -> bool:
+    """LiveKit holds exactly one set of resources per number, at its current version."""
+    numbers = (await api.request("GET", "/phone-numbers", params={"limit": 200})).json()["items"]
+    state = await sip_state(lk.control)
+    by_number: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for kind, items in state.items():
+        for item in items:
+            pn = json.loads(item["metadata"])["phone_number_id"]
+            by_number.setdefault(pn, {"inbound": [], "outbound": [], "rules": []})[kind].append(
+                item
+            )
+    assert set(by_number) == {n["id"] for n in numbers}, "orphans or missing numbers"
+    for n in numbers:
+        held = by_number[n["id"]]
+        assert len(held["inbound"]) == 1, f"inbound trunks of {n['id']}: {held['inbound']}"
+        assert held["inbound"][0]["numbers"] == [n["phone_number"]]
+        assert json.loads(held["inbound"][0]["metadata"])["version"] == n["version"]
+        assert len(held["outbound"]) == (1 if n["termination_uri"] else 0)
+        assert len(held["rules"]) == (1 if n["inbound_agent"] else 0)
+        assert n["sync"]["state"] == "synced", n
+    return True
+
+
+async def burst(api: Api, count: int, agent_id: str, offset: int = 0) -> None:
+    """Create numbers, assign agents, edit and delete some, all at once."""
+
+    async def one(i: int) -> None:
+        e164 = f"+1202555{offset + i:04d}"
+        number = await api.number(
+            e164, termination_uri="acme.pstn.twilio.com", sip_username="u", sip_password="p" * 12
+        )
+        if i % 2 == 0:
+            response = await api.request(
+                "PUT",
+                "/phone-numbers/agent-assignments",
+                json={"phone_number": e164, "inbound_agent_id": agent_id},
+            )
+            assert response.status_code == 200, response.text
+        if i % 3 == 0:
+            await api.request(
+                "PATCH", f"/phone-numbers/{number['id']}", json={"termination_uri": None}
+            )
+        if i % 5 == 0:
+            await api.request("DELETE", f"/phone-numbers/{number['id']}")
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def test_trunk_sync_killed_mid_burst_and_restarted_converges(
+    api: Api, lk: RunningEmulator, clean_stream: str
+) -> None:
+    env = {
+        **os.environ,
+        "DEV_MODE": "false",
+        "NATS_URL": clean_stream,
+        "NUMBERS_API_URL": api.base_url,
+        "INTERNAL_API_TOKEN": INTERNAL_TOKEN,
+        "LIVEKIT_URL": lk.url,
+        "LIVEKIT_API_KEY": lk.api_key,
+        "LIVEKIT_API_SECRET": lk.api_secret,
+        "ACK_WAIT_S": "1",
+        "RECONCILE_INTERVAL_S": "60",
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+    async def start() -> subprocess.Popen[bytes]:
+        port = devinfra.free_port()
+        process = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited on
+            [sys.executable, "-m", "trunk_sync.main", "serve"],
+            env={**env, "TRUNK_SYNC_PORT": str(port)},
+            stdout=subprocess.DEVNULL,
+        )
+        async with httpx.AsyncClient() as http:
+
+            async def ready() -> bool:
+                try:
+                    response = await http.get(f"http://127.0.0.1:{port}/readyz")
+                except httpx.HTTPError:
+                    return False
+                return response.status_code == 200
+
+            await eventually(ready, within_s=20, every_s=0.05)
+        return process
+
+    agent = await api.agent("Support")
+    first = await start()
+    try:
+        work = asyncio.create_task(burst(api, 40, agent["id"]))
+        await eventually(lambda: _some_trunks(lk), within_s=10)
+        first.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(first.wait)
+        await work
+        second = await start()
+        try:
+            await eventually(lambda: desired_matches(api, lk), within_s=20, every_s=0.2)
+        finally:
+            second.terminate()
+            await asyncio.to_thread(second.wait, 10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            await asyncio.to_thread(first.wait)
+
+
+async def _some_trunks(lk: RunningEmulator) -> bool:
+    return len((await sip_state(lk.control))["inbound"]) >= 3
+
+
+async def test_livekit_unavailable_during_a_burst_converges(
+    api: Api, start_sync: StartSync, lk: RunningEmulator
+) -> None:
+    await start_sync(max_deliveries=100, retry_base_s=0.05, retry_max_s=0.2)
+    agent = await api.agent("Support")
+    work = asyncio.create_task(burst(api, 30, agent["id"]))
+    await asyncio.sleep(0.05)
+    await lk.control.set_faults(unavailable=True)
+    await work
+    await asyncio.sleep(0.5)
+    await lk.control.set_faults(unavailable=False)
+    await eventually(lambda: desired_matches(api, lk), within_s=20, every_s=0.2)
+
+
+async def test_restarting_nats_server_mid_burst_converges(
+    tmp_path: Path, database_factory: DatabaseFactory, lk: RunningEmulator
+) -> None:
+    store, port = tmp_path / "nats", devinfra.free_port()
+    server = devinfra.running_nats(store, port)
+    url = server.__enter__()
+    try:
+        numbers_app = create_numbers_app(numbers_settings(await database_factory(MIGRATIONS), url))
+        async with (
+            serve_asgi(numbers_app) as base_url,
+            httpx.AsyncClient(base_url=base_url, timeout=10) as http,
+        ):
+            api = Api(base_url=base_url, http=http, token=token_factory(), app=numbers_app)
+            await api.wait_bus_ready()
+            sync_app = create_app(sync_settings(base_url, url, lk, ack_wait_s=2))
+            async with serve_asgi(sync_app) as sync_url:
+                await wait_ready(sync_url)
+                agent = await api.agent("Support")
+                await burst(api, 10, agent["id"])
+                server.__exit__(None, None, None)
+                # Changes keep coming while NATS is down: the outbox holds their events.
+                await burst(api, 10, agent["id"], offset=100)
+                server = devinfra.running_nats(store, port)
+                server.__enter__()
+                await eventually(lambda: desired_matches(api, lk), within_s=30, every_s=0.2)
+    finally:
+        server.__exit__(None, None, None)
