@@ -65,13 +65,15 @@ async def test_call_events_reach_the_numbers_webhook_signed_and_retried(
         assert payload["subject"] == call_id
         assert headers["x-talkifai-event-type"] == payload["type"]
     conn = await harness.db()
-    attempts = await conn.fetch(
-        "SELECT d.state, count(a.id) AS attempts FROM webhook_deliveries d "
-        "JOIN webhook_attempts a ON a.delivery_id = d.id WHERE d.call_id = $1 GROUP BY d.id",
-        call_id,
+    attempts = await eventually(
+        lambda: conn.fetch(
+            "SELECT d.state, count(a.id) AS attempts FROM webhook_deliveries d "
+            "JOIN webhook_attempts a ON a.delivery_id = d.id WHERE d.call_id = $1 GROUP BY d.id",
+            call_id,
+        ),
+        lambda rows: len(rows) == 2 and {r["state"] for r in rows} == {"delivered"},
     )
     assert sorted(r["attempts"] for r in attempts) == [1, 2]
-    assert {r["state"] for r in attempts} == {"delivered"}
 
 
 async def _async(value: Any) -> Any:

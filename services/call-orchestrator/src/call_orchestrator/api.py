@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import inspect
+import time
 from typing import Annotated, Any
 
 import structlog
@@ -214,9 +215,11 @@ async def outbound_call(
     486, 600 -> 408 busy; 603 -> 408 declined; other refusals and carrier 5xx -> 502 with
     `sip_status_code`; LiveKit unreachable -> 503; anything else 500.
     """
+    timings = handlers.start_timings()
+    started = time.perf_counter()
     if idempotency_key is None:
         status, result = await handlers.place_outbound_call(ctx, principal, body)
-        return _json(result, status)
+        return _timed(_json(result, status), timings, started)
     key_hash = handlers.request_hash(body)
     state, stored_status, stored_body = await ctx.store.claim_idempotency_key(
         principal.org_id, idempotency_key, key_hash
@@ -248,7 +251,15 @@ async def outbound_call(
     await ctx.store.finish_idempotency_key(
         principal.org_id, idempotency_key, status, handlers.json_body(result)
     )
-    return _json(result, status)
+    return _timed(_json(result, status), timings, started)
+
+
+def _timed(response: Response, timings: dict[str, float], started: float) -> Response:
+    """Add `Server-Timing` (ms): our database work, LiveKit's dispatch and dial, the total."""
+    parts = [f"{name};dur={ms:.2f}" for name, ms in timings.items()]
+    parts.append(f"total;dur={(time.perf_counter() - started) * 1000:.2f}")
+    response.headers["Server-Timing"] = ", ".join(parts)
+    return response
 
 
 @calls.get("/calls", response_model=CallPage, responses=problem_responses(401, 422))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import json
-from collections.abc import Coroutine
+import time
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +67,33 @@ ATTR_CALL_ID = "sip.callID"
 ATTR_PHONE_NUMBER = "sip.phoneNumber"
 ATTR_TRUNK_NUMBER = "sip.trunkPhoneNumber"
 ATTR_RULE_ID = "sip.ruleID"
+
+
+# Per-request durations (ms) of the outbound path, reported in the `Server-Timing` header so that
+# LiveKit's share of a call set-up can be told from ours.
+_timings: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar(
+    "timings", default=None
+)
+
+
+def start_timings() -> dict[str, float]:
+    """Collect this request's segment durations into the returned dict."""
+    timings: dict[str, float] = {}
+    _timings.set(timings)
+    return timings
+
+
+@contextlib.contextmanager
+def _segment(name: str) -> Iterator[None]:
+    timings = _timings.get()
+    if timings is None:
+        yield
+        return
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + (time.perf_counter() - started) * 1000
 
 
 @dataclass
@@ -148,7 +177,8 @@ async def place_outbound_call(
     """The seed's outbound call: validate, find the number, dispatch the agent, dial."""
     to_number = _number("to_number", body.to_number)
     from_number = _number("from_number", body.from_number)
-    target = await ctx.store.outbound_target(principal.org_id, from_number)
+    with _segment("db"):
+        target = await ctx.store.outbound_target(principal.org_id, from_number)
     if target is None:
         raise CallError(404, "phone_number_not_found", "Phone number not found")
     if target.agent_architecture not in VOICE_ARCHITECTURES:
@@ -163,24 +193,25 @@ async def place_outbound_call(
     room_name = outbound_room_name(target.agent_id, to_number, from_number)
     identity = outbound_identity(to_number)
     try:
-        call = await ctx.store.create_call(
-            NewCall(
-                id=new_call_id(),
-                org_id=principal.org_id,
-                direction=CallDirection.OUTBOUND,
-                phone_number_id=target.phone_number_id,
-                phone_number=from_number,
-                from_number=from_number,
-                to_number=to_number,
-                agent_id=target.agent_id,
-                agent_name=target.agent_name,
-                room_name=room_name,
-                webhook_url=target.webhook_url,
-                recording_mode=target.recording_mode,
-                participant_identity=identity,
-            ),
-            max_live_per_org=ctx.settings.max_concurrent_calls_per_org,
-        )
+        with _segment("db"):
+            call = await ctx.store.create_call(
+                NewCall(
+                    id=new_call_id(),
+                    org_id=principal.org_id,
+                    direction=CallDirection.OUTBOUND,
+                    phone_number_id=target.phone_number_id,
+                    phone_number=from_number,
+                    from_number=from_number,
+                    to_number=to_number,
+                    agent_id=target.agent_id,
+                    agent_name=target.agent_name,
+                    room_name=room_name,
+                    webhook_url=target.webhook_url,
+                    recording_mode=target.recording_mode,
+                    participant_identity=identity,
+                ),
+                max_live_per_org=ctx.settings.max_concurrent_calls_per_org,
+            )
     except TooManyCalls as exc:
         raise CallError(
             429,
@@ -254,11 +285,13 @@ async def connect_call(
     )
     poller: asyncio.Task[None] | None = None
     try:
-        dispatch_id = await ctx.livekit.dispatch_agent(
-            dial.room_name, ctx.settings.agent_name, job.model_dump_json()
-        )
+        with _segment("dispatch"):
+            dispatch_id = await ctx.livekit.dispatch_agent(
+                dial.room_name, ctx.settings.agent_name, job.model_dump_json()
+            )
         poller = asyncio.create_task(_watch_ringing(ctx, call.data.id, dial))
-        answer = await ctx.livekit.dial(dial)
+        with _segment("dial"):
+            answer = await ctx.livekit.dial(dial)
     except CallError as exc:
         await _record_failure(ctx, call, exc)
         raise
@@ -270,7 +303,8 @@ async def connect_call(
     finally:
         if poller is not None:
             poller.cancel()
-    return await _record_answer(ctx, call, answer, dispatch_id)
+    with _segment("db"):
+        return await _record_answer(ctx, call, answer, dispatch_id)
 
 
 async def _watch_ringing(ctx: Context, call_id: str, dial: DialRequest) -> None:
@@ -448,27 +482,28 @@ async def _participant_joined(ctx: Context, room_name: str, participant: Partici
         log.warning("webhook.inbound_number_not_in_read_model", room=room_name)
         return "ignored"
     try:
-        call = await ctx.store.create_call(
-            NewCall(
-                id=new_call_id(),
-                org_id=target.org_id,
-                direction=CallDirection.INBOUND,
-                phone_number_id=target.phone_number_id,
-                phone_number=ours,
-                from_number=caller,
-                to_number=ours,
-                agent_id=target.agent_id or None,
-                agent_name=target.agent_name or None,
-                room_name=room_name,
-                webhook_url=target.webhook_url,
-                recording_mode=target.recording_mode,
-                participant_identity=participant.identity,
-                sip_call_id=attrs.get(ATTR_CALL_ID),
-            ),
-            max_live_per_org=None,
-            # LiveKit SIP puts an inbound caller in the room once it accepted the INVITE.
-            then=CallStatus.ANSWERED,
-        )
+        with _segment("db"):
+            call = await ctx.store.create_call(
+                NewCall(
+                    id=new_call_id(),
+                    org_id=target.org_id,
+                    direction=CallDirection.INBOUND,
+                    phone_number_id=target.phone_number_id,
+                    phone_number=ours,
+                    from_number=caller,
+                    to_number=ours,
+                    agent_id=target.agent_id or None,
+                    agent_name=target.agent_name or None,
+                    room_name=room_name,
+                    webhook_url=target.webhook_url,
+                    recording_mode=target.recording_mode,
+                    participant_identity=participant.identity,
+                    sip_call_id=attrs.get(ATTR_CALL_ID),
+                ),
+                max_live_per_org=None,
+                # LiveKit SIP puts an inbound caller in the room once it accepted the INVITE.
+                then=CallStatus.ANSWERED,
+            )
     except CallInProgress:
         return "known"
     log.info("call.inbound", call_id=call.data.id, room=room_name, org_id=target.org_id)

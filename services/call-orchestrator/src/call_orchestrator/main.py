@@ -84,6 +84,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             max_size=settings.database_pool_max,
         )
         store = Store(pool, webhook_retry_window_s=settings.webhook_retry_window_s)
+        await store.recount_live_calls()
         key, secret = settings.livekit_credentials()
         port = livekit or LiveKitAdapter(
             settings.livekit_url,

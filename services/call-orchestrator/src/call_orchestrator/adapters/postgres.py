@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from call_orchestrator.domain import ACTIVE_STATUSES, STATUS_RANK, OutboundTarget
+from call_orchestrator.domain import FINAL_STATUSES, STATUS_RANK, OutboundTarget
 from talkifai_common.events import (
     AgentData,
     CallAgentRef,
@@ -384,16 +384,43 @@ class Store:
     ) -> CallRow:
         """Record a call as initiated with its event (and, in the same transaction, move it on to
         `then`); enforce the organization's live-call cap."""
+        # The cap is taken in its own statement, outside the call's transaction, so the
+        # organization's counter row is locked for microseconds rather than a whole transaction.
+        live = await self.pool.fetchval(
+            """
+            INSERT INTO org_live_calls (org_id, live) VALUES ($1, 1)
+            ON CONFLICT (org_id) DO UPDATE SET live = org_live_calls.live + 1
+            WHERE org_live_calls.live < $2
+            RETURNING live
+            """,
+            call.org_id,
+            max_live_per_org if max_live_per_org is not None else 2**31 - 1,
+        )
+        if live is None:
+            raise TooManyCalls(call.org_id)
+        try:
+            return await self._insert_call(call, then)
+        except BaseException:
+            await self._release_slot(call.org_id)
+            raise
+
+    async def _release_slot(self, org_id: str) -> None:
+        await self.pool.execute(
+            "UPDATE org_live_calls SET live = GREATEST(live - 1, 0) WHERE org_id = $1", org_id
+        )
+
+    async def recount_live_calls(self) -> None:
+        """Reset every organization's live-call counter from the calls (after a crash)."""
+        await self.pool.execute(
+            """
+            UPDATE org_live_calls o SET live = (
+                SELECT count(*) FROM calls c
+                 WHERE c.org_id = o.org_id AND c.status IN ('initiated', 'ringing', 'answered'))
+            """
+        )
+
+    async def _insert_call(self, call: NewCall, then: CallStatus | None) -> CallRow:
         async with self.pool.acquire() as conn, conn.transaction():
-            if max_live_per_org is not None:
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", call.org_id)
-                live = await conn.fetchval(
-                    "SELECT count(*) FROM calls WHERE org_id = $1 "
-                    "AND status IN ('initiated', 'ringing', 'answered')",
-                    call.org_id,
-                )
-                if live >= max_live_per_org:
-                    raise TooManyCalls(call.org_id)
             try:
                 row = await conn.fetchrow(
                     """
@@ -426,13 +453,16 @@ class Store:
             if then is not None:
                 moved = await self._transition(conn, call.id, then, {})
                 assert moved is not None
-                return moved
+                created = moved
             return created
 
     async def transition(self, call_id: str, status: CallStatus, **fields: Any) -> CallRow | None:
         """Move a call forward to `status` (with its event); None if it is already there or past."""
         async with self.pool.acquire() as conn, conn.transaction():
-            return await self._transition(conn, call_id, status, fields)
+            changed = await self._transition(conn, call_id, status, fields)
+        if changed is not None and status in FINAL_STATUSES:
+            await self._release_slot(changed.org_id)
+        return changed
 
     async def _transition(
         self, conn: asyncpg.Connection, call_id: str, status: CallStatus, fields: dict[str, Any]
@@ -544,16 +574,6 @@ class Store:
             after[0] if after else None,
             after[1] if after else "",
             limit,
-        )
-        return [call_from_row(r) for r in rows]
-
-    async def live_calls_older_than(self, seconds: float) -> list[CallRow]:
-        """Live calls started longer ago than `seconds` (for the answer watchdog)."""
-        rows = await self.pool.fetch(
-            "SELECT * FROM calls WHERE status = ANY($1::text[]) "
-            "AND started_at < now() - $2::interval",
-            [s.value for s in ACTIVE_STATUSES],
-            timedelta(seconds=seconds),
         )
         return [call_from_row(r) for r in rows]
 

@@ -104,9 +104,9 @@ def upgrade() -> None:
         "CREATE UNIQUE INDEX calls_live_room ON calls (room_name) "
         "WHERE status IN ('initiated', 'ringing', 'answered')"
     )
+    # Live calls per organization, kept with every call start and end (the concurrency cap).
     op.execute(
-        "CREATE INDEX calls_live_org ON calls (org_id) "
-        "WHERE status IN ('initiated', 'ringing', 'answered')"
+        "CREATE TABLE org_live_calls (org_id text PRIMARY KEY, live integer NOT NULL DEFAULT 0)"
     )
     op.execute("CREATE INDEX calls_org_started ON calls (org_id, started_at DESC, id DESC)")
     op.execute("CREATE INDEX calls_room ON calls (room_name)")
@@ -182,6 +182,7 @@ def downgrade() -> None:
         "webhook_deliveries",
         "livekit_webhook_events",
         "idempotency_keys",
+        "org_live_calls",
         "calls",
         "phone_number_sync",
         "phone_number_tombstones",

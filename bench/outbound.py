@@ -1,0 +1,251 @@
+"""Benchmark call-orchestrator's outbound call path against the LiveKit emulator.
+
+Prints, at 50 concurrent calls with an instantly answering emulator:
+- the emulator's own `CreateSIPParticipant` latency (called directly, p50/p99),
+- `POST /telephony/outbound-call` latency through call-orchestrator (p50/p99),
+- the overhead, service minus direct (targets p50 <= 3 ms, p99 <= 15 ms),
+- call set-ups per second through the service (target >= 300/s).
+Everything runs here: embedded PostgreSQL and nats-server, the emulator and call-orchestrator as
+separate processes, an aiohttp client.
+
+    uv run python bench/outbound.py [--calls 3000] [--clients 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from livekit import api as lkapi
+
+from call_orchestrator.main import MIGRATIONS
+from talkifai_common import devinfra
+from talkifai_common.auth import Role, issue_hs256_token
+from talkifai_common.db import migrate
+
+ORG = "org_bench"
+SECRET = "bench-jwt-secret-0123456789-abcdefghijkl"
+LK_KEY, LK_SECRET = "benchkey", "bench-livekit-secret-0123456789abcdef"
+FROM = "+12025550100"
+AGENT = "agent_bench0001"
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    devinfra.wait_for_port("127.0.0.1", port, timeout_s=30)
+    return process
+
+
+async def seed(database_url: str, trunk_id: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    if os.environ.get("BENCH_ASYNC_COMMIT"):
+        await conn.execute("ALTER DATABASE postgres SET synchronous_commit = off")
+    await conn.execute(
+        "INSERT INTO agents (id, org_id, name, architecture, version) "
+        "VALUES ($1, $2, 'Bench Agent', 'pipeline', 1)",
+        AGENT,
+        ORG,
+    )
+    await conn.execute(
+        "INSERT INTO phone_numbers (id, org_id, phone_number, outbound_agent_id, "
+        "outbound_agent_name, outbound_agent_arch, version) "
+        "VALUES ('pn_bench', $1, $2, $3, 'Bench Agent', 'pipeline', 1)",
+        ORG,
+        FROM,
+        AGENT,
+    )
+    await conn.execute(
+        "INSERT INTO phone_number_sync (phone_number_id, version, state, outbound_trunk_id, at) "
+        "VALUES ('pn_bench', 1, 'synced', $1, now())",
+        trunk_id,
+    )
+    await conn.close()
+
+
+async def run_concurrently(clients: int, calls: int, one: object) -> tuple[list[float], float]:
+    """Run `calls` calls of `one(i)` with `clients` at a time; latencies (ms) and elapsed (s)."""
+    assert callable(one)
+    counter = itertools.count()
+    samples: list[float] = []
+
+    async def client() -> None:
+        while (i := next(counter)) < calls:
+            started = time.perf_counter()
+            await one(i)
+            samples.append((time.perf_counter() - started) * 1000)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return samples, time.perf_counter() - began
+
+
+async def direct(lk_url: str, trunk_id: str, clients: int, calls: int) -> list[float]:
+    api = lkapi.LiveKitAPI(lk_url, LK_KEY, LK_SECRET, failover=False)
+
+    async def one(i: int) -> None:
+        request = lkapi.CreateSIPParticipantRequest(
+            sip_trunk_id=trunk_id,
+            sip_call_to=f"+1415{i:07d}",
+            sip_number=FROM,
+            room_name=f"direct_{i}",
+            participant_identity=f"sip_{i}",
+            wait_until_answered=True,
+        )
+        request.ringing_timeout.seconds = 30
+        await api.sip.create_sip_participant(request)
+
+    try:
+        samples, _ = await run_concurrently(clients, calls, one)
+    finally:
+        await api.aclose()
+    return samples
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """`Server-Timing` as {name: ms}."""
+    out: dict[str, float] = {}
+    for part in header.split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if dur:
+            out[name] = float(dur)
+    return out
+
+
+async def through_service(
+    base_url: str, clients: int, calls: int, prefix: str, timings: list[dict[str, float]]
+) -> tuple[list[float], float]:
+    token = issue_hs256_token(SECRET, sub="bench", org_id=ORG, role=Role.MEMBER)
+    headers = {"Authorization": f"Bearer {token}"}
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(base_url, connector=connector, headers=headers) as session:
+
+        async def one(i: int) -> None:
+            body = {"to_number": f"+1{prefix}{i:07d}", "from_number": FROM}
+            async with session.post("/telephony/outbound-call", json=body) as response:
+                await response.read()
+                assert response.status == 200, (response.status, await response.text())
+                timings.append(server_timing(response.headers.get("Server-Timing", "")))
+
+        return await run_concurrently(clients, calls, one)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=50)
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        devinfra.embedded_postgres(Path(tmp) / "pg") as database_url,
+        devinfra.embedded_nats(Path(tmp) / "nats") as nats_url,
+    ):
+        await asyncio.to_thread(migrate, database_url, MIGRATIONS)
+        lk_port, service_port = devinfra.free_port(), devinfra.free_port()
+        bin_dir = Path(sys.executable).parent
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "NATS_URL": nats_url,
+            "AUTH_JWT_SECRET": SECRET,
+            "INTERNAL_API_TOKEN": "bench-internal-token-0123456789",
+            "WEBHOOK_SIGNING_SECRET": "bench-webhook-secret-0123456789",
+            "LIVEKIT_URL": f"http://127.0.0.1:{lk_port}",
+            "LIVEKIT_API_KEY": LK_KEY,
+            "LIVEKIT_API_SECRET": LK_SECRET,
+            "CALL_ORCHESTRATOR_PORT": str(service_port),
+            "MAX_CONCURRENT_CALLS_PER_ORG": "1000000",
+            "DATABASE_POOL_MAX": os.environ.get("DATABASE_POOL_MAX", "20"),
+            "HOST": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+        }
+        emulator = start(
+            [
+                str(bin_dir / "livekit-emulator"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(lk_port),
+                "--api-key",
+                LK_KEY,
+                "--api-secret",
+                LK_SECRET,
+            ],
+            env,
+            lk_port,
+        )
+        service = None
+        try:
+            lk_url = f"http://127.0.0.1:{lk_port}"
+            api = lkapi.LiveKitAPI(lk_url, LK_KEY, LK_SECRET, failover=False)
+            trunk = await api.sip.create_outbound_trunk(
+                lkapi.CreateSIPOutboundTrunkRequest(
+                    trunk=lkapi.SIPOutboundTrunkInfo(
+                        name="bench", address="bench.pstn.example.com", numbers=[FROM]
+                    )
+                )
+            )
+            await api.aclose()
+            await seed(database_url, trunk.sip_trunk_id)
+            service = start([str(bin_dir / "call-orchestrator"), "serve"], env, service_port)
+            base_url = f"http://127.0.0.1:{service_port}"
+
+            warm = min(300, args.calls)
+            await direct(lk_url, trunk.sip_trunk_id, args.clients, warm)
+            await through_service(base_url, args.clients, warm, "303", [])
+            baseline = await direct(lk_url, trunk.sip_trunk_id, args.clients, args.calls)
+            timings: list[dict[str, float]] = []
+            samples, elapsed = await through_service(
+                base_url, args.clients, args.calls, "202", timings
+            )
+        finally:
+            for process in (service, emulator):
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=15)
+
+    d50, d99 = pct(baseline, 0.50), pct(baseline, 0.99)
+    s50, s99 = pct(samples, 0.50), pct(samples, 0.99)
+    print(f"{args.calls} calls, {args.clients} concurrent, instantly answering emulator")
+    print(f"  emulator CreateSIPParticipant (direct): p50 {d50:6.2f} ms  p99 {d99:6.2f} ms")
+    print(f"  POST /telephony/outbound-call:          p50 {s50:6.2f} ms  p99 {s99:6.2f} ms")
+    print(
+        f"  overhead:                               p50 {s50 - d50:6.2f} ms  p99 {s99 - d99:6.2f} ms"
+        "   (targets p50 <= 3 ms, p99 <= 15 ms)"
+    )
+
+    def dur(name: str) -> list[float]:
+        return [t.get(name, 0.0) for t in timings]
+
+    print("  inside the service (Server-Timing):")
+    for name in ("db", "dispatch", "dial", "total"):
+        samples_ms = dur(name)
+        print(
+            f"    {name:9} p50 {pct(samples_ms, 0.5):7.2f} ms  p99 {pct(samples_ms, 0.99):7.2f} ms"
+        )
+    ours = [t["total"] - t.get("dial", 0.0) for t in timings]
+    print(
+        f"    total - dial (overhead over CreateSIPParticipant as the service saw it): "
+        f"p50 {pct(ours, 0.5):.2f} ms  p99 {pct(ours, 0.99):.2f} ms"
+    )
+    print(
+        f"  call set-ups per second:                {args.calls / elapsed:8.0f}   (target >= 300/s)"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
