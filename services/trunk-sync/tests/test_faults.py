@@ -55,8 +55,9 @@ async def desired_matches(api: Api, lk: RunningEmulator) -> bool:
         held = by_number[n["id"]]
         assert len(held["inbound"]) == 1, f"inbound trunks of {n['id']}: {held['inbound']}"
         assert held["inbound"][0]["numbers"] == [n["phone_number"]]
-        assert json.loads(held["inbound"][0]["metadata"])["version"] == n["version"]
         assert len(held["outbound"]) == (1 if n["termination_uri"] else 0)
+        for trunk in held["outbound"]:
+            assert json.loads(trunk["metadata"])["version"] == n["version"]
         assert len(held["rules"]) == (1 if n["inbound_agent"] else 0)
         assert n["sync"]["state"] == "synced", n
     return True

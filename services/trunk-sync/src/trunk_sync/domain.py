@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from talkifai_common.events import (
     LiveKitResources,
@@ -76,7 +76,10 @@ class ResourceMetadata(BaseModel):
     phone_number_id: str
     phone_number: str
     org_id: str
-    version: int
+    version: int | None = Field(
+        default=None,
+        description="Outbound trunks only: the number version whose credentials the trunk holds.",
+    )
 
     @classmethod
     def parse(cls, raw: str) -> ResourceMetadata | None:
@@ -89,8 +92,8 @@ class ResourceMetadata(BaseModel):
             return None
 
     def dump(self) -> str:
-        """Compact JSON, keys in a fixed order."""
-        return self.model_dump_json()
+        """Compact JSON, keys in a fixed order (no version on trunks that carry none)."""
+        return self.model_dump_json(exclude_none=True)
 
 
 class AgentDispatchMetadata(BaseModel):
@@ -213,7 +216,7 @@ class Holdings:
     def newest_version(self) -> int:
         """The highest number version any of these resources was written from (0 if none)."""
         metas = [o.spec.meta for o in self.everything()]
-        return max((m.version for m in metas if m is not None), default=0)
+        return max((m.version for m in metas if m is not None and m.version), default=0)
 
 
 @dataclass(frozen=True)
@@ -231,12 +234,13 @@ class Desired:
 
 def desired_state(number: InternalNumber) -> Desired:
     """The desired LiveKit state of a number, from numbers-api's view of it."""
+    # Only the outbound trunk names the version: its password may change with any version, while
+    # the inbound trunk and the rule change only with the number or the agent, so most changes
+    # leave them alone (and a full reconcile still sees a stale password by the version).
     meta = ResourceMetadata(
-        phone_number_id=number.id,
-        phone_number=number.phone_number,
-        org_id=number.org_id,
-        version=number.version,
+        phone_number_id=number.id, phone_number=number.phone_number, org_id=number.org_id
     )
+    versioned = meta.model_copy(update={"version": number.version})
     e164 = number.phone_number
     inbound = InboundTrunkSpec(name=f"talkifai inbound {e164}", numbers=(e164,), meta=meta)
     rule = None
@@ -266,7 +270,7 @@ def desired_state(number: InternalNumber) -> Desired:
             has_password=number.has_sip_password,
             transport=number.sip_transport,
             media_encryption=number.media_encryption,
-            meta=meta,
+            meta=versioned,
         )
     return Desired(number.id, e164, number.org_id, number.version, inbound, rule, outbound)
 

@@ -29,7 +29,7 @@ from talkifai_common.events import (
     SyncState,
 )
 from trunk_sync.adapters.livekit import LiveKitPort
-from trunk_sync.adapters.numbers_api import NumbersPort
+from trunk_sync.adapters.numbers_api import NumbersPort, OutboundCredentials
 from trunk_sync.domain import (
     Desired,
     Holdings,
@@ -206,17 +206,18 @@ async def _delete_all(ports: Ports, held: Holdings) -> int:
     return len(held.rules) + len(held.inbound) + len(held.outbound)
 
 
-async def _password(ports: Ports, desired: Desired) -> str:
+def _password(desired: Desired, creds: OutboundCredentials | None) -> str:
     """The SIP password for the outbound trunk, read for exactly the version being written."""
     if desired.outbound is None or not desired.outbound.has_password:
         return ""
-    creds = await ports.numbers.credentials(desired.number_id)
     if creds is None or creds.version != desired.version:
         raise StaleRead("the number changed while its outbound trunk was being written")
     return creds.sip_password.get_secret_value() if creds.sip_password else ""
 
 
-async def apply(ports: Ports, desired: Desired, held: Holdings) -> tuple[LiveKitResources, bool]:
+async def apply(
+    ports: Ports, desired: Desired, held: Holdings, creds: OutboundCredentials | None
+) -> tuple[LiveKitResources, bool]:
     """Make LiveKit hold `desired`, updating in place; the resource ids and whether we wrote."""
     lk = ports.livekit
     inbound = plan_kind(desired.inbound, held.inbound)
@@ -225,14 +226,28 @@ async def apply(ports: Ports, desired: Desired, held: Holdings) -> tuple[LiveKit
     # Duplicates go first, so that the one kept may take their number.
     for trunk_id in (*inbound.delete, *outbound.delete):
         await lk.delete_trunk(trunk_id)
-    if inbound.keep is None:
-        inbound_id = await lk.create_inbound_trunk(desired.inbound)
-        wrote = True
-    else:
-        inbound_id = inbound.keep.id
+
+    async def write_inbound() -> str:
+        if inbound.keep is None:
+            return await lk.create_inbound_trunk(desired.inbound)
         if inbound.rewrite:
-            await lk.update_inbound_trunk(inbound_id, desired.inbound)
-            wrote = True
+            await lk.update_inbound_trunk(inbound.keep.id, desired.inbound)
+        return inbound.keep.id
+
+    async def write_outbound() -> str | None:
+        if desired.outbound is None:
+            return None
+        if outbound.keep is None:
+            return await lk.create_outbound_trunk(desired.outbound, _password(desired, creds))
+        if outbound.rewrite:
+            await lk.update_outbound_trunk(
+                outbound.keep.id, desired.outbound, _password(desired, creds)
+            )
+        return outbound.keep.id
+
+    # The two trunks are independent: written together. The rule needs the inbound trunk's id.
+    inbound_id, outbound_id = await asyncio.gather(write_inbound(), write_outbound())
+    wrote = wrote or inbound.create or inbound.rewrite or outbound.create or outbound.rewrite
     want_rule = with_trunk(desired.rule, inbound_id) if desired.rule else None
     rule = plan_kind(want_rule, held.rules)
     for stale_rule_id in rule.delete:
@@ -247,20 +262,6 @@ async def apply(ports: Ports, desired: Desired, held: Holdings) -> tuple[LiveKit
             rule_id = rule.keep.id
             if rule.rewrite:
                 await lk.update_dispatch_rule(rule_id, want_rule)
-                wrote = True
-    outbound_id: str | None = None
-    if desired.outbound is not None:
-        if outbound.keep is None:
-            outbound_id = await lk.create_outbound_trunk(
-                desired.outbound, await _password(ports, desired)
-            )
-            wrote = True
-        else:
-            outbound_id = outbound.keep.id
-            if outbound.rewrite:
-                await lk.update_outbound_trunk(
-                    outbound_id, desired.outbound, await _password(ports, desired)
-                )
                 wrote = True
     return resources_of(inbound_id, outbound_id, rule_id), wrote
 
@@ -287,21 +288,26 @@ async def sync_number(ports: Ports, number_id: str, hints: Iterable[str] = ()) -
         numbers = set(hints)
         refused: LiveKitRefused | None = None
         for attempt in range(MAX_READS):
-            number = await ports.numbers.number(number_id)
+            # Both reads and the lookup by the numbers we know of go together.
+            number, creds, held = await asyncio.gather(
+                ports.numbers.number(number_id),
+                ports.numbers.credentials(number_id),
+                lookup(ports, number_id, numbers),
+            )
             if number is None:
-                held = await lookup(ports, number_id, numbers)
                 deleted = await _delete_all(ports, held)
                 ports.index.remember(number_id, Holdings())
                 return Gone(number_id, deleted)
-            numbers.add(number.phone_number)
-            held = await lookup(ports, number_id, numbers)
+            if number.phone_number not in numbers:
+                numbers.add(number.phone_number)
+                held = await lookup(ports, number_id, numbers)
             if held.newest_version() > number.version:
                 # Another replica wrote a newer version than we read: read again.
                 continue
             desired = desired_state(number)
             span.set_attribute("phone_number.version", number.version)
             try:
-                resources, wrote = await apply(ports, desired, held)
+                resources, wrote = await apply(ports, desired, held, creds)
             except StaleRead:
                 continue
             except LiveKitRefused as exc:
