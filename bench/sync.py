@@ -146,14 +146,18 @@ async def trunk_count(control: httpx.AsyncClient) -> tuple[int, int]:
     return len(state["inbound_trunks"]), len(state["outbound_trunks"])
 
 
-async def wait_trunks(control: httpx.AsyncClient, expected: int, timeout_s: float = 300) -> float:
-    """Seconds until the emulator holds `expected` inbound and outbound trunks."""
+async def wait_trunks(
+    control: httpx.AsyncClient, expected: int, timeout_s: float = 600
+) -> tuple[float, int]:
+    """When the emulator held `expected` inbound and outbound trunks (or how many at timeout)."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout_s:
-        if await trunk_count(control) == (expected, expected):
-            return time.perf_counter()
+        counts = await trunk_count(control)
+        if counts == (expected, expected):
+            return time.perf_counter(), expected
         await asyncio.sleep(0.05)
-    raise RuntimeError(f"not converged: {await trunk_count(control)} of {expected}")
+    print(f"  not converged after {timeout_s:.0f} s: {counts} of {expected}")
+    return time.perf_counter(), min(counts)
 
 
 async def change_latency(
@@ -241,7 +245,7 @@ async def main() -> None:
                 livekit = lkapi.LiveKitAPI(f"http://127.0.0.1:{lk_port}", LK_KEY, LK_SECRET)
                 # 1. Latency of single changes.
                 await create_numbers(http, 0, 20, 4)
-                await wait_trunks(control, 20)
+                await wait_trunks(control, 20, 60)
                 numbers = (await http.get("/phone-numbers", params={"limit": 20})).json()["items"]
                 await change_latency(http, livekit, numbers, 50)  # warm-up
                 samples = await change_latency(http, livekit, numbers, args.changes)
@@ -255,11 +259,11 @@ async def main() -> None:
                 began = time.perf_counter()
                 await create_numbers(http, 1000, args.burst, args.clients)
                 api_done = time.perf_counter()
-                done = await wait_trunks(control, 20 + args.burst)
+                done, held_now = await wait_trunks(control, 20 + args.burst)
                 print(
                     f"{args.burst} creations end to end: API {args.burst / (api_done - began):.0f}"
-                    f" creations/s, converged {done - began:.1f} s after the first: "
-                    f"{args.burst / (done - began):.0f} changes/s (target >= 500/s)"
+                    f" creations/s, {held_now - 20} converged {done - began:.1f} s after the "
+                    f"first: {(held_now - 20) / (done - began):.0f} changes/s (target >= 500/s)"
                 )
 
                 # 2b. The same as a backlog: trunk-sync stopped, numbers created, trunk-sync
@@ -275,11 +279,12 @@ async def main() -> None:
                 began = time.perf_counter()
                 sync = start([sys.executable, "-m", "trunk_sync.main"], env, sync_port)
                 processes.append(sync)
-                done = await wait_trunks(control, 20 + 2 * args.burst)
+                done, held_now = await wait_trunks(control, 20 + 2 * args.burst)
+                drained = held_now - 20 - args.burst
                 print(
                     f"{args.burst} creations as a backlog (lease held by the bench: {held}): "
-                    f"converged {done - began:.1f} s after trunk-sync started (process start "
-                    f"included): {args.burst / (done - began):.0f} changes/s (target >= 500/s)"
+                    f"{drained} converged {done - began:.1f} s after trunk-sync started (process "
+                    f"start included): {drained / (done - began):.0f} changes/s (target >= 500/s)"
                 )
                 await lease.release()
                 await broker.stop()

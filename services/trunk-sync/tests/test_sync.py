@@ -438,3 +438,34 @@ async def test_no_sip_password_reaches_an_event_or_a_log_line(
     assert "sync.synced" in logs and "sync.retry" in logs  # the logs were captured
     assert PASSWORD not in logs
     assert events
+
+
+async def test_a_replayed_creation_unknown_to_the_replica_adopts_the_existing_trunks(
+    api: Api, sync: TrunkSync, lk: RunningEmulator, bus: BusRecorder, clean_stream: str
+) -> None:
+    number = await create_number(api)
+    before = await converged(lk, 1, 1, 0)
+    await synced_at_version(api, number["id"])
+    [created] = await bus.wait_for(1, "telephony.phone_number.created")
+    # As a replica that never saw the number would: no remembered resources.
+    sync.app.state.ports.index.replace({})
+    nc = await nats.connect(clean_stream)
+    await nc.jetstream().publish(
+        "telephony.phone_number.created",
+        json.dumps(created).encode(),
+        stream=STREAM_NAME,
+        headers={"Nats-Msg-Id": f"replay-{created['id']}"},
+    )
+    await nc.close()
+
+    async def settled() -> bool:
+        info = await sync.app.state.broker.connection.jetstream().consumer_info(
+            STREAM_NAME, sync.settings.consumer_durable
+        )
+        return info.delivered.consumer_seq >= 2 and info.num_ack_pending == 0
+
+    await eventually(settled)
+    after = await converged(lk, 1, 1, 0)
+    assert after["inbound"][0]["sip_trunk_id"] == before["inbound"][0]["sip_trunk_id"]
+    assert after["outbound"][0]["sip_trunk_id"] == before["outbound"][0]["sip_trunk_id"]
+    assert (await sync_of(api, number["id"]))["state"] == "synced"

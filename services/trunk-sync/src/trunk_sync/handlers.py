@@ -216,7 +216,12 @@ def _password(desired: Desired, creds: OutboundCredentials | None) -> str:
 
 
 async def apply(
-    ports: Ports, desired: Desired, held: Holdings, creds: OutboundCredentials | None
+    ports: Ports,
+    desired: Desired,
+    held: Holdings,
+    creds: OutboundCredentials | None,
+    *,
+    inbound_first: bool = False,
 ) -> tuple[LiveKitResources, bool]:
     """Make LiveKit hold `desired`, updating in place; the resource ids and whether we wrote."""
     lk = ports.livekit
@@ -246,7 +251,13 @@ async def apply(
         return outbound.keep.id
 
     # The two trunks are independent: written together. The rule needs the inbound trunk's id.
-    inbound_id, outbound_id = await asyncio.gather(write_inbound(), write_outbound())
+    # `inbound_first`: nothing was looked up, and LiveKit refusing a second inbound trunk for
+    # the number is what tells us the number has trunks already (then we look them up).
+    if inbound_first:
+        inbound_id = await write_inbound()
+        outbound_id = await write_outbound()
+    else:
+        inbound_id, outbound_id = await asyncio.gather(write_inbound(), write_outbound())
     wrote = wrote or inbound.create or inbound.rewrite or outbound.create or outbound.rewrite
     want_rule = with_trunk(desired.rule, inbound_id) if desired.rule else None
     rule = plan_kind(want_rule, held.rules)
@@ -277,10 +288,15 @@ def _held_after(number_id: str, resources: LiveKitResources, desired: Desired) -
     return held
 
 
-async def sync_number(ports: Ports, number_id: str, hints: Iterable[str] = ()) -> Outcome:
+async def sync_number(
+    ports: Ports, number_id: str, hints: Iterable[str] = (), *, created: bool = False
+) -> Outcome:
     """Read the number's current state and make LiveKit hold it (or delete it if it is gone).
 
     `hints` are phone numbers the number had (from the event), to find trunks after a change.
+    `created`: the trigger was the number's creation, so when it is still at version 1 and this
+    replica knows no resources of it, the lookup is skipped (LiveKit listing every trunk is the
+    costly part at scale) and a refused inbound trunk sends us back to the careful path.
     Raises a retryable TrunkSyncError when numbers-api or LiveKit cannot be asked.
     """
     with tracer.start_as_current_span("trunk_sync.sync_number") as span:
@@ -288,17 +304,25 @@ async def sync_number(ports: Ports, number_id: str, hints: Iterable[str] = ()) -
         numbers = set(hints)
         refused: LiveKitRefused | None = None
         for attempt in range(MAX_READS):
-            # Both reads and the lookup by the numbers we know of go together.
-            number, creds, held = await asyncio.gather(
-                ports.numbers.number(number_id),
-                ports.numbers.credentials(number_id),
-                lookup(ports, number_id, numbers),
-            )
+            optimistic = created and attempt == 0 and not ports.index.known(number_id).ids()
+            if optimistic:
+                number, creds = await asyncio.gather(
+                    ports.numbers.number(number_id), ports.numbers.credentials(number_id)
+                )
+                optimistic = number is not None and number.version == 1
+                held = Holdings() if optimistic else await lookup(ports, number_id, numbers)
+            else:
+                # Both reads and the lookup by the numbers we know of go together.
+                number, creds, held = await asyncio.gather(
+                    ports.numbers.number(number_id),
+                    ports.numbers.credentials(number_id),
+                    lookup(ports, number_id, numbers),
+                )
             if number is None:
                 deleted = await _delete_all(ports, held)
                 ports.index.remember(number_id, Holdings())
                 return Gone(number_id, deleted)
-            if number.phone_number not in numbers:
+            if number.phone_number not in numbers and not optimistic:
                 numbers.add(number.phone_number)
                 held = await lookup(ports, number_id, numbers)
             if held.newest_version() > number.version:
@@ -307,7 +331,9 @@ async def sync_number(ports: Ports, number_id: str, hints: Iterable[str] = ()) -
             desired = desired_state(number)
             span.set_attribute("phone_number.version", number.version)
             try:
-                resources, wrote = await apply(ports, desired, held, creds)
+                resources, wrote = await apply(
+                    ports, desired, held, creds, inbound_first=optimistic
+                )
             except StaleRead:
                 continue
             except LiveKitRefused as exc:
@@ -456,7 +482,14 @@ async def on_number_event(
     data = event.data
     try:
         ran, outcome = await ports.locks.run(
-            data.id, ticket, lambda: sync_number(ports, data.id, {data.phone_number})
+            data.id,
+            ticket,
+            lambda: sync_number(
+                ports,
+                data.id,
+                {data.phone_number},
+                created=event.name is EventName.PHONE_NUMBER_CREATED,
+            ),
         )
         if not ran or outcome is None:
             return Ack("covered by a later sync")
