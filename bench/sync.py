@@ -155,7 +155,7 @@ async def wait_trunks(
         counts = await trunk_count(control)
         if counts == (expected, expected):
             return time.perf_counter(), expected
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # the full state is large: polling must not load the emulator
     print(f"  not converged after {timeout_s:.0f} s: {counts} of {expected}")
     return time.perf_counter(), min(counts)
 

@@ -38,7 +38,6 @@ from trunk_sync.domain import (
     Observed,
     ObservedInbound,
     ObservedOutbound,
-    ObservedRule,
     SpecT,
     StaleRead,
     TrunkSyncError,
@@ -177,10 +176,13 @@ async def lookup(ports: Ports, number_id: str, numbers: set[str]) -> Holdings:
     """The managed resources naming the number: by its numbers, plus the ids last seen for it."""
     lk, known = ports.livekit, ports.index.known(number_id)
     wanted = sorted(n for n in numbers if n)
-    inbound, outbound = await asyncio.gather(
-        lk.list_inbound_trunks(numbers=wanted), lk.list_outbound_trunks(numbers=wanted)
-    )
-    inbound, outbound = _mine(number_id, inbound), _mine(number_id, outbound)
+    inbound: list[ObservedInbound] = []
+    outbound: list[ObservedOutbound] = []
+    if wanted:  # an empty filter would list every trunk
+        found_in, found_out = await asyncio.gather(
+            lk.list_inbound_trunks(numbers=wanted), lk.list_outbound_trunks(numbers=wanted)
+        )
+        inbound, outbound = _mine(number_id, found_in), _mine(number_id, found_out)
     extra_in = sorted({o.id for o in known.inbound} - {o.id for o in inbound})
     extra_out = sorted({o.id for o in known.outbound} - {o.id for o in outbound})
     if extra_in:
@@ -280,11 +282,11 @@ async def apply(
 def _held_after(number_id: str, resources: LiveKitResources, desired: Desired) -> Holdings:
     held = Holdings()
     if resources.inbound_trunk_id:
-        held.inbound.append(ObservedInbound(resources.inbound_trunk_id, desired.inbound))
+        held.inbound.append(Observed(resources.inbound_trunk_id, desired.inbound))
     if resources.outbound_trunk_id and desired.outbound:
-        held.outbound.append(ObservedOutbound(resources.outbound_trunk_id, desired.outbound))
+        held.outbound.append(Observed(resources.outbound_trunk_id, desired.outbound))
     if resources.dispatch_rule_id and desired.rule:
-        held.rules.append(ObservedRule(resources.dispatch_rule_id, desired.rule))
+        held.rules.append(Observed(resources.dispatch_rule_id, desired.rule))
     return held
 
 
@@ -590,7 +592,9 @@ async def full_reconcile(ports: Ports, *, concurrency: int = 16) -> ReconcileRep
                     if number.sync.state is not SyncState.SYNCED:
                         await ports.results.publish(_synced_from(number, held))
                     continue
-                hints = {o.spec.numbers[0] for o in held.inbound if o.spec.numbers}
+                hints = {number.phone_number} | {
+                    o.spec.numbers[0] for o in held.inbound if o.spec.numbers
+                }
                 tasks.append(asyncio.create_task(repair(number.id, hints, orphan=False)))
         for number_id, held in groups.items():
             if number_id not in seen:

@@ -40,6 +40,7 @@ from trunk_sync.domain import (
     InboundTrunkSpec,
     LiveKitRefused,
     LiveKitUnavailable,
+    Observed,
     ObservedInbound,
     ObservedOutbound,
     ObservedRule,
@@ -178,7 +179,7 @@ def inbound_spec(info: SIPInboundTrunkInfo) -> ObservedInbound:
         meta=ResourceMetadata.parse(info.metadata),
         foreign=_leftover(rest),
     )
-    return ObservedInbound(info.sip_trunk_id, spec)
+    return Observed(info.sip_trunk_id, spec)
 
 
 def outbound_spec(info: SIPOutboundTrunkInfo) -> ObservedOutbound:
@@ -208,7 +209,7 @@ def outbound_spec(info: SIPOutboundTrunkInfo) -> ObservedOutbound:
         meta=ResourceMetadata.parse(info.metadata),
         foreign=_leftover(rest),
     )
-    return ObservedOutbound(info.sip_trunk_id, spec)
+    return Observed(info.sip_trunk_id, spec)
 
 
 def rule_spec(info: SIPDispatchRuleInfo) -> ObservedRule:
@@ -239,7 +240,7 @@ def rule_spec(info: SIPDispatchRuleInfo) -> ObservedRule:
         meta=ResourceMetadata.parse(info.metadata),
         foreign=_leftover(rest) or room_config.ByteSize() > 0,
     )
-    return ObservedRule(info.sip_dispatch_rule_id, spec)
+    return Observed(info.sip_dispatch_rule_id, spec)
 
 
 class LiveKitAdapter:
