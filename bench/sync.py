@@ -289,8 +289,15 @@ async def main() -> None:
                 processes.remove(sync)
                 broker = create_broker(nats_url, name="bench")
                 await broker.connect()
-                lease = ReconcileLease(broker, "bench", ttl_s=130)
+                lease = ReconcileLease(broker, "bench", ttl_s=900)
                 held = await lease.acquire()
+
+                async def renew() -> None:
+                    while True:
+                        await asyncio.sleep(20)
+                        await lease.acquire()
+
+                renewing = asyncio.create_task(renew())
                 await create_numbers(http, 100_000, args.burst, args.clients)
                 began = time.perf_counter()
                 sync = start([sys.executable, "-m", "trunk_sync.main"], env, sync_port)
@@ -302,6 +309,7 @@ async def main() -> None:
                     f"{drained} synced {done - began:.1f} s after trunk-sync started (process "
                     f"start included): {drained / (done - began):.0f} changes/s (target >= 500/s)"
                 )
+                renewing.cancel()
                 await lease.release()
                 await broker.stop()
                 await nc.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from nats.js.api import KeyValueConfig, StorageType, StreamConfig
-from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
+from nats.js.errors import APIError, KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 
 from talkifai_common.bus import JetStreamPublisher, encode_event
@@ -117,6 +117,7 @@ class ReconcileLease:
         """Give the lease up (graceful shutdown), so another replica need not wait for the TTL."""
         if self._revision is None or self._kv is None:
             return
-        with contextlib.suppress(KeyWrongLastSequenceError):
+        # Already expired and taken by another replica: nothing to give up.
+        with contextlib.suppress(KeyWrongLastSequenceError, APIError):
             await self._kv.delete(LEASE_KEY, last=self._revision)
         self._revision = None
