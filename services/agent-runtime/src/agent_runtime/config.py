@@ -39,8 +39,13 @@ class Settings(ServiceSettings):
     voicemail_message: str = Field(
         default="Sorry we missed you. We will try again later. Goodbye.", max_length=1000
     )
-    # Jobs run as threads of the worker process so that they share the configuration read model.
-    load_threshold: float = Field(default=0.9, gt=0, le=1)
+    load_threshold: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Refuse jobs above this CPU load (livekit-agents' default when unset: 0.7, "
+        "none in dev mode).",
+    )
 
     # agent-runtime verifies no user JWT, so the shared AUTH_JWT_SECRET check does not apply.
     @model_validator(mode="after")

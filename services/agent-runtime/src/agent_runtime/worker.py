@@ -348,15 +348,18 @@ async def _publish(runtime: Runtime, event: CloudEvent[Any]) -> None:
 
 def create_server(settings: Settings) -> AgentServer:
     """The worker, registered as the configured agent name, jobs as threads, VAD prewarmed."""
+    options: dict[str, Any] = {}
+    if settings.load_threshold is not None:
+        options["load_threshold"] = settings.load_threshold
     server = AgentServer(
         ws_url=settings.livekit_url,
         api_key=settings.livekit_api_key,
         api_secret=settings.livekit_api_secret.get_secret_value(),
+        # Jobs run as threads of this process so that they share the read models.
         job_executor_type=JobExecutorType.THREAD,
-        num_idle_processes=1,
-        load_threshold=settings.load_threshold,
         port=settings.worker_http_port,
         setup_fnc=prewarm,
+        **options,
     )
     server.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=on_request)
     return server
