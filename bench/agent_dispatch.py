@@ -29,7 +29,7 @@ from livekit.protocol import sip
 
 from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
-from agent_runtime.worker import Runtime, create_server, install_runtime
+from agent_runtime.worker import Runtime, create_server
 from livekit_emulator.testing import running_emulator
 from talkifai_common.events import AgentData, CloudEvent
 from talkifai_common.voice import LLMConfig, STTConfig, TTSConfig
@@ -88,7 +88,7 @@ async def run(calls: int) -> None:
             livekit_api_key=lk.api_key,
             livekit_api_secret=lk.api_secret,
         )
-        install_runtime(
+        server = create_server(
             Runtime(
                 settings=settings,
                 agents=AgentDirectory(source),
@@ -99,10 +99,10 @@ async def run(calls: int) -> None:
                 env=KEYS,
             )
         )
-        server = create_server(settings)
+        registered = asyncio.Event()
+        server.on("worker_registered", lambda *_: registered.set())
         task = asyncio.create_task(server.run(devmode=True))
-        while not (await lk.control.state())["workers"]:  # noqa: ASYNC110 - no registration event
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(registered.wait(), timeout=30)
         lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
         trunk = await lkapi.sip.create_inbound_trunk(
             sip.CreateSIPInboundTrunkRequest(trunk=sip.SIPInboundTrunkInfo(numbers=[NUMBER]))
@@ -141,7 +141,6 @@ async def run(calls: int) -> None:
         await lkapi.aclose()
         await server.aclose()
         await asyncio.gather(task, return_exceptions=True)
-        install_runtime(None)
 
     print(
         f"agent dispatch over {calls} inbound calls (emulator + agent-runtime worker, one process)"

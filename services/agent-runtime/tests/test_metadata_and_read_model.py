@@ -113,6 +113,59 @@ async def test_the_number_read_model_loads_everything_and_finds_numbers_by_e164(
     assert found is not None and found.number.recording_mode == "consent"
 
 
+class _SlowListing(FakeSource):
+    """A listing read before an event arrives and answered after it."""
+
+    def __init__(self, numbers: dict[str, KnownNumber]) -> None:
+        super().__init__(numbers=numbers)
+        self.listed = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def all_numbers(self) -> list[KnownNumber]:
+        snapshot = list(self.numbers.values())
+        self.listed.set()
+        await self.answer.wait()
+        return snapshot
+
+
+async def test_reloading_the_numbers_drops_deleted_ones_but_keeps_those_changed_meanwhile() -> None:
+    source = _SlowListing({"pn_1": KnownNumber("org_a", number_data())})
+    numbers = NumberDirectory(source)
+    source.answer.set()
+    await numbers.load()
+    source.answer.clear()
+    source.listed.clear()
+    # While agent-runtime was cut off: pn_1 deleted; then, during the reload, pn_2 created.
+    del source.numbers["pn_1"]
+    reload = asyncio.create_task(numbers.load())
+    await source.listed.wait()
+    created = number_data("pn_2", "+12025550124")
+    event = new_event(
+        EventName.PHONE_NUMBER_CREATED, source="t", subject="pn_2", orgid="org_a", data=created
+    )
+    assert await apply_number_event(numbers, event)
+    source.answer.set()
+    assert await reload == 1
+    assert await numbers.find(None, "+12025550123") is None
+    assert await numbers.find("pn_1", None) is None
+    found = await numbers.find(None, "+12025550124")
+    assert found is not None and found.number.id == "pn_2"
+
+
+async def test_forgetting_the_agents_fetches_them_again_but_remembers_deletions() -> None:
+    source = FakeSource(agents={"agent_1": KnownAgent("org_a", agent_data())})
+    agents = AgentDirectory(source)
+    await agents.get("agent_1")
+    agents.apply("org_a", agent_data("agent_gone", version=2), deleted=True)
+    source.agents["agent_1"] = KnownAgent("org_a", agent_data(greeting="Hi again", version=2))
+    agents.forget()
+    assert (await agents.get("agent_1")).agent.greeting == "Hi again"
+    assert source.agent_fetches == 2
+    with pytest.raises(UnknownAgent):
+        await agents.get("agent_gone")
+    assert source.agent_fetches == 2
+
+
 def _runtime(source: FakeSource, env: dict[str, str]) -> Runtime:
     return Runtime(
         settings=Settings(dev_mode=True),

@@ -19,7 +19,7 @@ from livekit.protocol import sip
 
 from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
-from agent_runtime.worker import Runtime, create_server, install_runtime
+from agent_runtime.worker import Runtime, create_server
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from talkifai_common.events import EventName
 
@@ -72,8 +72,7 @@ async def stack() -> AsyncIterator[Stack]:
             loop=asyncio.get_running_loop(),
             env=KEYS,
         )
-        install_runtime(runtime)
-        server = create_server(settings)
+        server = create_server(runtime)
         task = asyncio.create_task(server.run(devmode=True))
 
         async def registered() -> bool:
@@ -83,7 +82,6 @@ async def stack() -> AsyncIterator[Stack]:
         yield Stack(lk, runtime, events)
         await server.aclose()
         await asyncio.gather(task, return_exceptions=True)
-        install_runtime(None)
 
 
 async def test_the_worker_registers_as_talkifai_agent(stack: Stack) -> None:

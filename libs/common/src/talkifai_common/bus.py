@@ -7,7 +7,7 @@ duplicate window, and carries the W3C trace context in the headers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -25,11 +25,18 @@ DUPLICATE_WINDOW = timedelta(minutes=10)
 JSON_CONTENT_TYPE = "application/json"
 
 
-def create_broker(nats_url: str, *, name: str) -> NatsBroker:
+def create_broker(
+    nats_url: str,
+    *,
+    name: str,
+    on_reconnected: Callable[[], Awaitable[None]] | None = None,
+) -> NatsBroker:
     """A FastStream broker that reconnects for ever; subscribers are added by the service.
 
-    With tracing on, FastStream's telemetry middleware makes a span per publish and per consumed
-    message, continuing the trace carried in the message headers.
+    `on_reconnected` runs after each reconnection (core NATS subscribers use it to catch up on
+    what they missed while disconnected). With tracing on, FastStream's telemetry middleware makes
+    a span per publish and per consumed message, continuing the trace carried in the message
+    headers.
     """
     return NatsBroker(
         nats_url,
@@ -37,6 +44,7 @@ def create_broker(nats_url: str, *, name: str) -> NatsBroker:
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=5,
+        reconnected_cb=on_reconnected,
         logger=None,
         middlewares=(NatsTelemetryMiddleware(),) if tracing_enabled() else (),
     )

@@ -1,8 +1,9 @@
 """Bus subscribers that keep the agent and number read models current.
 
 Core NATS subscriptions (not durable consumers): every worker replica holds its own read model and
-must hear every change. What a replica misses while disconnected is covered by the initial load
-(numbers) and the fetch on a miss (agents).
+must hear every change. What a replica misses while disconnected is caught up after each
+reconnection (`main.resync_read_models`): the numbers are listed again and the held agents dropped,
+to be fetched again when next needed.
 """
 
 from __future__ import annotations

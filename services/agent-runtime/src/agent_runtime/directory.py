@@ -1,5 +1,6 @@
 """Read models of agents and phone numbers: fed by `telephony.agent.*` / `telephony.phone_number.*`
-events, loaded from numbers-api at start (numbers) and on a miss (agents).
+events, loaded from numbers-api at start (numbers) and on a miss (agents), and refreshed after a
+reconnection to NATS (events sent meanwhile were missed).
 
 They live in the worker's process; jobs run as threads of it and read them through `Runtime`.
 """
@@ -65,6 +66,11 @@ class AgentDirectory:
             self._agents[agent.id] = KnownAgent(org_id, agent)
         return True
 
+    def forget(self) -> None:
+        """Drop every held agent (events may have been missed): each is fetched again when next
+        needed. Deletions stay remembered: ids are never reused."""
+        self._agents.clear()
+
     def peek(self, agent_id: str) -> KnownAgent | None:
         """The agent if the model holds it."""
         return self._agents.get(agent_id)
@@ -87,19 +93,35 @@ class AgentDirectory:
 
 
 class NumberDirectory:
-    """Phone numbers by id and by E.164, loaded in full at start and kept by events."""
+    """Phone numbers by id and by E.164, loaded in full at start (and after missed events) and
+    kept by events."""
 
     def __init__(self, source: NumberSource) -> None:
         self._source = source
         self._by_id: dict[str, KnownNumber] = {}
         self._id_by_e164: dict[str, str] = {}
         self._deleted: dict[str, int] = {}
+        self._changed_during_load: set[str] | None = None
         self.loaded = False
 
     async def load(self) -> int:
-        """The initial load: every number numbers-api holds."""
-        for known in await self._source.all_numbers():
-            self.apply(known.org_id, known.number)
+        """(Re)load every number numbers-api holds: at start, and after missed events.
+
+        A held number the listing lacks was deleted meanwhile and is dropped, unless an event
+        changed it while the listing was being read (the event is newer than the listing).
+        """
+        self._changed_during_load = set()
+        try:
+            listed = await self._source.all_numbers()
+            for known in listed:
+                self.apply(known.org_id, known.number)
+            keep = {known.number.id for known in listed} | self._changed_during_load
+            for gone in set(self._by_id) - keep:
+                number = self._by_id.pop(gone).number
+                self._id_by_e164.pop(number.phone_number, None)
+                self._deleted[gone] = number.version
+        finally:
+            self._changed_during_load = None
         self.loaded = True
         return len(self._by_id)
 
@@ -110,6 +132,8 @@ class NumberDirectory:
             return False
         if number.version <= self._deleted.get(number.id, -1):
             return False
+        if self._changed_during_load is not None:
+            self._changed_during_load.add(number.id)
         if current is not None:
             self._id_by_e164.pop(current.number.phone_number, None)
         if deleted:

@@ -26,7 +26,7 @@ from agent_runtime.adapters.orchestrator import OrchestratorClient
 from agent_runtime.config import Settings
 from agent_runtime.consumers import register_consumers
 from agent_runtime.directory import AgentDirectory, NumberDirectory
-from agent_runtime.worker import Runtime, create_server, install_runtime
+from agent_runtime.worker import Runtime, create_server
 from talkifai_common.bus import JetStreamPublisher, create_broker, encode_event, ensure_stream
 from talkifai_common.events import CloudEvent
 from talkifai_common.telemetry import configure_logging, configure_tracing
@@ -79,13 +79,38 @@ async def _start_bus(worker: Worker) -> None:
             delay = min(5.0, delay * 2)
 
 
+async def resync_read_models(agents: AgentDirectory, numbers: NumberDirectory) -> None:
+    """Catch up on the events missed while NATS was unreachable, retrying until numbers-api
+    answers. Agents are dropped and fetched again on their next call."""
+    agents.forget()
+    delay = 0.2
+    while True:
+        try:
+            count = await numbers.load()
+        except Exception as exc:
+            log.warning("read_model.resync_retry", error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+        else:
+            log.info("read_model.resynced", phone_numbers=count)
+            return
+
+
 @contextlib.asynccontextmanager
 async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
     """Build and start everything; stop it all on exit."""
-    broker = create_broker(settings.nats_url, name=SERVICE)
     numbers_api = NumbersApiClient(settings.numbers_api_url, settings.internal_token())
     agents = AgentDirectory(numbers_api)
     numbers = NumberDirectory(numbers_api)
+    resyncs: set[asyncio.Task[None]] = set()
+
+    async def on_reconnected() -> None:
+        log.info("bus.reconnected")
+        task = asyncio.create_task(resync_read_models(agents, numbers), name="read-model-resync")
+        resyncs.add(task)
+        task.add_done_callback(resyncs.discard)
+
+    broker = create_broker(settings.nats_url, name=SERVICE, on_reconnected=on_reconnected)
     register_consumers(broker, agents, numbers)
     runtime = Runtime(
         settings=settings,
@@ -95,8 +120,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
         consent=OrchestratorClient(settings.call_orchestrator_url, settings.internal_token()),
         loop=asyncio.get_running_loop(),
     )
-    install_runtime(runtime)
-    server = create_server(settings)
+    server = create_server(runtime)
     registered = asyncio.Event()
     server.on("worker_registered", lambda *_: registered.set())
     worker = Worker(runtime, server, broker, numbers_api, registered, asyncio.Event())
@@ -105,7 +129,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
     try:
         yield worker
     finally:
-        for task in (bus_task,):
+        for task in (bus_task, *resyncs):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -115,7 +139,6 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
         with contextlib.suppress(Exception):
             await broker.stop()
         await numbers_api.aclose()
-        install_runtime(None)
 
 
 def create_health_app(worker: Worker) -> FastAPI:

@@ -2,7 +2,7 @@
 
 `on_request` runs in the worker's process and accepts every job whose metadata parses; the job
 then runs as a thread of that process (`JobExecutorType.THREAD`), so it reads the agent and
-number read models through `Runtime`, whose ports run on the worker's own event loop.
+number read models through the server's `Runtime`, whose ports run on the worker's own event loop.
 """
 
 from __future__ import annotations
@@ -91,27 +91,12 @@ class Runtime:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
 
-_runtime: Runtime | None = None
-
-
-def install_runtime(runtime: Runtime | None) -> None:
-    """Make the runtime visible to jobs (threads of this process)."""
-    global _runtime
-    _runtime = runtime
-
-
-def _current() -> Runtime:
-    if _runtime is None:
-        raise RuntimeError("agent-runtime: no Runtime installed")
-    return _runtime
-
-
 def prewarm(proc: JobProcess) -> None:
     """Load Silero VAD once per process (its model ships in the plugin's wheel)."""
     proc.userdata["vad"] = silero.VAD.load()
 
 
-async def on_request(request: JobRequest) -> None:
+async def on_request(request: JobRequest, runtime: Runtime) -> None:
     """Accept a job whose metadata reads; refuse one that cannot run anywhere."""
     try:
         meta = JobMetadata.parse(request.job.metadata)
@@ -127,7 +112,7 @@ async def on_request(request: JobRequest) -> None:
         call_id=meta.call_id,
         direction=meta.direction.value,
     )
-    _current().accepted += 1
+    runtime.accepted += 1
     await request.accept(identity=f"agent-{request.id}", name="TalkifAI agent")
 
 
@@ -191,9 +176,8 @@ def build_agent(
     return TalkifaiAgent(instructions=instructions, greeting=agent.greeting, state=state)
 
 
-async def entrypoint(ctx: JobContext) -> None:
+async def entrypoint(ctx: JobContext, runtime: Runtime) -> None:
     """Run one call: prepare, join, talk until someone hangs up or time runs out, report usage."""
-    runtime = _current()
     room = ctx.job.room.name
     started = time.monotonic()
     started_at = datetime.now(UTC)
@@ -346,8 +330,10 @@ async def _publish(runtime: Runtime, event: CloudEvent[Any]) -> None:
         log.error("event.publish_failed", subject=event.name.subject, error=str(exc))
 
 
-def create_server(settings: Settings) -> AgentServer:
-    """The worker, registered as the configured agent name, jobs as threads, VAD prewarmed."""
+def create_server(runtime: Runtime) -> AgentServer:
+    """The worker, registered as the configured agent name, jobs as threads (sharing `runtime`),
+    VAD prewarmed."""
+    settings = runtime.settings
     options: dict[str, Any] = {}
     if settings.load_threshold is not None:
         options["load_threshold"] = settings.load_threshold
@@ -361,5 +347,12 @@ def create_server(settings: Settings) -> AgentServer:
         setup_fnc=prewarm,
         **options,
     )
-    server.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=on_request)
+
+    async def run_call(ctx: JobContext) -> None:
+        await entrypoint(ctx, runtime)
+
+    async def accept_job(request: JobRequest) -> None:
+        await on_request(request, runtime)
+
+    server.rtc_session(run_call, agent_name=settings.agent_name, on_request=accept_job)
     return server
