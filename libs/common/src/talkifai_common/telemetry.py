@@ -62,7 +62,8 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        # Libraries' stdlib records keep their `extra` fields (livekit-agents logs job ids so).
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
