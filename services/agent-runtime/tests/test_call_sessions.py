@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 from livekit.agents import AgentSession, mock_tools
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -287,3 +290,30 @@ async def test_an_answering_machine_is_handled_as_configured(
         assert control.hung_up == [("call-room", "sip_+15550142")]
         if spoken:
             assert spoken in _said(session)
+
+
+async def test_each_turn_is_a_span_inside_the_calls_trace(
+    spans: InMemorySpanExporter, orchestrator: tuple[Orchestrator, OrchestratorClient]
+) -> None:
+    spans.clear()
+    state = _state(FakeCallControl(), orchestrator[1])
+    with trace.get_tracer("test").start_as_current_span("call") as call:
+        session, _ = await _session(state, ("Sure, what do you need?", []), tts=FakeTTS())
+        async with session:
+            await session.run(user_input="Hi")
+    finished = spans.get_finished_spans()
+    by_id = {s.context.span_id: s for s in finished}
+
+    def ancestors(span: ReadableSpan) -> list[str]:
+        names = []
+        while span.parent is not None and span.parent.span_id in by_id:
+            span = by_id[span.parent.span_id]
+            names.append(span.name)
+        return names
+
+    turns = [s for s in finished if s.name == "agent_turn"]
+    assert len(turns) == 2  # the greeting, then the answer to "Hi"
+    call_trace = call.get_span_context().trace_id
+    assert all(t.context.trace_id == call_trace for t in turns)
+    assert all(ancestors(t)[-2:] == ["agent_session", "call"] for t in turns)
+    assert any(s.name == "llm_node" for s in finished)
