@@ -39,7 +39,7 @@ class Orchestrator:
         self.reports: list[tuple[str, Any, str]] = []
 
     async def consent(self, request: Request) -> Response:
-        call_id = request.path_params["call_id"]
+        call_id = request.path_params.get("call_id") or f"room:{request.path_params['room']}"
         self.reports.append((call_id, await request.json(), request.headers["authorization"]))
         if call_id == "call_unknown":
             return JSONResponse({"detail": "Call call_unknown not found"}, status_code=404)
@@ -51,7 +51,8 @@ async def orchestrator() -> AsyncIterator[tuple[Orchestrator, OrchestratorClient
     fake = Orchestrator()
     app = Starlette(
         routes=[
-            Route("/internal/calls/{call_id}/recording-consent", fake.consent, methods=["POST"])
+            Route("/internal/calls/{call_id}/recording-consent", fake.consent, methods=["POST"]),
+            Route("/internal/rooms/{room}/recording-consent", fake.consent, methods=["POST"]),
         ]
     )
     async with serve_asgi(app) as url:
@@ -226,6 +227,18 @@ async def test_a_granted_consent_is_reported_to_call_orchestrator(
         assert state.recording_egress_id == "EG_1"
         assert _said(session)[:2] == [GREETING, "May we record this call?"]
         assert "ask the other party whether they agree" in (llm.seen[0].items[0].text_content or "")
+
+
+async def test_an_inbound_calls_consent_is_reported_by_its_room(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    fake, client = orchestrator
+    state = _state(FakeCallControl(), client, ask_consent=True, call_id=None)
+    session, _ = await _session(state, ("Thank you.", [("record_consent", {"consented": True})]))
+    async with session:
+        await session.run(user_input="Sure, record it")
+        assert fake.reports == [("room:call-room", {"consent": True}, f"Bearer {TOKEN}")]
+        assert state.recording_egress_id == "EG_1"
 
 
 async def test_a_refused_consent_is_not_reported_and_an_unknown_call_is_survived(

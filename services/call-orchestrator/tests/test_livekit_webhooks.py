@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from livekit import api as lkapi
 
 from livekit_emulator.webhooks import sign
 
-from .harness import Harness, Seeded, eventually
+from .harness import INTERNAL_TOKEN, Harness, Seeded, eventually
 
 CALLER = "+14155550142"
 
@@ -65,6 +66,31 @@ async def test_an_inbound_call_is_recorded_from_the_webhook_and_completed_on_han
     assert done["duration_s"] is not None
     events = await harness.events_for(str(recorded["id"]), 3)
     assert [e["data"]["status"] for e in events] == ["initiated", "answered", "completed"]
+
+
+async def test_consent_on_an_inbound_call_is_reported_by_room_and_starts_the_recording(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed("+12025550100", inbound=True, recording_mode="consent")
+    await inbound_route(harness, seeded)
+    call = await harness.lk.control.inbound_call(CALLER, seeded.phone_number)
+    path = f"/internal/rooms/{call.room_name}/recording-consent"
+    internal = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+
+    async def reported() -> Any:
+        return await harness.http.post(path, json={"consent": True}, headers=internal)
+
+    consent = await eventually(reported, lambda r: r.status_code == 200)
+    unknown = await harness.http.post(
+        "/internal/rooms/no-such-room/recording-consent", json={"consent": True}, headers=internal
+    )
+
+    [egress] = (await harness.lk.control.state())["egresses"]
+    assert egress["room_name"] == call.room_name
+    recorded = await harness.get_call(consent.json()["call_id"])
+    assert recorded.json()["direction"] == "inbound"
+    assert recorded.json()["recording_egress_id"] == egress["egress_id"]
+    assert unknown.status_code == 404
 
 
 async def test_a_forged_webhook_is_401(harness: Harness) -> None:

@@ -118,15 +118,19 @@ async def record_consent(context: RunContext[CallState], consented: bool) -> str
         # call-orchestrator records only a granted consent; without it nothing is recorded.
         log.info("call.consent_refused", room=state.room, call_id=state.meta.call_id)
         return "They declined: the call is not recorded. Carry on with the conversation."
-    if state.meta.call_id is None:
-        log.warning("call.consent_unreported", room=state.room, why="the job names no call id")
-        return "Noted. Carry on with the conversation."
     try:
-        state.recording_egress_id = await state.consent.report_consent(state.meta.call_id)
+        state.recording_egress_id = await state.consent.report_consent(
+            state.meta.call_id, state.room
+        )
     except AgentRuntimeError as exc:
-        log.error("call.consent_report_failed", call_id=state.meta.call_id, error=exc.message)
+        log.error(
+            "call.consent_report_failed",
+            call_id=state.meta.call_id,
+            room=state.room,
+            error=exc.message,
+        )
         return "Noted, but the recording could not be started. Carry on with the conversation."
-    log.info("call.consent_reported", call_id=state.meta.call_id)
+    log.info("call.consent_reported", call_id=state.meta.call_id, room=state.room)
     return "Thank them: the call is now recorded. Carry on with the conversation."
 
 

@@ -349,6 +349,21 @@ async def recording_consent(
     return _json(await handlers.record_consent(ctx, call_id))
 
 
+@internal.post(
+    "/rooms/{room_name}/recording-consent",
+    response_model=RecordingConsentResult,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def recording_consent_in_room(
+    ctx: ContextDep, room_name: str, body: RecordingConsent | None = None
+) -> Response:
+    """The same report for a call agent-runtime knows only by its room (inbound calls: the
+    dispatch rule's metadata cannot name a call id that does not exist yet). The room's live call,
+    else its newest, is the one."""
+    return _json(await handlers.record_consent_in_room(ctx, room_name))
+
+
 def _outbound_error(exc: TalkifaiError | RequestValidationError) -> JSONResponse:
     if isinstance(exc, RequestValidationError):
         parts = []

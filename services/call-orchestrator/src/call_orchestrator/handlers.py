@@ -574,6 +574,14 @@ async def record_consent(ctx: Context, call_id: str) -> RecordingConsentResult:
     )
 
 
+async def record_consent_in_room(ctx: Context, room_name: str) -> RecordingConsentResult:
+    """`record_consent` for the call in a room."""
+    call = await ctx.store.call_in_room(room_name)
+    if call is None:
+        raise NotFound(f"No call in room {room_name}")
+    return await record_consent(ctx, call.data.id)
+
+
 def json_body(model: Any) -> Any:
     """A model as JSON-ready data (for idempotent replay)."""
     return json.loads(model.model_dump_json())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -16,26 +17,32 @@ class ConsentRejected(AgentRuntimeError):
 
 
 class ConsentPort(Protocol):
-    """Reports a granted recording consent for a call."""
+    """Reports a granted recording consent for a call (by its id, else by its room)."""
 
-    async def report_consent(self, call_id: str) -> str: ...
+    async def report_consent(self, call_id: str | None, room: str) -> str: ...
 
 
 class OrchestratorClient:
-    """`POST /internal/calls/{call_id}/recording-consent` `{"consent": true}`."""
+    """`POST /internal/calls/{call_id}/recording-consent` `{"consent": true}`, or
+    `/internal/rooms/{room}/recording-consent` for an inbound call, whose job names no call id."""
 
     def __init__(self, base_url: str, token: str, *, timeout_s: float = 5.0) -> None:
         self._base_url = base_url
         self._token = token
         self._timeout_s = timeout_s
 
-    async def report_consent(self, call_id: str) -> str:
+    async def report_consent(self, call_id: str | None, room: str) -> str:
         """Report consent; returns the recording's egress id that call-orchestrator started."""
+        path = (
+            f"/internal/calls/{quote(call_id, safe='')}/recording-consent"
+            if call_id
+            else f"/internal/rooms/{quote(room, safe='')}/recording-consent"
+        )
         # A client per report: the job runs on its own event loop and the call is rare.
         async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout_s) as http:
             try:
                 response = await http.post(
-                    f"/internal/calls/{call_id}/recording-consent",
+                    path,
                     json={"consent": True},
                     headers={"Authorization": f"Bearer {self._token}"},
                 )
