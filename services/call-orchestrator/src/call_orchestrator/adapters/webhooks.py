@@ -3,8 +3,10 @@
 Deliveries sit in PostgreSQL (`webhook_deliveries`, written in the same transaction as the call
 change), so a restart loses none. Each attempt is recorded in `webhook_attempts`. Retries back off
 exponentially until `give_up_at`. Before every attempt the host is resolved and refused when any
-address is private, loopback, link-local, multicast or reserved (unless allowed for dev); redirects
-are never followed, so a public URL cannot bounce a request inside.
+address is private, loopback, link-local, multicast or reserved (unless allowed for dev), and the
+request goes to the address that was checked (Host header and TLS server name stay the URL's host),
+so a DNS answer that changes between the check and the connection (rebinding) cannot redirect it;
+redirects are never followed, so a public URL cannot bounce a request inside.
 
 Signature: `X-TalkifAI-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`;
 `X-TalkifAI-Event-Id` (the CloudEvent id, for deduplication) and `X-TalkifAI-Event-Type`.
@@ -20,6 +22,7 @@ import ipaddress
 import random
 import socket
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -72,25 +75,42 @@ def _forbidden(address: str) -> bool:
     )
 
 
-async def check_destination(url: str, *, allow_private: bool) -> None:
-    """Raise UnsafeDestination unless `url` is http(s) to a public address (resolved now)."""
+@dataclass(frozen=True)
+class Destination:
+    """Where one attempt goes: the URL to connect to, and the Host / TLS name it must carry."""
+
+    url: str
+    host_header: str | None = None
+    sni_hostname: str | None = None
+
+
+async def check_destination(url: str, *, allow_private: bool) -> Destination:
+    """The checked destination of `url`, resolved now; UnsafeDestination unless it is http(s) to a
+    public address. The returned URL names the checked address itself, so the connection cannot
+    reach another one."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeDestination("webhook URL must be http(s) with a host")
     if allow_private:
-        return
+        return Destination(url)
     host = parts.hostname
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise UnsafeDestination(f"webhook host does not resolve: {exc}") from exc
-    addresses = {str(info[4][0]) for info in infos}
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses or any(_forbidden(a) for a in addresses):
         raise UnsafeDestination(
             "webhook host resolves to a private, loopback or link-local address"
         )
+    address = addresses[0].split("%", 1)[0]
+    literal = f"[{address}]" if ":" in address else address
+    pinned = parts._replace(netloc=f"{literal}:{port}").geturl()
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    return Destination(
+        pinned, host_header=host_header, sni_hostname=host if parts.scheme == "https" else None
+    )
 
 
 class WebhookSender:
@@ -146,18 +166,21 @@ class WebhookSender:
         error: str | None = None
         retryable = True
         try:
-            await check_destination(delivery.url, allow_private=self._allow_private)
+            destination = await check_destination(delivery.url, allow_private=self._allow_private)
             body = delivery.payload.encode()
-            event_type = _event_type(delivery.payload)
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(self._secret, int(time.time()), body),
+                EVENT_ID_HEADER: delivery.event_id,
+                EVENT_TYPE_HEADER: _event_type(delivery.payload),
+            }
+            if destination.host_header:
+                headers["Host"] = destination.host_header
+            extensions = (
+                {"sni_hostname": destination.sni_hostname} if destination.sni_hostname else None
+            )
             response = await self._client.post(
-                delivery.url,
-                content=body,
-                headers={
-                    "Content-Type": "application/json",
-                    SIGNATURE_HEADER: sign(self._secret, int(time.time()), body),
-                    EVENT_ID_HEADER: delivery.event_id,
-                    EVENT_TYPE_HEADER: event_type,
-                },
+                destination.url, content=body, headers=headers, extensions=extensions
             )
             status = response.status_code
             if 200 <= status < 300:
