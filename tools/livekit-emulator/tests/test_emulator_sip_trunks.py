@@ -231,3 +231,56 @@ async def test_delete_needs_a_trunk_id(lkapi: api.LiveKitAPI) -> None:
     with pytest.raises(api.TwirpError) as caught:
         await lkapi.sip.delete_trunk(sip.DeleteSIPTrunkRequest())
     assert caught.value.message == "trunk ID is required"
+
+
+async def test_lookups_follow_a_trunk_whose_numbers_were_updated_or_that_was_deleted(
+    lkapi: api.LiveKitAPI,
+) -> None:
+    moved = await inbound_trunk(lkapi, "+15550300")
+    catch_all = await inbound_trunk(lkapi, auth_username="u", auth_password="p")
+    await lkapi.sip.update_inbound_trunk_fields(
+        moved.sip_trunk_id, numbers=ListUpdate(remove=["+15550300"], add=["+1 555 0301"])
+    )
+
+    by_old = await lkapi.sip.list_inbound_trunk(
+        sip.ListSIPInboundTrunkRequest(numbers=["+15550300"])
+    )
+    by_new = await lkapi.sip.list_inbound_trunk(
+        sip.ListSIPInboundTrunkRequest(numbers=["15550301"])
+    )
+    assert [t.sip_trunk_id for t in by_old.items] == [catch_all.sip_trunk_id]
+    assert {t.sip_trunk_id for t in by_new.items} == {moved.sip_trunk_id, catch_all.sip_trunk_id}
+    # The old number is free again; the new one is taken.
+    taker = await inbound_trunk(lkapi, "+15550300")
+    with pytest.raises(api.TwirpError, match="Conflicting inbound SIP Trunks"):
+        await inbound_trunk(lkapi, "+15550301")
+
+    await lkapi.sip.delete_trunk(sip.DeleteSIPTrunkRequest(sip_trunk_id=moved.sip_trunk_id))
+    again = await inbound_trunk(lkapi, "+15550301")
+    by_new = await lkapi.sip.list_inbound_trunk(
+        sip.ListSIPInboundTrunkRequest(numbers=["+15550301"])
+    )
+    assert {t.sip_trunk_id for t in by_new.items} == {again.sip_trunk_id, catch_all.sip_trunk_id}
+    assert taker.sip_trunk_id != again.sip_trunk_id
+
+
+async def test_dispatch_rule_lookups_follow_their_trunks(lkapi: api.LiveKitAPI) -> None:
+    a = await inbound_trunk(lkapi, "+15550400")
+    b = await inbound_trunk(lkapi, "+15550401")
+    rule = await individual_rule(lkapi, [a.sip_trunk_id])
+    await lkapi.sip.update_dispatch_rule_fields(
+        rule.sip_dispatch_rule_id, trunk_ids=[b.sip_trunk_id]
+    )
+
+    for_a = await lkapi.sip.list_dispatch_rule(
+        sip.ListSIPDispatchRuleRequest(trunk_ids=[a.sip_trunk_id])
+    )
+    for_b = await lkapi.sip.list_dispatch_rule(
+        sip.ListSIPDispatchRuleRequest(trunk_ids=[b.sip_trunk_id])
+    )
+    assert for_a.items == []
+    assert [r.sip_dispatch_rule_id for r in for_b.items] == [rule.sip_dispatch_rule_id]
+    # Trunk a is free for a rule of its own; trunk b's key is taken.
+    await individual_rule(lkapi, [a.sip_trunk_id])
+    with pytest.raises(api.TwirpError, match="already exists"):
+        await individual_rule(lkapi, [b.sip_trunk_id])

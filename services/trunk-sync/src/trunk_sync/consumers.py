@@ -72,6 +72,9 @@ def register_consumers(
         durable=durable,
         config=consumer_config(durable, policy, ack_wait_s),
         pull_sub=PullSub(batch_size=batch, timeout=0.5),
+        # Up to `batch` messages in flight at any time: a slow message never holds back the
+        # next fetch (the plain pull subscriber waits for its whole batch before fetching again).
+        max_workers=batch,
         ack_policy=AckPolicy.MANUAL,
         title="trunk-sync syncs telephony.phone_number.created|updated|deleted",
     )(on_number_event)

@@ -33,6 +33,7 @@ from livekit.protocol.sip import (
 from livekit_emulator import auth, errors, ids, sip, sipstatus
 from livekit_emulator.auth import Grants
 from livekit_emulator.errors import TwirpError, invalid
+from livekit_emulator.index import normalize_number
 from livekit_emulator.state import CallRecord, EmulatorState, Outcome
 from livekit_emulator.twirp import Method
 
@@ -113,9 +114,9 @@ class CallManager:
         outcomes = self._state.outcomes
         if number in outcomes:
             return outcomes[number]
-        normalized = sip.normalize_number(number)
+        normalized = normalize_number(number)
         for key, outcome in outcomes.items():
-            if sip.normalize_number(key) == normalized:
+            if normalize_number(key) == normalized:
                 return outcome
         return Outcome()
 
@@ -365,10 +366,14 @@ class CallManager:
 
     def receive(self, from_number: str, to_number: str, pin: str = "") -> InboundResult:
         """A carrier INVITE: match a trunk and a rule, create the room, join the caller."""
-        trunk = sip.match_trunk(self._state.inbound_trunks.values(), from_number, to_number)
-        rule = sip.match_dispatch_rule(
-            trunk, self._state.dispatch_rules.values(), from_number, to_number, pin
+        trunks = sip.lookup_candidates(
+            self._state.inbound_trunks, keys=[normalize_number(to_number)]
         )
+        trunk = sip.match_trunk(trunks, from_number, to_number)
+        rules = sip.lookup_candidates(
+            self._state.dispatch_rules, keys=[trunk.sip_trunk_id] if trunk else None
+        )
+        rule = sip.match_dispatch_rule(trunk, rules, from_number, to_number, pin)
         if rule is None:
             if trunk is None:
                 raise InboundRejected(404, "Does not match any SIP Trunks")

@@ -7,7 +7,6 @@ plain Go errors surface as code `unknown`; psrpc errors get the `twirp error unk
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -42,22 +41,13 @@ from livekit.protocol.sip import (
 from livekit_emulator import auth, errors, ids
 from livekit_emulator.auth import Grants
 from livekit_emulator.errors import TwirpError, go_quote, go_quote_list, invalid
+from livekit_emulator.index import Indexed, V, normalize_number
 from livekit_emulator.twirp import Method
 
 if TYPE_CHECKING:
     from livekit_emulator.runtime import Emulator
 
 MAX_MEDIA_TIMEOUT_S = 600
-
-_NUMBER = re.compile(r"^\+?[\d\- ()]+$")
-
-
-def normalize_number(num: str) -> str:
-    """LiveKit's `NormalizeNumber`: strip spaces, `-`, `()` and add a leading `+`."""
-    if not num or not _NUMBER.match(num):
-        return num
-    num = num.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
-    return num if num.startswith("+") else "+" + num
 
 
 class GoError(errors.EmulatorError):
@@ -327,6 +317,22 @@ def filter_rules(
     return sorted(out, key=lambda r: r.sip_dispatch_rule_id)
 
 
+def lookup_candidates(
+    store: Indexed[V], ids: Sequence[str] = (), keys: Iterable[str] | None = None
+) -> Iterable[V]:
+    """What a filter needs to look at: the named ids, else what the index holds for `keys`
+    (and the keyless), else everything. The filter then applies every condition itself."""
+    if ids:
+        return [store[i] for i in dict.fromkeys(ids) if i in store]
+    if keys is not None:
+        return store.matching(keys)
+    return store.values()
+
+
+def _numbers_key(numbers: Sequence[str]) -> list[str] | None:
+    return [normalize_number(n) for n in numbers] if numbers else None
+
+
 def _page(
     req: ListSIPInboundTrunkRequest | ListSIPOutboundTrunkRequest | ListSIPDispatchRuleRequest,
 ) -> Pagination | None:
@@ -373,7 +379,10 @@ async def create_inbound_trunk(
         validate_inbound(info)
     except GoError as exc:
         raise _raise_invalid(exc) from exc
-    existing = filter_inbound(emu.state.inbound_trunks.values(), numbers=list(info.numbers))
+    existing = filter_inbound(
+        lookup_candidates(emu.state.inbound_trunks, keys=_numbers_key(info.numbers) or []),
+        numbers=list(info.numbers),
+    )
     # The id stays empty while validating, so a conflict names the new trunk "<new>".
     check_trunk_conflicts([*existing, info])
     info.sip_trunk_id = ids.new_id(ids.SIP_TRUNK)
@@ -453,7 +462,10 @@ async def update_inbound_trunk(
             raise exc.twirp() from exc
     info.sip_trunk_id = req.sip_trunk_id
     # Checked against every trunk with the updated one in place (LIVEKIT.md: refused on update).
-    others = filter_inbound(emu.state.inbound_trunks.values(), numbers=list(info.numbers))
+    others = filter_inbound(
+        lookup_candidates(emu.state.inbound_trunks, keys=_numbers_key(info.numbers) or []),
+        numbers=list(info.numbers),
+    )
     candidates = {t.sip_trunk_id: t for t in others}
     candidates[info.sip_trunk_id] = info
     check_trunk_conflicts([candidates[k] for k in sorted(candidates)])
@@ -547,8 +559,12 @@ async def list_inbound_trunks(
     LiveKit pages through its store `page.limit` items at a time but returns all pages.
     """
     auth.ensure_sip_admin(grants)
+    store = emu.state.inbound_trunks
     items = filter_inbound(
-        emu.state.inbound_trunks.values(), list(req.trunk_ids), list(req.numbers), _page(req)
+        lookup_candidates(store, req.trunk_ids, _numbers_key(req.numbers)),
+        list(req.trunk_ids),
+        list(req.numbers),
+        _page(req),
     )
     return ListSIPInboundTrunkResponse(items=items)
 
@@ -558,8 +574,12 @@ async def list_outbound_trunks(
 ) -> ListSIPOutboundTrunkResponse:
     """SIP.ListSIPOutboundTrunk: every match after `page.after_id`, sorted by id."""
     auth.ensure_sip_admin(grants)
+    store = emu.state.outbound_trunks
     items = filter_outbound(
-        emu.state.outbound_trunks.values(), list(req.trunk_ids), list(req.numbers), _page(req)
+        lookup_candidates(store, req.trunk_ids, list(req.numbers) or None),
+        list(req.trunk_ids),
+        list(req.numbers),
+        _page(req),
     )
     return ListSIPOutboundTrunkResponse(items=items)
 
@@ -612,7 +632,10 @@ async def create_dispatch_rule(
     except GoError as exc:
         raise _raise_invalid(exc) from exc
     info.sip_dispatch_rule_id = ""
-    existing = filter_rules(emu.state.dispatch_rules.values(), trunk_ids=list(info.trunk_ids))
+    existing = filter_rules(
+        lookup_candidates(emu.state.dispatch_rules, keys=info.trunk_ids),
+        trunk_ids=list(info.trunk_ids),
+    )
     check_rule_conflicts([*existing, info])
     info.sip_dispatch_rule_id = ids.new_id(ids.SIP_DISPATCH_RULE)
     emu.state.dispatch_rules[info.sip_dispatch_rule_id] = info
@@ -670,7 +693,10 @@ async def update_dispatch_rule(
         except GoError as exc:
             raise exc.twirp() from exc
     info.sip_dispatch_rule_id = req.sip_dispatch_rule_id
-    others = filter_rules(emu.state.dispatch_rules.values(), trunk_ids=list(info.trunk_ids))
+    others = filter_rules(
+        lookup_candidates(emu.state.dispatch_rules, keys=info.trunk_ids),
+        trunk_ids=list(info.trunk_ids),
+    )
     candidates = {r.sip_dispatch_rule_id: r for r in others}
     candidates[info.sip_dispatch_rule_id] = info
     check_rule_conflicts([candidates[k] for k in sorted(candidates)])
@@ -684,7 +710,9 @@ async def list_dispatch_rules(
     """SIP.ListSIPDispatchRule: every match after `page.after_id`, sorted by id."""
     auth.ensure_sip_admin(grants)
     items = filter_rules(
-        emu.state.dispatch_rules.values(),
+        lookup_candidates(
+            emu.state.dispatch_rules, req.dispatch_rule_ids, list(req.trunk_ids) or None
+        ),
         list(req.dispatch_rule_ids),
         list(req.trunk_ids),
         _page(req),

@@ -13,6 +13,9 @@ from livekit.protocol.egress import EgressInfo
 from livekit.protocol.models import ParticipantInfo, Room
 from livekit.protocol.sip import SIPDispatchRuleInfo, SIPInboundTrunkInfo, SIPOutboundTrunkInfo
 
+from livekit_emulator import index
+from livekit_emulator.index import Indexed
+
 CallStatus = Literal["dialing", "ringing", "active", "hangup", "failed"]
 
 
@@ -196,9 +199,9 @@ class Faults:
 class EmulatorState:
     """Everything one emulator holds; reset between tests through the control API."""
 
-    inbound_trunks: dict[str, SIPInboundTrunkInfo] = field(default_factory=dict)
-    outbound_trunks: dict[str, SIPOutboundTrunkInfo] = field(default_factory=dict)
-    dispatch_rules: dict[str, SIPDispatchRuleInfo] = field(default_factory=dict)
+    inbound_trunks: Indexed[SIPInboundTrunkInfo] = field(default_factory=index.inbound_trunks)
+    outbound_trunks: Indexed[SIPOutboundTrunkInfo] = field(default_factory=index.outbound_trunks)
+    dispatch_rules: Indexed[SIPDispatchRuleInfo] = field(default_factory=index.dispatch_rules)
     rooms: dict[str, RoomRecord] = field(default_factory=dict)
     # Every agent dispatch ever created, kept after its room closes (state.deleted_at is then set),
     # so a test can see what a short call dispatched.

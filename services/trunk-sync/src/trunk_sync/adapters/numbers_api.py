@@ -1,4 +1,7 @@
-"""numbers-api's internal endpoints through httpx, with the internal bearer token.
+"""numbers-api's internal endpoints through aiohttp, with the internal bearer token.
+
+aiohttp rather than httpx: every sync makes two requests, and httpx's pool checks each kept
+connection's socket on every request, which made the pool trunk-sync's busiest code under load.
 
 The outbound credentials carry the SIP password in clear: it goes to LiveKit and nowhere else
 (`OutboundCredentials.__repr__` hides it, so no log line or traceback can show it).
@@ -7,9 +10,9 @@ The outbound credentials carry the SIP password in clear: it goes to LiveKit and
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-import httpx
+import aiohttp
 from opentelemetry import propagate
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -56,24 +59,46 @@ class NumbersApiError(TrunkSyncError):
     """numbers-api answered in a way trunk-sync cannot use (a bug or a misconfiguration)."""
 
 
+class _Response(NamedTuple):
+    status_code: int
+    content: bytes
+
+
 class NumbersApiClient:
-    """NumbersPort over httpx."""
+    """NumbersPort over aiohttp (the session is opened on first use, inside the running loop)."""
 
     def __init__(self, base_url: str, token: str, *, timeout_s: float) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-        )
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 1.0))
+        self._session: aiohttp.ClientSession | None = None
 
-    async def _get(self, path: str, params: dict[str, str | int] | None = None) -> httpx.Response:
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=100),
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def _request(
+        self, path: str, params: dict[str, str | int] | None = None, *, traced: bool = True
+    ) -> _Response:
         headers: dict[str, str] = {}
-        propagate.inject(headers)
+        if traced:
+            propagate.inject(headers)
         try:
-            response = await self._http.get(path, params=params, headers=headers)
-        except httpx.HTTPError as exc:
+            async with self._http().get(
+                f"{self._base_url}{path}", params=params, headers=headers
+            ) as response:
+                return _Response(response.status, await response.read())
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise NumbersApiUnavailable(f"numbers-api unreachable: {type(exc).__name__}") from exc
+
+    async def _get(self, path: str, params: dict[str, str | int] | None = None) -> _Response:
+        response = await self._request(path, params)
         if response.status_code >= 500:
             raise NumbersApiUnavailable(f"numbers-api answered {response.status_code}")
         if response.status_code not in (200, 404):
@@ -113,13 +138,11 @@ class NumbersApiClient:
 
     async def ping(self) -> None:
         """numbers-api answers its health check."""
-        try:
-            response = await self._http.get("/healthz")
-        except httpx.HTTPError as exc:
-            raise NumbersApiUnavailable(f"numbers-api unreachable: {type(exc).__name__}") from exc
+        response = await self._request("/healthz", traced=False)
         if response.status_code != 200:
             raise NumbersApiUnavailable(f"numbers-api answered {response.status_code}")
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
