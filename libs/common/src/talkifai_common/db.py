@@ -22,6 +22,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """Nothing to reset beyond what asyncpg always does (roll back an open transaction).
+
+    Our code leaves no session state on pooled connections: advisory locks are transaction-scoped,
+    LISTEN uses its own connection, nothing runs SET or keeps cursors. asyncpg's default reset
+    (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) was a round trip per release:
+    a tenth of numbers-api's CPU under load.
+    """
+
+
 async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     """A pool whose connections decode json/jsonb to Python values."""
     pool = await asyncpg.create_pool(
@@ -29,6 +39,7 @@ async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 2
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_no_session_state,
         command_timeout=30,
     )
     assert pool is not None  # asyncpg types it Optional only for the un-awaited form
