@@ -192,6 +192,32 @@ async def test_internal_credentials_need_the_internal_token_and_never_a_user_tok
     assert missing.status_code == 404
 
 
+async def test_a_number_for_sync_comes_with_its_credentials_in_one_read(api: Api) -> None:
+    agent = await api.agent("Dialer")
+    number = await api.number(
+        org_id="org_a", termination_uri="trunk.example.com", sip_username="u", sip_password="pw-9"
+    )
+    await api.request(
+        "PUT",
+        "/phone-numbers/agent-assignments",
+        json={"phone_number": number["phone_number"], "outbound_agent_id": agent["id"]},
+    )
+    current = (await api.request("GET", f"/phone-numbers/{number['id']}")).json()
+    path = f"/internal/phone-numbers/{number['id']}/for-sync"
+    internal = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+
+    response = await api.http.get(path, headers=internal)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["number"] == {**current, "org_id": "org_a"}
+    assert body["outbound_credentials"]["version"] == current["version"]
+    assert body["outbound_credentials"]["sip_password"] == "pw-9"
+    assert (await api.http.get(path, headers=api.as_())).status_code == 401
+    missing = await api.http.get("/internal/phone-numbers/pn_missing/for-sync", headers=internal)
+    assert missing.status_code == 404
+
+
 async def test_internal_number_reads_any_organizations_number_without_secrets(api: Api) -> None:
     number = await api.number(org_id="org_b", sip_password="secret-b")
     headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}

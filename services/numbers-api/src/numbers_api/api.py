@@ -238,6 +238,13 @@ class InternalNumber(PhoneNumberData):
     org_id: str
 
 
+class NumberForSync(BaseModel):
+    """A number and its outbound credentials, read together (one consistent version)."""
+
+    number: InternalNumber
+    outbound_credentials: OutboundCredentials
+
+
 class InternalAgent(AgentData):
     """An agent with its organization, for agent-runtime."""
 
@@ -263,6 +270,24 @@ async def internal_caller(
 async def outbound_credentials(svc: ServicesDep, number_id: str) -> Response:
     """For trunk-sync: a number's outbound trunk settings with its SIP password, in clear."""
     return _json(await handlers.outbound_credentials(svc.store, number_id, svc.box))
+
+
+@internal.get(
+    "/phone-numbers/{number_id}/for-sync",
+    response_model=NumberForSync,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404),
+)
+async def number_for_sync(svc: ServicesDep, number_id: str) -> Response:
+    """For trunk-sync: the number and its outbound credentials (SIP password in clear) in one
+    read, so both describe the same version and a sync costs one request."""
+    org_id, number, credentials = await handlers.number_for_sync(svc.store, number_id, svc.box)
+    return _json(
+        NumberForSync(
+            number=InternalNumber(org_id=org_id, **number.model_dump()),
+            outbound_credentials=credentials,
+        )
+    )
 
 
 @internal.get(

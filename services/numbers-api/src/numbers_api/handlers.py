@@ -6,12 +6,19 @@ change committed. Reads and writes are scoped by the caller's organization.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from numbers_api.adapters.postgres import Store, Tx, decode_cursor, encode_cursor
+from numbers_api.adapters.postgres import (
+    Store,
+    Tx,
+    decode_cursor,
+    encode_cursor,
+    number_from_row,
+)
 from numbers_api.domain import (
     agent_in_use,
     check_assignment,
@@ -386,6 +393,21 @@ async def outbound_credentials(store: Store, number_id: str, box: SecretBox) -> 
         row = await tx.number_org(number_id)
     if row is None:
         raise NotFound(f"Phone number {number_id} not found")
+    return _credentials(row, box)
+
+
+async def number_for_sync(
+    store: Store, number_id: str, box: SecretBox
+) -> tuple[str, PhoneNumberData, OutboundCredentials]:
+    """Internal: a number, its organization and its outbound credentials from one row."""
+    async with store.reader() as tx:
+        row = await tx.number_view(number_id)
+    if row is None:
+        raise NotFound(f"Phone number {number_id} not found")
+    return row["org_id"], number_from_row(row), _credentials(row, box)
+
+
+def _credentials(row: Mapping[str, Any], box: SecretBox) -> OutboundCredentials:
     ciphertext = row["sip_password_ciphertext"]
     return OutboundCredentials(
         phone_number_id=row["id"],

@@ -308,17 +308,13 @@ async def sync_number(
         for attempt in range(MAX_READS):
             optimistic = created and attempt == 0 and not ports.index.known(number_id).ids()
             if optimistic:
-                number, creds = await asyncio.gather(
-                    ports.numbers.number(number_id), ports.numbers.credentials(number_id)
-                )
+                number, creds = await ports.numbers.number_for_sync(number_id)
                 optimistic = number is not None and number.version == 1
                 held = Holdings() if optimistic else await lookup(ports, number_id, numbers)
             else:
-                # Both reads and the lookup by the numbers we know of go together.
-                number, creds, held = await asyncio.gather(
-                    ports.numbers.number(number_id),
-                    ports.numbers.credentials(number_id),
-                    lookup(ports, number_id, numbers),
+                # The read and the lookup by the numbers we know of go together.
+                (number, creds), held = await asyncio.gather(
+                    ports.numbers.number_for_sync(number_id), lookup(ports, number_id, numbers)
                 )
             if number is None:
                 deleted = await _delete_all(ports, held)

@@ -384,8 +384,15 @@ class Tx:
 
     async def number_with_org(self, number_id: str) -> tuple[str, PhoneNumberData] | None:
         """Internal: one number of any organization, with that organization."""
-        row = await self.conn.fetchrow(_NUMBER_VIEW + "WHERE p.id = $1", number_id)
+        row = await self.number_view(number_id)
         return (row["org_id"], number_from_row(row)) if row else None
+
+    async def number_view(self, number_id: str) -> asyncpg.Record | None:
+        """Internal: a number's row with its agents' names, by id across organizations."""
+        row: asyncpg.Record | None = await self.conn.fetchrow(
+            _NUMBER_VIEW + "WHERE p.id = $1", number_id
+        )
+        return row
 
     async def agent_with_org(self, agent_id: str) -> tuple[str, AgentData] | None:
         """Internal: one agent of any organization, with that organization."""

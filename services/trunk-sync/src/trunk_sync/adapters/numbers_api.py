@@ -36,6 +36,11 @@ class OutboundCredentials(BaseModel):
     media_encryption: MediaEncryption
 
 
+class _NumberForSync(BaseModel):
+    number: InternalNumber
+    outbound_credentials: OutboundCredentials
+
+
 class _Page(BaseModel):
     items: list[InternalNumber]
     next_cursor: str | None
@@ -44,9 +49,9 @@ class _Page(BaseModel):
 class NumbersPort(Protocol):
     """numbers-api as trunk-sync asks it."""
 
-    async def number(self, number_id: str) -> InternalNumber | None: ...
-
-    async def credentials(self, number_id: str) -> OutboundCredentials | None: ...
+    async def number_for_sync(
+        self, number_id: str
+    ) -> tuple[InternalNumber, OutboundCredentials] | tuple[None, None]: ...
 
     def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalNumber]]: ...
 
@@ -106,19 +111,16 @@ class NumbersApiClient:
             raise NumbersApiUnavailable(f"numbers-api answered {response.status_code} on {path}")
         return response
 
-    async def number(self, number_id: str) -> InternalNumber | None:
-        """The number's current state, None when it no longer exists."""
-        response = await self._get(f"/internal/phone-numbers/{number_id}")
+    async def number_for_sync(
+        self, number_id: str
+    ) -> tuple[InternalNumber, OutboundCredentials] | tuple[None, None]:
+        """The number's current state and its outbound settings with the SIP password, read
+        together (same version); (None, None) when the number no longer exists."""
+        response = await self._get(f"/internal/phone-numbers/{number_id}/for-sync")
         if response.status_code == 404:
-            return None
-        return InternalNumber.model_validate_json(response.content)
-
-    async def credentials(self, number_id: str) -> OutboundCredentials | None:
-        """The number's outbound settings with its SIP password, None when it no longer exists."""
-        response = await self._get(f"/internal/phone-numbers/{number_id}/outbound-credentials")
-        if response.status_code == 404:
-            return None
-        return OutboundCredentials.model_validate_json(response.content)
+            return None, None
+        read = _NumberForSync.model_validate_json(response.content)
+        return read.number, read.outbound_credentials
 
     async def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalNumber]]:
         """Every number of every organization, a page at a time, in id order."""
