@@ -383,7 +383,8 @@ async def record_sync_result(store: Store, event: CloudEvent[PhoneNumberSyncData
     """Keep a number's sync state current; results about an older version are ignored."""
     data = event.data
     error = data.error if data.state is SyncState.FAILED else None
-    async with store.transaction() as tx:
+    # A single UPDATE guarded by the version is atomic alone: no BEGIN/COMMIT round trips.
+    async with store.reader() as tx:
         return await tx.record_sync(data.phone_number_id, data.version, data.state, error, data.at)
 
 

@@ -152,7 +152,7 @@ class Store:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Tx]:
-        """Reads outside a write transaction."""
+        """Statements outside a transaction block: reads, or one change that is atomic alone."""
         async with self.pool.acquire() as conn:
             yield Tx(conn)
 
