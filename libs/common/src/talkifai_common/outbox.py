@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -49,6 +50,36 @@ async def write_event(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
         dict(message.headers),
     )
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+
+
+def outbox_columns(events: Sequence[CloudEvent[Any]]) -> list[list[str]]:
+    """`events` as four text arrays (event ids, subjects, payloads, JSON headers), for statements
+    that write a change and its events at once with `OUTBOX_INSERT_FROM_ARRAYS`."""
+    messages = [encode_event(event) for event in events]
+    return [
+        [m.event_id for m in messages],
+        [m.subject for m in messages],
+        [m.payload.decode() for m in messages],
+        [json.dumps(dict(m.headers)) for m in messages],
+    ]
+
+
+def outbox_insert(first_param: int, *, source: str) -> str:
+    """SQL for a data-modifying CTE: insert, in order, the events passed as `outbox_columns` in
+    parameters `$first_param`..`$first_param + 3`, once per row of the CTE `source` (which yields
+    one row when the change happened, none otherwise). Pair it with `outbox_notify(source)`."""
+    a, b, c, d = (f"${first_param + i}" for i in range(4))
+    return (
+        "INSERT INTO outbox (event_id, subject, payload, headers) "
+        "SELECT e.event_id, e.subject, e.payload, e.headers::jsonb "
+        f"FROM {source}, unnest({a}::text[], {b}::text[], {c}::text[], {d}::text[]) "
+        "WITH ORDINALITY AS e(event_id, subject, payload, headers, n) ORDER BY e.n"
+    )
+
+
+def outbox_notify(source: str) -> str:
+    """SQL for a select-list item that wakes the relays when the CTE `source` yielded a row."""
+    return f"(SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM {source} LIMIT 1)"
 
 
 class OutboxRelay:

@@ -283,32 +283,41 @@ async def connect_call(
         to_number=dial.to_number,
         metadata=metadata or {},
     )
-    poller: asyncio.Task[None] | None = None
+    poller: asyncio.Task[CallRow | None] | None = None
     try:
         with _segment("dispatch"):
             dispatch_id = await ctx.livekit.dispatch_agent(
                 dial.room_name, ctx.settings.agent_name, job.model_dump_json()
             )
-        poller = asyncio.create_task(_watch_ringing(ctx, call.data.id, dial))
+        poller = asyncio.create_task(_watch_ringing(ctx, call, dial))
         with _segment("dial"):
             answer = await ctx.livekit.dial(dial)
     except CallError as exc:
-        await _record_failure(ctx, call, exc)
+        await _record_failure(ctx, _newest(call, poller), exc)
         raise
     except Exception as exc:
         log.exception("call.connect_failed", call_id=call.data.id)
         error = internal_error()
-        await _record_failure(ctx, call, error)
+        await _record_failure(ctx, _newest(call, poller), error)
         raise error from exc
     finally:
         if poller is not None:
             poller.cancel()
     with _segment("db"):
-        return await _record_answer(ctx, call, answer, dispatch_id)
+        return await _record_answer(ctx, _newest(call, poller), answer, dispatch_id)
 
 
-async def _watch_ringing(ctx: Context, call_id: str, dial: DialRequest) -> None:
-    """While dialing, poll the participant's `sip.callStatus` for `ringing` (no webhook says so)."""
+def _newest(call: CallRow, poller: asyncio.Task[CallRow | None] | None) -> CallRow:
+    """The newest snapshot of the call this request holds: the ringing poller's, if it wrote one
+    (the store checks the snapshot anyway; a newer one saves it a read)."""
+    if poller is None or not poller.done() or poller.cancelled() or poller.exception():
+        return call
+    return poller.result() or call
+
+
+async def _watch_ringing(ctx: Context, call: CallRow, dial: DialRequest) -> CallRow | None:
+    """While dialing, poll the participant's `sip.callStatus` for `ringing` (no webhook says so);
+    the ringing call, if it wrote it."""
     interval = ctx.settings.answer_poll_interval_s
     deadline = asyncio.get_running_loop().time() + dial.ringing_timeout_s + 5
     while asyncio.get_running_loop().time() < deadline:
@@ -316,18 +325,18 @@ async def _watch_ringing(ctx: Context, call_id: str, dial: DialRequest) -> None:
         try:
             status = await ctx.livekit.call_status(dial.room_name, dial.participant_identity)
         except Exception as exc:
-            log.debug("call.status_poll_failed", call_id=call_id, error=str(exc))
+            log.debug("call.status_poll_failed", call_id=call.data.id, error=str(exc))
             continue
         if status == "ringing":
-            await ctx.store.transition(call_id, CallStatus.RINGING)
-            return
+            return await ctx.store.advance(call, CallStatus.RINGING)
         if status in ("active", "hangup") or status is None:
-            return
+            return None
+    return None
 
 
 async def _record_failure(ctx: Context, call: CallRow, error: CallError) -> None:
-    await ctx.store.transition(
-        call.data.id,
+    await ctx.store.advance(
+        call,
         CallStatus.FAILED,
         failure_reason=error.failure_reason,
         sip_status_code=error.sip_status_code,
@@ -352,8 +361,8 @@ async def _close_room(ctx: Context, room_name: str) -> None:
 async def _record_answer(
     ctx: Context, call: CallRow, answer: Answered, dispatch_id: str
 ) -> CallRow:
-    answered = await ctx.store.transition(
-        call.data.id,
+    answered = await ctx.store.advance(
+        call,
         CallStatus.ANSWERED,
         sip_call_id=answer.sip_call_id,
         participant_identity=answer.participant_identity,

@@ -29,6 +29,7 @@ from call_orchestrator.domain import (
     not_answered,
     outcome_for_sip_status,
 )
+from talkifai_common.livekit_tokens import reuse_tokens
 
 log = structlog.get_logger(__name__)
 CALL_STATUS_ATTRIBUTE = "sip.callStatus"
@@ -125,6 +126,7 @@ class LiveKitAdapter:
             timeout=aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 1.0)),
             failover=False,
         )
+        reuse_tokens(self._api)
 
     async def dispatch_agent(self, room_name: str, agent_name: str, metadata: str) -> str:
         """Dispatch the agent to the room (creating it); CallError when LiveKit fails."""

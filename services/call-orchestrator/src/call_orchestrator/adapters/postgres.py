@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from talkifai_common.events import (
     PhoneNumberSyncData,
     new_event,
 )
-from talkifai_common.outbox import write_event
+from talkifai_common.outbox import outbox_columns, outbox_insert, outbox_notify
 
 SOURCE = "talkifai/call-orchestrator"
 _EVENT_BY_STATUS = {
@@ -102,6 +102,8 @@ class CallRow:
     participant_identity: str | None
     participant_left_at: datetime | None
     recording_consent_at: datetime | None
+    rev: int = 0
+    """Bumped by every write of the call; a write from a snapshot checks it (`Store.advance`)."""
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -144,7 +146,79 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         participant_identity=row["participant_identity"],
         participant_left_at=row["participant_left_at"],
         recording_consent_at=row["recording_consent_at"],
+        rev=row["rev"],
     )
+
+
+def _initiated(call: NewCall, now: datetime) -> CallRow:
+    """The row a new call gets."""
+    agent = CallAgentRef(id=call.agent_id, name=call.agent_name or "") if call.agent_id else None
+    data = CallData(
+        id=call.id,
+        direction=call.direction,
+        status=CallStatus.INITIATED,
+        phone_number_id=call.phone_number_id,
+        phone_number=call.phone_number,
+        from_number=call.from_number,
+        to_number=call.to_number,
+        agent=agent,
+        room_name=call.room_name,
+        sip_call_id=call.sip_call_id,
+        started_at=now,
+    )
+    return CallRow(
+        data=data,
+        org_id=call.org_id,
+        webhook_url=call.webhook_url,
+        recording_mode=call.recording_mode,
+        participant_identity=call.participant_identity,
+        participant_left_at=None,
+        recording_consent_at=None,
+    )
+
+
+_DATA_FIELDS = frozenset(CallData.model_fields)
+_ROW_FIELDS = frozenset({"participant_identity", "participant_left_at", "recording_consent_at"})
+
+
+def advanced(call: CallRow, status: CallStatus, fields: dict[str, Any], now: datetime) -> CallRow:
+    """`call` moved to `status` at `now` with `fields` set: the status's timestamp is kept if it
+    is already there, and a None field leaves the stored value alone."""
+    for name in fields:
+        if name not in _SETTABLE:
+            raise ValueError(f"not a settable call field: {name}")
+    given = {name: value for name, value in fields.items() if value is not None}
+    update: dict[str, Any] = {"status": status}
+    update.update({k: v for k, v in given.items() if k in _DATA_FIELDS})
+    if (column := _TIMESTAMP_BY_STATUS.get(status)) and getattr(call.data, column) is None:
+        update[column] = now
+    data = call.data.model_copy(update=update)
+    data = data.model_copy(
+        update={
+            "duration_s": _seconds(data.answered_at, data.ended_at),
+            "total_duration_s": _seconds(data.started_at, data.ended_at),
+        }
+    )
+    row_fields = {k: v for k, v in given.items() if k in _ROW_FIELDS}
+    return replace(call, data=data, rev=call.rev + 1, **row_fields)
+
+
+class _Stale:
+    """The stored call changed since the snapshot a write started from."""
+
+
+_STALE = _Stale()
+
+
+class _Params:
+    """Positional parameters of a statement being built: `q(value)` adds one, returns `$n`."""
+
+    def __init__(self) -> None:
+        self.args: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
 
 
 def encode_cursor(started_at: datetime, call_id: str) -> str:
@@ -382,27 +456,44 @@ class Store:
         max_live_per_org: int | None,
         then: CallStatus | None = None,
     ) -> CallRow:
-        """Record a call as initiated with its event (and, in the same transaction, move it on to
-        `then`); enforce the organization's live-call cap."""
-        # The cap is taken in its own statement, outside the call's transaction, so the
-        # organization's counter row is locked for microseconds rather than a whole transaction.
-        live = await self.pool.fetchval(
-            """
-            INSERT INTO org_live_calls (org_id, live) VALUES ($1, 1)
-            ON CONFLICT (org_id) DO UPDATE SET live = org_live_calls.live + 1
-            WHERE org_live_calls.live < $2
-            RETURNING live
-            """,
-            call.org_id,
-            max_live_per_org if max_live_per_org is not None else 2**31 - 1,
-        )
-        if live is None:
-            raise TooManyCalls(call.org_id)
+        """Record a call as initiated with its event (and move it on to `then`, with that event
+        too), taking one of the organization's live-call slots: one statement, one round trip."""
+        created = _initiated(call, utcnow())
+        states = [created] if then is None else [created, advanced(created, then, {}, utcnow())]
+        final = replace(states[-1], rev=0)
+        q = _Params()
+        sql = f"""
+            WITH slot AS (
+                INSERT INTO org_live_calls (org_id, live) VALUES ({q(call.org_id)}, 1)
+                ON CONFLICT (org_id) DO UPDATE SET live = org_live_calls.live + 1
+                 WHERE org_live_calls.live < {q(max_live_per_org or 2**31 - 1)}
+                RETURNING 1),
+            call AS (
+                INSERT INTO calls (id, org_id, direction, status, phone_number_id, phone_number,
+                    from_number, to_number, agent_id, agent_name, room_name, webhook_url,
+                    recording_mode, participant_identity, sip_call_id, started_at, ringing_at,
+                    answered_at, ended_at, updated_at)
+                SELECT {q(call.id)}, {q(call.org_id)}, {q(call.direction.value)},
+                       {q(final.data.status.value)}, {q(call.phone_number_id)},
+                       {q(call.phone_number)}, {q(call.from_number)}, {q(call.to_number)},
+                       {q(call.agent_id)}, {q(call.agent_name)}, {q(call.room_name)},
+                       {q(call.webhook_url)}, {q(call.recording_mode)},
+                       {q(call.participant_identity)}, {q(call.sip_call_id)},
+                       {q(final.data.started_at)}, {q(final.data.ringing_at)},
+                       {q(final.data.answered_at)}, {q(final.data.ended_at)},
+                       {q(final.data.started_at)}
+                  FROM slot
+                RETURNING 1),
+            {self._events_sql(q, states, source="call")}
+            SELECT (SELECT count(*) FROM call), {outbox_notify("call")}
+        """
         try:
-            return await self._insert_call(call, then)
-        except BaseException:
-            await self._release_slot(call.org_id)
-            raise
+            inserted = await self.pool.fetchval(sql, *q.args)
+        except asyncpg.UniqueViolationError as exc:
+            raise CallInProgress(call.room_name) from exc
+        if not inserted:
+            raise TooManyCalls(call.org_id)
+        return final
 
     async def _release_slot(self, org_id: str) -> None:
         await self.pool.execute(
@@ -419,74 +510,87 @@ class Store:
             """
         )
 
-    async def _insert_call(self, call: NewCall, then: CallStatus | None) -> CallRow:
-        async with self.pool.acquire() as conn, conn.transaction():
-            try:
-                row = await conn.fetchrow(
-                    """
-                    INSERT INTO calls (id, org_id, direction, status, phone_number_id,
-                        phone_number, from_number, to_number, agent_id, agent_name, room_name,
-                        webhook_url, recording_mode, participant_identity, sip_call_id)
-                    VALUES ($1, $2, $3, 'initiated', $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                            $13, $14)
-                    RETURNING *
-                    """,
-                    call.id,
-                    call.org_id,
-                    call.direction.value,
-                    call.phone_number_id,
-                    call.phone_number,
-                    call.from_number,
-                    call.to_number,
-                    call.agent_id,
-                    call.agent_name,
-                    call.room_name,
-                    call.webhook_url,
-                    call.recording_mode,
-                    call.participant_identity,
-                    call.sip_call_id,
-                )
-            except asyncpg.UniqueViolationError as exc:
-                raise CallInProgress(call.room_name) from exc
-            created = call_from_row(row)
-            await self._emit(conn, created)
-            if then is not None:
-                moved = await self._transition(conn, call.id, then, {})
-                assert moved is not None
-                created = moved
-            return created
-
     async def transition(self, call_id: str, status: CallStatus, **fields: Any) -> CallRow | None:
         """Move a call forward to `status` (with its event); None if it is already there or past."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            changed = await self._transition(conn, call_id, status, fields)
-        if changed is not None and status in FINAL_STATUSES:
-            await self._release_slot(changed.org_id)
-        return changed
+        while True:
+            current = await self.get_call(call_id)
+            if current is None:
+                return None
+            moved = await self._advance(current, status, fields)
+            if not isinstance(moved, _Stale):
+                return moved
 
-    async def _transition(
-        self, conn: asyncpg.Connection, call_id: str, status: CallStatus, fields: dict[str, Any]
-    ) -> CallRow | None:
-        earlier = [s.value for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
-        sets = ["status = $2", "updated_at = now()"]
-        args: list[Any] = [call_id, status.value, earlier]
-        if column := _TIMESTAMP_BY_STATUS.get(status):
-            sets.append(f"{column} = COALESCE({column}, now())")
+    async def advance(self, call: CallRow, status: CallStatus, **fields: Any) -> CallRow | None:
+        """`transition` from a row this process holds: one round trip when nothing else changed
+        the call since (its `rev` still matches), `transition` otherwise."""
+        moved = await self._advance(call, status, fields)
+        if isinstance(moved, _Stale):
+            return await self.transition(call.data.id, status, **fields)
+        return moved
+
+    async def _advance(
+        self, call: CallRow, status: CallStatus, fields: dict[str, Any]
+    ) -> CallRow | _Stale | None:
+        """Write `call` moved to `status`, its event, its webhook and (when final) the freed slot
+        in one statement, if the stored call is still at `call.rev`; `_STALE` if it is not."""
+        if STATUS_RANK[call.data.status] >= STATUS_RANK[status]:
+            return None  # statuses only move forward, so the stored call is there or past too
+        moved = advanced(call, status, fields, utcnow())
+        q = _Params()
+        sets = [f"status = {q(status.value)}", f"updated_at = {q(utcnow())}", "rev = rev + 1"]
+        if (column := _TIMESTAMP_BY_STATUS.get(status)) and getattr(call.data, column) is None:
+            sets.append(f"{column} = {q(getattr(moved.data, column))}")
         for name, value in fields.items():
-            if name not in _SETTABLE:
-                raise ValueError(f"not a settable call field: {name}")
-            args.append(value)
-            sets.append(f"{name} = COALESCE(${len(args)}, {name})")
-        row = await conn.fetchrow(
-            f"UPDATE calls SET {', '.join(sets)} "
-            "WHERE id = $1 AND status = ANY($3::text[]) RETURNING *",
-            *args,
-        )
-        if row is None:
-            return None
-        changed = call_from_row(row)
-        await self._emit(conn, changed)
-        return changed
+            if value is not None:
+                sets.append(f"{name} = {q(value)}")
+        release = ""
+        if status in FINAL_STATUSES:
+            release = f"""
+            released AS (
+                UPDATE org_live_calls SET live = GREATEST(live - 1, 0)
+                 WHERE org_id = {q(call.org_id)} AND EXISTS (SELECT 1 FROM moved)),"""
+        sql = f"""
+            WITH moved AS (
+                UPDATE calls SET {", ".join(sets)}
+                 WHERE id = {q(call.data.id)} AND rev = {q(call.rev)}
+                RETURNING 1),{release}
+            {self._events_sql(q, [moved], source="moved")}
+            SELECT (SELECT count(*) FROM moved), {outbox_notify("moved")}
+        """
+        if not await self.pool.fetchval(sql, *q.args):
+            return _STALE
+        return moved
+
+    def _events_sql(self, q: _Params, states: list[CallRow], *, source: str) -> str:
+        """CTEs writing one event per state (and its customer webhook delivery when the call has
+        a webhook URL) for each row of `source`."""
+        events = [
+            new_event(
+                _EVENT_BY_STATUS[state.data.status],
+                source=SOURCE,
+                subject=state.data.id,
+                orgid=state.org_id,
+                data=state.data,
+            )
+            for state in states
+        ]
+        columns = outbox_columns(events)
+        first = len(q.args) + 1
+        for column in columns:
+            q(column)
+        sql = f"events AS ({outbox_insert(first, source=source)})"
+        url = states[0].webhook_url
+        if url:
+            ids, payloads = f"${first}::text[]", f"${first + 2}::text[]"
+            sql += f""",
+            hooks AS (
+                INSERT INTO webhook_deliveries (event_id, call_id, org_id, url, payload, give_up_at)
+                SELECT e.event_id, {q(states[0].data.id)}, {q(states[0].org_id)}, {q(url)},
+                       e.payload, now() + {q(self._webhook_window)}::interval
+                  FROM {source}, unnest({ids}, {payloads}) WITH ORDINALITY AS e(event_id, payload, n)
+                 ORDER BY e.n
+                ON CONFLICT (event_id) DO NOTHING)"""
+        return sql
 
     async def update_fields(self, call_id: str, **fields: Any) -> CallRow | None:
         """Set fields of a call without a state change (no event)."""
@@ -497,34 +601,11 @@ class Store:
             args.append(value)
             sets.append(f"{name} = ${len(args)}")
         row = await self.pool.fetchrow(
-            f"UPDATE calls SET {', '.join(sets)}, updated_at = now() WHERE id = $1 RETURNING *",
+            f"UPDATE calls SET {', '.join(sets)}, updated_at = now(), rev = rev + 1 "
+            "WHERE id = $1 RETURNING *",
             *args,
         )
         return call_from_row(row) if row else None
-
-    async def _emit(self, conn: asyncpg.Connection, call: CallRow) -> None:
-        event = new_event(
-            _EVENT_BY_STATUS[call.data.status],
-            source=SOURCE,
-            subject=call.data.id,
-            orgid=call.org_id,
-            data=call.data,
-        )
-        await write_event(conn, event)
-        if call.webhook_url:
-            await conn.execute(
-                """
-                INSERT INTO webhook_deliveries (event_id, call_id, org_id, url, payload, give_up_at)
-                VALUES ($1, $2, $3, $4, $5, now() + $6::interval)
-                ON CONFLICT (event_id) DO NOTHING
-                """,
-                event.id,
-                call.data.id,
-                call.org_id,
-                call.webhook_url,
-                event.model_dump_json(),
-                self._webhook_window,
-            )
 
     async def get_call(self, call_id: str, org_id: str | None = None) -> CallRow | None:
         """One call (within an organization when given)."""

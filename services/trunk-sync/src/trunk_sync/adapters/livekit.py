@@ -34,6 +34,7 @@ from livekit.protocol.sip import (
 )
 
 from talkifai_common.events import MediaEncryption, SipTransport
+from talkifai_common.livekit_tokens import reuse_tokens
 from trunk_sync.domain import (
     AgentDispatchMetadata,
     DispatchRuleSpec,
@@ -254,6 +255,7 @@ class LiveKitAdapter:
             timeout=aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 1.0)),
             failover=False,
         )
+        reuse_tokens(self._api)
 
     async def list_inbound_trunks(
         self, *, numbers: Sequence[str] = (), trunk_ids: Sequence[str] = ()

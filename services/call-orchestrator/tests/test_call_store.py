@@ -1,0 +1,128 @@
+"""The call store writes a state change, its event, its webhook and the live-call slot at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from call_orchestrator.adapters.postgres import (
+    CallInProgress,
+    NewCall,
+    Store,
+    TooManyCalls,
+    utcnow,
+)
+from talkifai_common.db import create_pool
+from talkifai_common.events import CallDirection, CallStatus
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    pool = await create_pool(database_url)
+    try:
+        yield Store(pool)
+    finally:
+        await pool.close()
+
+
+def new_call(call_id: str, room: str = "room_1", webhook_url: str | None = None) -> NewCall:
+    return NewCall(
+        id=call_id,
+        org_id="org_a",
+        direction=CallDirection.OUTBOUND,
+        phone_number_id="pn_1",
+        phone_number="+12025550100",
+        from_number="+12025550100",
+        to_number="+12025550123",
+        agent_id="agent_1",
+        agent_name="Sales",
+        room_name=room,
+        webhook_url=webhook_url,
+        recording_mode="disabled",
+        participant_identity="sip_+12025550123",
+    )
+
+
+async def outbox(store: Store) -> list[dict[str, object]]:
+    rows = await store.pool.fetch("SELECT subject, payload FROM outbox ORDER BY seq")
+    return [{"subject": r["subject"], **json.loads(r["payload"])} for r in rows]
+
+
+async def live(store: Store) -> int:
+    value = await store.pool.fetchval("SELECT live FROM org_live_calls WHERE org_id = 'org_a'")
+    return int(value or 0)
+
+
+async def test_advancing_a_stale_snapshot_applies_the_change_to_the_stored_call(
+    store: Store,
+) -> None:
+    created = await store.create_call(
+        new_call("call_1", webhook_url="https://hooks.example.com/x"), max_live_per_org=5
+    )
+    left_at = utcnow()
+    await store.update_fields("call_1", participant_left_at=left_at)  # the stored call moved on
+
+    answered = await store.advance(created, CallStatus.ANSWERED, sip_call_id="SCL_1")
+
+    assert answered is not None
+    assert answered.participant_left_at == left_at  # read back, not the stale snapshot's None
+    assert answered.data.sip_call_id == "SCL_1"
+    stored = await store.get_call("call_1")
+    assert stored is not None and stored.rev == answered.rev
+    assert stored.data == answered.data
+    events = await outbox(store)
+    assert [e["data"]["status"] for e in events] == ["initiated", "answered"]  # type: ignore[index]
+    assert events[1]["data"] == json.loads(answered.data.model_dump_json())
+    deliveries = await store.deliveries_for_call("call_1")
+    assert [d["event_id"] for d in deliveries] == [e["id"] for e in events]
+
+
+async def test_a_final_state_is_written_once_and_frees_the_slot_once(store: Store) -> None:
+    created = await store.create_call(new_call("call_1"), max_live_per_org=5)
+    assert await live(store) == 1
+
+    results = await asyncio.gather(
+        store.advance(created, CallStatus.FAILED, failure_reason="busy", sip_status_code=486),
+        store.advance(created, CallStatus.COMPLETED),
+        store.transition("call_1", CallStatus.FAILED, failure_reason="no_answer"),
+    )
+
+    assert sum(r is not None for r in results) == 1
+    assert await live(store) == 0
+    statuses = [e["data"]["status"] for e in await outbox(store)]  # type: ignore[index]
+    assert statuses[0] == "initiated" and len(statuses) == 2
+    stored = await store.get_call("call_1")
+    assert stored is not None and stored.data.status.value == statuses[1]
+    assert stored.data.total_duration_s is not None
+
+
+async def test_the_cap_and_the_live_room_refuse_a_call_without_leaving_anything(
+    store: Store,
+) -> None:
+    await store.create_call(new_call("call_1", room="room_1"), max_live_per_org=2)
+
+    with pytest.raises(CallInProgress):
+        await store.create_call(new_call("call_2", room="room_1"), max_live_per_org=2)
+    await store.create_call(new_call("call_3", room="room_3"), max_live_per_org=2)
+    with pytest.raises(TooManyCalls):
+        await store.create_call(new_call("call_4", room="room_4"), max_live_per_org=2)
+
+    assert await live(store) == 2
+    ids = [r["id"] for r in await store.pool.fetch("SELECT id FROM calls ORDER BY id")]
+    assert ids == ["call_1", "call_3"]
+    assert len(await outbox(store)) == 2
+
+
+async def test_an_inbound_call_is_recorded_answered_with_both_events(store: Store) -> None:
+    call = await store.create_call(
+        new_call("call_1"), max_live_per_org=None, then=CallStatus.ANSWERED
+    )
+
+    assert call.data.status is CallStatus.ANSWERED and call.data.answered_at is not None
+    stored = await store.get_call("call_1")
+    assert stored is not None and stored.data == call.data and stored.rev == call.rev
+    statuses = [e["data"]["status"] for e in await outbox(store)]  # type: ignore[index]
+    assert statuses == ["initiated", "answered"]
