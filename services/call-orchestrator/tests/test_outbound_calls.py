@@ -157,6 +157,28 @@ async def test_livekit_unavailable_is_503(harness: Harness) -> None:
     assert history[0]["failure_reason"] == "livekit_unavailable"
 
 
+async def test_a_database_failure_is_500_in_the_routes_body_and_places_no_call(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    conn = await harness.db()
+    await conn.execute("ALTER TABLE calls RENAME TO calls_away")  # every write of a call fails
+
+    response = await harness.call(TO, seeded.phone_number)
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "success": False,
+        "error": "internal",
+        "message": "Server error: internal error initiating the call",
+    }
+    assert (await harness.lk.control.state())["calls"] == []
+    assert await conn.fetchval("SELECT live FROM org_live_calls WHERE org_id = 'org_a'") in (
+        None,
+        0,
+    )
+
+
 async def test_unreachable_carrier_is_502(harness: Harness) -> None:
     seeded = await harness.seed()
     await harness.lk.control.set_outcome(TO, unreachable=True)

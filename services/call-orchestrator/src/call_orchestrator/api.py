@@ -21,7 +21,7 @@ from livekit import api as lkapi
 from pydantic import BaseModel
 
 from call_orchestrator import handlers
-from call_orchestrator.domain import CallError
+from call_orchestrator.domain import CallError, internal_error
 from call_orchestrator.handlers import Context
 from call_orchestrator.schemas import (
     CallPage,
@@ -215,6 +215,19 @@ async def outbound_call(
     486, 600 -> 408 busy; 603 -> 408 declined; other refusals and carrier 5xx -> 502 with
     `sip_status_code`; LiveKit unreachable -> 503; anything else 500.
     """
+    try:
+        return await _place(ctx, principal, body, idempotency_key)
+    except (CallError, TalkifaiError):
+        raise
+    except Exception as exc:
+        # A database outage, say: the route's own body still, never a bare 500 page.
+        log.exception("outbound_call.failed", org_id=principal.org_id)
+        raise internal_error() from exc
+
+
+async def _place(
+    ctx: Context, principal: Principal, body: OutboundCallRequest, idempotency_key: str | None
+) -> Response:
     timings = handlers.start_timings()
     started = time.perf_counter()
     if idempotency_key is None:

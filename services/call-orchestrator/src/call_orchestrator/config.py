@@ -32,6 +32,17 @@ class Settings(ServiceSettings):
     answer_poll_interval_s: float = Field(
         default=0.25, gt=0, description="How often a dialing call is checked for `ringing`."
     )
+    live_call_check_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often calls still live in history are checked against LiveKit's rooms.",
+    )
+    live_call_check_after_s: float = Field(
+        default=130.0,
+        ge=0,
+        description="A live call is checked once it is this old (past the longest ringing "
+        "window, so no dialer still waits on it).",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     webhook_signing_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key of customer webhook signatures."

@@ -7,9 +7,11 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import random
 import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -553,6 +555,50 @@ async def _room_finished(ctx: Context, room_name: str) -> str:
             await ctx.store.transition(call.data.id, CallStatus.FAILED, failure_reason="abandoned")
             return "abandoned"
     return "ignored"
+
+
+# --- calls whose end LiveKit never reported ---------------------------------------------------
+
+
+async def close_calls_without_room(ctx: Context, *, batch: int = 200) -> int:
+    """End live calls whose room LiveKit no longer has (their webhooks were lost: we were down,
+    or LiveKit gave up): answered ones complete, the others fail as abandoned. Each frees its
+    organization's live-call slot. Only calls older than any ringing window are looked at, so
+    no dialer is still waiting on them. Returns how many it ended."""
+    started_before = utcnow() - timedelta(seconds=ctx.settings.live_call_check_after_s)
+    ended = 0
+    calls = await ctx.store.live_calls(started_before, batch)
+    if not calls:
+        return 0
+    rooms = await ctx.livekit.existing_rooms(sorted({c.data.room_name for c in calls}))
+    for call in calls:
+        if call.data.room_name in rooms:
+            continue
+        if call.data.status is CallStatus.ANSWERED:
+            done = await ctx.store.advance(call, CallStatus.COMPLETED)
+        else:
+            done = await ctx.store.advance(call, CallStatus.FAILED, failure_reason="abandoned")
+        if done is not None:
+            ended += 1
+            log.warning(
+                "call.ended_without_webhook",
+                call_id=call.data.id,
+                room=call.data.room_name,
+                status=done.data.status.value,
+            )
+    return ended
+
+
+async def check_live_calls_periodically(ctx: Context) -> None:
+    """`close_calls_without_room` every `live_call_check_interval_s`, until cancelled."""
+    interval = ctx.settings.live_call_check_interval_s
+    while True:
+        # Replicas drift apart instead of checking in step; the writes are idempotent anyway.
+        await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+        try:
+            await close_calls_without_room(ctx)
+        except Exception as exc:
+            log.warning("call.live_check_failed", error=str(exc))
 
 
 # --- recording consent (agent-runtime) -------------------------------------------------------

@@ -26,7 +26,7 @@ from call_orchestrator.adapters.webhooks import WebhookSender
 from call_orchestrator.api import include_routes
 from call_orchestrator.config import Settings
 from call_orchestrator.consumers import register_consumers
-from call_orchestrator.handlers import BackgroundTasks, Context
+from call_orchestrator.handlers import BackgroundTasks, Context, check_live_calls_periodically
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
 from talkifai_common.db import create_pool, migrate
@@ -119,6 +119,9 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             asyncio.create_task(_start_bus(broker, bus_started), name="bus-start"),
             asyncio.create_task(_relay_when_connected(relay, bus_started), name="outbox-relay"),
             asyncio.create_task(sender.run(), name="customer-webhooks"),
+            asyncio.create_task(
+                check_live_calls_periodically(app.state.context), name="live-call-check"
+            ),
         ]
         try:
             yield

@@ -7,6 +7,7 @@ outbound route's outcomes (`CallError`) using the SIP status table in `domain`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,7 +20,7 @@ from livekit.protocol.egress import (
     EncodedFileType,
     RoomCompositeEgressRequest,
 )
-from livekit.protocol.room import DeleteRoomRequest, RoomParticipantIdentity
+from livekit.protocol.room import DeleteRoomRequest, ListRoomsRequest, RoomParticipantIdentity
 from livekit.protocol.sip import CreateSIPParticipantRequest
 
 from call_orchestrator.domain import (
@@ -68,6 +69,8 @@ class LiveKitPort(Protocol):
     async def start_audio_recording(self, room_name: str) -> str: ...
 
     async def delete_room(self, room_name: str) -> None: ...
+
+    async def existing_rooms(self, room_names: Sequence[str]) -> set[str]: ...
 
     async def aclose(self) -> None: ...
 
@@ -208,6 +211,11 @@ class LiveKitAdapter:
         except api.TwirpError as exc:
             if exc.code != "not_found":
                 raise
+
+    async def existing_rooms(self, room_names: Sequence[str]) -> set[str]:
+        """Which of these rooms LiveKit still has."""
+        response = await self._api.room.list_rooms(ListRoomsRequest(names=list(room_names)))
+        return {room.name for room in response.rooms}
 
     async def aclose(self) -> None:
         """Close the HTTP session."""

@@ -614,6 +614,19 @@ class Store:
             return None
         return call_from_row(row)
 
+    async def live_calls(self, started_before: datetime, limit: int) -> list[CallRow]:
+        """Calls still initiated, ringing or answered that started before a time, oldest first."""
+        rows = await self.pool.fetch(
+            """
+            SELECT * FROM calls
+             WHERE status IN ('initiated', 'ringing', 'answered') AND started_at < $1
+             ORDER BY started_at LIMIT $2
+            """,
+            started_before,
+            limit,
+        )
+        return [call_from_row(r) for r in rows]
+
     async def call_in_room(self, room_name: str) -> CallRow | None:
         """The newest call in a room (a live one first)."""
         row = await self.pool.fetchrow(

@@ -1,0 +1,70 @@
+"""Calls whose end LiveKit never reported (lost webhooks) are ended once their room is gone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from call_orchestrator.adapters.postgres import NewCall, Store
+from talkifai_common.db import create_pool
+from talkifai_common.events import CallDirection, CallStatus
+
+from .harness import Harness, eventually
+
+TO = "+12025550123"
+
+
+@pytest.fixture
+def overrides() -> dict[str, Any]:
+    return {"live_call_check_interval_s": 0.05, "live_call_check_after_s": 0}
+
+
+def lost_call(call_id: str, room: str) -> NewCall:
+    return NewCall(
+        id=call_id,
+        org_id="org_a",
+        direction=CallDirection.INBOUND,
+        phone_number_id="pn_gone",
+        phone_number="+12025550100",
+        from_number=TO,
+        to_number="+12025550100",
+        agent_id=None,
+        agent_name=None,
+        room_name=room,
+        webhook_url=None,
+        recording_mode="disabled",
+    )
+
+
+async def test_calls_whose_room_is_gone_end_and_free_their_slots(harness: Harness) -> None:
+    seeded = await harness.seed()
+    live = (await harness.call(TO, seeded.phone_number)).json()["call_id"]  # its room exists
+    pool = await create_pool(harness.database_url, min_size=1, max_size=2)
+    try:
+        store = Store(pool)
+        # Calls whose room_finished never reached us.
+        await store.create_call(
+            lost_call("call_lost_answered", "room_gone_1"),
+            max_live_per_org=None,
+            then=CallStatus.ANSWERED,
+        )
+        await store.create_call(
+            lost_call("call_lost_ringing", "room_gone_2"), max_live_per_org=None
+        )
+    finally:
+        await pool.close()
+
+    async def lost() -> dict[str, Any]:
+        ids = ("call_lost_answered", "call_lost_ringing")
+        return {c: (await harness.get_call(c)).json() for c in ids}
+
+    calls = await eventually(lost, lambda calls: all(c["ended_at"] for c in calls.values()))
+    assert calls["call_lost_answered"]["status"] == "completed"
+    assert calls["call_lost_ringing"]["status"] == "failed"
+    assert calls["call_lost_ringing"]["failure_reason"] == "abandoned"
+    assert (await harness.get_call(live)).json()["status"] == "answered"
+    conn = await harness.db()
+    assert await conn.fetchval("SELECT live FROM org_live_calls WHERE org_id = 'org_a'") == 1
+    events = await harness.events_for("call_lost_answered", 3)
+    assert [e["data"]["status"] for e in events] == ["initiated", "answered", "completed"]
