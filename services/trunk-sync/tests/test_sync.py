@@ -107,7 +107,10 @@ async def test_a_number_gets_its_trunks_and_an_assigned_agent_its_dispatch_rule(
     }
     assert meta(inbound) == names
     # The outbound trunk's credentials are those of this version.
-    assert meta(outbound) == {**names, "version": number["version"]}
+    # (and a keyed digest of the password, to see a hand edit of it).
+    digest = meta(outbound).pop("password_digest")
+    assert meta(outbound) == {**names, "version": number["version"], "password_digest": digest}
+    assert len(digest) == 32 and PASSWORD not in digest
 
     agent = await api.agent("Support")
     await assign(api, NUMBER, agent["id"], None)
@@ -407,6 +410,32 @@ async def test_full_reconcile_repairs_drift_removes_orphans_and_leaves_unmanaged
     assert repaired["address"] == "acme.pstn.twilio.com"
     assert repaired["auth_password"] == PASSWORD
     assert (await full_reconcile(ports)).in_sync == 2
+
+
+async def test_full_reconcile_restores_an_outbound_password_changed_by_hand(
+    api: Api, sync: TrunkSync, lk: RunningEmulator, livekit: lkapi.LiveKitAPI
+) -> None:
+    number = await create_number(api)
+    before = await converged(lk, 1, 1, 0)
+    await synced_at_version(api, number["id"])
+    ports = sync.app.state.ports
+    [trunk] = before["outbound"]
+    assert PASSWORD not in trunk["metadata"]  # only a keyed digest of it
+
+    # Everything as we wrote it, metadata included, but the password.
+    listed = await livekit.sip.list_outbound_trunk(
+        lkapi.ListSIPOutboundTrunkRequest(trunk_ids=[trunk["sip_trunk_id"]])
+    )
+    [info] = listed.items
+    info.auth_password = "changed-by-hand"
+    await livekit.sip.update_outbound_trunk(trunk["sip_trunk_id"], info)
+
+    report = await full_reconcile(ports)
+    assert (report.numbers, report.repaired) == (1, 1)
+    [repaired] = (await sip_state(lk.control))["outbound"]
+    assert repaired["sip_trunk_id"] == trunk["sip_trunk_id"]  # updated in place
+    assert repaired["auth_password"] == PASSWORD
+    assert (await full_reconcile(ports)).in_sync == 1
 
 
 async def test_no_sip_password_reaches_an_event_or_a_log_line(

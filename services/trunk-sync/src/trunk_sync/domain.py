@@ -80,6 +80,12 @@ class ResourceMetadata(BaseModel):
         default=None,
         description="Outbound trunks only: the number version whose credentials the trunk holds.",
     )
+    password_digest: str | None = Field(
+        default=None,
+        description="Outbound trunks only: a keyed digest of the password we wrote, so a password "
+        "changed by hand in LiveKit shows as drift without reading ours (the LiveKit adapter "
+        "writes and checks it; the domain never sees it).",
+    )
 
     @classmethod
     def parse(cls, raw: str) -> ResourceMetadata | None:

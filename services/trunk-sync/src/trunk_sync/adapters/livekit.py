@@ -8,6 +8,7 @@ livekit-protocol messages and turns livekit-api's errors into `LiveKitUnavailabl
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Sequence
 from typing import NoReturn, Protocol
 
@@ -129,8 +130,33 @@ def inbound_info(spec: InboundTrunkSpec) -> SIPInboundTrunkInfo:
     )
 
 
-def outbound_info(spec: OutboundTrunkSpec, password: str) -> SIPOutboundTrunkInfo:
-    """The protobuf of an outbound trunk spec with its password."""
+class PasswordDigest:
+    """HMAC-SHA256 of outbound trunk passwords under a key derived from the LiveKit API secret:
+    whoever could reverse it can already read the password from LiveKit."""
+
+    def __init__(self, livekit_api_secret: str) -> None:
+        self._key = hmac.digest(
+            livekit_api_secret.encode(), b"talkifai trunk-sync password digest", "sha256"
+        )
+
+    def __call__(self, password: str) -> str:
+        return hmac.digest(self._key, password.encode(), "sha256").hex()[:32]
+
+    def matches(self, password: str, digest: str | None) -> bool:
+        """Whether LiveKit's `password` is the one we wrote (both absent counts as a match)."""
+        if not password or not digest:
+            return not password and not digest
+        return hmac.compare_digest(self(password), digest)
+
+
+def outbound_info(
+    spec: OutboundTrunkSpec, password: str, digest: PasswordDigest
+) -> SIPOutboundTrunkInfo:
+    """The protobuf of an outbound trunk spec with its password (and the password's digest in
+    the metadata)."""
+    meta = spec.meta
+    if meta is not None and password:
+        meta = meta.model_copy(update={"password_digest": digest(password)})
     return SIPOutboundTrunkInfo(
         name=spec.name,
         address=spec.address,
@@ -139,7 +165,7 @@ def outbound_info(spec: OutboundTrunkSpec, password: str) -> SIPOutboundTrunkInf
         auth_password=password,
         transport=_TRANSPORT[spec.transport],
         media_encryption=_MEDIA[spec.media_encryption],
-        metadata=spec.meta.dump() if spec.meta else "",
+        metadata=meta.dump() if meta else "",
     )
 
 
@@ -183,8 +209,9 @@ def inbound_spec(info: SIPInboundTrunkInfo) -> ObservedInbound:
     return Observed(info.sip_trunk_id, spec)
 
 
-def outbound_spec(info: SIPOutboundTrunkInfo) -> ObservedOutbound:
-    """What LiveKit holds, in the domain's terms (the password only as present or not)."""
+def outbound_spec(info: SIPOutboundTrunkInfo, digest: PasswordDigest) -> ObservedOutbound:
+    """What LiveKit holds, in the domain's terms: the password only as present or not, and as
+    foreign (a hand edit to repair) when it is not the one our metadata's digest names."""
     rest = SIPOutboundTrunkInfo()
     rest.CopyFrom(info)
     for name in (
@@ -199,6 +226,11 @@ def outbound_spec(info: SIPOutboundTrunkInfo) -> ObservedOutbound:
         "metadata",
     ):
         rest.ClearField(name)
+    meta = ResourceMetadata.parse(info.metadata)
+    ours = True
+    if meta is not None:
+        ours = digest.matches(info.auth_password, meta.password_digest)
+        meta = meta.model_copy(update={"password_digest": None})
     spec = OutboundTrunkSpec(
         name=info.name,
         address=info.address,
@@ -207,8 +239,8 @@ def outbound_spec(info: SIPOutboundTrunkInfo) -> ObservedOutbound:
         has_password=bool(info.auth_password),
         transport=_TRANSPORT_BACK.get(info.transport, SipTransport.AUTO),
         media_encryption=_MEDIA_BACK.get(info.media_encryption, MediaEncryption.DISABLE),
-        meta=ResourceMetadata.parse(info.metadata),
-        foreign=_leftover(rest),
+        meta=meta,
+        foreign=_leftover(rest) or not ours,
     )
     return Observed(info.sip_trunk_id, spec)
 
@@ -256,6 +288,7 @@ class LiveKitAdapter:
             failover=False,
         )
         reuse_tokens(self._api)
+        self._digest = PasswordDigest(api_secret)
 
     async def list_inbound_trunks(
         self, *, numbers: Sequence[str] = (), trunk_ids: Sequence[str] = ()
@@ -279,7 +312,7 @@ class LiveKitAdapter:
             )
         except Exception as exc:
             _raise(exc)
-        return [outbound_spec(t) for t in response.items]
+        return [outbound_spec(t, self._digest) for t in response.items]
 
     async def list_dispatch_rules(
         self, *, trunk_ids: Sequence[str] = (), rule_ids: Sequence[str] = ()
@@ -316,7 +349,7 @@ class LiveKitAdapter:
         """Create; the new trunk's id."""
         try:
             info = await self._api.sip.create_outbound_trunk(
-                CreateSIPOutboundTrunkRequest(trunk=outbound_info(spec, password))
+                CreateSIPOutboundTrunkRequest(trunk=outbound_info(spec, password, self._digest))
             )
         except Exception as exc:
             _raise(exc)
@@ -327,7 +360,9 @@ class LiveKitAdapter:
     ) -> None:
         """Replace the trunk in place."""
         try:
-            await self._api.sip.update_outbound_trunk(trunk_id, outbound_info(spec, password))
+            await self._api.sip.update_outbound_trunk(
+                trunk_id, outbound_info(spec, password, self._digest)
+            )
         except Exception as exc:
             _raise(exc)
 
