@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -48,6 +48,17 @@ def create_broker(
         logger=None,
         middlewares=(NatsTelemetryMiddleware(),) if tracing_enabled() else (),
     )
+
+
+def current_message(broker: NatsBroker) -> NatsMessage:
+    """The message the running subscriber handles.
+
+    Handlers call this instead of declaring a `NatsMessage` parameter: FastStream resolves such a
+    parameter through a synchronous context lookup that fast_depends runs in a worker thread, a
+    thread hop per message (it was a few percent of trunk-sync's and numbers-api's time).
+    """
+    message: NatsMessage = broker.context.get_local("message")
+    return message
 
 
 def stream_config(max_age: timedelta = timedelta(days=7)) -> StreamConfig:

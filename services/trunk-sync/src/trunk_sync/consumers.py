@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from talkifai_common.bus import current_message
 from talkifai_common.events import STREAM_NAME, EventName
 from trunk_sync import handlers
 from trunk_sync.handlers import Ports, Retry, RetryPolicy
@@ -51,7 +53,8 @@ def register_consumers(
 ) -> None:
     """Attach trunk-sync's subscriber to the broker (before it starts)."""
 
-    async def on_number_event(message: NatsMessage) -> None:
+    async def on_number_event(_: Any) -> None:
+        message = current_message(broker)
         raw = message.raw_message
         ticket = ports.locks.ticket()
         disposition = await handlers.on_number_event(
