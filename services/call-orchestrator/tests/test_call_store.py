@@ -126,3 +126,18 @@ async def test_an_inbound_call_is_recorded_answered_with_both_events(store: Stor
     assert stored is not None and stored.data == call.data and stored.rev == call.rev
     statuses = [e["data"]["status"] for e in await outbox(store)]  # type: ignore[index]
     assert statuses == ["initiated", "answered"]
+
+
+async def test_live_calls_are_paged_oldest_first_and_exclude_ended_ones(store: Store) -> None:
+    rows = [
+        await store.create_call(new_call(f"call_{i}", room=f"room_{i}"), max_live_per_org=9)
+        for i in range(4)
+    ]
+    await store.advance(rows[1], CallStatus.FAILED, failure_reason="busy")
+
+    first = await store.live_calls(utcnow(), 2)
+    last = first[-1].data
+    second = await store.live_calls(utcnow(), 2, (last.started_at, last.id))
+
+    assert [c.data.id for c in first + second] == ["call_0", "call_2", "call_3"]
+    assert await store.live_calls(rows[0].data.started_at, 2) == []

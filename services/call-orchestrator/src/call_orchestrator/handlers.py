@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -567,26 +567,32 @@ async def close_calls_without_room(ctx: Context, *, batch: int = 200) -> int:
     no dialer is still waiting on them. Returns how many it ended."""
     started_before = utcnow() - timedelta(seconds=ctx.settings.live_call_check_after_s)
     ended = 0
-    calls = await ctx.store.live_calls(started_before, batch)
-    if not calls:
-        return 0
-    rooms = await ctx.livekit.existing_rooms(sorted({c.data.room_name for c in calls}))
-    for call in calls:
-        if call.data.room_name in rooms:
-            continue
-        if call.data.status is CallStatus.ANSWERED:
-            done = await ctx.store.advance(call, CallStatus.COMPLETED)
-        else:
-            done = await ctx.store.advance(call, CallStatus.FAILED, failure_reason="abandoned")
-        if done is not None:
-            ended += 1
-            log.warning(
-                "call.ended_without_webhook",
-                call_id=call.data.id,
-                room=call.data.room_name,
-                status=done.data.status.value,
-            )
+    after: tuple[datetime, str] | None = None
+    while calls := await ctx.store.live_calls(started_before, batch, after):
+        after = (calls[-1].data.started_at, calls[-1].data.id)
+        rooms = await ctx.livekit.existing_rooms(sorted({c.data.room_name for c in calls}))
+        for call in calls:
+            if call.data.room_name not in rooms:
+                ended += await _end_without_webhook(ctx, call)
+        if len(calls) < batch:
+            break
     return ended
+
+
+async def _end_without_webhook(ctx: Context, call: CallRow) -> int:
+    if call.data.status is CallStatus.ANSWERED:
+        done = await ctx.store.advance(call, CallStatus.COMPLETED)
+    else:
+        done = await ctx.store.advance(call, CallStatus.FAILED, failure_reason="abandoned")
+    if done is None:
+        return 0
+    log.warning(
+        "call.ended_without_webhook",
+        call_id=call.data.id,
+        room=call.data.room_name,
+        status=done.data.status.value,
+    )
+    return 1
 
 
 async def check_live_calls_periodically(ctx: Context) -> None:

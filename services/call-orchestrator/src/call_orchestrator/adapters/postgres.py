@@ -614,15 +614,21 @@ class Store:
             return None
         return call_from_row(row)
 
-    async def live_calls(self, started_before: datetime, limit: int) -> list[CallRow]:
-        """Calls still initiated, ringing or answered that started before a time, oldest first."""
+    async def live_calls(
+        self, started_before: datetime, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[CallRow]:
+        """Calls still initiated, ringing or answered that started before a time, oldest first,
+        after a position `(started_at, id)` of the previous page."""
         rows = await self.pool.fetch(
             """
             SELECT * FROM calls
              WHERE status IN ('initiated', 'ringing', 'answered') AND started_at < $1
-             ORDER BY started_at LIMIT $2
+               AND ($2::timestamptz IS NULL OR (started_at, id) > ($2, $3))
+             ORDER BY started_at, id LIMIT $4
             """,
             started_before,
+            after[0] if after else None,
+            after[1] if after else "",
             limit,
         )
         return [call_from_row(r) for r in rows]

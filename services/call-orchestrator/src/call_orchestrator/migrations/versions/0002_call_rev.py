@@ -1,4 +1,5 @@
-"""A revision number on each call, so a write from a snapshot can check nothing changed since.
+"""A revision number on each call, so a write from a snapshot can check nothing changed since;
+an index of live calls by age, for the check of calls whose end LiveKit never reported.
 
 Revision ID: 0002
 Revises: 0001
@@ -15,7 +16,12 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("ALTER TABLE calls ADD COLUMN rev bigint NOT NULL DEFAULT 0")
+    op.execute(
+        "CREATE INDEX calls_live_started ON calls (started_at, id) "
+        "WHERE status IN ('initiated', 'ringing', 'answered')"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX calls_live_started")
     op.execute("ALTER TABLE calls DROP COLUMN rev")
