@@ -137,6 +137,9 @@ class OutboxRelay:
         backoff = 0.0
         try:
             while True:
+                # Cleared before the flush, so a NOTIFY arriving during it (a row committed after
+                # its SELECT) wakes the next round instead of being lost until the poll.
+                self._wakeup.clear()
                 try:
                     moved = await self.flush_once()
                     self.healthy = True
@@ -151,7 +154,6 @@ class OutboxRelay:
                     continue
                 if moved >= self._batch_size:
                     continue
-                self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
         finally:

@@ -7,14 +7,12 @@ import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 
 from numbers_api.adapters.postgres import Store
 from numbers_api.handlers import record_sync_result
-from talkifai_common.bus import current_message
 from talkifai_common.events import STREAM_NAME, CloudEvent, EventName, PhoneNumberSyncData
 
 log = structlog.get_logger(__name__)
@@ -109,6 +107,5 @@ def register_consumers(broker: NatsBroker, store: Store, live: LiveEvents) -> No
 
     # Core NATS (not a durable consumer): every replica hears every event for its own SSE clients.
     @broker.subscriber("telephony.>", title="numbers-api live feed for GET /events")
-    async def on_any_event(_: Any) -> None:
-        message = current_message(broker)
+    async def on_any_event(message: NatsMessage) -> None:
         live.deliver(message.raw_message.subject, message.body)
