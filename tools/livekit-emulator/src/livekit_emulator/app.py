@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from livekit_emulator import control, twirp, workers
 from livekit_emulator.config import EmulatorConfig
+from livekit_emulator.logs import quiet_denial_responses
 from livekit_emulator.runtime import Emulator
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -30,6 +31,7 @@ async def root(request: Request) -> Response:
 def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Starlette:
     """Build the app around a (new or given) emulator, reachable as `app.state.emulator`."""
     emu = emulator or Emulator(config)
+    quiet_denial_responses()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -42,3 +42,27 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+class DenialResponseNoise(logging.Filter):
+    """Drops uvicorn's "ASGI callable returned without completing handshake." error.
+
+    `/rtc` refuses every join with a WebSocket denial response (HTTP 501 and the reason); the
+    client receives it, but uvicorn's websockets-sansio implementation never marks the handshake
+    done after a denial and logs this error for each one (Kludex/uvicorn#3138, open). It is the
+    only handshake-less return the emulator makes, so the message is noise here, one per
+    emulated call.
+    """
+
+    MESSAGE = "ASGI callable returned without completing handshake."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but that one."""
+        return record.getMessage() != self.MESSAGE
+
+
+def quiet_denial_responses() -> None:
+    """Install `DenialResponseNoise` on uvicorn's error logger (once)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, DenialResponseNoise) for f in logger.filters):
+        logger.addFilter(DenialResponseNoise())
