@@ -42,14 +42,16 @@ log = structlog.get_logger(__name__)
 async def write_event(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
     """Record `event` in the caller's transaction; it is published only if that commits."""
     message = encode_event(event)
+    # One round trip: the row and the relays' wake-up.
     await conn.execute(
-        "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)",
+        "WITH e AS (INSERT INTO outbox (event_id, subject, payload, headers) "
+        "VALUES ($1, $2, $3, $4) RETURNING 1) "
+        f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM e",
         message.event_id,
         message.subject,
         message.payload.decode(),
         dict(message.headers),
     )
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 
 
 def outbox_columns(events: Sequence[CloudEvent[Any]]) -> list[list[str]]:

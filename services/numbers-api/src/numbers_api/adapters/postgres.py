@@ -306,14 +306,27 @@ class Tx:
     async def insert_number(self, org_id: str, number_id: str, fields: dict[str, Any]) -> None:
         """Store a new number (unique violation when the number exists in any organization)."""
         columns = ["id", "org_id", *fields]
-        placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        param = {column: f"${i}" for i, column in enumerate(columns, start=1)}
+
+        def agent_name(column: str) -> str:
+            return (
+                f"(SELECT name FROM agents WHERE id = {param[column]})"
+                if column in param
+                else "NULL"
+            )
+
+        # The search text as _REFRESH_SEARCH_TEXT computes it, in the same statement.
+        search_text = (
+            f"lower({param['phone_number']} || ' ' || coalesce({agent_name('inbound_agent_id')}, '')"
+            f" || ' ' || coalesce({agent_name('outbound_agent_id')}, ''))"
+        )
         await self.conn.execute(
-            f"INSERT INTO phone_numbers ({', '.join(columns)}) VALUES ({placeholders})",
+            f"INSERT INTO phone_numbers ({', '.join(columns)}, search_text) "
+            f"VALUES ({', '.join(param.values())}, {search_text})",
             number_id,
             org_id,
             *fields.values(),
         )
-        await self.conn.execute(_REFRESH_SEARCH_TEXT.format(where="p2.id = $1"), number_id)
 
     async def update_number(self, number_id: str, fields: dict[str, Any]) -> None:
         """Change fields, bump the version, reset sync to pending and refresh search text."""
