@@ -1,9 +1,11 @@
 """PostgreSQL: the read models of numbers and agents, call history, idempotency, webhook queue.
 
-Every call state change is one `UPDATE ... WHERE status IN (<earlier statuses>)`, so duplicate or
-out-of-order signals (webhook floods, retries, races with the dialer) can never move a call back
-or record a state twice; the change, its CloudEvent (outbox) and its customer webhook delivery
-commit together.
+A call state change is one statement: the guarded UPDATE of the call, its CloudEvent (outbox),
+its customer webhook delivery and, for a final status, the freed live-call slot. Statuses only move
+forward (a change to the same or an earlier status is a no-op) and the UPDATE is guarded by the
+call's `rev`, bumped by every write: a change computed from an older snapshot matches no row and is
+redone from a fresh read. So duplicate or out-of-order signals (webhook floods, retries, races with
+the dialer) can never move a call back or record a state twice.
 """
 
 from __future__ import annotations
