@@ -15,11 +15,13 @@ from livekit import api as lkapi
 from nats.aio.client import Client as NATS
 from pydantic import BaseModel
 
+from call_orchestrator.adapters.postgres import NewCall
 from livekit_emulator.testing import RunningEmulator
 from talkifai_common.auth import Role, issue_hs256_token
 from talkifai_common.events import (
     AgentData,
     AgentRef,
+    CallDirection,
     EventName,
     LiveKitResources,
     MediaEncryption,
@@ -100,6 +102,31 @@ def number_data(
         version=version,
         created_at=now,
         updated_at=now,
+    )
+
+
+def new_call(
+    call_id: str,
+    room: str,
+    *,
+    direction: CallDirection = CallDirection.OUTBOUND,
+    webhook_url: str | None = None,
+) -> NewCall:
+    """A call to record straight in the store (tests of the store and of lost webhooks)."""
+    return NewCall(
+        id=call_id,
+        org_id="org_a",
+        direction=direction,
+        phone_number_id="pn_1",
+        phone_number="+12025550100",
+        from_number="+12025550100",
+        to_number="+12025550123",
+        agent_id="agent_1",
+        agent_name="Sales",
+        room_name=room,
+        webhook_url=webhook_url,
+        recording_mode="disabled",
+        participant_identity="sip_+12025550123",
     )
 
 

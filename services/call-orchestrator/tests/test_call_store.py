@@ -10,13 +10,14 @@ import pytest
 
 from call_orchestrator.adapters.postgres import (
     CallInProgress,
-    NewCall,
     Store,
     TooManyCalls,
     utcnow,
 )
 from talkifai_common.db import create_pool
-from talkifai_common.events import CallDirection, CallStatus
+from talkifai_common.events import CallStatus
+
+from .harness import new_call
 
 
 @pytest.fixture
@@ -26,24 +27,6 @@ async def store(database_url: str) -> AsyncIterator[Store]:
         yield Store(pool)
     finally:
         await pool.close()
-
-
-def new_call(call_id: str, room: str = "room_1", webhook_url: str | None = None) -> NewCall:
-    return NewCall(
-        id=call_id,
-        org_id="org_a",
-        direction=CallDirection.OUTBOUND,
-        phone_number_id="pn_1",
-        phone_number="+12025550100",
-        from_number="+12025550100",
-        to_number="+12025550123",
-        agent_id="agent_1",
-        agent_name="Sales",
-        room_name=room,
-        webhook_url=webhook_url,
-        recording_mode="disabled",
-        participant_identity="sip_+12025550123",
-    )
 
 
 async def outbox(store: Store) -> list[dict[str, object]]:
@@ -60,7 +43,7 @@ async def test_advancing_a_stale_snapshot_applies_the_change_to_the_stored_call(
     store: Store,
 ) -> None:
     created = await store.create_call(
-        new_call("call_1", webhook_url="https://hooks.example.com/x"), max_live_per_org=5
+        new_call("call_1", "room_1", webhook_url="https://hooks.example.com/x"), max_live_per_org=5
     )
     left_at = utcnow()
     await store.update_fields("call_1", participant_left_at=left_at)  # the stored call moved on
@@ -81,7 +64,7 @@ async def test_advancing_a_stale_snapshot_applies_the_change_to_the_stored_call(
 
 
 async def test_a_final_state_is_written_once_and_frees_the_slot_once(store: Store) -> None:
-    created = await store.create_call(new_call("call_1"), max_live_per_org=5)
+    created = await store.create_call(new_call("call_1", "room_1"), max_live_per_org=5)
     assert await live(store) == 1
 
     results = await asyncio.gather(
@@ -102,13 +85,13 @@ async def test_a_final_state_is_written_once_and_frees_the_slot_once(store: Stor
 async def test_the_cap_and_the_live_room_refuse_a_call_without_leaving_anything(
     store: Store,
 ) -> None:
-    await store.create_call(new_call("call_1", room="room_1"), max_live_per_org=2)
+    await store.create_call(new_call("call_1", "room_1"), max_live_per_org=2)
 
     with pytest.raises(CallInProgress):
-        await store.create_call(new_call("call_2", room="room_1"), max_live_per_org=2)
-    await store.create_call(new_call("call_3", room="room_3"), max_live_per_org=2)
+        await store.create_call(new_call("call_2", "room_1"), max_live_per_org=2)
+    await store.create_call(new_call("call_3", "room_3"), max_live_per_org=2)
     with pytest.raises(TooManyCalls):
-        await store.create_call(new_call("call_4", room="room_4"), max_live_per_org=2)
+        await store.create_call(new_call("call_4", "room_4"), max_live_per_org=2)
 
     assert await live(store) == 2
     ids = [r["id"] for r in await store.pool.fetch("SELECT id FROM calls ORDER BY id")]
@@ -118,7 +101,7 @@ async def test_the_cap_and_the_live_room_refuse_a_call_without_leaving_anything(
 
 async def test_an_inbound_call_is_recorded_answered_with_both_events(store: Store) -> None:
     call = await store.create_call(
-        new_call("call_1"), max_live_per_org=None, then=CallStatus.ANSWERED
+        new_call("call_1", "room_1"), max_live_per_org=None, then=CallStatus.ANSWERED
     )
 
     assert call.data.status is CallStatus.ANSWERED and call.data.answered_at is not None
@@ -130,7 +113,7 @@ async def test_an_inbound_call_is_recorded_answered_with_both_events(store: Stor
 
 async def test_live_calls_are_paged_oldest_first_and_exclude_ended_ones(store: Store) -> None:
     rows = [
-        await store.create_call(new_call(f"call_{i}", room=f"room_{i}"), max_live_per_org=9)
+        await store.create_call(new_call(f"call_{i}", f"room_{i}"), max_live_per_org=9)
         for i in range(4)
     ]
     await store.advance(rows[1], CallStatus.FAILED, failure_reason="busy")

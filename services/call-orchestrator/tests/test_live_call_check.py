@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from call_orchestrator.adapters.postgres import NewCall, Store
+from call_orchestrator.adapters.postgres import Store
 from talkifai_common.db import create_pool
 from talkifai_common.events import CallDirection, CallStatus
 
-from .harness import Harness, eventually
+from .harness import Harness, eventually, new_call
 
 TO = "+12025550123"
 
@@ -18,23 +18,6 @@ TO = "+12025550123"
 @pytest.fixture
 def overrides() -> dict[str, Any]:
     return {"live_call_check_interval_s": 0.05, "live_call_check_after_s": 0}
-
-
-def lost_call(call_id: str, room: str) -> NewCall:
-    return NewCall(
-        id=call_id,
-        org_id="org_a",
-        direction=CallDirection.INBOUND,
-        phone_number_id="pn_gone",
-        phone_number="+12025550100",
-        from_number=TO,
-        to_number="+12025550100",
-        agent_id=None,
-        agent_name=None,
-        room_name=room,
-        webhook_url=None,
-        recording_mode="disabled",
-    )
 
 
 async def test_calls_whose_room_is_gone_end_and_free_their_slots(harness: Harness) -> None:
@@ -45,12 +28,13 @@ async def test_calls_whose_room_is_gone_end_and_free_their_slots(harness: Harnes
         store = Store(pool)
         # Calls whose room_finished never reached us.
         await store.create_call(
-            lost_call("call_lost_answered", "room_gone_1"),
+            new_call("call_lost_answered", "room_gone_1", direction=CallDirection.INBOUND),
             max_live_per_org=None,
             then=CallStatus.ANSWERED,
         )
         await store.create_call(
-            lost_call("call_lost_ringing", "room_gone_2"), max_live_per_org=None
+            new_call("call_lost_ringing", "room_gone_2", direction=CallDirection.INBOUND),
+            max_live_per_org=None,
         )
     finally:
         await pool.close()
