@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from agent_runtime.config import Settings
-from agent_runtime.consumers import apply_agent_event, apply_number_event
+from agent_runtime.consumers import apply_agent_event, apply_number_event, register_consumers
 from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
 from agent_runtime.domain import (
     TEXT_AGENT_REFUSAL,
@@ -20,8 +21,16 @@ from agent_runtime.domain import (
 )
 from agent_runtime.sessions import build_components
 from agent_runtime.worker import Runtime, prepare_call
-from talkifai_common.events import CallDirection, CallJobMetadata, EventName, new_event
+from talkifai_common.bus import create_broker, ensure_stream
+from talkifai_common.events import (
+    STREAM_NAME,
+    CallDirection,
+    CallJobMetadata,
+    EventName,
+    new_event,
+)
 from talkifai_common.voice import Architecture, RealtimeConfig, TTSConfig, TTSProvider
+from tests.support.bus import replies_to_a_jetstream_publish
 
 from .fakes import FakeSource, RecordingEvents, agent_data, number_data
 
@@ -239,3 +248,29 @@ def test_settings_outside_dev_mode_refuse_placeholder_secrets() -> None:
         livekit_api_secret="y" * 32,  # type: ignore[arg-type]
     )
     assert ok.port == 8040
+
+
+async def test_the_read_model_subscribers_never_answer_a_jetstream_publish(
+    clean_stream: str,
+) -> None:
+    # They are core subscriptions on subjects JetStream stores: an automatic reply would race the
+    # PubAck and fail the publisher (numbers-api's outbox relay).
+    broker = create_broker(clean_stream, name="agent-runtime-test")
+    agents = AgentDirectory(FakeSource())
+    register_consumers(broker, agents, NumberDirectory(FakeSource()))
+    await broker.start()
+    try:
+        await ensure_stream(broker)
+        agent = agent_data(version=1)
+        event = new_event(
+            EventName.AGENT_CREATED, source="t", subject=agent.id, orgid="org_a", data=agent
+        )
+
+        replies = await replies_to_a_jetstream_publish(
+            clean_stream, EventName.AGENT_CREATED.subject, event.model_dump_json().encode()
+        )
+
+        assert [json.loads(r)["stream"] for r in replies] == [STREAM_NAME]
+        assert (await agents.get(agent.id)).agent.version == 1  # the event itself was applied
+    finally:
+        await broker.stop()

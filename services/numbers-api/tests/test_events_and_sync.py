@@ -15,12 +15,14 @@ from numbers_api.adapters.postgres import Store
 from numbers_api.config import Settings
 from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
 from talkifai_common.events import (
+    STREAM_NAME,
     EventName,
     PhoneNumberSyncData,
     SyncState,
     new_event,
 )
 from talkifai_common.outbox import OutboxRelay
+from tests.support.bus import replies_to_a_jetstream_publish
 from tests.support.numbers_api import Api, BusRecorder
 
 from .conftest import INTERNAL_TOKEN
@@ -336,3 +338,15 @@ async def test_keys_rotate_without_losing_a_password(
     assert SecretBox([new_key]).decrypt(stored) == "before-rotation"
     with pytest.raises(SecretBoxError):
         SecretBox(fernet_keys).decrypt(stored)
+
+
+async def test_the_live_feed_never_answers_a_jetstream_publish(api: Api, clean_stream: str) -> None:
+    # Its core subscription hears every event; an automatic reply would race the PubAck and make
+    # the outbox relay's publish fail (it then read an empty reply as the PubAck).
+    payload = json.dumps({"id": "e1", "orgid": "org_a"}).encode()
+
+    replies = await replies_to_a_jetstream_publish(
+        clean_stream, "telephony.call.completed", payload
+    )
+
+    assert [json.loads(r)["stream"] for r in replies] == [STREAM_NAME]

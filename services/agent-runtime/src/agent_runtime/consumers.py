@@ -50,9 +50,13 @@ def register_consumers(
     async def on_number(event: CloudEvent[PhoneNumberData]) -> None:
         await apply_number_event(numbers, event)
 
+    # no_reply: these core subscribers hear JetStream publishes, which are requests answered by
+    # the stream's PubAck; an automatic empty reply from here could reach the publisher first.
     for name in AGENT_EVENTS:
-        broker.subscriber(name.subject, title=f"agent-runtime read model: {name.subject}")(on_agent)
+        broker.subscriber(
+            name.subject, no_reply=True, title=f"agent-runtime read model: {name.subject}"
+        )(on_agent)
     for name in NUMBER_EVENTS:
-        broker.subscriber(name.subject, title=f"agent-runtime read model: {name.subject}")(
-            on_number
-        )
+        broker.subscriber(
+            name.subject, no_reply=True, title=f"agent-runtime read model: {name.subject}"
+        )(on_number)

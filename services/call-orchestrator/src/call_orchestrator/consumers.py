@@ -60,6 +60,7 @@ def register_consumers(broker: NatsBroker, store: Store) -> None:
             stream=stream,
             durable=_durable(name),
             pull_sub=PullSub(batch_size=50, timeout=0.5),
+            no_reply=True,
             title=f"call-orchestrator reads {name.subject}",
         )
 

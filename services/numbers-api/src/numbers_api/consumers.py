@@ -7,12 +7,14 @@ import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import JStream, NatsBroker, PullSub
 
 from numbers_api.adapters.postgres import Store
 from numbers_api.handlers import record_sync_result
+from talkifai_common.bus import current_message
 from talkifai_common.events import STREAM_NAME, CloudEvent, EventName, PhoneNumberSyncData
 
 log = structlog.get_logger(__name__)
@@ -102,10 +104,15 @@ def register_consumers(broker: NatsBroker, store: Store, live: LiveEvents) -> No
             stream=stream,
             durable=f"numbers-api-{name.subject.rsplit('.', 1)[1].replace('_', '-')}",
             pull_sub=PullSub(batch_size=50, timeout=1.0),
+            no_reply=True,
             title=f"numbers-api records {name.subject}",
         )(on_sync_result)
 
     # Core NATS (not a durable consumer): every replica hears every event for its own SSE clients.
-    @broker.subscriber("telephony.>", title="numbers-api live feed for GET /events")
-    async def on_any_event(message: NatsMessage) -> None:
+    # no_reply: a JetStream publish is a request whose reply is the stream's PubAck; a core
+    # subscriber on the same subject must not answer it too (FastStream would, with an empty body
+    # that the publisher can take for the PubAck and fail to parse).
+    @broker.subscriber("telephony.>", no_reply=True, title="numbers-api live feed for GET /events")
+    async def on_any_event(_: Any) -> None:
+        message = current_message(broker)
         live.deliver(message.raw_message.subject, message.body)

@@ -79,5 +79,6 @@ def register_consumers(
         # next fetch (the plain pull subscriber waits for its whole batch before fetching again).
         max_workers=batch,
         ack_policy=AckPolicy.MANUAL,
+        no_reply=True,
         title="trunk-sync syncs telephony.phone_number.created|updated|deleted",
     )(on_number_event)
