@@ -12,7 +12,8 @@ Two measurements, each direct (the emulator's own `CreateSIPParticipant`) and th
 Everything runs here: embedded PostgreSQL and nats-server, the emulator and call-orchestrator as
 separate processes, an aiohttp client.
 
-    uv run python bench/outbound.py [--calls 3000] [--ringing-calls 1000] [--clients 50]
+    uv run python bench/outbound.py [--calls 3000] [--ringing-calls 1000] [--ring-ms 1000]
+        [--clients 50]
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -350,3 +351,46 @@ async def test_the_live_feed_never_answers_a_jetstream_publish(api: Api, clean_s
     )
 
     assert [json.loads(r)["stream"] for r in replies] == [STREAM_NAME]
+
+
+async def test_an_event_committed_while_the_relay_publishes_is_relayed_at_once(
+    database_url: str,
+) -> None:
+    """Its NOTIFY arrives during a flush; the relay must not forget it until its next poll."""
+    from numbers_api import handlers
+    from numbers_api.schemas import AgentCreate
+    from talkifai_common.auth import Principal, Role
+    from talkifai_common.bus import OutgoingMessage
+    from talkifai_common.db import create_pool
+
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    store = Store(pool)
+    owner = Principal(sub="u", org_id="org_a", role=Role.OWNER)
+
+    async def create(name: str) -> None:
+        body = AgentCreate.model_validate({"name": name, "architecture": "pipeline"})
+        await handlers.create_agent(store, owner, body)
+
+    published: list[str] = []
+    second_published = asyncio.Event()
+
+    class Publisher:
+        async def publish_all(self, messages: list[OutgoingMessage]) -> None:
+            published.extend(json.loads(m.payload)["data"]["name"] for m in messages)
+            if published == ["first"]:
+                await create("second")  # committed (and notified) during this flush
+                await asyncio.sleep(0.3)  # its NOTIFY reaches the relay before the flush ends
+            if "second" in published:
+                second_published.set()
+
+    await create("first")
+    relay = OutboxRelay(pool, database_url, Publisher(), poll_interval_s=30)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(second_published.wait(), 5)  # not the 30 s poll
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await pool.close()
+    assert published == ["first", "second"]

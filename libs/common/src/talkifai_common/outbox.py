@@ -55,8 +55,8 @@ async def write_event(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
 
 
 def outbox_columns(events: Sequence[CloudEvent[Any]]) -> list[list[str]]:
-    """`events` as four text arrays (event ids, subjects, payloads, JSON headers), for statements
-    that write a change and its events at once with `OUTBOX_INSERT_FROM_ARRAYS`."""
+    """`events` as four text arrays (event ids, subjects, payloads, JSON headers), the parameters
+    of `outbox_insert`, for statements that write a change and its events at once."""
     messages = [encode_event(event) for event in events]
     return [
         [m.event_id for m in messages],

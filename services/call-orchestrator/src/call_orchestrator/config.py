@@ -40,8 +40,9 @@ class Settings(ServiceSettings):
     live_call_check_after_s: float = Field(
         default=130.0,
         ge=0,
-        description="A live call is checked once it is this old (past the longest ringing "
-        "window, so no dialer still waits on it).",
+        description="Past the longest ringing window (120 s): a call this old has no dialer "
+        "waiting on it, so the live-call check may end it, and a room finishing under it before "
+        "the answer fails it as abandoned.",
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     webhook_signing_secret: SecretStr | None = Field(

@@ -551,7 +551,7 @@ async def _room_finished(ctx: Context, room_name: str) -> str:
     if call.data.status in (CallStatus.INITIATED, CallStatus.RINGING):
         # Only a call whose dialer cannot still be waiting (ringing window over) is abandoned.
         age = (utcnow() - call.data.started_at).total_seconds()
-        if age > 120 + 10:
+        if age > ctx.settings.live_call_check_after_s:
             await ctx.store.transition(call.data.id, CallStatus.FAILED, failure_reason="abandoned")
             return "abandoned"
     return "ignored"

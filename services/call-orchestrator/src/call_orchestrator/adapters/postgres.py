@@ -460,15 +460,17 @@ class Store:
     ) -> CallRow:
         """Record a call as initiated with its event (and move it on to `then`, with that event
         too), taking one of the organization's live-call slots: one statement, one round trip."""
-        created = _initiated(call, utcnow())
-        states = [created] if then is None else [created, advanced(created, then, {}, utcnow())]
+        now = utcnow()
+        created = _initiated(call, now)
+        states = [created] if then is None else [created, advanced(created, then, {}, now)]
         final = replace(states[-1], rev=0)
+        cap = max_live_per_org if max_live_per_org is not None else 2**31 - 1
         q = _Params()
         sql = f"""
             WITH slot AS (
                 INSERT INTO org_live_calls (org_id, live) VALUES ({q(call.org_id)}, 1)
                 ON CONFLICT (org_id) DO UPDATE SET live = org_live_calls.live + 1
-                 WHERE org_live_calls.live < {q(max_live_per_org or 2**31 - 1)}
+                 WHERE org_live_calls.live < {q(cap)}
                 RETURNING 1),
             call AS (
                 INSERT INTO calls (id, org_id, direction, status, phone_number_id, phone_number,
@@ -496,11 +498,6 @@ class Store:
         if not inserted:
             raise TooManyCalls(call.org_id)
         return final
-
-    async def _release_slot(self, org_id: str) -> None:
-        await self.pool.execute(
-            "UPDATE org_live_calls SET live = GREATEST(live - 1, 0) WHERE org_id = $1", org_id
-        )
 
     async def recount_live_calls(self) -> None:
         """Reset every organization's live-call counter from the calls (after a crash)."""
@@ -537,9 +534,10 @@ class Store:
         in one statement, if the stored call is still at `call.rev`; `_STALE` if it is not."""
         if STATUS_RANK[call.data.status] >= STATUS_RANK[status]:
             return None  # statuses only move forward, so the stored call is there or past too
-        moved = advanced(call, status, fields, utcnow())
+        now = utcnow()
+        moved = advanced(call, status, fields, now)
         q = _Params()
-        sets = [f"status = {q(status.value)}", f"updated_at = {q(utcnow())}", "rev = rev + 1"]
+        sets = [f"status = {q(status.value)}", f"updated_at = {q(now)}", "rev = rev + 1"]
         if (column := _TIMESTAMP_BY_STATUS.get(status)) and getattr(call.data, column) is None:
             sets.append(f"{column} = {q(getattr(moved.data, column))}")
         for name, value in fields.items():

@@ -32,14 +32,19 @@ LEFT JOIN agents oa ON oa.id = p.outbound_agent_id
 """
 
 # One expression keeps search_text right wherever a number or an agent's name changes.
-_REFRESH_SEARCH_TEXT = """
-UPDATE phone_numbers p
-SET search_text = lower(p.phone_number || ' ' || coalesce(ia.name, '') || ' ' || coalesce(oa.name, ''))
+_SEARCH_TEXT = (
+    "lower({number} || ' ' || coalesce({inbound}, '') || ' ' || coalesce({outbound}, ''))"
+)
+_REFRESH_SEARCH_TEXT = (
+    "UPDATE phone_numbers p SET search_text = "
+    + _SEARCH_TEXT.format(number="p.phone_number", inbound="ia.name", outbound="oa.name")
+    + """
 FROM phone_numbers p2
 LEFT JOIN agents ia ON ia.id = p2.inbound_agent_id
 LEFT JOIN agents oa ON oa.id = p2.outbound_agent_id
 WHERE p.id = p2.id AND {where}
 """
+)
 
 
 _CURSOR_PREFIX = "c1:"
@@ -315,10 +320,10 @@ class Tx:
                 else "NULL"
             )
 
-        # The search text as _REFRESH_SEARCH_TEXT computes it, in the same statement.
-        search_text = (
-            f"lower({param['phone_number']} || ' ' || coalesce({agent_name('inbound_agent_id')}, '')"
-            f" || ' ' || coalesce({agent_name('outbound_agent_id')}, ''))"
+        search_text = _SEARCH_TEXT.format(
+            number=param["phone_number"],
+            inbound=agent_name("inbound_agent_id"),
+            outbound=agent_name("outbound_agent_id"),
         )
         await self.conn.execute(
             f"INSERT INTO phone_numbers ({', '.join(columns)}, search_text) "
