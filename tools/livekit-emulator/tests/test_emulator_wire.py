@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -87,6 +88,24 @@ async def test_token_without_exp_is_refused(lk: RunningEmulator) -> None:
 async def test_expired_token_is_refused(lk: RunningEmulator) -> None:
     old = token(lk, exp=int(time.time()) - 3600, sip={"admin": True})
     response = await post(lk, LIST_INBOUND, json={}, headers={"Authorization": "Bearer " + old})
+    assert (response.status_code, response.text) == (
+        401,
+        "invalid authorization token: token has invalid claims: token is expired",
+    )
+
+
+async def test_a_token_accepted_once_is_refused_after_it_expires(lk: RunningEmulator) -> None:
+    # Valid for about one more second, within the verifier's minute of leeway.
+    expires = time.time() - 59
+    soon = jwt.encode(
+        {"iss": lk.api_key, "exp": expires, "sip": {"admin": True}},
+        lk.api_secret,
+        algorithm="HS256",
+    )
+    headers = {"Authorization": "Bearer " + soon}
+    assert (await post(lk, LIST_INBOUND, json={}, headers=headers)).status_code == 200
+    await asyncio.sleep(max(0.0, expires + 60 - time.time()) + 0.05)
+    response = await post(lk, LIST_INBOUND, json={}, headers=headers)
     assert (response.status_code, response.text) == (
         401,
         "invalid authorization token: token has invalid claims: token is expired",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from livekit_emulator.errors import AuthError, permission_denied
 
 BEARER = "Bearer "
 TOKEN_LEEWAY_S = 60  # LiveKit's verifier allows one minute of clock skew.
+_VERIFIED_CAPACITY = 4096
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,20 @@ def authenticate(
     if not token:
         # No token at all: the request goes on without grants and each method refuses it.
         return None
+    known = _verified.get(token)
+    if known is not None and keys.get(known.grants.api_key) == known.secret:
+        # Clients reuse a token for many calls: its signature was checked once, its lifetime
+        # is checked on every call (the answers are the same as a full verification's).
+        now = time.time()
+        if known.expires_at <= now - TOKEN_LEEWAY_S:  # PyJWT's comparisons
+            raise AuthError(
+                "invalid authorization token: " + _go_jwt_reason(jwt.ExpiredSignatureError())
+            )
+        if known.not_before > now + TOKEN_LEEWAY_S:
+            raise AuthError(
+                "invalid authorization token: " + _go_jwt_reason(jwt.ImmatureSignatureError())
+            )
+        return known.grants
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
@@ -68,9 +84,28 @@ def authenticate(
         )
     except jwt.PyJWTError as exc:
         raise AuthError(f"invalid authorization token: {_go_jwt_reason(exc)}") from exc
-    return Grants(
+    grants = Grants(
         api_key=api_key, video=_lower_keys(claims.get("video")), sip=_lower_keys(claims.get("sip"))
     )
+    if len(_verified) >= _VERIFIED_CAPACITY:
+        _verified.clear()
+    _verified[token] = _Verified(
+        grants, secret, float(claims["exp"]), float(claims.get("nbf", 0) or 0)
+    )
+    return grants
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature and claims passed, with what must be checked again on reuse."""
+
+    grants: Grants
+    secret: str
+    expires_at: float
+    not_before: float
+
+
+_verified: dict[str, _Verified] = {}
 
 
 def _lower_keys(value: object) -> dict[str, Any]:

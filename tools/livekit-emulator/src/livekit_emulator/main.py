@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 from collections.abc import Sequence
 from dataclasses import replace
@@ -31,7 +32,7 @@ def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[Emulat
         help="repeatable; replaces LIVEKIT_WEBHOOK_URLS",
     )
     parser.add_argument("--departure-timeout", type=float, default=base.departure_timeout_s)
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     config = replace(
         base,
