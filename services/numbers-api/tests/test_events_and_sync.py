@@ -221,6 +221,34 @@ async def test_a_number_for_sync_comes_with_its_credentials_in_one_read(api: Api
     assert missing.status_code == 404
 
 
+async def test_many_numbers_for_sync_are_read_in_one_request(api: Api) -> None:
+    first = await api.number(org_id="org_a", sip_username="u", sip_password="pw-a")
+    second = await api.number("+12025550188", org_id="org_b")
+    internal = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+    ids = [first["id"], "pn_missing", second["id"], first["id"]]
+
+    response = await api.http.post(
+        "/internal/phone-numbers/for-sync", json={"ids": ids}, headers=internal
+    )
+
+    assert response.status_code == 200
+    items = {item["number"]["id"]: item for item in response.json()["items"]}
+    assert sorted(items) == sorted([first["id"], second["id"]])  # the missing one is left out
+    assert items[first["id"]]["number"] == {**first, "org_id": "org_a"}
+    assert items[first["id"]]["outbound_credentials"]["sip_password"] == "pw-a"
+    assert items[second["id"]]["number"]["org_id"] == "org_b"
+    user = await api.http.post(
+        "/internal/phone-numbers/for-sync", json={"ids": ids}, headers=api.as_()
+    )
+    assert user.status_code == 401
+    for bad in ({"ids": []}, {"ids": ["x"] * 501}, {"ids": [""]}, {"ids": "x"}, {}):
+        refused = await api.http.post(
+            "/internal/phone-numbers/for-sync", json=bad, headers=internal
+        )
+        assert refused.status_code == 422, bad
+        assert "ids" in refused.text
+
+
 async def test_internal_number_reads_any_organizations_number_without_secrets(api: Api) -> None:
     number = await api.number(org_id="org_b", sip_password="secret-b")
     headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}

@@ -21,6 +21,7 @@ from numbers_api.schemas import (
     AgentCreate,
     AgentUpdate,
     DevTokenRequest,
+    NumbersForSyncRequest,
     OutboundCredentials,
     Page,
     PhoneNumberCreate,
@@ -245,6 +246,12 @@ class NumberForSync(BaseModel):
     outbound_credentials: OutboundCredentials
 
 
+class NumbersForSync(BaseModel):
+    """The requested numbers that exist, each with its outbound credentials."""
+
+    items: list[NumberForSync]
+
+
 class InternalAgent(AgentData):
     """An agent with its organization, for agent-runtime."""
 
@@ -286,6 +293,29 @@ async def number_for_sync(svc: ServicesDep, number_id: str) -> Response:
         NumberForSync(
             number=InternalNumber(org_id=org_id, **number.model_dump()),
             outbound_credentials=credentials,
+        )
+    )
+
+
+@internal.post(
+    "/phone-numbers/for-sync",
+    response_model=NumbersForSync,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(400, 401, 413, 422),
+)
+async def numbers_for_sync(svc: ServicesDep, body: NumbersForSyncRequest) -> Response:
+    """For trunk-sync: `GET .../{id}/for-sync` for up to 500 numbers in one request. A number
+    that does not exist (deleted) is absent from `items`; the order is not the request's."""
+    found = await handlers.numbers_for_sync(svc.store, list(dict.fromkeys(body.ids)), svc.box)
+    return _json(
+        NumbersForSync(
+            items=[
+                NumberForSync(
+                    number=InternalNumber(org_id=org_id, **number.model_dump()),
+                    outbound_credentials=credentials,
+                )
+                for org_id, number, credentials in found
+            ]
         )
     )
 

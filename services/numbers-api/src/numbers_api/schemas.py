@@ -31,6 +31,7 @@ TerminationUri = Annotated[
 SipUsername = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s:@]+$")]
 SipPassword = Annotated[SecretStr, Field(min_length=1, max_length=128)]
 WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+MAX_SYNC_READ = 500  # numbers per internal for-sync read
 
 
 class _Body(BaseModel):
@@ -169,6 +170,14 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+
+
+class NumbersForSyncRequest(_Body):
+    """Internal: the numbers trunk-sync is about to sync, read in one request."""
+
+    ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=MAX_SYNC_READ, examples=[["pn_01J0000000000000000000000"]]
+    )
 
 
 class OutboundCredentials(BaseModel):

@@ -412,6 +412,13 @@ class Tx:
         )
         return row
 
+    async def number_views(self, number_ids: list[str]) -> list[asyncpg.Record]:
+        """Internal: the rows of those numbers that exist, like `number_view`."""
+        rows: list[asyncpg.Record] = await self.conn.fetch(
+            _NUMBER_VIEW + "WHERE p.id = ANY($1::text[])", number_ids
+        )
+        return rows
+
     async def agent_with_org(self, agent_id: str) -> tuple[str, AgentData] | None:
         """Internal: one agent of any organization, with that organization."""
         row = await self.conn.fetchrow("SELECT * FROM agents WHERE id = $1", agent_id)

@@ -3,17 +3,23 @@
 aiohttp rather than httpx: every sync makes two requests, and httpx's pool checks each kept
 connection's socket on every request, which made the pool trunk-sync's busiest code under load.
 
+Reads for syncs go in batches: the numbers asked for in one turn of the event loop (the messages
+in flight reach their read together) are read with one `POST .../for-sync`. The batch's span
+links the span of every sync waiting on it, so each sync's trace still shows its read.
+
 The outbound credentials carry the SIP password in clear: it goes to LiveKit and nowhere else
 (`OutboundCredentials.__repr__` hides it, so no log line or traceback can show it).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import AsyncIterator
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import aiohttp
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from talkifai_common.events import MediaEncryption, SipTransport
@@ -41,6 +47,16 @@ class _NumberForSync(BaseModel):
     outbound_credentials: OutboundCredentials
 
 
+class _NumbersForSync(BaseModel):
+    items: list[_NumberForSync]
+
+
+ForSync = tuple[InternalNumber, OutboundCredentials] | tuple[None, None]
+MAX_BATCH = 500  # numbers-api's limit per read
+MAX_READS_IN_FLIGHT = 2
+tracer = trace.get_tracer("trunk_sync")
+
+
 class _Page(BaseModel):
     items: list[InternalNumber]
     next_cursor: str | None
@@ -49,9 +65,7 @@ class _Page(BaseModel):
 class NumbersPort(Protocol):
     """numbers-api as trunk-sync asks it."""
 
-    async def number_for_sync(
-        self, number_id: str
-    ) -> tuple[InternalNumber, OutboundCredentials] | tuple[None, None]: ...
+    async def number_for_sync(self, number_id: str) -> ForSync: ...
 
     def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalNumber]]: ...
 
@@ -77,6 +91,12 @@ class NumbersApiClient:
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 1.0))
         self._session: aiohttp.ClientSession | None = None
+        # Reads asked for in this turn of the loop, and the spans of the syncs asking.
+        self._waiting: dict[str, list[asyncio.Future[ForSync]]] = {}
+        self._links: list[trace.Link] = []
+        self._scheduled = False
+        self._in_flight = 0
+        self._batches: set[asyncio.Task[None]] = set()
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -89,36 +109,122 @@ class NumbersApiClient:
         return self._session
 
     async def _request(
-        self, path: str, params: dict[str, str | int] | None = None, *, traced: bool = True
+        self,
+        path: str,
+        params: dict[str, str | int] | None = None,
+        *,
+        body: Any = None,
+        traced: bool = True,
     ) -> _Response:
         headers: dict[str, str] = {}
         if traced:
             propagate.inject(headers)
+        method = "GET" if body is None else "POST"
         try:
-            async with self._http().get(
-                f"{self._base_url}{path}", params=params, headers=headers
+            async with self._http().request(
+                method, f"{self._base_url}{path}", params=params, json=body, headers=headers
             ) as response:
                 return _Response(response.status, await response.read())
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise NumbersApiUnavailable(f"numbers-api unreachable: {type(exc).__name__}") from exc
 
-    async def _get(self, path: str, params: dict[str, str | int] | None = None) -> _Response:
-        response = await self._request(path, params)
+    async def _get(
+        self, path: str, params: dict[str, str | int] | None = None, *, body: Any = None
+    ) -> _Response:
+        response = await self._request(path, params, body=body)
         if response.status_code >= 500:
             raise NumbersApiUnavailable(f"numbers-api answered {response.status_code}")
-        if response.status_code not in (200, 404):
+        if response.status_code not in (200, 404, 405):
             # 401 is a wrong INTERNAL_API_TOKEN: retrying lets an operator fix it without loss.
             raise NumbersApiUnavailable(f"numbers-api answered {response.status_code} on {path}")
         return response
 
-    async def number_for_sync(
-        self, number_id: str
-    ) -> tuple[InternalNumber, OutboundCredentials] | tuple[None, None]:
+    async def number_for_sync(self, number_id: str) -> ForSync:
         """The number's current state and its outbound settings with the SIP password, read
-        together (same version); (None, None) when the number no longer exists."""
+        together (same version); (None, None) when the number no longer exists.
+
+        Batched with the other reads asked for in the same turn of the event loop.
+        """
+        waiter: asyncio.Future[ForSync] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(number_id, []).append(waiter)
+        caller = trace.get_current_span().get_span_context()
+        if caller.is_valid:
+            self._links.append(trace.Link(caller))
+        self._schedule_batch()
+        return await waiter
+
+    def _schedule_batch(self) -> None:
+        """Send what is waiting on the next turn of the loop, if a request slot is free.
+
+        Group commit: with every slot busy, reads wait for the next free slot and go together,
+        so batches grow with the load and an idle service adds no delay.
+        """
+        if self._waiting and not self._scheduled and self._in_flight < MAX_READS_IN_FLIGHT:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._send_batch)
+
+    def _send_batch(self) -> None:
+        self._scheduled = False
+        ids = list(self._waiting)[:MAX_BATCH]
+        batch = {number_id: self._waiting.pop(number_id) for number_id in ids}
+        links, self._links = self._links, []
+        self._in_flight += 1
+        # A context of its own: the batch is no one sync's child, it links them all.
+        task = asyncio.create_task(self._read_batch(batch, links), context=contextvars.Context())
+        self._batches.add(task)
+        task.add_done_callback(self._batch_done)
+        self._schedule_batch()
+
+    def _batch_done(self, task: asyncio.Task[None]) -> None:
+        self._batches.discard(task)
+        self._in_flight -= 1
+        self._schedule_batch()
+
+    async def _read_batch(
+        self, waiting: dict[str, list[asyncio.Future[ForSync]]], links: list[trace.Link]
+    ) -> None:
+        try:
+            with tracer.start_as_current_span(
+                "numbers_api.read_for_sync",
+                kind=trace.SpanKind.CLIENT,
+                links=links,
+                attributes={"phone_number.count": len(waiting)},
+            ):
+                found = await self._read_many(list(waiting))
+        except asyncio.CancelledError:
+            for waiters in waiting.values():
+                for waiter in waiters:
+                    waiter.cancel()
+            raise
+        except Exception as exc:
+            for waiters in waiting.values():
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+            return
+        for number_id, waiters in waiting.items():
+            result = found.get(number_id, (None, None))
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(result)
+
+    async def _read_many(self, ids: list[str]) -> dict[str, ForSync]:
+        response = await self._get("/internal/phone-numbers/for-sync", body={"ids": ids})
+        if response.status_code == 405:
+            # A numbers-api older than batched reads (during a rolling upgrade): one by one.
+            singles = await asyncio.gather(*(self._read_one(number_id) for number_id in ids))
+            return dict(zip(ids, singles, strict=True))
+        if response.status_code != 200:
+            raise NumbersApiError(f"numbers-api answered {response.status_code} to a batch read")
+        read = _NumbersForSync.model_validate_json(response.content)
+        return {item.number.id: (item.number, item.outbound_credentials) for item in read.items}
+
+    async def _read_one(self, number_id: str) -> ForSync:
         response = await self._get(f"/internal/phone-numbers/{number_id}/for-sync")
         if response.status_code == 404:
             return None, None
+        if response.status_code != 200:
+            raise NumbersApiError(f"numbers-api answered {response.status_code} to a read")
         read = _NumberForSync.model_validate_json(response.content)
         return read.number, read.outbound_credentials
 
