@@ -5,8 +5,8 @@ Prints:
 - latency of 1,000 changes (PATCH of a number's termination URI until the emulator's outbound trunk
   has the new address): p50 / p99 (targets p50 <= 30 ms, p99 <= 150 ms);
 - 5,000 number creations through the API until LiveKit holds all their trunks: changes/s, both end to
-  end (bounded by how fast numbers-api creates numbers on this machine) and as a backlog drained by
-  a freshly started trunk-sync, which is trunk-sync's own rate (target >= 500/s);
+  end (the API's burst and the sync share the machine) and as a backlog drained by a freshly
+  started trunk-sync (target >= 500/s);
 - a full reconcile of ~10,000 numbers already in sync: seconds and LiveKit writes (targets <= 5 s, 0).
 
 Everything runs here as separate processes: embedded PostgreSQL and nats-server, the LiveKit emulator
@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import nats
 from livekit import api as lkapi
@@ -124,28 +125,42 @@ async def wait_ready(url: str) -> None:
     raise RuntimeError(f"{url} never became ready")
 
 
-async def create_numbers(http: httpx.AsyncClient, first: int, count: int, clients: int) -> None:
-    """Create numbers with a termination URI and credentials through the API."""
+async def create_numbers(base_url: str, token: str, first: int, count: int, clients: int) -> None:
+    """Create numbers with a termination URI and credentials through the API.
+
+    Through aiohttp: httpx's pool checks every kept connection on each request, which made this
+    client (a core of its own) rather than numbers-api the limit of the burst.
+    """
     queue = iter(range(first, first + count))
+    async with aiohttp.ClientSession(
+        base_url,
+        headers={"Authorization": f"Bearer {token}"},
+        connector=aiohttp.TCPConnector(limit=clients),
+        timeout=aiohttp.ClientTimeout(total=30),
+    ) as session:
 
-    async def client() -> None:
-        for i in queue:
-            body = {
-                "phone_number": f"+1415{i:07d}",
-                "termination_uri": "bench.pstn.twilio.com",
-                "sip_username": "bench",
-                "sip_password": "bench-password-123",
-            }
-            try:
-                response = await http.post("/phone-numbers", json=body)
-                assert response.status_code == 201, response.text
-            except httpx.TransportError:
-                # A kept-alive connection the server closed while idle between phases: send
-                # again; 409 means the first attempt had created it.
-                response = await http.post("/phone-numbers", json=body)
-                assert response.status_code in (201, 409), response.text
+        async def post(body: dict[str, str]) -> tuple[int, str]:
+            async with session.post("/phone-numbers", json=body) as response:
+                return response.status, await response.text()
 
-    await asyncio.gather(*(client() for _ in range(clients)))
+        async def client() -> None:
+            for i in queue:
+                body = {
+                    "phone_number": f"+1415{i:07d}",
+                    "termination_uri": "bench.pstn.twilio.com",
+                    "sip_username": "bench",
+                    "sip_password": "bench-password-123",
+                }
+                try:
+                    status, text = await post(body)
+                    assert status == 201, text
+                except aiohttp.ClientConnectionError:
+                    # A kept-alive connection the server closed: send again; 409 means the
+                    # first attempt had created it.
+                    status, text = await post(body)
+                    assert status in (201, 409), text
+
+        await asyncio.gather(*(client() for _ in range(clients)))
 
 
 async def trunk_count(control: httpx.AsyncClient) -> tuple[int, int]:
@@ -259,7 +274,8 @@ async def main() -> None:
         processes.append(sync)
         token = issue_hs256_token(JWT_SECRET, sub="bench", org_id=ORG, role=Role.OWNER)
         try:
-            await wait_ready(f"http://127.0.0.1:{api_port}")
+            api_url = f"http://127.0.0.1:{api_port}"
+            await wait_ready(api_url)
             await wait_ready(f"http://127.0.0.1:{sync_port}")
             async with (
                 httpx.AsyncClient(
@@ -274,7 +290,7 @@ async def main() -> None:
                 # 1. Latency of single changes.
                 counter = SyncedCounter()
                 nc = await counter.start(nats_url)
-                await create_numbers(http, 0, 20, 4)
+                await create_numbers(api_url, token, 0, 20, 4)
                 await counter.wait(20, 60)
                 numbers = (await http.get("/phone-numbers", params={"limit": 20})).json()["items"]
                 await change_latency(http, livekit, numbers, 50)  # warm-up
@@ -287,14 +303,13 @@ async def main() -> None:
 
                 # 2a. A burst of creations through the API, trunk-sync running.
                 began = time.perf_counter()
-                await create_numbers(http, 1000, args.burst, args.clients)
+                await create_numbers(api_url, token, 1000, args.burst, args.clients)
                 api_done = time.perf_counter()
                 done, synced = await counter.wait(20 + args.burst)
                 print(
                     f"{args.burst} creations end to end: API {args.burst / (api_done - began):.0f}"
                     f" creations/s, {synced - 20} synced {done - began:.1f} s after the first: "
-                    f"{(synced - 20) / (done - began):.0f} changes/s (bounded by the API's "
-                    "creation rate: the sync keeps up; its own rate is the backlog's, next)"
+                    f"{(synced - 20) / (done - began):.0f} changes/s (target >= 500/s)"
                 )
 
                 # 2b. The same as a backlog: trunk-sync stopped, numbers created, trunk-sync
@@ -313,7 +328,7 @@ async def main() -> None:
                         await lease.acquire()
 
                 renewing = asyncio.create_task(renew())
-                await create_numbers(http, 100_000, args.burst, args.clients)
+                await create_numbers(api_url, token, 100_000, args.burst, args.clients)
                 counter.mark()
                 began = time.perf_counter()
                 sync = start([sys.executable, "-m", "trunk_sync.main"], env, sync_port)

@@ -33,6 +33,10 @@ async def test_number_events_carry_the_public_representation_and_no_secret(
     api: Api, bus: BusRecorder
 ) -> None:
     number = await api.number(sip_username="trunk-user", sip_password="pa55word-secret")
+    # The creation's answer and event are computed before the row is written: they must be
+    # what the stored row reads back as.
+    stored = await api.request("GET", f"/phone-numbers/{number['id']}")
+    assert stored.json() == number
     await api.request(
         "PATCH", f"/phone-numbers/{number['id']}", json={"sip_password": "n3w-secret"}
     )

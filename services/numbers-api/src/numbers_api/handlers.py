@@ -17,6 +17,7 @@ from numbers_api.adapters.postgres import (
     Tx,
     decode_cursor,
     encode_cursor,
+    new_number_row,
     number_from_row,
 )
 from numbers_api.domain import (
@@ -249,12 +250,20 @@ async def create_number(
     principal.require_manager()
     fields = _number_fields(body, box, allow_private_webhooks)
     number_id = new_id("pn")
-    async with store.transaction() as tx:
+    row = new_number_row(principal.org_id, number_id, fields, datetime.now(UTC))
+    number = number_from_row(row)
+    event = new_event(
+        EventName.PHONE_NUMBER_CREATED,
+        source=SOURCE,
+        subject=number_id,
+        orgid=principal.org_id,
+        data=number,
+    )
+    async with store.reader() as tx:
         try:
-            await tx.insert_number(principal.org_id, number_id, fields)
+            await tx.insert_number(row, event)
         except asyncpg.UniqueViolationError as exc:
             raise _already_registered(body.phone_number) from exc
-        number = await _emit_number(tx, principal.org_id, number_id, EventName.PHONE_NUMBER_CREATED)
     return number
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Literal
@@ -19,7 +19,7 @@ from talkifai_common.events import (
     PhoneNumberData,
     SyncState,
 )
-from talkifai_common.outbox import write_event
+from talkifai_common.outbox import outbox_columns, outbox_insert, outbox_notify, write_event
 from talkifai_common.voice import Architecture
 
 _NUMBER_VIEW = """
@@ -86,7 +86,7 @@ def agent_from_row(row: asyncpg.Record) -> AgentData:
     )
 
 
-def _number_dict(row: asyncpg.Record) -> dict[str, Any]:
+def _number_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     """The public fields of a `_NUMBER_VIEW` row (no secret leaves this function)."""
 
     def ref(side: str) -> dict[str, Any] | None:
@@ -133,7 +133,7 @@ def _number_dict(row: asyncpg.Record) -> dict[str, Any]:
 _NUMBERS = TypeAdapter(list[PhoneNumberData])
 
 
-def number_from_row(row: asyncpg.Record) -> PhoneNumberData:
+def number_from_row(row: Mapping[str, Any]) -> PhoneNumberData:
     """The public phone number from a `_NUMBER_VIEW` row."""
     return PhoneNumberData.model_validate(_number_dict(row))
 
@@ -141,6 +141,59 @@ def number_from_row(row: asyncpg.Record) -> PhoneNumberData:
 def numbers_from_rows(rows: Sequence[asyncpg.Record]) -> list[PhoneNumberData]:
     """Many numbers, validated in one pass (list pages are the hot path)."""
     return _NUMBERS.validate_python([_number_dict(row) for row in rows])
+
+
+_NUMBER_COLUMNS = (
+    "id",
+    "org_id",
+    "phone_number",
+    "termination_uri",
+    "sip_username",
+    "sip_password_ciphertext",
+    "webhook_url",
+    "recording_mode",
+    "sip_transport",
+    "media_encryption",
+    "sync_state",
+    "sync_error",
+    "synced_at",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+def new_number_row(
+    org_id: str, number_id: str, fields: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The row a new number is stored as, shaped like a `_NUMBER_VIEW` row: the public number is
+    `number_from_row` of it before it is written (a new number has no agents)."""
+    unknown = set(fields) - set(_NUMBER_COLUMNS)
+    if unknown:
+        raise ValueError(f"not columns of a new number: {sorted(unknown)}")
+    return {
+        "id": number_id,
+        "org_id": org_id,
+        "termination_uri": None,
+        "sip_username": None,
+        "sip_password_ciphertext": None,
+        "webhook_url": None,
+        **fields,
+        "sync_state": SyncState.PENDING.value,
+        "sync_error": None,
+        "synced_at": None,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        **_NO_AGENTS,
+    }
+
+
+_NO_AGENTS = {
+    f"{side}_agent_{what}": None
+    for side in ("inbound", "outbound")
+    for what in ("id", "name", "architecture")
+}
 
 
 class Store:
@@ -308,29 +361,27 @@ class Tx:
         )
         return numbers_from_rows(rows)
 
-    async def insert_number(self, org_id: str, number_id: str, fields: dict[str, Any]) -> None:
-        """Store a new number (unique violation when the number exists in any organization)."""
-        columns = ["id", "org_id", *fields]
-        param = {column: f"${i}" for i, column in enumerate(columns, start=1)}
-
-        def agent_name(column: str) -> str:
-            return (
-                f"(SELECT name FROM agents WHERE id = {param[column]})"
-                if column in param
-                else "NULL"
-            )
-
+    async def insert_number(self, row: dict[str, Any], event: CloudEvent[Any]) -> None:
+        """Store a new number (a `new_number_row`) with its event and wake the relays: one
+        statement, so no transaction block (unique violation when the number exists anywhere)."""
+        # Every column, always in this order: one statement text, prepared once per connection.
+        columns = _NUMBER_COLUMNS
+        values = [f"${i}" for i in range(1, len(columns) + 1)]
         search_text = _SEARCH_TEXT.format(
-            number=param["phone_number"],
-            inbound=agent_name("inbound_agent_id"),
-            outbound=agent_name("outbound_agent_id"),
+            number=values[columns.index("phone_number")], inbound="NULL", outbound="NULL"
         )
+        first_event_param = len(columns) + 1
         await self.conn.execute(
-            f"INSERT INTO phone_numbers ({', '.join(columns)}, search_text) "
-            f"VALUES ({', '.join(param.values())}, {search_text})",
-            number_id,
-            org_id,
-            *fields.values(),
+            f"""
+            WITH created AS (
+                INSERT INTO phone_numbers ({", ".join(columns)}, search_text)
+                VALUES ({", ".join(values)}, {search_text})
+                RETURNING 1),
+            events AS ({outbox_insert(first_event_param, source="created")})
+            SELECT {outbox_notify("created")}
+            """,
+            *(row[c] for c in columns),
+            *outbox_columns([event]),
         )
 
     async def update_number(self, number_id: str, fields: dict[str, Any]) -> None:
