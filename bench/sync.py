@@ -5,8 +5,9 @@ Prints:
 - latency of 1,000 changes (PATCH of a number's termination URI until the emulator's outbound trunk
   has the new address): p50 / p99 (targets p50 <= 30 ms, p99 <= 150 ms);
 - 5,000 number creations through the API until LiveKit holds all their trunks: changes/s, both end to
-  end (the API's burst and the sync share the machine) and as a backlog drained by a freshly
-  started trunk-sync (target >= 500/s);
+  end (the API's burst and the sync share the machine; the CPU each part spent per change says
+  what the machine allows) and as a backlog drained by a freshly started trunk-sync (target
+  >= 500/s);
 - a full reconcile of ~10,000 numbers already in sync: seconds and LiveKit writes (targets <= 5 s, 0).
 
 Everything runs here as separate processes: embedded PostgreSQL and nats-server, the LiveKit emulator
@@ -39,6 +40,7 @@ from typing import Any
 import aiohttp
 import httpx
 import nats
+import psutil
 from livekit import api as lkapi
 from livekit.protocol.sip import ListSIPOutboundTrunkRequest
 
@@ -106,6 +108,45 @@ def start(args: Sequence[str], env: dict[str, str], port: int) -> subprocess.Pop
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     devinfra.wait_for_port("127.0.0.1", port, timeout_s=30)
     return process
+
+
+_CPU_GROUPS = (
+    ("numbers-api", "numbers_api.main"),
+    ("trunk-sync", "trunk_sync.main"),
+    ("emulator", "livekit-emulator"),
+    ("PostgreSQL", "postgres"),
+    ("NATS", "nats-server"),
+)
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) so far of each part of the benchmark, this client included."""
+    spent = dict.fromkeys([name for name, _ in _CPU_GROUPS] + ["bench client"], 0.0)
+    for process in psutil.process_iter(["pid", "name", "cmdline", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if times is None:
+            continue
+        if process.info["pid"] == os.getpid():
+            spent["bench client"] += times.user + times.system
+            continue
+        text = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
+        for name, marker in _CPU_GROUPS:
+            if marker in text:
+                spent[name] += times.user + times.system
+                break
+    return spent
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], changes: int) -> str:
+    """CPU ms per change of each part, and the rate the machine's cores allow at that cost."""
+    per_change = {name: (after[name] - before[name]) * 1000 / changes for name in after}
+    total = sum(per_change.values())
+    parts = ", ".join(f"{name} {ms:.2f}" for name, ms in per_change.items())
+    cores = os.cpu_count() or 1
+    return (
+        f"  CPU per change (ms): {parts}; total {total:.2f}: at most "
+        f"{cores * 1000 / total:.0f} changes/s on {cores} cores"
+    )
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -302,6 +343,7 @@ async def main() -> None:
                 )
 
                 # 2a. A burst of creations through the API, trunk-sync running.
+                cpu_before = cpu_seconds()
                 began = time.perf_counter()
                 await create_numbers(api_url, token, 1000, args.burst, args.clients)
                 api_done = time.perf_counter()
@@ -311,6 +353,7 @@ async def main() -> None:
                     f" creations/s, {synced - 20} synced {done - began:.1f} s after the first: "
                     f"{(synced - 20) / (done - began):.0f} changes/s (target >= 500/s)"
                 )
+                print(cpu_report(cpu_before, cpu_seconds(), synced - 20))
 
                 # 2b. The same as a backlog: trunk-sync stopped, numbers created, trunk-sync
                 # started (the bench holds the reconcile lease, so only the consumer works).
