@@ -30,3 +30,18 @@ async def serve_asgi(app: Any, port: int | None = None) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+def already_started(app: Any) -> Any:
+    """`app` (whose lifespan another server already ran) for a second server: lifespan events
+    are answered here, everything else goes to `app` and its running state."""
+
+    async def second(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await app(scope, receive, send)
+
+    return second

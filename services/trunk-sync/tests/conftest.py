@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import nats
 import pytest
 from livekit import api as lkapi
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator, running_emulator
@@ -26,10 +28,23 @@ from tests.support.trunk_sync import (
     token_factory,
     wait_ready,
 )
+from trunk_sync.adapters.bus import LEASE_BUCKET
 from trunk_sync.main import create_app
 
 LIVEKIT_KEY = "trunk-sync-test-key"
 LIVEKIT_SECRET = "trunk-sync-test-livekit-secret-0123456789"
+
+
+@pytest.fixture(autouse=True)
+async def no_reconcile_lease(nats_url: str) -> None:
+    """No replica of an earlier test holds the full-reconcile lease (a killed one would keep it
+    for its TTL, and this test's replicas would skip their reconcile)."""
+    nc = await nats.connect(nats_url)
+    try:
+        with contextlib.suppress(NotFoundError):
+            await nc.jetstream().delete_key_value(LEASE_BUCKET)
+    finally:
+        await nc.close()
 
 
 @pytest.fixture(scope="session")

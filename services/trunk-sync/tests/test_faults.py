@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from livekit import api as lkapi
+from livekit.protocol.sip import CreateSIPInboundTrunkRequest, SIPInboundTrunkInfo
 
 from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator
@@ -23,7 +25,7 @@ from numbers_api.main import MIGRATIONS
 from numbers_api.main import create_app as create_numbers_app
 from talkifai_common import devinfra
 from tests.support.numbers_api import Api
-from tests.support.servers import serve_asgi
+from tests.support.servers import already_started, serve_asgi
 from tests.support.trunk_sync import (
     INTERNAL_TOKEN,
     StartSync,
@@ -190,3 +192,37 @@ async def test_restarting_nats_server_mid_burst_converges(
                 await eventually(lambda: desired_matches(api, lk), within_s=30, every_s=0.2)
     finally:
         server.__exit__(None, None, None)
+
+
+async def test_a_reconcile_that_failed_at_start_is_retried_within_seconds(
+    api: Api, clean_stream: str, lk: RunningEmulator
+) -> None:
+    """Everything starting at once: numbers-api answers a moment after trunk-sync's first
+    reconcile, which is tried again within seconds, not after the whole interval."""
+    livekit = lkapi.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
+    orphan_meta = json.dumps(
+        {
+            "managed_by": "talkifai",
+            "phone_number_id": "pn_never",
+            "phone_number": "+12025550666",
+            "org_id": "org_a",
+        }
+    )
+    orphan = await livekit.sip.create_inbound_trunk(
+        CreateSIPInboundTrunkRequest(
+            trunk=SIPInboundTrunkInfo(name="orphan", numbers=["+12025550666"], metadata=orphan_meta)
+        )
+    )
+    await livekit.aclose()
+    port = devinfra.free_port()
+    settings = sync_settings(f"http://127.0.0.1:{port}", clean_stream, lk, reconcile_interval_s=60)
+
+    async def orphan_gone() -> bool:
+        state = await sip_state(lk.control)
+        return orphan.sip_trunk_id not in {t["sip_trunk_id"] for t in state["inbound"]}
+
+    async with serve_asgi(create_app(settings)):
+        await asyncio.sleep(1.0)  # its first reconcile has failed: nothing listens on the port
+        assert not await orphan_gone()
+        async with serve_asgi(already_started(api.app), port=port):
+            await eventually(orphan_gone, within_s=10)

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from talkifai_common import devinfra
 from tests.support.numbers_api import Api
-from tests.support.servers import serve_asgi
+from tests.support.servers import already_started, serve_asgi
 from tests.support.trunk_sync import INTERNAL_TOKEN
 from trunk_sync.adapters.numbers_api import ForSync, NumbersApiClient
 from trunk_sync.domain import NumbersApiUnavailable
@@ -72,23 +72,20 @@ async def test_every_waiting_read_fails_when_numbers_api_is_unreachable() -> Non
 
 
 def without_batch_reads(app: Any) -> Any:
-    """numbers-api as it was before `POST /internal/phone-numbers/for-sync` (rolling upgrades).
-
-    The wrapped app is already running (its lifespan belongs to the `api` fixture's server).
-    """
+    """numbers-api as it was before `POST /internal/phone-numbers/for-sync` (rolling upgrades)."""
+    running = already_started(app)
 
     async def older(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        if scope["method"] == "POST" and scope["path"] == "/internal/phone-numbers/for-sync":
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == "/internal/phone-numbers/for-sync"
+        ):
             # What the older router answers: the path matches `GET .../{number_id}` only.
             await send({"type": "http.response.start", "status": 405, "headers": []})
             await send({"type": "http.response.body", "body": b""})
             return
-        await app(scope, receive, send)
+        await running(scope, receive, send)
 
     return older
 

@@ -32,6 +32,7 @@ from trunk_sync.consumers import register_consumers
 from trunk_sync.handlers import Ports, RetryPolicy, full_reconcile
 
 SERVICE = "trunk-sync"
+LEASE_RELEASE_TIMEOUT_S = 1.0
 log = structlog.get_logger(__name__)
 
 
@@ -57,16 +58,30 @@ async def _start_bus(broker: NatsBroker, results: BusResults, started: asyncio.E
 async def _reconcile_forever(
     ports: Ports, lease: ReconcileLease, settings: Settings, bus_started: asyncio.Event
 ) -> None:
-    """A full reconcile at start and every interval, by whichever replica holds the lease."""
+    """A full reconcile at start and every interval, by whichever replica holds the lease.
+
+    A run that failed (numbers-api or LiveKit not up yet, as when everything starts at once) is
+    tried again after 1, 2, 4... seconds, up to the interval.
+    """
     await bus_started.wait()
+    failures = 0
     while True:
+        delay = settings.reconcile_interval_s
         try:
             if await lease.acquire():
                 await full_reconcile(ports, concurrency=settings.reconcile_concurrency)
+            failures = 0
         except Exception as exc:
             # The next run repairs whatever this one could not; nothing is lost by waiting.
-            log.warning("reconcile.failed", error=str(exc), error_type=type(exc).__name__)
-        await asyncio.sleep(settings.reconcile_interval_s)
+            failures += 1
+            delay = min(delay, 2.0 ** (failures - 1))
+            log.warning(
+                "reconcile.failed",
+                error=str(exc),
+                error_type=type(exc).__name__,
+                retry_in_s=delay,
+            )
+        await asyncio.sleep(delay)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -111,8 +126,10 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            # Bounded: with NATS going away at the same time the request would wait for its
+            # timeout, and an unreleased lease only expires later.
             with contextlib.suppress(Exception):
-                await lease.release()
+                await asyncio.wait_for(lease.release(), LEASE_RELEASE_TIMEOUT_S)
             # FastStream lets in-flight messages finish (its graceful timeout) before closing.
             with contextlib.suppress(Exception):
                 await broker.stop()
