@@ -63,6 +63,7 @@ ALLOWED_SECRETS = {
     },
     "call-orchestrator": {
         "WEBHOOK_SIGNING_SECRET",
+        "INTERNAL_API_TOKEN",
         "AUTH_JWT_SECRET",
         "LIVEKIT_API_KEY",
         "LIVEKIT_API_SECRET",
@@ -79,6 +80,19 @@ ALLOWED_SECRETS = {
 }
 ALLOWED_SECRETS["numbers-api-migrate"] = ALLOWED_SECRETS["numbers-api"]
 ALLOWED_SECRETS["call-orchestrator-migrate"] = ALLOWED_SECRETS["call-orchestrator"]
+# The secrets each service refuses to start without outside dev mode (its Settings' checks; the
+# JWT secret is not here: a JWKS URL may stand in for it).
+REQUIRED_SECRETS = {
+    "numbers-api": {"FERNET_KEYS", "INTERNAL_API_TOKEN"},
+    "trunk-sync": {"INTERNAL_API_TOKEN", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"},
+    "call-orchestrator": {
+        "INTERNAL_API_TOKEN",
+        "WEBHOOK_SIGNING_SECRET",
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+    },
+    "agent-runtime": {"INTERNAL_API_TOKEN", "LIVEKIT_API_SECRET"},
+}
 # The gateway routes of ARCHITECTURE.md: path -> (pathType, component).
 PUBLIC_ROUTES = {
     "/agents": ("Prefix", "numbers-api"),
@@ -282,6 +296,10 @@ def check_secrets(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[st
         extra = set(refs) - ALLOWED_SECRETS.get(comp, set())
         if extra:
             problems.append(f"{name}: sees secrets it does not use: {sorted(extra)}")
+        if doc["kind"] == "Deployment":
+            missing = REQUIRED_SECRETS.get(comp, set()) - set(refs)
+            if missing:
+                problems.append(f"{name}: lacks secrets it cannot start without: {sorted(missing)}")
         for env_name, (secret, key) in refs.items():
             optional = env_name in PROVIDER_KEYS
             if secret in existing:
@@ -538,7 +556,8 @@ def compose_config(profile: str | None) -> dict[str, Any]:
 
 
 def check_compose() -> str:
-    """Health checks, dependency conditions, the emulator alias, .env.example coverage."""
+    """Health checks, dependency conditions, the emulator alias, the secrets each service
+    needs, .env.example coverage."""
     if shutil.which("docker-compose") is None:
         raise CheckFailed("docker-compose is not installed")
     config = compose_config(None)
@@ -600,6 +619,11 @@ def check_compose() -> str:
         env = svc.get("environment") or {}
         if "LIVEKIT_URL" in env and "livekit" not in env["LIVEKIT_URL"]:
             problems.append(f"{name}: LIVEKIT_URL is not the livekit alias")
+        # With DEV_MODE=false a service refuses to start without these; a value set in .env
+        # must reach every service that needs it.
+        missing = REQUIRED_SECRETS.get(name, set()) - set(env)
+        if missing:
+            problems.append(f"{name}: is not given {sorted(missing)}")
     aliases = services["livekit-emulator"].get("networks", {}).get("default", {}).get("aliases", [])
     if "livekit" not in aliases:
         problems.append("the emulator does not answer as `livekit`")

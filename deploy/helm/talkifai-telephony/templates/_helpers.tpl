@@ -220,6 +220,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- if eq .component "call-orchestrator" }}
 {{ include "talkifai.livekitEnv" (dict "root" $root "url" $root.Values.livekit.url) }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "WEBHOOK_SIGNING_SECRET") }}
+{{ include "talkifai.secretEnv" (dict "root" $root "name" "INTERNAL_API_TOKEN") }}
 {{- end }}
 {{- if eq .component "agent-runtime" }}
 {{ include "talkifai.livekitEnv" (dict "root" $root "url" ($root.Values.livekit.workerUrl | default $root.Values.livekit.url)) }}
