@@ -18,6 +18,7 @@ from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
 from talkifai_common.events import (
     STREAM_NAME,
     EventName,
+    LiveKitResources,
     PhoneNumberSyncData,
     SyncState,
     new_event,
@@ -27,6 +28,8 @@ from tests.support.bus import replies_to_a_jetstream_publish
 from tests.support.numbers_api import Api, BusRecorder
 
 from .conftest import INTERNAL_TOKEN
+
+NO_RESOURCES = {"inbound_trunk_id": None, "outbound_trunk_id": None, "dispatch_rule_id": None}
 
 
 async def test_number_events_carry_the_public_representation_and_no_secret(
@@ -132,6 +135,41 @@ async def test_sync_results_update_the_numbers_sync_state(api: Api, settings: Se
     assert sync["error"] is None and sync["synced_at"] is not None
 
 
+async def test_internal_callers_see_the_livekit_resources_of_the_last_sync(
+    api: Api, settings: Settings
+) -> None:
+    number = await api.number()
+    synced = PhoneNumberSyncData(
+        phone_number_id=number["id"],
+        phone_number=number["phone_number"],
+        version=number["version"],
+        state=SyncState.SYNCED,
+        resources=LiveKitResources(inbound_trunk_id="ST_in", outbound_trunk_id="ST_out"),
+        at=datetime.now(UTC),
+    )
+    await _publish_sync(settings.nats_url, synced, EventName.PHONE_NUMBER_SYNCED)
+    await _sync_state(api, number["id"], "synced")
+    internal = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+    path = f"/internal/phone-numbers/{number['id']}"
+    expected = {
+        "inbound_trunk_id": "ST_in",
+        "outbound_trunk_id": "ST_out",
+        "dispatch_rule_id": None,
+    }
+    assert (await api.http.get(path, headers=internal)).json()["livekit"] == expected
+    # Not in the public representation.
+    assert "livekit" not in (await api.request("GET", f"/phone-numbers/{number['id']}")).json()
+
+    # A failure that names no resources keeps the last good ones.
+    failed = synced.model_copy(
+        update={"state": SyncState.FAILED, "error": "x", "resources": LiveKitResources()}
+    )
+    await _publish_sync(settings.nats_url, failed, EventName.PHONE_NUMBER_SYNC_FAILED)
+    await _sync_state(api, number["id"], "failed")
+    listed = (await api.http.get("/internal/phone-numbers", headers=internal)).json()["items"]
+    assert [n["livekit"] for n in listed if n["id"] == number["id"]] == [expected]
+
+
 async def test_a_result_about_an_older_version_is_ignored(api: Api, settings: Settings) -> None:
     number = await api.number()
     await api.request(
@@ -217,7 +255,7 @@ async def test_a_number_for_sync_comes_with_its_credentials_in_one_read(api: Api
 
     assert response.status_code == 200
     body = response.json()
-    assert body["number"] == {**current, "org_id": "org_a"}
+    assert body["number"] == {**current, "org_id": "org_a", "livekit": NO_RESOURCES}
     assert body["outbound_credentials"]["version"] == current["version"]
     assert body["outbound_credentials"]["sip_password"] == "pw-9"
     assert (await api.http.get(path, headers=api.as_())).status_code == 401
@@ -238,7 +276,7 @@ async def test_many_numbers_for_sync_are_read_in_one_request(api: Api) -> None:
     assert response.status_code == 200
     items = {item["number"]["id"]: item for item in response.json()["items"]}
     assert sorted(items) == sorted([first["id"], second["id"]])  # the missing one is left out
-    assert items[first["id"]]["number"] == {**first, "org_id": "org_a"}
+    assert items[first["id"]]["number"] == {**first, "org_id": "org_a", "livekit": NO_RESOURCES}
     assert items[first["id"]]["outbound_credentials"]["sip_password"] == "pw-a"
     assert items[second["id"]]["number"]["org_id"] == "org_b"
     user = await api.http.post(
@@ -258,7 +296,7 @@ async def test_internal_number_reads_any_organizations_number_without_secrets(ap
     headers = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
     response = await api.http.get(f"/internal/phone-numbers/{number['id']}", headers=headers)
     assert response.status_code == 200
-    assert response.json() == {**number, "org_id": "org_b"}
+    assert response.json() == {**number, "org_id": "org_b", "livekit": NO_RESOURCES}
     assert "secret-b" not in response.text
     missing = await api.http.get("/internal/phone-numbers/pn_missing", headers=headers)
     assert missing.status_code == 404

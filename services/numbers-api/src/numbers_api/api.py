@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from numbers_api import handlers
-from numbers_api.adapters.postgres import Store
+from numbers_api.adapters.postgres import InternalView, Store
 from numbers_api.config import Settings
 from numbers_api.consumers import LiveEvents
 from numbers_api.schemas import (
@@ -31,7 +31,7 @@ from numbers_api.schemas import (
 from talkifai_common.auth import Principal, TokenVerifier, issue_hs256_token
 from talkifai_common.crypto import SecretBox
 from talkifai_common.errors import Unauthenticated
-from talkifai_common.events import AgentData, PhoneNumberData
+from talkifai_common.events import AgentData, LiveKitResources, PhoneNumberData
 from talkifai_common.web import BearerCredentials, bearer_token, problem_responses
 
 DEV_TOKEN_TTL_S = 12 * 3600
@@ -234,9 +234,18 @@ async def stream_events(
 
 
 class InternalNumber(PhoneNumberData):
-    """A number with its organization, for internal reconciliation."""
+    """A number with its organization and LiveKit resources, for internal callers."""
 
     org_id: str
+    livekit: LiveKitResources = Field(
+        default_factory=LiveKitResources,
+        description="The LiveKit resources of the number's last synced version, as trunk-sync "
+        "reported them (ids stay when a later sync fails).",
+    )
+
+
+def _internal(view: InternalView) -> InternalNumber:
+    return InternalNumber(org_id=view.org_id, livekit=view.livekit, **view.number.model_dump())
 
 
 class NumberForSync(BaseModel):
@@ -288,13 +297,8 @@ async def outbound_credentials(svc: ServicesDep, number_id: str) -> Response:
 async def number_for_sync(svc: ServicesDep, number_id: str) -> Response:
     """For trunk-sync: the number and its outbound credentials (SIP password in clear) in one
     read, so both describe the same version and a sync costs one request."""
-    org_id, number, credentials = await handlers.number_for_sync(svc.store, number_id, svc.box)
-    return _json(
-        NumberForSync(
-            number=InternalNumber(org_id=org_id, **number.model_dump()),
-            outbound_credentials=credentials,
-        )
-    )
+    view, credentials = await handlers.number_for_sync(svc.store, number_id, svc.box)
+    return _json(NumberForSync(number=_internal(view), outbound_credentials=credentials))
 
 
 @internal.post(
@@ -310,11 +314,8 @@ async def numbers_for_sync(svc: ServicesDep, body: NumbersForSyncRequest) -> Res
     return _json(
         NumbersForSync(
             items=[
-                NumberForSync(
-                    number=InternalNumber(org_id=org_id, **number.model_dump()),
-                    outbound_credentials=credentials,
-                )
-                for org_id, number, credentials in found
+                NumberForSync(number=_internal(view), outbound_credentials=credentials)
+                for view, credentials in found
             ]
         )
     )
@@ -328,8 +329,7 @@ async def numbers_for_sync(svc: ServicesDep, body: NumbersForSyncRequest) -> Res
 )
 async def internal_number(svc: ServicesDep, number_id: str) -> Response:
     """For trunk-sync: one number's current state, whichever organization has it (no secrets)."""
-    org_id, number = await handlers.internal_number(svc.store, number_id)
-    return _json(InternalNumber(org_id=org_id, **number.model_dump()))
+    return _json(_internal(await handlers.internal_number(svc.store, number_id)))
 
 
 @internal.get(
@@ -342,11 +342,8 @@ async def all_numbers(
     svc: ServicesDep, limit: Limit = 200, cursor: Cursor = None
 ) -> Page[InternalNumber]:
     """For trunk-sync's full reconcile: every organization's numbers, in id order (no secrets)."""
-    rows, next_cursor = await handlers.list_all_numbers(svc.store, limit, cursor)
-    return Page[InternalNumber](
-        items=[InternalNumber(org_id=org, **number.model_dump()) for org, number in rows],
-        next_cursor=next_cursor,
-    )
+    views, next_cursor = await handlers.list_all_numbers(svc.store, limit, cursor)
+    return Page[InternalNumber](items=[_internal(v) for v in views], next_cursor=next_cursor)
 
 
 @internal.get(

@@ -13,10 +13,12 @@ from typing import Any
 import asyncpg
 
 from numbers_api.adapters.postgres import (
+    InternalView,
     Store,
     Tx,
     decode_cursor,
     encode_cursor,
+    internal_view,
     new_number_row,
     number_from_row,
 )
@@ -394,7 +396,9 @@ async def record_sync_result(store: Store, event: CloudEvent[PhoneNumberSyncData
     error = data.error if data.state is SyncState.FAILED else None
     # A single UPDATE guarded by the version is atomic alone: no BEGIN/COMMIT round trips.
     async with store.reader() as tx:
-        return await tx.record_sync(data.phone_number_id, data.version, data.state, error, data.at)
+        return await tx.record_sync(
+            data.phone_number_id, data.version, data.state, error, data.at, data.resources
+        )
 
 
 async def outbound_credentials(store: Store, number_id: str, box: SecretBox) -> OutboundCredentials:
@@ -408,22 +412,22 @@ async def outbound_credentials(store: Store, number_id: str, box: SecretBox) -> 
 
 async def number_for_sync(
     store: Store, number_id: str, box: SecretBox
-) -> tuple[str, PhoneNumberData, OutboundCredentials]:
-    """Internal: a number, its organization and its outbound credentials from one row."""
+) -> tuple[InternalView, OutboundCredentials]:
+    """Internal: a number and its outbound credentials from one row."""
     async with store.reader() as tx:
         row = await tx.number_view(number_id)
     if row is None:
         raise NotFound(f"Phone number {number_id} not found")
-    return row["org_id"], number_from_row(row), _credentials(row, box)
+    return internal_view(row), _credentials(row, box)
 
 
 async def numbers_for_sync(
     store: Store, number_ids: list[str], box: SecretBox
-) -> list[tuple[str, PhoneNumberData, OutboundCredentials]]:
+) -> list[tuple[InternalView, OutboundCredentials]]:
     """Internal: `number_for_sync` for many numbers in one read; absent ones are left out."""
     async with store.reader() as tx:
         rows = await tx.number_views(number_ids)
-    return [(row["org_id"], number_from_row(row), _credentials(row, box)) for row in rows]
+    return [(internal_view(row), _credentials(row, box)) for row in rows]
 
 
 def _credentials(row: Mapping[str, Any], box: SecretBox) -> OutboundCredentials:
@@ -441,8 +445,8 @@ def _credentials(row: Mapping[str, Any], box: SecretBox) -> OutboundCredentials:
     )
 
 
-async def internal_number(store: Store, number_id: str) -> tuple[str, PhoneNumberData]:
-    """Internal: a number and its organization, by id across organizations."""
+async def internal_number(store: Store, number_id: str) -> InternalView:
+    """Internal: a number with its organization and LiveKit resources, across organizations."""
     async with store.reader() as tx:
         found = await tx.number_with_org(number_id)
     if found is None:
@@ -461,15 +465,15 @@ async def internal_agent(store: Store, agent_id: str) -> tuple[str, AgentData]:
 
 async def list_all_numbers(
     store: Store, limit: int, cursor: str | None
-) -> tuple[list[tuple[str, PhoneNumberData]], str | None]:
-    """Internal: every organization's numbers, for trunk-sync's full reconcile."""
+) -> tuple[list[InternalView], str | None]:
+    """Internal: every organization's numbers (trunk-sync's full reconcile, read models)."""
     try:
         after = decode_cursor(cursor) if cursor else None
     except ValueError as exc:
         raise ValidationFailed.for_field("cursor", "Invalid cursor") from exc
     async with store.reader() as tx:
         rows = await tx.all_numbers(after, limit + 1)
-    next_cursor = encode_cursor(rows[limit - 1][1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].number.id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 

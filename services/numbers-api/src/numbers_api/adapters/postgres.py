@@ -6,6 +6,7 @@ import base64
 import binascii
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from numbers_api.domain import number_status
 from talkifai_common.events import (
     AgentData,
     CloudEvent,
+    LiveKitResources,
     PhoneNumberData,
     SyncState,
 )
@@ -141,6 +143,28 @@ def number_from_row(row: Mapping[str, Any]) -> PhoneNumberData:
 def numbers_from_rows(rows: Sequence[asyncpg.Record]) -> list[PhoneNumberData]:
     """Many numbers, validated in one pass (list pages are the hot path)."""
     return _NUMBERS.validate_python([_number_dict(row) for row in rows])
+
+
+@dataclass(frozen=True)
+class InternalView:
+    """A number as internal callers see it: with its organization and its LiveKit resources."""
+
+    org_id: str
+    number: PhoneNumberData
+    livekit: LiveKitResources
+
+
+def internal_view(row: Mapping[str, Any]) -> InternalView:
+    """The internal view of a `_NUMBER_VIEW` row."""
+    return InternalView(
+        org_id=row["org_id"],
+        number=number_from_row(row),
+        livekit=LiveKitResources(
+            inbound_trunk_id=row["inbound_trunk_id"],
+            outbound_trunk_id=row["outbound_trunk_id"],
+            dispatch_rule_id=row["dispatch_rule_id"],
+        ),
+    )
 
 
 _NUMBER_COLUMNS = (
@@ -405,19 +429,37 @@ class Tx:
         await self.conn.execute("DELETE FROM phone_numbers WHERE id = $1", number_id)
 
     async def record_sync(
-        self, number_id: str, version: int, state: SyncState, error: str | None, at: datetime
+        self,
+        number_id: str,
+        version: int,
+        state: SyncState,
+        error: str | None,
+        at: datetime,
+        resources: LiveKitResources,
     ) -> bool:
-        """Record trunk-sync's result if it is about the current version; True if recorded."""
+        """Record trunk-sync's result if it is about the current version; True if recorded.
+
+        A success names the number's LiveKit resources; a failure keeps the last good ones
+        where it names none.
+        """
+        synced = state is SyncState.SYNCED
         result: str = await self.conn.execute(
             """
-            UPDATE phone_numbers SET sync_state = $3, sync_error = $4, synced_at = $5
+            UPDATE phone_numbers SET sync_state = $3, sync_error = $4, synced_at = $5,
+                inbound_trunk_id = CASE WHEN $9 THEN $6 ELSE COALESCE($6, inbound_trunk_id) END,
+                outbound_trunk_id = CASE WHEN $9 THEN $7 ELSE COALESCE($7, outbound_trunk_id) END,
+                dispatch_rule_id = CASE WHEN $9 THEN $8 ELSE COALESCE($8, dispatch_rule_id) END
             WHERE id = $1 AND version = $2
             """,
             number_id,
             version,
             state.value,
             error,
-            at if state is SyncState.SYNCED else None,
+            at if synced else None,
+            resources.inbound_trunk_id,
+            resources.outbound_trunk_id,
+            resources.dispatch_rule_id,
+            synced,
         )
         return result.endswith(" 1")
 
@@ -442,19 +484,19 @@ class Tx:
             ciphertext,
         )
 
-    async def all_numbers(self, after: str | None, limit: int) -> list[tuple[str, PhoneNumberData]]:
-        """Every organization's numbers in id order, with their org (internal reconcile)."""
+    async def all_numbers(self, after: str | None, limit: int) -> list[InternalView]:
+        """Every organization's numbers in id order (internal reconcile and read models)."""
         rows = await self.conn.fetch(
             _NUMBER_VIEW + "WHERE ($1::text IS NULL OR p.id > $1) ORDER BY p.id LIMIT $2",
             after,
             limit,
         )
-        return [(r["org_id"], number_from_row(r)) for r in rows]
+        return [internal_view(r) for r in rows]
 
-    async def number_with_org(self, number_id: str) -> tuple[str, PhoneNumberData] | None:
-        """Internal: one number of any organization, with that organization."""
+    async def number_with_org(self, number_id: str) -> InternalView | None:
+        """Internal: one number of any organization."""
         row = await self.number_view(number_id)
-        return (row["org_id"], number_from_row(row)) if row else None
+        return internal_view(row) if row else None
 
     async def number_view(self, number_id: str) -> asyncpg.Record | None:
         """Internal: a number's row with its agents' names, by id across organizations."""
