@@ -487,7 +487,7 @@ def check_network_policies(docs: list[dict[str, Any]], values: dict[str, Any]) -
             for rule in p["spec"].get("ingress", []):
                 if not rule.get("ports"):
                     problems.append(f"{name}: an ingress rule allows every port")
-        if component(w) == "trunk-sync":
+        if component(w) in {"trunk-sync", "call-orchestrator", "agent-runtime"}:
             peers = [
                 peer.get("podSelector", {})
                 .get("matchLabels", {})
@@ -497,7 +497,7 @@ def check_network_policies(docs: list[dict[str, Any]], values: dict[str, Any]) -
                 for peer in rule.get("to", [])
             ]
             if "numbers-api" not in peers:
-                problems.append("trunk-sync may not reach numbers-api's internal API")
+                problems.append(f"{component(w)} may not reach numbers-api's internal API")
     return problems
 
 

@@ -221,6 +221,8 @@ app.kubernetes.io/component: {{ .component }}
 {{ include "talkifai.livekitEnv" (dict "root" $root "url" $root.Values.livekit.url) }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "WEBHOOK_SIGNING_SECRET") }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "INTERNAL_API_TOKEN") }}
+- name: NUMBERS_API_URL
+  value: {{ include "talkifai.url" (dict "root" $root "component" "numbers-api") | quote }}
 {{- end }}
 {{- if eq .component "agent-runtime" }}
 {{ include "talkifai.livekitEnv" (dict "root" $root "url" ($root.Values.livekit.workerUrl | default $root.Values.livekit.url)) }}

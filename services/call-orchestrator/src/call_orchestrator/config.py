@@ -44,6 +44,13 @@ class Settings(ServiceSettings):
         "waiting on it, so the live-call check may end it, and a room finishing under it before "
         "the answer fails it as abandoned.",
     )
+    numbers_api_url: str | None = Field(
+        default=None,
+        description="numbers-api, whose internal list of numbers fills the read model at start "
+        "and every READ_MODEL_REFRESH_INTERVAL_S (what the event stream no longer holds); unset: "
+        "events only.",
+    )
+    read_model_refresh_interval_s: float = Field(default=900.0, gt=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     webhook_signing_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key of customer webhook signatures."

@@ -19,6 +19,7 @@ from livekit.protocol.models import ParticipantInfo
 from livekit.protocol.webhook import WebhookEvent
 
 from call_orchestrator.adapters.livekit import Answered, DialRequest, LiveKitPort
+from call_orchestrator.adapters.numbers_api import NumbersSource
 from call_orchestrator.adapters.postgres import (
     CallInProgress,
     CallRow,
@@ -60,6 +61,7 @@ from talkifai_common.events import (
     PhoneNumberData,
     PhoneNumberSyncData,
     RecordingMode,
+    SyncState,
 )
 from talkifai_common.voice import Architecture
 
@@ -593,6 +595,62 @@ async def _end_without_webhook(ctx: Context, call: CallRow) -> int:
         status=done.data.status.value,
     )
     return 1
+
+
+async def refresh_read_model(store: Store, numbers: NumbersSource) -> tuple[int, int]:
+    """Bring the read model up to numbers-api's current numbers and their last syncs: what the
+    event stream no longer holds. Version-guarded like the events, so it never moves a number
+    back, and a number deleted since (a tombstone) stays deleted. Returns (seen, applied).
+
+    A number deleted while its event was not consumed stays in the read model: its absence from
+    numbers-api's list cannot be told from a number created during the listing.
+    """
+    seen = applied = 0
+    async for page in numbers.pages():
+        held = await store.read_model_versions([n.id for n in page])
+        for number in page:
+            seen += 1
+            number_version, sync_version = held.get(number.id, (None, None))
+            if (number_version is None or number_version < number.version) and (
+                await store.apply_number(number.org_id, number, deleted=False)
+            ):
+                applied += 1
+            sync = number.sync
+            if (
+                sync.state is SyncState.SYNCED
+                and sync.synced_at is not None
+                and (sync_version is None or sync_version < number.version)
+            ):
+                await store.apply_sync(
+                    PhoneNumberSyncData(
+                        phone_number_id=number.id,
+                        phone_number=number.phone_number,
+                        version=number.version,
+                        state=SyncState.SYNCED,
+                        resources=number.livekit,
+                        at=sync.synced_at,
+                    )
+                )
+    return seen, applied
+
+
+async def refresh_read_model_periodically(
+    store: Store, numbers: NumbersSource, interval_s: float
+) -> None:
+    """`refresh_read_model` at start and every `interval_s`; a failed run is tried again after
+    1, 2, 4... seconds (numbers-api may start after us), until cancelled."""
+    failures = 0
+    while True:
+        delay = interval_s * random.uniform(0.8, 1.2)
+        try:
+            seen, applied = await refresh_read_model(store, numbers)
+            failures = 0
+            log.info("read_model.refreshed", numbers=seen, applied=applied)
+        except Exception as exc:
+            failures += 1
+            delay = min(delay, 2.0 ** (failures - 1))
+            log.warning("read_model.refresh_failed", error=str(exc), retry_in_s=delay)
+        await asyncio.sleep(delay)
 
 
 async def check_live_calls_periodically(ctx: Context) -> None:

@@ -21,12 +21,18 @@ from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from pydantic import ValidationError
 
 from call_orchestrator.adapters.livekit import LiveKitAdapter, LiveKitPort
+from call_orchestrator.adapters.numbers_api import NumbersApiClient
 from call_orchestrator.adapters.postgres import Store
 from call_orchestrator.adapters.webhooks import WebhookSender
 from call_orchestrator.api import include_routes
 from call_orchestrator.config import Settings
 from call_orchestrator.consumers import register_consumers
-from call_orchestrator.handlers import BackgroundTasks, Context, check_live_calls_periodically
+from call_orchestrator.handlers import (
+    BackgroundTasks,
+    Context,
+    check_live_calls_periodically,
+    refresh_read_model_periodically,
+)
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
 from talkifai_common.db import create_pool, migrate
@@ -123,6 +129,19 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
                 check_live_calls_periodically(app.state.context), name="live-call-check"
             ),
         ]
+        numbers: NumbersApiClient | None = None
+        if settings.numbers_api_url:
+            numbers = NumbersApiClient(settings.numbers_api_url, settings.internal_token())
+            tasks.append(
+                asyncio.create_task(
+                    refresh_read_model_periodically(
+                        store, numbers, settings.read_model_refresh_interval_s
+                    ),
+                    name="read-model-refresh",
+                )
+            )
+        else:
+            log.info("read_model.events_only", reason="NUMBERS_API_URL is not set")
         try:
             yield
         finally:
@@ -134,6 +153,8 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
                     await task
             with contextlib.suppress(Exception):
                 await broker.stop()
+            if numbers is not None:
+                await numbers.aclose()
             await port.aclose()
             await pool.close()
             log.info("shutdown.complete")

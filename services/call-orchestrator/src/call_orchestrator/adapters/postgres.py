@@ -345,6 +345,22 @@ class Store:
             )
             return row is not None
 
+    async def read_model_versions(
+        self, number_ids: Sequence[str]
+    ) -> dict[str, tuple[int | None, int | None]]:
+        """The number version and the sync version the read model holds for each of those
+        numbers it knows (either may be None)."""
+        rows = await self.pool.fetch(
+            """
+            SELECT ids.id, n.version, s.version AS sync_version
+              FROM unnest($1::text[]) AS ids(id)
+              LEFT JOIN phone_numbers n ON n.id = ids.id
+              LEFT JOIN phone_number_sync s ON s.phone_number_id = ids.id
+            """,
+            list(number_ids),
+        )
+        return {r["id"]: (r["version"], r["sync_version"]) for r in rows}
+
     async def apply_sync(self, sync: PhoneNumberSyncData) -> bool:
         """Record trunk-sync's newest report on a number (a failure keeps the last good trunks)."""
         async with self.pool.acquire() as conn, conn.transaction():
