@@ -137,3 +137,27 @@ async def test_the_list_never_moves_a_number_back_nor_revives_a_deleted_one(
     ).json()
     await harness.wait_number_version(third["id"], 1)  # refreshes ran since the deletion
     assert await conn.fetchval("SELECT 1 FROM phone_numbers WHERE id = $1", number["id"]) is None
+
+
+async def test_a_number_deleted_while_its_event_was_missed_is_removed(
+    harness: Harness, numbers_api: NumbersApi
+) -> None:
+    kept = (
+        await numbers_api.http.post("/phone-numbers", json={"phone_number": "+12025550146"})
+    ).json()
+    await harness.wait_number_version(kept["id"], 1)
+    # In the read model (its creation came through the stream) but unknown to numbers-api: it
+    # was deleted there and the deletion never arrived.
+    gone = PhoneNumberData(**{**kept, "id": "pn_deleted_meanwhile", "phone_number": "+12025550147"})
+    await harness.publish(EventName.PHONE_NUMBER_CREATED, "org_a", gone.id, gone)
+    conn = await harness.db()
+
+    async def tombstone() -> Any:
+        return await conn.fetchval(
+            "SELECT version FROM phone_number_tombstones WHERE id = $1", gone.id
+        )
+
+    # Applied from the stream, then removed by a refresh: only a removal leaves a tombstone.
+    assert await eventually(tombstone, lambda v: v == 1, within_s=10) == 1
+    assert await conn.fetchval("SELECT 1 FROM phone_numbers WHERE id = $1", gone.id) is None
+    assert await conn.fetchval("SELECT version FROM phone_numbers WHERE id = $1", kept["id"]) == 1

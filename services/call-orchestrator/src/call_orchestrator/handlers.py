@@ -600,21 +600,23 @@ async def _end_without_webhook(ctx: Context, call: CallRow) -> int:
 async def refresh_read_model(store: Store, numbers: NumbersSource) -> tuple[int, int]:
     """Bring the read model up to numbers-api's current numbers and their last syncs: what the
     event stream no longer holds. Version-guarded like the events, so it never moves a number
-    back, and a number deleted since (a tombstone) stays deleted. Returns (seen, applied).
+    back, and a number deleted since (a tombstone) stays deleted. Returns (seen, changed).
 
-    A number deleted while its event was not consumed stays in the read model: its absence from
-    numbers-api's list cannot be told from a number created during the listing.
+    A number the read model holds but the list did not show may have been created during the
+    listing: numbers-api is asked for it, and only a 404 removes it (with a tombstone).
     """
-    seen = applied = 0
+    before = await store.read_model_numbers()
+    seen: set[str] = set()
+    changed = 0
     async for page in numbers.pages():
         held = await store.read_model_versions([n.id for n in page])
         for number in page:
-            seen += 1
+            seen.add(number.id)
             number_version, sync_version = held.get(number.id, (None, None))
             if (number_version is None or number_version < number.version) and (
                 await store.apply_number(number.org_id, number, deleted=False)
             ):
-                applied += 1
+                changed += 1
             sync = number.sync
             if (
                 sync.state is SyncState.SYNCED
@@ -631,7 +633,11 @@ async def refresh_read_model(store: Store, numbers: NumbersSource) -> tuple[int,
                         at=sync.synced_at,
                     )
                 )
-    return seen, applied
+    for number_id, version in before.items():
+        if number_id not in seen and not await numbers.exists(number_id):
+            await store.forget_number(number_id, version)
+            changed += 1
+    return len(seen), changed
 
 
 async def refresh_read_model_periodically(
@@ -643,9 +649,9 @@ async def refresh_read_model_periodically(
     while True:
         delay = interval_s * random.uniform(0.8, 1.2)
         try:
-            seen, applied = await refresh_read_model(store, numbers)
+            seen, changed = await refresh_read_model(store, numbers)
             failures = 0
-            log.info("read_model.refreshed", numbers=seen, applied=applied)
+            log.info("read_model.refreshed", numbers=seen, changed=changed)
         except Exception as exc:
             failures += 1
             delay = min(delay, 2.0 ** (failures - 1))

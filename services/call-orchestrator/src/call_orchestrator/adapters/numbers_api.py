@@ -36,6 +36,8 @@ class NumbersSource(Protocol):
 
     def pages(self) -> AsyncIterator[list[InternalNumber]]: ...
 
+    async def exists(self, number_id: str) -> bool: ...
+
 
 class NumbersApiClient:
     """`NumbersSource` over numbers-api's `GET /internal/phone-numbers`."""
@@ -65,6 +67,16 @@ class NumbersApiClient:
             if not page.next_cursor:
                 return
             cursor = page.next_cursor
+
+    async def exists(self, number_id: str) -> bool:
+        """Whether numbers-api still has the number (raises `httpx.HTTPError` otherwise)."""
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        response = await self._http.get(f"/internal/phone-numbers/{number_id}", headers=headers)
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
+        return True
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -292,23 +292,7 @@ class Store:
             if tombstone is not None and number.version <= tombstone:
                 return False
             if deleted:
-                await conn.execute(
-                    "DELETE FROM phone_numbers WHERE id = $1 AND version <= $2",
-                    number.id,
-                    number.version,
-                )
-                await conn.execute(
-                    """
-                    INSERT INTO phone_number_tombstones (id, version) VALUES ($1, $2)
-                    ON CONFLICT (id) DO UPDATE SET version = GREATEST(
-                        phone_number_tombstones.version, EXCLUDED.version)
-                    """,
-                    number.id,
-                    number.version,
-                )
-                await conn.execute(
-                    "DELETE FROM phone_number_sync WHERE phone_number_id = $1", number.id
-                )
+                await self._delete_number(conn, number.id, number.version)
                 return True
             inbound, outbound = number.inbound_agent, number.outbound_agent
             row = await conn.fetchval(
@@ -344,6 +328,33 @@ class Store:
                 number.version,
             )
             return row is not None
+
+    async def forget_number(self, number_id: str, version: int) -> None:
+        """Remove a number known to be gone (no deletion event came), leaving a tombstone."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", number_id)
+            await self._delete_number(conn, number_id, version)
+
+    @staticmethod
+    async def _delete_number(conn: asyncpg.Connection, number_id: str, version: int) -> None:
+        await conn.execute(
+            "DELETE FROM phone_numbers WHERE id = $1 AND version <= $2", number_id, version
+        )
+        await conn.execute(
+            """
+            INSERT INTO phone_number_tombstones (id, version) VALUES ($1, $2)
+            ON CONFLICT (id) DO UPDATE SET version = GREATEST(
+                phone_number_tombstones.version, EXCLUDED.version)
+            """,
+            number_id,
+            version,
+        )
+        await conn.execute("DELETE FROM phone_number_sync WHERE phone_number_id = $1", number_id)
+
+    async def read_model_numbers(self) -> dict[str, int]:
+        """Every number the read model holds, with its version."""
+        rows = await self.pool.fetch("SELECT id, version FROM phone_numbers")
+        return {r["id"]: r["version"] for r in rows}
 
     async def read_model_versions(
         self, number_ids: Sequence[str]
