@@ -7,7 +7,6 @@ import contextlib
 import contextvars
 import hashlib
 import json
-import random
 import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -63,7 +62,10 @@ from talkifai_common.events import (
     RecordingMode,
     SyncState,
 )
+from talkifai_common.periodic import repeat
 from talkifai_common.voice import Architecture
+
+JITTER = 0.2  # spread of the periodic work of several replicas
 
 log = structlog.get_logger(__name__)
 VOICE_ARCHITECTURES = frozenset({Architecture.PIPELINE.value, Architecture.REALTIME.value})
@@ -643,32 +645,25 @@ async def refresh_read_model(store: Store, numbers: NumbersSource) -> tuple[int,
 async def refresh_read_model_periodically(
     store: Store, numbers: NumbersSource, interval_s: float
 ) -> None:
-    """`refresh_read_model` at start and every `interval_s`; a failed run is tried again after
-    1, 2, 4... seconds (numbers-api may start after us), until cancelled."""
-    failures = 0
-    while True:
-        delay = interval_s * random.uniform(0.8, 1.2)
-        try:
-            seen, changed = await refresh_read_model(store, numbers)
-            failures = 0
-            log.info("read_model.refreshed", numbers=seen, changed=changed)
-        except Exception as exc:
-            failures += 1
-            delay = min(delay, 2.0 ** (failures - 1))
-            log.warning("read_model.refresh_failed", error=str(exc), retry_in_s=delay)
-        await asyncio.sleep(delay)
+    """`refresh_read_model` at start and every `interval_s` (retried within seconds after a
+    failure: numbers-api may start after us), until cancelled."""
+
+    async def refresh() -> None:
+        seen, changed = await refresh_read_model(store, numbers)
+        log.info("read_model.refreshed", numbers=seen, changed=changed)
+
+    await repeat(refresh, interval_s, failure_event="read_model.refresh_failed", jitter=JITTER)
 
 
 async def check_live_calls_periodically(ctx: Context) -> None:
     """`close_calls_without_room` every `live_call_check_interval_s`, until cancelled."""
-    interval = ctx.settings.live_call_check_interval_s
-    while True:
-        # Replicas drift apart instead of checking in step; the writes are idempotent anyway.
-        await asyncio.sleep(interval * random.uniform(0.8, 1.2))
-        try:
-            await close_calls_without_room(ctx)
-        except Exception as exc:
-            log.warning("call.live_check_failed", error=str(exc))
+    await repeat(
+        lambda: close_calls_without_room(ctx),
+        ctx.settings.live_call_check_interval_s,
+        failure_event="call.live_check_failed",
+        first_now=False,
+        jitter=JITTER,  # replicas drift apart instead of checking in step
+    )
 
 
 # --- recording consent (agent-runtime) -------------------------------------------------------

@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from numbers_api import handlers
-from numbers_api.adapters.postgres import InternalView, Store
+from numbers_api.adapters.postgres import Store
 from numbers_api.config import Settings
 from numbers_api.consumers import LiveEvents
 from numbers_api.schemas import (
@@ -31,7 +31,8 @@ from numbers_api.schemas import (
 from talkifai_common.auth import Principal, TokenVerifier, issue_hs256_token
 from talkifai_common.crypto import SecretBox
 from talkifai_common.errors import Unauthenticated
-from talkifai_common.events import AgentData, LiveKitResources, PhoneNumberData
+from talkifai_common.events import AgentData, PhoneNumberData
+from talkifai_common.internal_api import InternalAgent, InternalPhoneNumber
 from talkifai_common.web import BearerCredentials, bearer_token, problem_responses
 
 DEV_TOKEN_TTL_S = 12 * 3600
@@ -233,25 +234,10 @@ async def stream_events(
             yield ServerSentEvent(id=event.id, event=event.subject, raw_data=event.data)
 
 
-class InternalNumber(PhoneNumberData):
-    """A number with its organization and LiveKit resources, for internal callers."""
-
-    org_id: str
-    livekit: LiveKitResources = Field(
-        default_factory=LiveKitResources,
-        description="The LiveKit resources of the number's last synced version, as trunk-sync "
-        "reported them (ids stay when a later sync fails).",
-    )
-
-
-def _internal(view: InternalView) -> InternalNumber:
-    return InternalNumber(org_id=view.org_id, livekit=view.livekit, **view.number.model_dump())
-
-
 class NumberForSync(BaseModel):
     """A number and its outbound credentials, read together (one consistent version)."""
 
-    number: InternalNumber
+    number: InternalPhoneNumber
     outbound_credentials: OutboundCredentials
 
 
@@ -259,12 +245,6 @@ class NumbersForSync(BaseModel):
     """The requested numbers that exist, each with its outbound credentials."""
 
     items: list[NumberForSync]
-
-
-class InternalAgent(AgentData):
-    """An agent with its organization, for agent-runtime."""
-
-    org_id: str
 
 
 async def internal_caller(
@@ -297,8 +277,8 @@ async def outbound_credentials(svc: ServicesDep, number_id: str) -> Response:
 async def number_for_sync(svc: ServicesDep, number_id: str) -> Response:
     """For trunk-sync: the number and its outbound credentials (SIP password in clear) in one
     read, so both describe the same version and a sync costs one request."""
-    view, credentials = await handlers.number_for_sync(svc.store, number_id, svc.box)
-    return _json(NumberForSync(number=_internal(view), outbound_credentials=credentials))
+    number, credentials = await handlers.number_for_sync(svc.store, number_id, svc.box)
+    return _json(NumberForSync(number=number, outbound_credentials=credentials))
 
 
 @internal.post(
@@ -314,8 +294,8 @@ async def numbers_for_sync(svc: ServicesDep, body: NumbersForSyncRequest) -> Res
     return _json(
         NumbersForSync(
             items=[
-                NumberForSync(number=_internal(view), outbound_credentials=credentials)
-                for view, credentials in found
+                NumberForSync(number=number, outbound_credentials=credentials)
+                for number, credentials in found
             ]
         )
     )
@@ -323,27 +303,27 @@ async def numbers_for_sync(svc: ServicesDep, body: NumbersForSyncRequest) -> Res
 
 @internal.get(
     "/phone-numbers/{number_id}",
-    response_model=InternalNumber,
+    response_model=InternalPhoneNumber,
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(401, 404),
 )
 async def internal_number(svc: ServicesDep, number_id: str) -> Response:
     """For trunk-sync: one number's current state, whichever organization has it (no secrets)."""
-    return _json(_internal(await handlers.internal_number(svc.store, number_id)))
+    return _json(await handlers.internal_number(svc.store, number_id))
 
 
 @internal.get(
     "/phone-numbers",
-    response_model=Page[InternalNumber],
+    response_model=Page[InternalPhoneNumber],
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(401, 422),
 )
 async def all_numbers(
     svc: ServicesDep, limit: Limit = 200, cursor: Cursor = None
-) -> Page[InternalNumber]:
+) -> Page[InternalPhoneNumber]:
     """For trunk-sync's full reconcile: every organization's numbers, in id order (no secrets)."""
-    views, next_cursor = await handlers.list_all_numbers(svc.store, limit, cursor)
-    return Page[InternalNumber](items=[_internal(v) for v in views], next_cursor=next_cursor)
+    numbers, next_cursor = await handlers.list_all_numbers(svc.store, limit, cursor)
+    return Page[InternalPhoneNumber](items=numbers, next_cursor=next_cursor)
 
 
 @internal.get(

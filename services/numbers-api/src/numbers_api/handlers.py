@@ -13,12 +13,11 @@ from typing import Any
 import asyncpg
 
 from numbers_api.adapters.postgres import (
-    InternalView,
     Store,
     Tx,
     decode_cursor,
     encode_cursor,
-    internal_view,
+    internal_from_row,
     new_number_row,
     number_from_row,
 )
@@ -50,6 +49,7 @@ from talkifai_common.events import (
     SyncState,
     new_event,
 )
+from talkifai_common.internal_api import InternalPhoneNumber
 from talkifai_common.voice import (
     DEFAULT_GREETING,
     DEFAULT_INSTRUCTIONS,
@@ -412,22 +412,22 @@ async def outbound_credentials(store: Store, number_id: str, box: SecretBox) -> 
 
 async def number_for_sync(
     store: Store, number_id: str, box: SecretBox
-) -> tuple[InternalView, OutboundCredentials]:
+) -> tuple[InternalPhoneNumber, OutboundCredentials]:
     """Internal: a number and its outbound credentials from one row."""
     async with store.reader() as tx:
         row = await tx.number_view(number_id)
     if row is None:
         raise NotFound(f"Phone number {number_id} not found")
-    return internal_view(row), _credentials(row, box)
+    return internal_from_row(row), _credentials(row, box)
 
 
 async def numbers_for_sync(
     store: Store, number_ids: list[str], box: SecretBox
-) -> list[tuple[InternalView, OutboundCredentials]]:
+) -> list[tuple[InternalPhoneNumber, OutboundCredentials]]:
     """Internal: `number_for_sync` for many numbers in one read; absent ones are left out."""
     async with store.reader() as tx:
         rows = await tx.number_views(number_ids)
-    return [(internal_view(row), _credentials(row, box)) for row in rows]
+    return [(internal_from_row(row), _credentials(row, box)) for row in rows]
 
 
 def _credentials(row: Mapping[str, Any], box: SecretBox) -> OutboundCredentials:
@@ -445,7 +445,7 @@ def _credentials(row: Mapping[str, Any], box: SecretBox) -> OutboundCredentials:
     )
 
 
-async def internal_number(store: Store, number_id: str) -> InternalView:
+async def internal_number(store: Store, number_id: str) -> InternalPhoneNumber:
     """Internal: a number with its organization and LiveKit resources, across organizations."""
     async with store.reader() as tx:
         found = await tx.number_with_org(number_id)
@@ -465,7 +465,7 @@ async def internal_agent(store: Store, agent_id: str) -> tuple[str, AgentData]:
 
 async def list_all_numbers(
     store: Store, limit: int, cursor: str | None
-) -> tuple[list[InternalView], str | None]:
+) -> tuple[list[InternalPhoneNumber], str | None]:
     """Internal: every organization's numbers (trunk-sync's full reconcile, read models)."""
     try:
         after = decode_cursor(cursor) if cursor else None
@@ -473,7 +473,7 @@ async def list_all_numbers(
         raise ValidationFailed.for_field("cursor", "Invalid cursor") from exc
     async with store.reader() as tx:
         rows = await tx.all_numbers(after, limit + 1)
-    next_cursor = encode_cursor(rows[limit - 1].number.id) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 

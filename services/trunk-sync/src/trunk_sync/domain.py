@@ -26,9 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from talkifai_common.events import (
     LiveKitResources,
     MediaEncryption,
-    PhoneNumberData,
     SipTransport,
 )
+from talkifai_common.internal_api import InternalPhoneNumber
 
 MANAGED_BY = "talkifai"
 AGENT_NAME = "talkifai-agent"
@@ -120,12 +120,6 @@ class AgentDispatchMetadata(BaseModel):
             return cls.model_validate_json(raw)
         except ValidationError:
             return None
-
-
-class InternalNumber(PhoneNumberData):
-    """numbers-api's internal view of a number: its public data and its organization."""
-
-    org_id: str
 
 
 @dataclass(frozen=True)
@@ -238,7 +232,7 @@ class Desired:
     outbound: OutboundTrunkSpec | None
 
 
-def desired_state(number: InternalNumber) -> Desired:
+def desired_state(number: InternalPhoneNumber) -> Desired:
     """The desired LiveKit state of a number, from numbers-api's view of it."""
     # Only the outbound trunk names the version: its password may change with any version, while
     # the inbound trunk and the rule change only with the number or the agent, so most changes

@@ -28,12 +28,12 @@ from talkifai_common.events import (
     PhoneNumberSyncData,
     SyncState,
 )
+from talkifai_common.internal_api import InternalPhoneNumber
 from trunk_sync.adapters.livekit import LiveKitPort
 from trunk_sync.adapters.numbers_api import NumbersPort, OutboundCredentials
 from trunk_sync.domain import (
     Desired,
     Holdings,
-    InternalNumber,
     LiveKitRefused,
     Observed,
     ObservedInbound,
@@ -143,7 +143,7 @@ class Ports:
 class Synced:
     """LiveKit holds the number's state at `number.version`."""
 
-    number: InternalNumber
+    number: InternalPhoneNumber
     resources: LiveKitResources
     wrote: bool
 
@@ -152,7 +152,7 @@ class Synced:
 class Refused:
     """LiveKit refused the number's desired state; `error` is LiveKit's message."""
 
-    number: InternalNumber
+    number: InternalPhoneNumber
     error: str
 
 
@@ -603,7 +603,7 @@ async def full_reconcile(ports: Ports, *, concurrency: int = 16) -> ReconcileRep
         return report_
 
 
-def _synced_from(number: InternalNumber, held: Holdings) -> CloudEvent[PhoneNumberSyncData]:
+def _synced_from(number: InternalPhoneNumber, held: Holdings) -> CloudEvent[PhoneNumberSyncData]:
     resources = resources_of(
         held.inbound[0].id if held.inbound else None,
         held.outbound[0].id if held.outbound else None,

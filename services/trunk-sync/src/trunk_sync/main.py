@@ -22,6 +22,7 @@ from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
 from talkifai_common.bus import create_broker, ensure_stream
+from talkifai_common.periodic import repeat
 from talkifai_common.telemetry import configure_logging, configure_tracing
 from talkifai_common.web import add_health_routes
 from trunk_sync.adapters.bus import BusResults, ReconcileLease
@@ -64,24 +65,13 @@ async def _reconcile_forever(
     tried again after 1, 2, 4... seconds, up to the interval.
     """
     await bus_started.wait()
-    failures = 0
-    while True:
-        delay = settings.reconcile_interval_s
-        try:
-            if await lease.acquire():
-                await full_reconcile(ports, concurrency=settings.reconcile_concurrency)
-            failures = 0
-        except Exception as exc:
-            # The next run repairs whatever this one could not; nothing is lost by waiting.
-            failures += 1
-            delay = min(delay, 2.0 ** (failures - 1))
-            log.warning(
-                "reconcile.failed",
-                error=str(exc),
-                error_type=type(exc).__name__,
-                retry_in_s=delay,
-            )
-        await asyncio.sleep(delay)
+
+    async def reconcile() -> None:
+        if await lease.acquire():
+            await full_reconcile(ports, concurrency=settings.reconcile_concurrency)
+
+    # A failed run costs nothing but time: the next one repairs whatever this one could not.
+    await repeat(reconcile, settings.reconcile_interval_s, failure_event="reconcile.failed")
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -10,19 +10,11 @@ from pydantic import ValidationError
 from agent_runtime.directory import KnownAgent, KnownNumber
 from agent_runtime.domain import UpstreamUnavailable
 from talkifai_common.events import AgentData, PhoneNumberData
+from talkifai_common.internal_api import InternalAgent, InternalPhoneNumber, phone_number_pages
 
-PAGE_LIMIT = 200
-
-
-class _InternalAgent(AgentData):
-    org_id: str
-
-
-class _InternalNumber(PhoneNumberData):
-    org_id: str
-
-
-M = TypeVar("M", _InternalAgent, _InternalNumber)
+M = TypeVar("M", InternalAgent, InternalPhoneNumber)
+# The internal representations' extras, left out of what agent-runtime keeps.
+_INTERNAL_ONLY = {"org_id", "livekit"}
 
 
 class NumbersApiClient:
@@ -47,7 +39,7 @@ class NumbersApiClient:
         response = await self._get(f"/internal/agents/{agent_id}")
         if response.status_code == 404:
             return None
-        agent = _parse(_InternalAgent, response)
+        agent = _parse(InternalAgent, response)
         return KnownAgent(agent.org_id, AgentData(**agent.model_dump(exclude={"org_id"})))
 
     async def fetch_number(self, number_id: str) -> KnownNumber | None:
@@ -55,35 +47,22 @@ class NumbersApiClient:
         response = await self._get(f"/internal/phone-numbers/{number_id}")
         if response.status_code == 404:
             return None
-        number = _parse(_InternalNumber, response)
-        return KnownNumber(number.org_id, PhoneNumberData(**number.model_dump(exclude={"org_id"})))
+        return _known(_parse(InternalPhoneNumber, response))
 
     async def all_numbers(self) -> list[KnownNumber]:
         """Every number of every organization, page by page."""
-        out: list[KnownNumber] = []
-        cursor: str | None = None
-        while True:
-            params: dict[str, str | int] = {"limit": PAGE_LIMIT}
-            if cursor:
-                params["cursor"] = cursor
-            response = await self._get("/internal/phone-numbers", params)
-            if response.status_code != 200:
-                raise UpstreamUnavailable(f"numbers-api answered {response.status_code} listing")
-            page = response.json()
-            for item in page["items"]:
-                number = _InternalNumber.model_validate(item)
-                out.append(
-                    KnownNumber(
-                        number.org_id, PhoneNumberData(**number.model_dump(exclude={"org_id"}))
-                    )
-                )
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return out
+        try:
+            return [_known(n) async for page in phone_number_pages(self._http) for n in page]
+        except (httpx.HTTPError, ValidationError) as exc:
+            raise UpstreamUnavailable(f"numbers-api could not list the numbers: {exc}") from exc
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._http.aclose()
+
+
+def _known(number: InternalPhoneNumber) -> KnownNumber:
+    return KnownNumber(number.org_id, PhoneNumberData(**number.model_dump(exclude=_INTERNAL_ONLY)))
 
 
 def _parse(model: type[M], response: httpx.Response) -> M:

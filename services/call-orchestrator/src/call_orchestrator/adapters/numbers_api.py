@@ -11,36 +11,20 @@ from typing import Protocol
 
 import httpx
 from opentelemetry import propagate
-from pydantic import BaseModel
 
-from talkifai_common.events import LiveKitResources, PhoneNumberData
-
-PAGE_SIZE = 200  # numbers-api's largest page
-
-
-class InternalNumber(PhoneNumberData):
-    """A number as numbers-api shows internal callers: with its organization and the LiveKit
-    resources of its last synced version."""
-
-    org_id: str
-    livekit: LiveKitResources = LiveKitResources()
-
-
-class _Page(BaseModel):
-    items: list[InternalNumber]
-    next_cursor: str | None = None
+from talkifai_common.internal_api import InternalPhoneNumber, phone_number_pages
 
 
 class NumbersSource(Protocol):
-    """Every number of every organization, a page at a time."""
+    """Every number of every organization, a page at a time, and whether one still exists."""
 
-    def pages(self) -> AsyncIterator[list[InternalNumber]]: ...
+    def pages(self) -> AsyncIterator[list[InternalPhoneNumber]]: ...
 
     async def exists(self, number_id: str) -> bool: ...
 
 
 class NumbersApiClient:
-    """`NumbersSource` over numbers-api's `GET /internal/phone-numbers`."""
+    """`NumbersSource` over numbers-api's `/internal/phone-numbers` (raises `httpx.HTTPError`)."""
 
     def __init__(self, base_url: str, token: str, *, timeout_s: float = 10.0) -> None:
         self._http = httpx.AsyncClient(
@@ -49,27 +33,12 @@ class NumbersApiClient:
             timeout=timeout_s,
         )
 
-    async def pages(self) -> AsyncIterator[list[InternalNumber]]:
-        """Pages in id order; raises `httpx.HTTPError` when numbers-api cannot answer."""
-        cursor: str | None = None
-        while True:
-            params: dict[str, str | int] = {"limit": PAGE_SIZE}
-            if cursor:
-                params["cursor"] = cursor
-            headers: dict[str, str] = {}
-            propagate.inject(headers)
-            response = await self._http.get(
-                "/internal/phone-numbers", params=params, headers=headers
-            )
-            response.raise_for_status()
-            page = _Page.model_validate_json(response.content)
-            yield page.items
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
+    def pages(self) -> AsyncIterator[list[InternalPhoneNumber]]:
+        """Pages in id order."""
+        return phone_number_pages(self._http)
 
     async def exists(self, number_id: str) -> bool:
-        """Whether numbers-api still has the number (raises `httpx.HTTPError` otherwise)."""
+        """Whether numbers-api still has the number."""
         headers: dict[str, str] = {}
         propagate.inject(headers)
         response = await self._http.get(f"/internal/phone-numbers/{number_id}", headers=headers)

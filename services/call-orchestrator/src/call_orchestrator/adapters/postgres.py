@@ -114,11 +114,22 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return round(max(0.0, (end - start).total_seconds()), 3)
 
 
+def _durations(
+    started_at: datetime | None, answered_at: datetime | None, ended_at: datetime | None
+) -> dict[str, float | None]:
+    """A call's `duration_s` (talking) and `total_duration_s` from its timestamps."""
+    return {
+        "duration_s": _seconds(answered_at, ended_at),
+        "total_duration_s": _seconds(started_at, ended_at),
+    }
+
+
+def _agent_ref(agent_id: str | None, agent_name: str | None) -> CallAgentRef | None:
+    return CallAgentRef(id=agent_id, name=agent_name or "") if agent_id else None
+
+
 def call_from_row(row: asyncpg.Record) -> CallRow:
     """The call in a `calls` row."""
-    agent = (
-        CallAgentRef(id=row["agent_id"], name=row["agent_name"] or "") if row["agent_id"] else None
-    )
     data = CallData(
         id=row["id"],
         direction=CallDirection(row["direction"]),
@@ -127,7 +138,7 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         phone_number=row["phone_number"],
         from_number=row["from_number"],
         to_number=row["to_number"],
-        agent=agent,
+        agent=_agent_ref(row["agent_id"], row["agent_name"]),
         room_name=row["room_name"],
         failure_reason=row["failure_reason"],
         sip_status_code=row["sip_status_code"],
@@ -137,8 +148,7 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         ringing_at=row["ringing_at"],
         answered_at=row["answered_at"],
         ended_at=row["ended_at"],
-        duration_s=_seconds(row["answered_at"], row["ended_at"]),
-        total_duration_s=_seconds(row["started_at"], row["ended_at"]),
+        **_durations(row["started_at"], row["answered_at"], row["ended_at"]),
     )
     return CallRow(
         data=data,
@@ -154,7 +164,6 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
 
 def _initiated(call: NewCall, now: datetime) -> CallRow:
     """The row a new call gets."""
-    agent = CallAgentRef(id=call.agent_id, name=call.agent_name or "") if call.agent_id else None
     data = CallData(
         id=call.id,
         direction=call.direction,
@@ -163,7 +172,7 @@ def _initiated(call: NewCall, now: datetime) -> CallRow:
         phone_number=call.phone_number,
         from_number=call.from_number,
         to_number=call.to_number,
-        agent=agent,
+        agent=_agent_ref(call.agent_id, call.agent_name),
         room_name=call.room_name,
         sip_call_id=call.sip_call_id,
         started_at=now,
@@ -195,12 +204,7 @@ def advanced(call: CallRow, status: CallStatus, fields: dict[str, Any], now: dat
     if (column := _TIMESTAMP_BY_STATUS.get(status)) and getattr(call.data, column) is None:
         update[column] = now
     data = call.data.model_copy(update=update)
-    data = data.model_copy(
-        update={
-            "duration_s": _seconds(data.answered_at, data.ended_at),
-            "total_duration_s": _seconds(data.started_at, data.ended_at),
-        }
-    )
+    data = data.model_copy(update=_durations(data.started_at, data.answered_at, data.ended_at))
     row_fields = {k: v for k, v in given.items() if k in _ROW_FIELDS}
     return replace(call, data=data, rev=call.rev + 1, **row_fields)
 

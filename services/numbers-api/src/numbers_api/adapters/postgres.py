@@ -6,7 +6,6 @@ import base64
 import binascii
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -21,6 +20,7 @@ from talkifai_common.events import (
     PhoneNumberData,
     SyncState,
 )
+from talkifai_common.internal_api import InternalPhoneNumber
 from talkifai_common.outbox import outbox_columns, outbox_insert, outbox_notify, write_event
 from talkifai_common.voice import Architecture
 
@@ -145,20 +145,12 @@ def numbers_from_rows(rows: Sequence[asyncpg.Record]) -> list[PhoneNumberData]:
     return _NUMBERS.validate_python([_number_dict(row) for row in rows])
 
 
-@dataclass(frozen=True)
-class InternalView:
-    """A number as internal callers see it: with its organization and its LiveKit resources."""
-
-    org_id: str
-    number: PhoneNumberData
-    livekit: LiveKitResources
-
-
-def internal_view(row: Mapping[str, Any]) -> InternalView:
-    """The internal view of a `_NUMBER_VIEW` row."""
-    return InternalView(
+def internal_from_row(row: Mapping[str, Any]) -> InternalPhoneNumber:
+    """The internal representation of a `_NUMBER_VIEW` row: with the organization and the
+    LiveKit resources of the last sync."""
+    return InternalPhoneNumber(
+        **_number_dict(row),
         org_id=row["org_id"],
-        number=number_from_row(row),
         livekit=LiveKitResources(
             inbound_trunk_id=row["inbound_trunk_id"],
             outbound_trunk_id=row["outbound_trunk_id"],
@@ -484,19 +476,19 @@ class Tx:
             ciphertext,
         )
 
-    async def all_numbers(self, after: str | None, limit: int) -> list[InternalView]:
+    async def all_numbers(self, after: str | None, limit: int) -> list[InternalPhoneNumber]:
         """Every organization's numbers in id order (internal reconcile and read models)."""
         rows = await self.conn.fetch(
             _NUMBER_VIEW + "WHERE ($1::text IS NULL OR p.id > $1) ORDER BY p.id LIMIT $2",
             after,
             limit,
         )
-        return [internal_view(r) for r in rows]
+        return [internal_from_row(r) for r in rows]
 
-    async def number_with_org(self, number_id: str) -> InternalView | None:
+    async def number_with_org(self, number_id: str) -> InternalPhoneNumber | None:
         """Internal: one number of any organization."""
         row = await self.number_view(number_id)
-        return internal_view(row) if row else None
+        return internal_from_row(row) if row else None
 
     async def number_view(self, number_id: str) -> asyncpg.Record | None:
         """Internal: a number's row with its agents' names, by id across organizations."""

@@ -23,7 +23,8 @@ from opentelemetry import propagate, trace
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from talkifai_common.events import MediaEncryption, SipTransport
-from trunk_sync.domain import InternalNumber, NumbersApiUnavailable, TrunkSyncError
+from talkifai_common.internal_api import InternalPhoneNumber
+from trunk_sync.domain import NumbersApiUnavailable, TrunkSyncError
 
 
 class OutboundCredentials(BaseModel):
@@ -43,7 +44,7 @@ class OutboundCredentials(BaseModel):
 
 
 class _NumberForSync(BaseModel):
-    number: InternalNumber
+    number: InternalPhoneNumber
     outbound_credentials: OutboundCredentials
 
 
@@ -51,14 +52,14 @@ class _NumbersForSync(BaseModel):
     items: list[_NumberForSync]
 
 
-ForSync = tuple[InternalNumber, OutboundCredentials] | tuple[None, None]
+ForSync = tuple[InternalPhoneNumber, OutboundCredentials] | tuple[None, None]
 MAX_BATCH = 500  # numbers-api's limit per read
 MAX_READS_IN_FLIGHT = 2
 tracer = trace.get_tracer("trunk_sync")
 
 
 class _Page(BaseModel):
-    items: list[InternalNumber]
+    items: list[InternalPhoneNumber]
     next_cursor: str | None
 
 
@@ -67,7 +68,7 @@ class NumbersPort(Protocol):
 
     async def number_for_sync(self, number_id: str) -> ForSync: ...
 
-    def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalNumber]]: ...
+    def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalPhoneNumber]]: ...
 
     async def ping(self) -> None: ...
 
@@ -95,8 +96,7 @@ class NumbersApiClient:
         self._waiting: dict[str, list[asyncio.Future[ForSync]]] = {}
         self._links: list[trace.Link] = []
         self._scheduled = False
-        self._in_flight = 0
-        self._batches: set[asyncio.Task[None]] = set()
+        self._batches: set[asyncio.Task[None]] = set()  # the batch requests in flight
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -128,9 +128,10 @@ class NumbersApiClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise NumbersApiUnavailable(f"numbers-api unreachable: {type(exc).__name__}") from exc
 
-    async def _get(
+    async def _call(
         self, path: str, params: dict[str, str | int] | None = None, *, body: Any = None
     ) -> _Response:
+        """A GET (a POST with `body`) whose answer trunk-sync can act on: 200, 404 or 405."""
         response = await self._request(path, params, body=body)
         if response.status_code >= 500:
             raise NumbersApiUnavailable(f"numbers-api answered {response.status_code}")
@@ -159,7 +160,7 @@ class NumbersApiClient:
         Group commit: with every slot busy, reads wait for the next free slot and go together,
         so batches grow with the load and an idle service adds no delay.
         """
-        if self._waiting and not self._scheduled and self._in_flight < MAX_READS_IN_FLIGHT:
+        if self._waiting and not self._scheduled and len(self._batches) < MAX_READS_IN_FLIGHT:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._send_batch)
 
@@ -168,7 +169,6 @@ class NumbersApiClient:
         ids = list(self._waiting)[:MAX_BATCH]
         batch = {number_id: self._waiting.pop(number_id) for number_id in ids}
         links, self._links = self._links, []
-        self._in_flight += 1
         # A context of its own: the batch is no one sync's child, it links them all.
         task = asyncio.create_task(self._read_batch(batch, links), context=contextvars.Context())
         self._batches.add(task)
@@ -177,7 +177,6 @@ class NumbersApiClient:
 
     def _batch_done(self, task: asyncio.Task[None]) -> None:
         self._batches.discard(task)
-        self._in_flight -= 1
         self._schedule_batch()
 
     async def _read_batch(
@@ -209,7 +208,7 @@ class NumbersApiClient:
                     waiter.set_result(result)
 
     async def _read_many(self, ids: list[str]) -> dict[str, ForSync]:
-        response = await self._get("/internal/phone-numbers/for-sync", body={"ids": ids})
+        response = await self._call("/internal/phone-numbers/for-sync", body={"ids": ids})
         if response.status_code == 405:
             # A numbers-api older than batched reads (during a rolling upgrade): one by one.
             singles = await asyncio.gather(*(self._read_one(number_id) for number_id in ids))
@@ -220,7 +219,7 @@ class NumbersApiClient:
         return {item.number.id: (item.number, item.outbound_credentials) for item in read.items}
 
     async def _read_one(self, number_id: str) -> ForSync:
-        response = await self._get(f"/internal/phone-numbers/{number_id}/for-sync")
+        response = await self._call(f"/internal/phone-numbers/{number_id}/for-sync")
         if response.status_code == 404:
             return None, None
         if response.status_code != 200:
@@ -228,14 +227,14 @@ class NumbersApiClient:
         read = _NumberForSync.model_validate_json(response.content)
         return read.number, read.outbound_credentials
 
-    async def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalNumber]]:
+    async def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalPhoneNumber]]:
         """Every number of every organization, a page at a time, in id order."""
         cursor: str | None = None
         while True:
             params: dict[str, str | int] = {"limit": page_size}
             if cursor:
                 params["cursor"] = cursor
-            response = await self._get("/internal/phone-numbers", params)
+            response = await self._call("/internal/phone-numbers", params)
             if response.status_code != 200:
                 raise NumbersApiError(f"numbers-api answered {response.status_code} to a list")
             page = _Page.model_validate_json(response.content)
