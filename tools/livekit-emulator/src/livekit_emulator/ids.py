@@ -21,6 +21,16 @@ EGRESS = "EG_"
 WEBHOOK_EVENT = "EV_"
 
 
+_BASE = len(ALPHABET)
+_SPACE = _BASE**SIZE
+
+
 def new_id(prefix: str) -> str:
-    """Return a fresh id such as `ST_4kXq9nJ2mPaB`."""
-    return prefix + "".join(secrets.choice(ALPHABET) for _ in range(SIZE))
+    """Return a fresh id such as `ST_4kXq9nJ2mPaB`: every one of the 57^12 equally likely, drawn
+    from the OS's random source in one read rather than one per character."""
+    n = secrets.randbelow(_SPACE)
+    chars = []
+    for _ in range(SIZE):
+        n, digit = divmod(n, _BASE)
+        chars.append(ALPHABET[digit])
+    return prefix + "".join(chars)

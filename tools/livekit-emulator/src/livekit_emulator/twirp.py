@@ -60,7 +60,7 @@ async def endpoint(request: Request) -> Response:
     """Serve every `/twirp/...` request."""
     emu: Emulator = request.app.state.emulator
     started = time.perf_counter()
-    path = request.url.path
+    path: str = request.scope["path"]  # (request.url would build the whole URL)
     faults = emu.state.faults
     if faults.latency_ms:
         await asyncio.sleep(faults.latency_ms / 1000)
@@ -84,11 +84,10 @@ async def _serve(emu: Emulator, request: Request, path: str) -> tuple[Response, 
 async def _serve_twirp(emu: Emulator, request: Request, path: str) -> Response:
     # LiveKit authenticates in a middleware in front of every route, Twirp or not.
     try:
-        grants = authenticate(
-            request.headers.get("authorization"),
-            request.query_params.get("access_token"),
-            emu.config.keys,
-        )
+        authorization = request.headers.get("authorization")
+        # The query's token counts only without the header; parse the query only then.
+        query_token = None if authorization else request.query_params.get("access_token")
+        grants = authenticate(authorization, query_token, emu.config.keys)
     except AuthError as exc:
         return PlainTextResponse(exc.text, status_code=401)
 

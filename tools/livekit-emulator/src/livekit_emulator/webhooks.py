@@ -56,7 +56,9 @@ class WebhookSender:
         participant: ParticipantInfo | None = None,
         egress_info: EgressInfo | None = None,
     ) -> None:
-        """Queue one event; never blocks the API that caused it."""
+        """Queue one event for every configured URL; never blocks the API that caused it."""
+        if not self._config.webhook_urls:
+            return
         message = WebhookEvent(
             event=event, id=ids.new_id(ids.WEBHOOK_EVENT), created_at=int(time.time())
         )
@@ -67,8 +69,6 @@ class WebhookSender:
         if egress_info is not None:
             message.egress_info.CopyFrom(egress_info)
         log.info("webhook queued", extra={"event": event, "room": room.name if room else ""})
-        if not self._config.webhook_urls:
-            return
         body = MessageToJson(message, indent=None).encode()
         order_key = (
             room.name if room is not None else (egress_info.room_name if egress_info else "")
