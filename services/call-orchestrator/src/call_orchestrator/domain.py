@@ -8,13 +8,12 @@ Other failures use `talkifai_common.errors` (problem+json).
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from talkifai_common.e164 import digits_of
 from talkifai_common.events import CallStatus
+from talkifai_common.ids import random_id
 
-_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 TEXT_AGENT_MESSAGE = "Agent is a text-only agent and cannot make voice calls"
 ACTIVE_STATUSES = (CallStatus.INITIATED, CallStatus.RINGING, CallStatus.ANSWERED)
 FINAL_STATUSES = (CallStatus.COMPLETED, CallStatus.FAILED)
@@ -30,7 +29,7 @@ STATUS_RANK = {
 
 def new_call_id() -> str:
     """A fresh call id, `call_` and 16 random characters."""
-    return "call_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+    return random_id("call")
 
 
 def outbound_room_name(agent_id: str, to_number: str, from_number: str) -> str:

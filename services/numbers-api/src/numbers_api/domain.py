@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import secrets
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from talkifai_common.errors import Conflict, FieldError, ValidationFailed
 from talkifai_common.events import NumberStatus
+from talkifai_common.ids import random_id
 from talkifai_common.voice import Architecture
 
 TEXT_AGENT_REFUSED = "Agent is a text-only agent and cannot make voice calls"
 AT_LEAST_ONE_AGENT = "At least one agent must be selected"
 
-_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32: no i, l, o, u
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 def new_id(prefix: str) -> str:
     """A random id such as `agent_3kq9x7c2m4p8v6tz`: 80 bits, readable, URL-safe."""
-    return f"{prefix}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+    return random_id(prefix)
 
 
 def _valid_hostname(host: str) -> bool:
