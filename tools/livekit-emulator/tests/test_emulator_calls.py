@@ -138,6 +138,31 @@ async def test_failed_call_raises_sip_call_error_with_the_sip_status(
     assert f"sip status: {status}: " in caught.value.message
 
 
+async def test_an_outcome_applies_to_every_spelling_of_its_number(
+    lk: RunningEmulator, lkapi: api.LiveKitAPI
+) -> None:
+    trunk = await outbound_trunk(lkapi)
+    await lk.control.set_outcome("+1 (555) 019-9", sip_status_code=486)
+    await lk.control.set_outcome("1 555 0199", sip_status_code=603)  # later spelling: not used
+    await lk.control.set_outcome("+15550100", sip_status_code=404)
+
+    for to in (CALLEE, "15550199", "+1 555-0199"):
+        with pytest.raises(api.SipCallError) as caught:
+            await lkapi.sip.create_sip_participant(
+                dial(trunk.sip_trunk_id, to=to, room=f"r{to}", wait_until_answered=True)
+            )
+        assert caught.value.sip_status_code == 486
+    with pytest.raises(api.SipCallError) as exact:
+        await lkapi.sip.create_sip_participant(
+            dial(trunk.sip_trunk_id, to="1 555 0199", room="exact", wait_until_answered=True)
+        )
+    assert exact.value.sip_status_code == 603
+    answered = await lkapi.sip.create_sip_participant(
+        dial(trunk.sip_trunk_id, to="+15550111", room="other", wait_until_answered=True)
+    )
+    assert answered.sip_call_id
+
+
 async def test_busy_message_and_reason_read_as_livekit_reports_them(
     lk: RunningEmulator, lkapi: api.LiveKitAPI
 ) -> None:

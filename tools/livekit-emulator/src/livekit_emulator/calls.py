@@ -111,14 +111,7 @@ class CallManager:
 
     def outcome_for(self, number: str) -> Outcome:
         """The programmed outcome for a number (exact, then normalised); answer at once otherwise."""
-        outcomes = self._state.outcomes
-        if number in outcomes:
-            return outcomes[number]
-        normalized = normalize_number(number)
-        for key, outcome in outcomes.items():
-            if normalize_number(key) == normalized:
-                return outcome
-        return Outcome()
+        return self._state.outcomes.for_number(number) or Outcome()
 
     # --- outbound ---------------------------------------------------------------------------
 

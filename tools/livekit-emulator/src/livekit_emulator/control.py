@@ -91,12 +91,15 @@ async def post_outcome(request: Request) -> Response:
     body = await _body(request, OutcomeIn)
     if isinstance(body, JSONResponse):
         return body
-    _emu(request).state.outcomes[body.number] = Outcome(
-        sip_status_code=body.sip_status_code,
-        ring_ms=body.ring_ms,
-        no_answer=body.no_answer,
-        reason=body.reason,
-        unreachable=body.unreachable,
+    _emu(request).state.outcomes.program(
+        body.number,
+        Outcome(
+            sip_status_code=body.sip_status_code,
+            ring_ms=body.ring_ms,
+            no_answer=body.no_answer,
+            reason=body.reason,
+            unreachable=body.unreachable,
+        ),
     )
     return JSONResponse(body.model_dump())
 
