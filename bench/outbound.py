@@ -8,7 +8,8 @@ Two measurements, each direct (the emulator's own `CreateSIPParticipant`) and th
   latency minus the direct one (targets p50 <= 3 ms, p99 <= 15 ms);
 - set-ups per second with an instantly answering emulator and 50 clients back to back (target
   >= 300/s). This saturates the machine, so its latencies are queueing (clients / rate, Little's
-  law) rather than overhead; they are printed too.
+  law) rather than overhead; they are printed too, with each process's CPU time per call set-up
+  and the rate the machine's cores allow at that cost.
 Everything runs here: embedded PostgreSQL and nats-server, the emulator and call-orchestrator as
 separate processes, an aiohttp client.
 
@@ -41,6 +42,12 @@ ORG = "org_bench"
 SECRET = "bench-jwt-secret-0123456789-abcdefghijkl"
 LK_KEY, LK_SECRET = "benchkey", "bench-livekit-secret-0123456789abcdef"
 FROM = "+12025550100"
+CPU_GROUPS = (
+    ("call-orchestrator", "call-orchestrator serve"),
+    ("emulator", "livekit-emulator"),
+    ("PostgreSQL", "postgres"),
+    ("NATS", "nats-server"),
+)
 AGENT = "agent_bench0001"
 
 
@@ -247,8 +254,12 @@ async def main() -> None:
                 lk_url, trunk.sip_trunk_id, args.clients, args.calls, "416"
             )
             timings: list[dict[str, float]] = []
+            cpu_before = devinfra.cpu_seconds(CPU_GROUPS)
             samples, elapsed = await through_service(
                 base_url, args.clients, args.calls, "202", timings
+            )
+            cpu = devinfra.cpu_report(
+                cpu_before, devinfra.cpu_seconds(CPU_GROUPS), args.calls, "call set-up"
             )
         finally:
             for process in (service, emulator):
@@ -270,6 +281,7 @@ async def main() -> None:
         f"  call set-ups per second:                {args.calls / elapsed:8.0f}   (target >= 300/s;"
         f" the emulator alone: {args.calls / direct_elapsed:.0f}/s)"
     )
+    print(cpu)
 
 
 def report(baseline: list[float], samples: list[float], timings: list[dict[str, float]]) -> None:
@@ -283,7 +295,7 @@ def report(baseline: list[float], samples: list[float], timings: list[dict[str, 
         "   (targets p50 <= 3 ms, p99 <= 15 ms)"
     )
     print("  inside the service (Server-Timing):")
-    for name in ("db", "dispatch", "dial", "total"):
+    for name in ("lookup", "create", "dispatch", "dial", "answer", "total"):
         samples_ms = [t.get(name, 0.0) for t in timings]
         print(
             f"    {name:9} p50 {pct(samples_ms, 0.5):7.2f} ms  p99 {pct(samples_ms, 0.99):7.2f} ms"

@@ -40,7 +40,6 @@ from typing import Any
 import aiohttp
 import httpx
 import nats
-import psutil
 from livekit import api as lkapi
 from livekit.protocol.sip import ListSIPOutboundTrunkRequest
 
@@ -117,36 +116,6 @@ _CPU_GROUPS = (
     ("PostgreSQL", "postgres"),
     ("NATS", "nats-server"),
 )
-
-
-def cpu_seconds() -> dict[str, float]:
-    """CPU time (user + system) so far of each part of the benchmark, this client included."""
-    spent = dict.fromkeys([name for name, _ in _CPU_GROUPS] + ["bench client"], 0.0)
-    for process in psutil.process_iter(["pid", "name", "cmdline", "cpu_times"]):
-        times = process.info["cpu_times"]
-        if times is None:
-            continue
-        if process.info["pid"] == os.getpid():
-            spent["bench client"] += times.user + times.system
-            continue
-        text = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
-        for name, marker in _CPU_GROUPS:
-            if marker in text:
-                spent[name] += times.user + times.system
-                break
-    return spent
-
-
-def cpu_report(before: dict[str, float], after: dict[str, float], changes: int) -> str:
-    """CPU ms per change of each part, and the rate the machine's cores allow at that cost."""
-    per_change = {name: (after[name] - before[name]) * 1000 / changes for name in after}
-    total = sum(per_change.values())
-    parts = ", ".join(f"{name} {ms:.2f}" for name, ms in per_change.items())
-    cores = os.cpu_count() or 1
-    return (
-        f"  CPU per change (ms): {parts}; total {total:.2f}: at most "
-        f"{cores * 1000 / total:.0f} changes/s on {cores} cores"
-    )
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -343,7 +312,7 @@ async def main() -> None:
                 )
 
                 # 2a. A burst of creations through the API, trunk-sync running.
-                cpu_before = cpu_seconds()
+                cpu_before = devinfra.cpu_seconds(_CPU_GROUPS)
                 began = time.perf_counter()
                 await create_numbers(api_url, token, 1000, args.burst, args.clients)
                 api_done = time.perf_counter()
@@ -353,7 +322,11 @@ async def main() -> None:
                     f" creations/s, {synced - 20} synced {done - began:.1f} s after the first: "
                     f"{(synced - 20) / (done - began):.0f} changes/s (target >= 500/s)"
                 )
-                print(cpu_report(cpu_before, cpu_seconds(), synced - 20))
+                print(
+                    devinfra.cpu_report(
+                        cpu_before, devinfra.cpu_seconds(_CPU_GROUPS), synced - 20, "change"
+                    )
+                )
 
                 # 2b. The same as a backlog: trunk-sync stopped, numbers created, trunk-sync
                 # started (the bench holds the reconcile lease, so only the consumer works).

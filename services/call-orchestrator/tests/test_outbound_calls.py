@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from talkifai_common.auth import Role
 from talkifai_common.events import EventName
 
-from .harness import Harness, agent_data, number_data
+from .harness import Harness, agent_data, eventually, number_data
 
 TO = "+12025550123"
 
@@ -306,6 +308,70 @@ async def test_the_organizations_concurrent_call_limit_is_429(harness: Harness) 
     assert first.status_code == 202
     assert second.status_code == 429
     assert second.json()["error"] == "too_many_calls"
+
+
+async def _race(harness: Harness, from_number: str, callees: list[str]) -> list[httpx.Response]:
+    """Place two calls that both pass the lookup's checks before either is recorded: the test
+    holds a lock every call's recording needs until both have dispatched their agent."""
+    conn = await harness.db()
+    lock = conn.transaction()
+    await lock.start()
+    await conn.execute("LOCK TABLE org_live_calls IN EXCLUSIVE MODE")  # reads still pass
+    calls = [asyncio.create_task(harness.call(to, from_number)) for to in callees]
+    try:
+        await eventually(
+            lambda: harness.lk.control.state(),
+            lambda state: len(_agent_dispatches(state)) == len(callees),
+        )
+    finally:
+        await lock.rollback()
+    return list(await asyncio.gather(*calls))
+
+
+def _agent_dispatches(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [d for d in state["agent_dispatches"] if d["agent_name"] == "talkifai-agent"]
+
+
+async def _assert_only_the_winner_keeps_its_dispatch(harness: Harness, winner_call_id: str) -> None:
+    def withdrawn(dispatch: dict[str, Any]) -> bool:
+        return dispatch["state"]["deleted_at"] != "0"
+
+    state = await eventually(
+        lambda: harness.lk.control.state(),
+        lambda state: sum(withdrawn(d) for d in _agent_dispatches(state)) == 1,
+    )
+    for dispatch in _agent_dispatches(state):
+        won = json.loads(dispatch["metadata"])["call_id"] == winner_call_id
+        assert withdrawn(dispatch) is not won, dispatch
+
+
+async def test_a_call_that_loses_the_race_for_its_room_withdraws_its_agent(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+
+    responses = await _race(harness, seeded.phone_number, [TO, TO])
+
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    [loser] = [r for r in responses if r.status_code == 409]
+    assert loser.json()["error"] == "call_in_progress"
+    [winner] = [r for r in responses if r.status_code == 200]
+    await _assert_only_the_winner_keeps_its_dispatch(harness, winner.json()["call_id"])
+    assert len((await harness.lk.control.state())["calls"]) == 1
+
+
+@pytest.mark.parametrize("overrides", [{"max_concurrent_calls_per_org": 1}])
+async def test_a_call_that_loses_the_race_for_the_last_slot_withdraws_its_agent(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+
+    responses = await _race(harness, seeded.phone_number, [TO, "+12025550124"])
+
+    assert sorted(r.status_code for r in responses) == [200, 429]
+    [winner] = [r for r in responses if r.status_code == 200]
+    await _assert_only_the_winner_keeps_its_dispatch(harness, winner.json()["call_id"])
+    assert len((await harness.lk.control.state())["calls"]) == 1
 
 
 async def test_a_retry_with_the_same_idempotency_key_replays_the_first_answer(

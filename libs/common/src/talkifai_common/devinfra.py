@@ -8,12 +8,13 @@ These packages are development dependencies: import this module only from tests 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 
@@ -101,3 +102,43 @@ def running_nats(store_dir: Path, port: int) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+BENCH_CLIENT = "bench client"
+
+
+def cpu_seconds(groups: Sequence[tuple[str, str]]) -> dict[str, float]:
+    """CPU time (user + system) so far of each group of processes, named by a text of their
+    command line (`("PostgreSQL", "postgres")`), and of this process as the bench client.
+
+    Where every part of a benchmark shares the machine's cores, CPU per unit of work tells which
+    part bounds a throughput."""
+    import psutil
+
+    spent = dict.fromkeys([name for name, _ in groups] + [BENCH_CLIENT], 0.0)
+    for process in psutil.process_iter(["pid", "name", "cmdline", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if times is None:
+            continue
+        if process.info["pid"] == os.getpid():
+            spent[BENCH_CLIENT] += times.user + times.system
+            continue
+        text = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
+        for name, marker in groups:
+            if marker in text:
+                spent[name] += times.user + times.system
+                break
+    return spent
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], count: int, unit: str) -> str:
+    """CPU ms per `unit` of each group between two `cpu_seconds`, and the rate the machine's cores
+    allow at that cost."""
+    per_unit = {name: (after[name] - before[name]) * 1000 / count for name in after}
+    total = sum(per_unit.values())
+    parts = ", ".join(f"{name} {ms:.2f}" for name, ms in per_unit.items())
+    cores = os.cpu_count() or 1
+    return (
+        f"  CPU per {unit} (ms): {parts}; total {total:.2f}: at most "
+        f"{cores * 1000 / total:.0f} {unit}s/s on {cores} cores"
+    )

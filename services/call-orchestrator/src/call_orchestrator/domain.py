@@ -32,9 +32,17 @@ def new_call_id() -> str:
     return random_id("call")
 
 
+OUTBOUND_ROOM_PREFIX = "outbound_"
+
+
+def outbound_room_suffix(to_number: str, from_number: str) -> str:
+    """What follows the agent id in an outbound room's name: `_<to digits>_<from digits>`."""
+    return f"_{digits_of(to_number)}_{digits_of(from_number)}"
+
+
 def outbound_room_name(agent_id: str, to_number: str, from_number: str) -> str:
     """The seed's room: `outbound_<agent_id>_<to digits>_<from digits>`."""
-    return f"outbound_{agent_id}_{digits_of(to_number)}_{digits_of(from_number)}"
+    return OUTBOUND_ROOM_PREFIX + agent_id + outbound_room_suffix(to_number, from_number)
 
 
 def outbound_identity(to_number: str) -> str:
@@ -138,3 +146,7 @@ class OutboundTarget:
     outbound_trunk_id: str | None
     webhook_url: str | None
     recording_mode: str
+    # Outbound only, as of the lookup: a live call holds the room this call would use, and the
+    # organization has no live-call slot left.
+    room_in_use: bool = False
+    org_at_limit: bool = False

@@ -33,7 +33,6 @@ from call_orchestrator.config import Settings
 from call_orchestrator.domain import (
     TEXT_AGENT_MESSAGE,
     CallError,
-    OutboundTarget,
     internal_error,
     new_call_id,
     outbound_identity,
@@ -180,11 +179,18 @@ def request_hash(body: OutboundCallRequest) -> str:
 async def place_outbound_call(
     ctx: Context, principal: Principal, body: OutboundCallRequest
 ) -> tuple[int, OutboundCallResponse]:
-    """The seed's outbound call: validate, find the number, dispatch the agent, dial."""
+    """The seed's outbound call: validate, find the number, dispatch the agent, dial.
+
+    The agent's dispatch runs while the call is recorded (the dial waits for both): the lookup
+    has already refused a room a live call holds and an organization at its limit, and a request
+    that loses a race for either to another one withdraws its dispatch."""
     to_number = _number("to_number", body.to_number)
     from_number = _number("from_number", body.from_number)
-    with _segment("db"):
-        target = await ctx.store.outbound_target(principal.org_id, from_number)
+    limit = ctx.settings.max_concurrent_calls_per_org
+    with _segment("lookup"):
+        target = await ctx.store.outbound_target(
+            principal.org_id, from_number, to_number, max_live_per_org=limit
+        )
     if target is None:
         raise CallError(404, "phone_number_not_found", "Phone number not found")
     if target.agent_architecture not in VOICE_ARCHITECTURES:
@@ -196,13 +202,28 @@ async def place_outbound_call(
             f"The outbound SIP trunk of {from_number} is not synced with LiveKit yet; "
             "check the number's sync status and try again shortly",
         )
+    if target.room_in_use:
+        raise _call_in_progress(from_number, to_number)
+    if target.org_at_limit:
+        raise _too_many_calls(limit)
     room_name = outbound_room_name(target.agent_id, to_number, from_number)
     identity = outbound_identity(to_number)
+    call_id = new_call_id()
+    job = CallJobMetadata(
+        agent_id=target.agent_id,
+        call_id=call_id,
+        direction=CallDirection.OUTBOUND,
+        phone_number_id=target.phone_number_id,
+        from_number=from_number,
+        to_number=to_number,
+        metadata=body.metadata or {},
+    )
+    dispatch = asyncio.create_task(_dispatch(ctx, room_name, job))
     try:
-        with _segment("db"):
+        with _segment("create"):
             call = await ctx.store.create_call(
                 NewCall(
-                    id=new_call_id(),
+                    id=call_id,
                     org_id=principal.org_id,
                     direction=CallDirection.OUTBOUND,
                     phone_number_id=target.phone_number_id,
@@ -216,21 +237,15 @@ async def place_outbound_call(
                     recording_mode=target.recording_mode,
                     participant_identity=identity,
                 ),
-                max_live_per_org=ctx.settings.max_concurrent_calls_per_org,
+                max_live_per_org=limit,
             )
-    except TooManyCalls as exc:
-        raise CallError(
-            429,
-            "too_many_calls",
-            f"Your organization already has {ctx.settings.max_concurrent_calls_per_org} calls "
-            "in progress; try again when one ends",
-        ) from exc
-    except CallInProgress as exc:
-        raise CallError(
-            409,
-            "call_in_progress",
-            f"A call from {from_number} to {to_number} is already in progress",
-        ) from exc
+    except BaseException as exc:
+        ctx.background.spawn(_withdraw(ctx, room_name, dispatch), name=f"withdraw-{call_id}")
+        if isinstance(exc, TooManyCalls):
+            raise _too_many_calls(limit) from exc
+        if isinstance(exc, CallInProgress):
+            raise _call_in_progress(from_number, to_number) from exc
+        raise
     log.info("call.initiated", call_id=call.data.id, room=room_name, org_id=principal.org_id)
     dial = DialRequest(
         trunk_id=target.outbound_trunk_id,
@@ -251,50 +266,68 @@ async def place_outbound_call(
         status=CallStatus.INITIATED.value,
     )
     if not body.wait_until_answered:
-        ctx.background.spawn(
-            _connect_quietly(ctx, call, target, dial, body.metadata),
-            name=f"call-{call.data.id}",
-        )
+        ctx.background.spawn(_connect_quietly(ctx, call, dispatch, dial), name=f"call-{call_id}")
         return 202, response
-    answered = await connect_call(ctx, call, target, dial, body.metadata)
+    answered = await connect_call(ctx, call, dispatch, dial)
     return 200, response.model_copy(update={"status": answered.data.status.value})
 
 
+def _call_in_progress(from_number: str, to_number: str) -> CallError:
+    return CallError(
+        409, "call_in_progress", f"A call from {from_number} to {to_number} is already in progress"
+    )
+
+
+def _too_many_calls(limit: int) -> CallError:
+    return CallError(
+        429,
+        "too_many_calls",
+        f"Your organization already has {limit} calls in progress; try again when one ends",
+    )
+
+
+async def _dispatch(ctx: Context, room_name: str, job: CallJobMetadata) -> str:
+    """Dispatch the call's agent to its room; the dispatch id (CallError when LiveKit fails)."""
+    with _segment("dispatch"):
+        return await ctx.livekit.dispatch_agent(
+            room_name, ctx.settings.agent_name, job.model_dump_json()
+        )
+
+
+async def _withdraw(ctx: Context, room_name: str, dispatch: asyncio.Task[str]) -> None:
+    """Delete the dispatch of a call that was not recorded, so its agent leaves (or never comes)."""
+    try:
+        dispatch_id = await dispatch
+    except Exception:
+        return  # nothing was dispatched
+    try:
+        await ctx.livekit.withdraw_dispatch(room_name, dispatch_id)
+    except Exception as exc:
+        log.warning(
+            "livekit.withdraw_dispatch_failed",
+            room=room_name,
+            dispatch_id=dispatch_id,
+            error=str(exc),
+        )
+        return
+    log.info("call.dispatch_withdrawn", room=room_name, dispatch_id=dispatch_id)
+
+
 async def _connect_quietly(
-    ctx: Context,
-    call: CallRow,
-    target: OutboundTarget,
-    dial: DialRequest,
-    metadata: dict[str, Any] | None,
+    ctx: Context, call: CallRow, dispatch: asyncio.Task[str], dial: DialRequest
 ) -> None:
     # The outcome is in the call's history, events and webhooks; nobody waits for the error.
     with contextlib.suppress(CallError):
-        await connect_call(ctx, call, target, dial, metadata)
+        await connect_call(ctx, call, dispatch, dial)
 
 
 async def connect_call(
-    ctx: Context,
-    call: CallRow,
-    target: OutboundTarget,
-    dial: DialRequest,
-    metadata: dict[str, Any] | None,
+    ctx: Context, call: CallRow, dispatch: asyncio.Task[str], dial: DialRequest
 ) -> CallRow:
-    """Dispatch the agent and dial; record the answer or the failure (CallError raised)."""
-    job = CallJobMetadata(
-        agent_id=target.agent_id,
-        call_id=call.data.id,
-        direction=CallDirection.OUTBOUND,
-        phone_number_id=target.phone_number_id,
-        from_number=dial.from_number,
-        to_number=dial.to_number,
-        metadata=metadata or {},
-    )
+    """Wait for the agent's dispatch, dial; record the answer or the failure (CallError raised)."""
     poller: asyncio.Task[CallRow | None] | None = None
     try:
-        with _segment("dispatch"):
-            dispatch_id = await ctx.livekit.dispatch_agent(
-                dial.room_name, ctx.settings.agent_name, job.model_dump_json()
-            )
+        dispatch_id = await dispatch
         poller = asyncio.create_task(_watch_ringing(ctx, call, dial))
         with _segment("dial"):
             answer = await ctx.livekit.dial(dial)
@@ -309,7 +342,7 @@ async def connect_call(
     finally:
         if poller is not None:
             poller.cancel()
-    with _segment("db"):
+    with _segment("answer"):
         return await _record_answer(ctx, _newest(call, poller), answer, dispatch_id)
 
 
@@ -497,28 +530,27 @@ async def _participant_joined(ctx: Context, room_name: str, participant: Partici
         log.warning("webhook.inbound_number_not_in_read_model", room=room_name)
         return "ignored"
     try:
-        with _segment("db"):
-            call = await ctx.store.create_call(
-                NewCall(
-                    id=new_call_id(),
-                    org_id=target.org_id,
-                    direction=CallDirection.INBOUND,
-                    phone_number_id=target.phone_number_id,
-                    phone_number=ours,
-                    from_number=caller,
-                    to_number=ours,
-                    agent_id=target.agent_id or None,
-                    agent_name=target.agent_name or None,
-                    room_name=room_name,
-                    webhook_url=target.webhook_url,
-                    recording_mode=target.recording_mode,
-                    participant_identity=participant.identity,
-                    sip_call_id=attrs.get(ATTR_CALL_ID),
-                ),
-                max_live_per_org=None,
-                # LiveKit SIP puts an inbound caller in the room once it accepted the INVITE.
-                then=CallStatus.ANSWERED,
-            )
+        call = await ctx.store.create_call(
+            NewCall(
+                id=new_call_id(),
+                org_id=target.org_id,
+                direction=CallDirection.INBOUND,
+                phone_number_id=target.phone_number_id,
+                phone_number=ours,
+                from_number=caller,
+                to_number=ours,
+                agent_id=target.agent_id or None,
+                agent_name=target.agent_name or None,
+                room_name=room_name,
+                webhook_url=target.webhook_url,
+                recording_mode=target.recording_mode,
+                participant_identity=participant.identity,
+                sip_call_id=attrs.get(ATTR_CALL_ID),
+            ),
+            max_live_per_org=None,
+            # LiveKit SIP puts an inbound caller in the room once it accepted the INVITE.
+            then=CallStatus.ANSWERED,
+        )
     except CallInProgress:
         return "known"
     log.info("call.inbound", call_id=call.data.id, room=room_name, org_id=target.org_id)

@@ -1,4 +1,4 @@
-"""LiveKit through livekit-api: agent dispatch, outbound dialing, call status, audio egress.
+"""LiveKit through livekit-api: agent dispatch (and its withdrawal), outbound dialing, call status, audio egress.
 
 `LiveKitPort` is what the handlers use; `LiveKitAdapter` turns livekit-api's errors into the
 outbound route's outcomes (`CallError`) using the SIP status table in `domain`.
@@ -61,6 +61,8 @@ class LiveKitPort(Protocol):
     """The LiveKit operations call-orchestrator needs."""
 
     async def dispatch_agent(self, room_name: str, agent_name: str, metadata: str) -> str: ...
+
+    async def withdraw_dispatch(self, room_name: str, dispatch_id: str) -> None: ...
 
     async def dial(self, request: DialRequest) -> Answered: ...
 
@@ -145,6 +147,10 @@ class LiveKitAdapter:
                 500, "dispatch_failed", "Server error: the agent could not be dispatched"
             ) from exc
         return str(dispatch.id)
+
+    async def withdraw_dispatch(self, room_name: str, dispatch_id: str) -> None:
+        """Delete a dispatch (LiveKit ends its agent's job); livekit-api's errors propagate."""
+        await self._api.agent_dispatch.delete_dispatch(dispatch_id, room_name)
 
     async def dial(self, request: DialRequest) -> Answered:
         """Call and wait for the answer; CallError with the carrier outcome otherwise."""

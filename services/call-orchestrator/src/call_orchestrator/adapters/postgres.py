@@ -19,7 +19,13 @@ from typing import Any
 
 import asyncpg
 
-from call_orchestrator.domain import FINAL_STATUSES, STATUS_RANK, OutboundTarget
+from call_orchestrator.domain import (
+    FINAL_STATUSES,
+    OUTBOUND_ROOM_PREFIX,
+    STATUS_RANK,
+    OutboundTarget,
+    outbound_room_suffix,
+)
 from talkifai_common.events import (
     AgentData,
     CallAgentRef,
@@ -421,21 +427,33 @@ class Store:
             )
             return row is not None
 
-    async def outbound_target(self, org_id: str, phone_number: str) -> OutboundTarget | None:
-        """The organization's number with its outbound agent and trunk, if it has both."""
+    async def outbound_target(
+        self, org_id: str, from_number: str, to_number: str, *, max_live_per_org: int
+    ) -> OutboundTarget | None:
+        """The organization's number with its outbound agent and trunk, if it has both; with
+        whether a live call holds the room a call to `to_number` would use and whether the
+        organization is at its live-call limit (both re-checked when the call is recorded)."""
         row = await self.pool.fetchrow(
             """
             SELECT n.id, n.org_id, n.phone_number, n.outbound_agent_id,
                    COALESCE(a.name, n.outbound_agent_name) AS agent_name,
                    COALESCE(a.architecture, n.outbound_agent_arch) AS agent_arch,
-                   s.outbound_trunk_id, n.webhook_url, n.recording_mode
+                   s.outbound_trunk_id, n.webhook_url, n.recording_mode,
+                   EXISTS (SELECT 1 FROM calls c
+                            WHERE c.room_name = $3 || n.outbound_agent_id || $4
+                              AND c.status IN ('initiated', 'ringing', 'answered')) AS room_in_use,
+                   COALESCE((SELECT o.live FROM org_live_calls o WHERE o.org_id = n.org_id), 0)
+                       >= $5 AS org_at_limit
               FROM phone_numbers n
               LEFT JOIN agents a ON a.id = n.outbound_agent_id AND NOT a.deleted
               LEFT JOIN phone_number_sync s ON s.phone_number_id = n.id
              WHERE n.org_id = $1 AND n.phone_number = $2 AND n.outbound_agent_id IS NOT NULL
             """,
             org_id,
-            phone_number,
+            from_number,
+            OUTBOUND_ROOM_PREFIX,
+            outbound_room_suffix(to_number, from_number),
+            max_live_per_org,
         )
         if row is None:
             return None
@@ -449,6 +467,8 @@ class Store:
             outbound_trunk_id=row["outbound_trunk_id"],
             webhook_url=row["webhook_url"],
             recording_mode=row["recording_mode"],
+            room_in_use=row["room_in_use"],
+            org_at_limit=row["org_at_limit"],
         )
 
     async def inbound_target(self, phone_number: str) -> OutboundTarget | None:
