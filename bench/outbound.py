@@ -42,13 +42,13 @@ ORG = "org_bench"
 SECRET = "bench-jwt-secret-0123456789-abcdefghijkl"
 LK_KEY, LK_SECRET = "benchkey", "bench-livekit-secret-0123456789abcdef"
 FROM = "+12025550100"
+AGENT = "agent_bench0001"
 CPU_GROUPS = (
     ("call-orchestrator", "call-orchestrator serve"),
     ("emulator", "livekit-emulator"),
     ("PostgreSQL", "postgres"),
     ("NATS", "nats-server"),
 )
-AGENT = "agent_bench0001"
 
 
 def pct(samples: list[float], p: float) -> float:

@@ -295,6 +295,8 @@ async def test_a_second_call_between_the_same_numbers_while_one_rings_is_409(
     assert first.status_code == 202
     assert second.status_code == 409
     assert second.json()["error"] == "call_in_progress"
+    # Refused at the lookup: the live call's room got no second agent.
+    assert len(_agent_dispatches(await harness.lk.control.state())) == 1
 
 
 @pytest.mark.parametrize("overrides", [{"max_concurrent_calls_per_org": 1}])
@@ -308,6 +310,7 @@ async def test_the_organizations_concurrent_call_limit_is_429(harness: Harness) 
     assert first.status_code == 202
     assert second.status_code == 429
     assert second.json()["error"] == "too_many_calls"
+    assert len(_agent_dispatches(await harness.lk.control.state())) == 1  # refused at the lookup
 
 
 async def _race(harness: Harness, from_number: str, callees: list[str]) -> list[httpx.Response]:

@@ -54,20 +54,20 @@ class Outcomes:
     """Programmed outcomes by number as written; a number not programmed as written matches the
     first one programmed with the same normalised number (no scan over every outcome per call)."""
 
-    by_number: dict[str, Outcome] = field(default_factory=dict)
+    _by_number: dict[str, Outcome] = field(default_factory=dict)
     _first_spelling: dict[str, str] = field(default_factory=dict)
 
     def program(self, number: str, outcome: Outcome) -> None:
         """How calls to `number` end from now on."""
-        self.by_number[number] = outcome
+        self._by_number[number] = outcome
         self._first_spelling.setdefault(index.normalize_number(number), number)
 
     def for_number(self, number: str) -> Outcome | None:
         """The outcome programmed for `number`, exactly or after normalising."""
-        found = self.by_number.get(number)
+        found = self._by_number.get(number)
         if found is None:
             spelling = self._first_spelling.get(index.normalize_number(number))
-            found = self.by_number.get(spelling) if spelling is not None else None
+            found = self._by_number.get(spelling) if spelling is not None else None
         return found
 
 

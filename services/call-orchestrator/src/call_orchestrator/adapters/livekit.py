@@ -1,4 +1,5 @@
-"""LiveKit through livekit-api: agent dispatch (and its withdrawal), outbound dialing, call status, audio egress.
+"""LiveKit through livekit-api: agent dispatch (and its withdrawal), outbound dialing, call
+status, audio egress.
 
 `LiveKitPort` is what the handlers use; `LiveKitAdapter` turns livekit-api's errors into the
 outbound route's outcomes (`CallError`) using the SIP status table in `domain`.
