@@ -36,6 +36,7 @@ from call_orchestrator.handlers import (
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
 from talkifai_common.db import create_pool, migrate
+from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
 from talkifai_common.telemetry import configure_logging, configure_tracing
 from talkifai_common.web import BodySizeLimit, add_health_routes, install_error_handlers
@@ -142,6 +143,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             )
         else:
             log.info("read_model.events_only", reason="NUMBERS_API_URL is not set")
+        freeze_startup_objects()
         try:
             yield
         finally:

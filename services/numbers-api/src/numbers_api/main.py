@@ -26,6 +26,7 @@ from numbers_api.consumers import LiveEvents, register_consumers
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
 from talkifai_common.db import create_pool, migrate
+from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
 from talkifai_common.settings import DEV_JWT_SECRET
 from talkifai_common.telemetry import configure_logging, configure_tracing
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         relay_task = asyncio.create_task(
             _relay_when_connected(relay, bus_started), name="outbox-relay"
         )
+        freeze_startup_objects()
         try:
             yield
         finally:

@@ -22,6 +22,7 @@ from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
 from talkifai_common.bus import create_broker, ensure_stream
+from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.periodic import repeat
 from talkifai_common.telemetry import configure_logging, configure_tracing
 from talkifai_common.web import add_health_routes
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
         reconcile_task = asyncio.create_task(
             _reconcile_forever(ports, lease, settings, bus_started), name="reconcile"
         )
+        freeze_startup_objects()
         try:
             yield
         finally:
