@@ -5,7 +5,8 @@ Two measurements, each direct (the emulator's own `CreateSIPParticipant`) and th
 - overhead at 50 concurrent calls: every callee answers after `--ring-ms` (1 s, a quick answer
   by telephone standards) and the 50 clients start spread over that time, so 50 calls are in
   progress at once and new ones arrive steadily, as in production; the service's share is its
-  latency minus the direct one (targets p50 <= 3 ms, p99 <= 15 ms);
+  latency minus the direct one (targets p50 <= 3 ms, p99 <= 15 ms), with each process's CPU time
+  per call (ringing included) at that load;
 - set-ups per second with an instantly answering emulator and 50 clients back to back (target
   >= 300/s). This saturates the machine, so its latencies are queueing (clients / rate, Little's
   law) rather than overhead; they are printed too, with each process's CPU time per call set-up
@@ -247,8 +248,12 @@ async def main() -> None:
                 lk_url, trunk.sip_trunk_id, args.clients, args.ringing_calls, "628", spread
             )
             ringing_timings: list[dict[str, float]] = []
+            ringing_cpu_before = devinfra.cpu_seconds(CPU_GROUPS)
             ringing, _ = await through_service(
                 base_url, args.clients, args.ringing_calls, "629", ringing_timings, spread
+            )
+            ringing_cpu = devinfra.cpu_report(
+                ringing_cpu_before, devinfra.cpu_seconds(CPU_GROUPS), args.ringing_calls, "call"
             )
             instant_direct, direct_elapsed = await direct(
                 lk_url, trunk.sip_trunk_id, args.clients, args.calls, "416"
@@ -272,6 +277,7 @@ async def main() -> None:
         f"each answered after {args.ring_ms} ms"
     )
     report(ringing_direct, ringing, ringing_timings)
+    print(ringing_cpu)
     print(
         f"Throughput: {args.calls} calls, {args.clients} clients back to back, "
         "instantly answering emulator (saturated: latencies are queueing)"
