@@ -83,8 +83,9 @@ async def test_committed_changes_are_published_even_if_the_relay_was_down(
         [OutgoingMessage(r["event_id"], r["subject"], r["payload"].encode(), {}) for r in rows]
     )
     # ...and the next relay publishes them again: JetStream keeps one copy of each.
-    relay = OutboxRelay(pool, database_url, publisher)
+    relay = OutboxRelay(database_url, publisher)
     assert await relay.flush_once() == 3
+    await relay.aclose()
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
     events = await bus.wait_for(3)
     await asyncio.sleep(0.2)
@@ -454,7 +455,7 @@ async def test_an_event_committed_while_the_relay_publishes_is_relayed_at_once(
                 second_published.set()
 
     await create("first")
-    relay = OutboxRelay(pool, database_url, Publisher(), poll_interval_s=30)
+    relay = OutboxRelay(database_url, Publisher(), poll_interval_s=30)
     task = asyncio.create_task(relay.run())
     try:
         await asyncio.wait_for(second_published.wait(), 5)  # not the 30 s poll
@@ -464,3 +465,72 @@ async def test_an_event_committed_while_the_relay_publishes_is_relayed_at_once(
             await task
         await pool.close()
     assert published == ["first", "second"]
+
+
+async def _agents_in_outbox(database_url: str, *names: str) -> None:
+    from numbers_api import handlers
+    from numbers_api.schemas import AgentCreate
+    from talkifai_common.auth import Principal, Role
+    from talkifai_common.db import create_pool
+
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    owner = Principal(sub="u", org_id="org_a", role=Role.OWNER)
+    try:
+        for name in names:
+            body = AgentCreate.model_validate({"name": name, "architecture": "pipeline"})
+            await handlers.create_agent(Store(pool), owner, body)
+    finally:
+        await pool.close()
+
+
+class _RecordingPublisher:
+    """Records the agent names it publishes; can hold a batch open or fail it."""
+
+    def __init__(self, *, hold: asyncio.Event | None = None, fail: bool = False) -> None:
+        self.published: list[str] = []
+        self.publishing = asyncio.Event()
+        self._hold = hold
+        self._fail = fail
+
+    async def publish_all(self, messages: Any) -> None:
+        self.publishing.set()
+        if self._hold is not None:
+            await self._hold.wait()
+        if self._fail:
+            raise ConnectionError("NATS went away")
+        self.published.extend(json.loads(m.payload)["data"]["name"] for m in messages)
+
+
+async def test_one_replica_relays_a_batch_at_a_time(database_url: str) -> None:
+    """While one relay publishes a batch, another publishes nothing (events keep their order)."""
+    await _agents_in_outbox(database_url, "first", "second")
+    release = asyncio.Event()
+    first, second = _RecordingPublisher(hold=release), _RecordingPublisher()
+    relay_a, relay_b = OutboxRelay(database_url, first), OutboxRelay(database_url, second)
+    try:
+        batch = asyncio.create_task(relay_a.flush_once())
+        await asyncio.wait_for(first.publishing.wait(), 5)
+        assert await relay_b.flush_once() == 0  # the lock is held: no overtaking, no copies
+        release.set()
+        assert await batch == 2
+        await _agents_in_outbox(database_url, "third")
+        assert await relay_b.flush_once() == 1  # the lock was released with the batch
+    finally:
+        await relay_a.aclose()
+        await relay_b.aclose()
+    assert (first.published, second.published) == (["first", "second"], ["third"])
+
+
+async def test_a_failed_publish_keeps_the_events_and_frees_the_lock(database_url: str) -> None:
+    await _agents_in_outbox(database_url, "first", "second")
+    broken, working = _RecordingPublisher(fail=True), _RecordingPublisher()
+    relay_a, relay_b = OutboxRelay(database_url, broken), OutboxRelay(database_url, working)
+    try:
+        with pytest.raises(ConnectionError):
+            await relay_a.flush_once()
+        assert await relay_b.flush_once() == 2
+        assert await relay_b.flush_once() == 0  # published rows are deleted
+    finally:
+        await relay_a.aclose()
+        await relay_b.aclose()
+    assert working.published == ["first", "second"]

@@ -103,7 +103,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         broker = create_broker(settings.nats_url, name=SERVICE)
         register_consumers(broker, store)
         bus_started = asyncio.Event()
-        relay = OutboxRelay(pool, settings.database_url, JetStreamPublisher(broker))
+        relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
         background = BackgroundTasks()
         app.state.context = Context(
             store=store, livekit=port, settings=settings, background=background

@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         broker = create_broker(settings.nats_url, name=SERVICE)
         register_consumers(broker, store, live)
         bus_started = asyncio.Event()
-        relay = OutboxRelay(pool, settings.database_url, JetStreamPublisher(broker))
+        relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
         app.state.services = Services(
             settings=settings,
             store=store,
