@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+import structlog
 from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -20,6 +21,8 @@ from opentelemetry import context, propagate
 
 from talkifai_common.events import STREAM_NAME, STREAM_SUBJECTS, CloudEvent
 from talkifai_common.telemetry import tracing_enabled
+
+log = structlog.get_logger(__name__)
 
 DUPLICATE_WINDOW = timedelta(minutes=10)
 JSON_CONTENT_TYPE = "application/json"
@@ -81,6 +84,32 @@ async def ensure_stream(broker: NatsBroker) -> None:
         await js.stream_info(STREAM_NAME)
     except NotFoundError:
         await js.add_stream(config=stream_config())
+
+
+async def start_when_reachable(
+    broker: NatsBroker,
+    started: asyncio.Event,
+    *,
+    prepare: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Connect, make sure the stream exists (then run `prepare`), start the subscribers and set
+    `started`; until NATS answers, retry with backoff, so a service serves while the bus is down."""
+    delay = 0.2
+    while True:
+        try:
+            await broker.connect()
+            await ensure_stream(broker)
+            if prepare is not None:
+                await prepare()
+            await broker.start()
+        except Exception as exc:
+            log.warning("bus.connect_failed", error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+            continue
+        started.set()
+        log.info("bus.connected")
+        return
 
 
 @dataclass(frozen=True)

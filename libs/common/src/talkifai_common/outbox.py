@@ -153,6 +153,11 @@ class OutboxRelay:
             raise
         return len(batch)
 
+    async def run_after(self, bus_started: asyncio.Event) -> None:
+        """Wait until the bus is up (nothing can be published before), then `run`."""
+        await bus_started.wait()
+        await self.run()
+
     async def run(self) -> None:
         """Relay until cancelled: woken by NOTIFY, polling as a fallback, backing off on failure."""
         backoff = 0.0

@@ -15,7 +15,6 @@ from pathlib import Path
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from faststream.nats import NatsBroker
 from livekit import api as lkapi
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from pydantic import ValidationError
@@ -34,7 +33,7 @@ from call_orchestrator.handlers import (
     refresh_read_model_periodically,
 )
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
-from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
+from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
 from talkifai_common.db import create_pool, migrate
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
@@ -55,29 +54,6 @@ def build_verifier(settings: Settings) -> TokenVerifier:
     return HS256Verifier(
         settings.jwt_secret(), settings.auth_jwt_audience, settings.auth_jwt_issuer
     )
-
-
-async def _start_bus(broker: NatsBroker, started: asyncio.Event) -> None:
-    """Connect to NATS, retrying until it answers, so the API serves while the bus is down."""
-    delay = 0.2
-    while True:
-        try:
-            await broker.connect()
-            await ensure_stream(broker)
-            await broker.start()
-        except Exception as exc:
-            log.warning("bus.connect_failed", error=str(exc), retry_in_s=delay)
-            await asyncio.sleep(delay)
-            delay = min(5.0, delay * 2)
-            continue
-        started.set()
-        log.info("bus.connected")
-        return
-
-
-async def _relay_when_connected(relay: OutboxRelay, bus_started: asyncio.Event) -> None:
-    await bus_started.wait()
-    await relay.run()
 
 
 def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAPI:
@@ -123,8 +99,8 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             poll_interval_s=settings.webhook_poll_interval_s,
         )
         tasks = [
-            asyncio.create_task(_start_bus(broker, bus_started), name="bus-start"),
-            asyncio.create_task(_relay_when_connected(relay, bus_started), name="outbox-relay"),
+            asyncio.create_task(start_when_reachable(broker, bus_started), name="bus-start"),
+            asyncio.create_task(relay.run_after(bus_started), name="outbox-relay"),
             asyncio.create_task(sender.run(), name="customer-webhooks"),
             asyncio.create_task(
                 check_live_calls_periodically(app.state.context), name="live-call-check"

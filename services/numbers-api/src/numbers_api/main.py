@@ -24,7 +24,7 @@ from numbers_api.api import Services, include_routes
 from numbers_api.config import Settings
 from numbers_api.consumers import LiveEvents, register_consumers
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
-from talkifai_common.bus import JetStreamPublisher, create_broker, ensure_stream
+from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
 from talkifai_common.db import create_pool, migrate
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
@@ -46,27 +46,6 @@ def build_verifier(settings: Settings) -> TokenVerifier:
     return HS256Verifier(
         settings.jwt_secret(), settings.auth_jwt_audience, settings.auth_jwt_issuer
     )
-
-
-async def _start_bus(broker: object, started: asyncio.Event) -> None:
-    """Connect to NATS, retrying until it answers, so the API serves while the bus is down."""
-    from faststream.nats import NatsBroker
-
-    assert isinstance(broker, NatsBroker)
-    delay = 0.2
-    while True:
-        try:
-            await broker.connect()
-            await ensure_stream(broker)
-            await broker.start()
-        except Exception as exc:
-            log.warning("bus.connect_failed", error=str(exc), retry_in_s=delay)
-            await asyncio.sleep(delay)
-            delay = min(5.0, delay * 2)
-            continue
-        started.set()
-        log.info("bus.connected")
-        return
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -96,10 +75,8 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.broker = broker
         app.state.pool = pool
-        bus_task = asyncio.create_task(_start_bus(broker, bus_started), name="bus-start")
-        relay_task = asyncio.create_task(
-            _relay_when_connected(relay, bus_started), name="outbox-relay"
-        )
+        bus_task = asyncio.create_task(start_when_reachable(broker, bus_started), name="bus-start")
+        relay_task = asyncio.create_task(relay.run_after(bus_started), name="outbox-relay")
         freeze_startup_objects()
         try:
             yield
@@ -137,11 +114,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     add_health_routes(app, {"database": database_ready, "nats": bus_ready})
     return app
-
-
-async def _relay_when_connected(relay: OutboxRelay, bus_started: asyncio.Event) -> None:
-    await bus_started.wait()
-    await relay.run()
 
 
 def _load_settings() -> Settings:

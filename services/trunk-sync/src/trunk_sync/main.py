@@ -18,10 +18,9 @@ from collections.abc import AsyncIterator
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
-from talkifai_common.bus import create_broker, ensure_stream
+from talkifai_common.bus import create_broker, start_when_reachable
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.periodic import repeat
 from talkifai_common.telemetry import configure_logging, configure_tracing
@@ -36,25 +35,6 @@ from trunk_sync.handlers import Ports, RetryPolicy, full_reconcile
 SERVICE = "trunk-sync"
 LEASE_RELEASE_TIMEOUT_S = 1.0
 log = structlog.get_logger(__name__)
-
-
-async def _start_bus(broker: NatsBroker, results: BusResults, started: asyncio.Event) -> None:
-    """Connect to NATS, retrying until it answers, then start consuming."""
-    delay = 0.2
-    while True:
-        try:
-            await broker.connect()
-            await ensure_stream(broker)
-            await results.ensure_dead_letter_stream()
-            await broker.start()
-        except Exception as exc:
-            log.warning("bus.connect_failed", error=str(exc), retry_in_s=delay)
-            await asyncio.sleep(delay)
-            delay = min(5.0, delay * 2)
-            continue
-        started.set()
-        log.info("bus.connected")
-        return
 
 
 async def _reconcile_forever(
@@ -106,7 +86,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.ports = ports
         app.state.broker = broker
         bus_started = asyncio.Event()
-        bus_task = asyncio.create_task(_start_bus(broker, results, bus_started), name="bus")
+        bus_task = asyncio.create_task(
+            start_when_reachable(broker, bus_started, prepare=results.ensure_dead_letter_stream),
+            name="bus",
+        )
         reconcile_task = asyncio.create_task(
             _reconcile_forever(ports, lease, settings, bus_started), name="reconcile"
         )
