@@ -123,7 +123,6 @@ class OutboxRelay:
         self._max_backoff_s = max_backoff_s
         self._wakeup = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
-        self.healthy = True
 
     async def flush_once(self) -> int:
         """Publish one batch; return how many rows it moved (0 when another replica holds the lock)."""
@@ -168,12 +167,10 @@ class OutboxRelay:
                 self._wakeup.clear()
                 try:
                     moved = await self.flush_once()
-                    self.healthy = True
                     backoff = 0.0
                 except Exception as exc:
                     # The rows stay in the table; the next attempt republishes them and JetStream
                     # drops whatever got through already.
-                    self.healthy = False
                     backoff = min(self._max_backoff_s, max(0.1, backoff * 2))
                     log.warning("outbox.publish_failed", error=str(exc), retry_in_s=backoff)
                     await asyncio.sleep(backoff)
