@@ -7,6 +7,10 @@ Two measurements, each direct (the emulator's own `CreateSIPParticipant`) and th
   progress at once and new ones arrive steadily, as in production; the service's share is its
   latency minus the direct one (targets p50 <= 3 ms, p99 <= 15 ms), with each process's CPU time
   per call (ringing included) at that load;
+- the same overhead through bench/reference_proxy.py, a bare FastAPI route forwarding the call with
+  none of the service's work: the floor one HTTP hop through Python sets on this machine;
+- this machine's PostgreSQL round trips back to back and after 20 ms idle (a call's steps are
+  separated by waits, so each wakes processes that were asleep);
 - set-ups per second with an instantly answering emulator and 50 clients back to back (target
   >= 300/s). This saturates the machine, so its latencies are queueing (clients / rate, Little's
   law) rather than overhead; they are printed too, with each process's CPU time per call set-up
@@ -142,6 +146,67 @@ async def program_ringing(lk_url: str, prefix: str, calls: int, ring_ms: int) ->
                 response.raise_for_status()
 
 
+async def through_reference_proxy(
+    env: dict[str, str], lk_url: str, trunk_id: str, args: argparse.Namespace, spread_s: float
+) -> tuple[list[float], list[float]]:
+    """Direct and bench/reference_proxy.py latencies of ringing calls, measured side by side."""
+    port = devinfra.free_port()
+    proxy = start(
+        [sys.executable, str(Path(__file__).with_name("reference_proxy.py")), str(port)],
+        {**env, "REFERENCE_TRUNK_ID": trunk_id},
+        port,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        await through_service(base_url, args.clients, min(300, args.calls), "304", [])
+        await program_ringing(lk_url, "630", args.ringing_calls, args.ring_ms)
+        await program_ringing(lk_url, "631", args.ringing_calls, args.ring_ms)
+        baseline, _ = await direct(
+            lk_url, trunk_id, args.clients, args.ringing_calls, "630", spread_s
+        )
+        samples, _ = await through_service(
+            base_url, args.clients, args.ringing_calls, "631", [], spread_s
+        )
+        return baseline, samples
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=15)
+
+
+async def idle_round_trips(database_url: str, rounds: int = 150, idle_s: float = 0.02) -> str:
+    """PostgreSQL round trips on this machine, back to back and each after `idle_s` asleep."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        # A logged table and synchronous commit (whatever BENCH_ASYNC_COMMIT set): each insert
+        # waits for its WAL flush, as the service's writes do.
+        await conn.execute("SET synchronous_commit = on")
+        await conn.execute("CREATE TABLE bench_idle_probe (id bigserial, at timestamptz)")
+        statements = {
+            "SELECT 1": "SELECT 1",
+            "durable INSERT": "INSERT INTO bench_idle_probe (at) VALUES (now())",
+        }
+        parts = []
+        for label, sql in statements.items():
+            figures = []
+            for pause in (0.0, idle_s):
+                samples = []
+                for _ in range(rounds):
+                    if pause:
+                        await asyncio.sleep(pause)
+                    started = time.perf_counter()
+                    await conn.execute(sql)
+                    samples.append((time.perf_counter() - started) * 1000)
+                figures.append(pct(samples, 0.5))
+            parts.append(f"{label} {figures[0]:.2f} ms back to back, {figures[1]:.2f} after idle")
+        await conn.execute("DROP TABLE bench_idle_probe")
+    finally:
+        await conn.close()
+    return (
+        f"  this machine's PostgreSQL round trips (p50, idle {idle_s * 1000:.0f} ms): "
+        + "; ".join(parts)
+    )
+
+
 def server_timing(header: str) -> dict[str, float]:
     """`Server-Timing` as {name: ms}."""
     out: dict[str, float] = {}
@@ -255,6 +320,10 @@ async def main() -> None:
             ringing_cpu = devinfra.cpu_report(
                 ringing_cpu_before, devinfra.cpu_seconds(CPU_GROUPS), args.ringing_calls, "call"
             )
+            reference_direct, reference_samples = await through_reference_proxy(
+                env, lk_url, trunk.sip_trunk_id, args, spread
+            )
+            round_trips = await idle_round_trips(database_url)
             instant_direct, direct_elapsed = await direct(
                 lk_url, trunk.sip_trunk_id, args.clients, args.calls, "416"
             )
@@ -278,6 +347,11 @@ async def main() -> None:
     )
     report(ringing_direct, ringing, ringing_timings)
     print(ringing_cpu)
+    print(
+        "  the floor, a bare FastAPI route forwarding the same call (bench/reference_proxy.py): "
+        f"overhead p50 {pct(reference_samples, 0.5) - pct(reference_direct, 0.5):.2f} ms"
+    )
+    print(round_trips)
     print(
         f"Throughput: {args.calls} calls, {args.clients} clients back to back, "
         "instantly answering emulator (saturated: latencies are queueing)"
