@@ -1,20 +1,20 @@
 """Benchmark call-orchestrator's outbound call path against the LiveKit emulator.
 
-Two measurements, each direct (the emulator's own `CreateSIPParticipant`) and through
-`POST /telephony/outbound-call`:
+Two measurements of the service, each against the emulator's own `CreateSIPParticipant` called
+directly, and the floor under the first:
 - overhead at 50 concurrent calls: every callee answers after `--ring-ms` (1 s, a quick answer
   by telephone standards) and the 50 clients start spread over that time, so 50 calls are in
   progress at once and new ones arrive steadily, as in production; the service's share is its
   latency minus the direct one (targets p50 <= 3 ms, p99 <= 15 ms), with each process's CPU time
   per call (ringing included) at that load;
-- the same overhead through bench/reference_proxy.py, a bare FastAPI route forwarding the call with
-  none of the service's work: the floor one HTTP hop through Python sets on this machine;
-- this machine's PostgreSQL round trips back to back and after 20 ms idle (a call's steps are
-  separated by waits, so each wakes processes that were asleep);
 - set-ups per second with an instantly answering emulator and 50 clients back to back (target
   >= 300/s). This saturates the machine, so its latencies are queueing (clients / rate, Little's
   law) rather than overhead; they are printed too, with each process's CPU time per call set-up
-  and the rate the machine's cores allow at that cost.
+  and the rate the machine's cores allow at that cost;
+- the floor: the first measurement's overhead through bench/reference_proxy.py, a bare FastAPI
+  route forwarding the call with none of the service's work (what one HTTP hop through Python
+  costs on this machine), and this machine's PostgreSQL round trips back to back and after 20 ms
+  idle (a call's steps are separated by waits, so each wakes processes that were asleep).
 Everything runs here: embedded PostgreSQL and nats-server, the emulator and call-orchestrator as
 separate processes, an aiohttp client.
 
@@ -147,7 +147,7 @@ async def program_ringing(lk_url: str, prefix: str, calls: int, ring_ms: int) ->
 
 
 async def through_reference_proxy(
-    env: dict[str, str], lk_url: str, trunk_id: str, args: argparse.Namespace, spread_s: float
+    env: dict[str, str], lk_url: str, trunk_id: str, clients: int, calls: int, ring_ms: int
 ) -> tuple[list[float], list[float]]:
     """Direct and bench/reference_proxy.py latencies of ringing calls, measured side by side."""
     port = devinfra.free_port()
@@ -158,15 +158,11 @@ async def through_reference_proxy(
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        await through_service(base_url, args.clients, min(300, args.calls), "304", [])
-        await program_ringing(lk_url, "630", args.ringing_calls, args.ring_ms)
-        await program_ringing(lk_url, "631", args.ringing_calls, args.ring_ms)
-        baseline, _ = await direct(
-            lk_url, trunk_id, args.clients, args.ringing_calls, "630", spread_s
-        )
-        samples, _ = await through_service(
-            base_url, args.clients, args.ringing_calls, "631", [], spread_s
-        )
+        await through_service(base_url, clients, 300, "304", [])
+        await program_ringing(lk_url, "630", calls, ring_ms)
+        await program_ringing(lk_url, "631", calls, ring_ms)
+        baseline, _ = await direct(lk_url, trunk_id, clients, calls, "630", ring_ms / 1000)
+        samples, _ = await through_service(base_url, clients, calls, "631", [], ring_ms / 1000)
         return baseline, samples
     finally:
         proxy.terminate()
@@ -321,7 +317,7 @@ async def main() -> None:
                 ringing_cpu_before, devinfra.cpu_seconds(CPU_GROUPS), args.ringing_calls, "call"
             )
             reference_direct, reference_samples = await through_reference_proxy(
-                env, lk_url, trunk.sip_trunk_id, args, spread
+                env, lk_url, trunk.sip_trunk_id, args.clients, args.ringing_calls, args.ring_ms
             )
             round_trips = await idle_round_trips(database_url)
             instant_direct, direct_elapsed = await direct(
