@@ -1,6 +1,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { agent, FakeApi, makeToken, number } from "./test/fakeApi";
+import { FakeEventSource } from "./test/fakeEventSource";
 import { renderStudio } from "./test/render";
 
 let api: FakeApi;
@@ -296,6 +297,35 @@ describe("agent assignments and call settings", () => {
     expect(api.requests("PUT", "/phone-numbers/agent-assignments")).toHaveLength(0);
   });
 
+  it("refuses to save with no agent chosen, even when nothing else changed", async () => {
+    const { user } = await renderStudio(api);
+    await user.click(rowButton(1));
+    await user.click(screen.getByRole("button", { name: "Save Agent Assignments" }));
+    expect(await screen.findByText("At least one agent must be selected")).toBeInTheDocument();
+    expect(screen.queryByText("Agent assignments saved successfully")).toBeNull();
+    expect(api.requests("PUT", "/phone-numbers/agent-assignments")).toHaveLength(0);
+    expect(api.requests("PATCH", "/phone-numbers/")).toHaveLength(0);
+  });
+
+  it("saves the call settings alone on a number without agents", async () => {
+    const { user } = await renderStudio(api);
+    await user.click(rowButton(1));
+    await user.selectOptions(screen.getByLabelText("Call Recording"), "all");
+    await user.click(screen.getByRole("button", { name: "Save Agent Assignments" }));
+    expect(await screen.findByText("Agent assignments saved successfully")).toBeInTheDocument();
+    expect(api.requests("PATCH", "/phone-numbers/")[0].body).toEqual({ webhook_url: null, recording_mode: "all" });
+    expect(api.requests("PUT", "/phone-numbers/agent-assignments")).toHaveLength(0);
+  });
+
+  it("says there is nothing to save instead of a success when nothing changed", async () => {
+    const { user } = await renderStudio(api);
+    await user.click(rowButton(0));
+    await user.click(screen.getByRole("button", { name: "Save Agent Assignments" }));
+    expect(await screen.findByText("No changes to save")).toBeInTheDocument();
+    expect(screen.queryByText("Agent assignments saved successfully")).toBeNull();
+    expect(api.requests("PUT", "/phone-numbers/agent-assignments")).toHaveLength(0);
+  });
+
   it("saves the call settings with PATCH", async () => {
     const { user } = await renderStudio(api);
     await user.click(rowButton(0));
@@ -323,6 +353,71 @@ describe("agent assignments and call settings", () => {
     await user.keyboard("{Enter}");
     await waitFor(() => expect(screen.getAllByText(/text-only agent/).length).toBeGreaterThanOrEqual(2));
     expect(screen.getByLabelText("Outbound Call Agent")).toHaveAttribute("aria-invalid", "true");
+  });
+});
+
+describe("sync state after a save", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    FakeEventSource.instances = [];
+  });
+
+  it("keeps Synced once trunk-sync reported it, whatever responses read before that arrive later", async () => {
+    vi.stubGlobal("EventSource", FakeEventSource);
+    // Reads (GET) are answered with what the server held when they were made, but delivered only
+    // when the test releases them: the order the browser sees when a response is slower than an event.
+    const held: { path: string; release: () => void }[] = [];
+    let holding = false;
+    const inner = api.fetch;
+    api.fetch = async (input, init) => {
+      const response = await inner(input, init);
+      if (holding && (init?.method ?? "GET") === "GET" && String(input).startsWith("/phone-numbers")) {
+        await new Promise<void>((release) => held.push({ path: String(input), release }));
+      }
+      return response;
+    };
+    const release = async (prefix: string) => {
+      await waitFor(() => expect(held.some((h) => h.path.startsWith(prefix))).toBe(true));
+      await act(async () => held.filter((h) => h.path.startsWith(prefix)).forEach((h) => h.release()));
+    };
+    const { user } = await renderStudio(api, "owner", { live: true });
+    const stream = FakeEventSource.instances[0];
+    const target = api.numbers[0];
+    await user.click(rowButton(0));
+    const details = screen.getByTestId("details");
+    // Agents and call settings together: PUT (version 2), then PATCH (version 3).
+    await user.selectOptions(within(details).getByLabelText("Inbound Call Agent"), "agent_b");
+    await user.type(within(details).getByLabelText("Webhook URL"), "https://example.com/hooks");
+    api.numbers.push(number("+12025550199"));
+    holding = true;
+    await user.click(within(details).getByRole("button", { name: "Save Agent Assignments" }));
+    expect(await screen.findByText("Agent assignments saved successfully")).toBeInTheDocument();
+    expect(target.version).toBe(3);
+    expect(within(details).getByTestId("sync-state")).toHaveTextContent("Sync pending");
+
+    // The stream forwards trunk-sync's result before numbers-api has recorded it, so the read the
+    // page makes on it still says pending; an agent renamed meanwhile marks that read's arrival.
+    target.outbound_agent = { ...sales, name: "Sales Team" };
+    act(() =>
+      stream.send("telephony.phone_number.synced", {
+        id: "evt_1",
+        type: "talkifai.telephony.phone_number.synced.v1",
+        subject: target.id,
+        data: { phone_number_id: target.id, phone_number: target.phone_number, version: 3, state: "synced", error: null, at: "2025-01-01T00:01:00Z" },
+      }),
+    );
+    await waitFor(() => expect(within(details).getByTestId("sync-state")).toHaveTextContent("Synced with LiveKit"));
+    await waitFor(() => expect(held.some((h) => h.path === `/phone-numbers/${target.id}`)).toBe(true));
+    target.sync = { state: "synced", error: null, synced_at: "2025-01-01T00:01:00Z" };
+
+    await release(`/phone-numbers/${target.id}`);
+    await waitFor(() => expect(within(details).getAllByText(/Current:/)[1]).toHaveTextContent("Sales Team (realtime)"));
+    expect(within(details).getByTestId("sync-state")).toHaveTextContent("Synced with LiveKit");
+
+    // The list the save asked for was read before the result too.
+    await release("/phone-numbers?");
+    await waitFor(() => expect(rows().map((r) => r.dataset.number)).toContain("+12025550199"));
+    expect(within(screen.getByTestId("details")).getByTestId("sync-state")).toHaveTextContent("Synced with LiveKit");
   });
 });
 
@@ -450,6 +545,18 @@ describe("real time", () => {
 });
 
 describe("make test call", () => {
+  it("cannot be started from an inactive number, and says what the number lacks", async () => {
+    api.numbers[1] = { ...api.numbers[1], termination_uri: "trunk.pstn.twilio.com", outbound_agent: { id: sales.id, name: sales.name, architecture: "realtime" } };
+    const { user } = await renderStudio(api);
+    await user.click(rowButton(1));
+    const button = screen.getByRole("button", { name: "Make Test Call" });
+    expect(button).toBeDisabled();
+    expect(button).toHaveAccessibleDescription(/SIP credentials/);
+    await user.click(button);
+    expect(screen.queryByRole("dialog", { name: "Make Test Call" })).toBeNull();
+    expect(api.requests("POST", "/telephony/outbound-call")).toHaveLength(0);
+  });
+
   it.each([
     [200, { success: true, message: "Call initiated successfully", room_name: "outbound_agent_b_12025550123_12025550100", agent: { id: "agent_b", name: "Sales Agent" }, from_number: "+12025550100", to_number: "+12025550123", call_id: "call_1" }, "Call initiated successfully"],
     [402, { success: false, error: "insufficient_balance", message: "Carrier account has insufficient funds" }, "Insufficient balance"],

@@ -9,6 +9,7 @@ import { PhoneNumberList, PhoneNumberRail } from "./components/PhoneNumberList";
 import { useToasts } from "./components/Toasts";
 import { Api, ApiError } from "./lib/api";
 import { filterNumbers, sortNumbers, upsertNumber } from "./lib/filter";
+import { laterResult, mergeNumbers, withSyncResult, type SyncResult } from "./lib/freshness";
 import { isTyping, useLayout } from "./lib/hooks";
 import { announce, connectLiveEvents, subscribePhoneNumberEvents, type CloudEvent, type LiveState, type LiveSubject, type SyncMessage } from "./lib/realtime";
 import type { Session } from "./lib/session";
@@ -58,6 +59,15 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
   const focusSearchOnOpen = useRef(false);
   const numbersRef = useRef(numbers);
   numbersRef.current = numbers;
+  // trunk-sync's latest result per number, from the event stream: a response read before numbers-api
+  // recorded it (the page's own refresh, or the read the event itself triggers) must not undo it.
+  const syncResults = useRef(new Map<string, SyncResult>());
+  const withKnownSync = useCallback((number: PhoneNumber) => withSyncResult(number, syncResults.current.get(number.id)), []);
+  /** A fresh list from the server, merged so that nothing newer held here goes back. */
+  const applyList = useCallback(
+    (items: PhoneNumber[]) => setNumbers((all) => sortNumbers(mergeNumbers(all, items).map(withKnownSync))),
+    [withKnownSync],
+  );
 
   const apiError = useCallback(
     (error: unknown, what: string, retry?: () => void) => {
@@ -134,10 +144,14 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
     setNumbers((all) => all.filter((n) => n.id !== id));
     setServerResults((all) => all && all.filter((n) => n.id !== id));
   }, []);
-  const upsert = useCallback((number: PhoneNumber) => {
-    setNumbers((all) => upsertNumber(all, number));
-    setServerResults((all) => all && (all.some((n) => n.id === number.id) ? upsertNumber(all, number) : all));
-  }, []);
+  const upsert = useCallback(
+    (read: PhoneNumber) => {
+      const number = withKnownSync(read);
+      setNumbers((all) => upsertNumber(all, number));
+      setServerResults((all) => all && (all.some((n) => n.id === number.id) ? upsertNumber(all, number) : all));
+    },
+    [withKnownSync],
+  );
 
   const patchAgentRefs = useCallback((agent: AgentRef) => {
     const fix = (ref: AgentRef | null) => (ref && ref.id === agent.id ? { id: agent.id, name: agent.name, architecture: agent.architecture } : ref);
@@ -160,10 +174,10 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
         },
         () => {
           void loadAgents();
-          void api.listPhoneNumbers(undefined, maxLoaded).then((page) => setNumbers(sortNumbers(page.items)), () => undefined);
+          void api.listPhoneNumbers(undefined, maxLoaded).then((page) => applyList(page.items), () => undefined);
         },
       ),
-    [api, loadAgents, maxLoaded, remove, session.orgId, upsert],
+    [api, applyList, loadAgents, maxLoaded, remove, session.orgId, upsert],
   );
 
   // Changes made by anyone else, from numbers-api's event stream.
@@ -183,13 +197,12 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
           case "telephony.phone_number.synced":
           case "telephony.phone_number.sync_failed": {
             const data = event.data as { state?: "synced" | "failed"; error?: string | null; at?: string; version?: number };
-            setNumbers((all) =>
-              all.map((n) =>
-                n.id === event.subject && (data.version === undefined || n.version === undefined || data.version >= n.version)
-                  ? { ...n, sync: { state: data.state ?? (subject.endsWith("failed") ? "failed" : "synced"), error: data.error ?? null, synced_at: data.at ?? null } }
-                  : n,
-              ),
-            );
+            const result = laterResult(syncResults.current.get(event.subject), {
+              version: data.version,
+              sync: { state: data.state ?? (subject.endsWith("failed") ? "failed" : "synced"), error: data.error ?? null, synced_at: data.at ?? null },
+            });
+            syncResults.current.set(event.subject, result);
+            setNumbers((all) => all.map((n) => (n.id === event.subject ? withSyncResult(n, result) : n)));
             void api.getPhoneNumber(event.subject).then(upsert, () => undefined);
             break;
           }
@@ -247,12 +260,12 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
   const refresh = useCallback(async () => {
     try {
       const page = await api.listPhoneNumbers(undefined, maxLoaded);
-      setNumbers(sortNumbers(page.items));
+      applyList(page.items);
       setComplete(page.complete);
     } catch (error) {
       apiError(error, "Could not refresh phone numbers", () => void refresh());
     }
-  }, [api, apiError, maxLoaded]);
+  }, [api, apiError, applyList, maxLoaded]);
 
   /** A failed write: field errors go inline, the rest to a toast with Retry. */
   const writeFailed = (error: unknown, what: string, retry: () => void): FieldProblem[] => {
@@ -324,6 +337,10 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
 
   const saveDetails = async (number: PhoneNumber, changes: DetailsChanges): Promise<DetailsErrors | null> => {
     const retry = () => void saveDetails(number, changes);
+    if (!changes.assignmentsChanged && !changes.settingsChanged) {
+      toasts.show({ tone: "info", message: "No changes to save" });
+      return null;
+    }
     try {
       let result = number;
       if (changes.assignmentsChanged) {

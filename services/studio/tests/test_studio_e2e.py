@@ -122,13 +122,28 @@ async def test_owner_assigns_agents_and_call_settings(stack: Stack, new_page: Ne
     support = await agent(stack, "Support Agent", "pipeline")
     sales = await agent(stack, "Sales Agent", "realtime")
     await agent(stack, "Chat Bot", "text")
-    number = await phone(stack, "+12025550150", termination_uri="trunk.example.com")
+    number = await phone(
+        stack,
+        "+12025550150",
+        termination_uri="trunk.example.com",
+        sip_username="talkifai",
+        sip_password="s3cret-pass",
+    )
     page = await new_page()
     await page.goto(stack.page_url(stack.token()))
     await row(page, "+12025550150").locator(".row-main").click()
     details = page.get_by_test_id("details")
     await expect(details.get_by_text(f"ID: {number['id']}")).to_be_visible()
     await expect(details.get_by_test_id("sync-state")).to_contain_text("Sync pending")
+    # No agent yet: the number is inactive, so it cannot place calls, and saving needs an agent.
+    await expect(details.get_by_text("Inactive", exact=True)).to_be_visible()
+    await expect(details.get_by_role("button", name="Make Test Call")).to_be_disabled()
+    await expect(
+        details.get_by_role("note").filter(has_text="inbound or outbound agent")
+    ).to_be_visible()
+    await details.get_by_role("button", name="Save Agent Assignments").click()
+    await expect(details.get_by_text("At least one agent must be selected")).to_be_visible()
+    await expect(page.get_by_text("Agent assignments saved successfully")).to_have_count(0)
 
     inbound = details.get_by_label("Inbound Call Agent")
     await inbound.select_option(label="Chat Bot (text)")
@@ -154,6 +169,7 @@ async def test_owner_assigns_agents_and_call_settings(stack: Stack, new_page: Ne
     assert stored["recording_mode"] == "consent"
 
     # Make Test Call: call-orchestrator is not running here, and the dialog says so.
+    await expect(details.get_by_text("Active", exact=True)).to_be_visible()
     await details.get_by_role("button", name="Make Test Call").click()
     call = page.get_by_role("dialog", name="Make Test Call")
     await call.get_by_label("Destination Number").fill("+12025550123")
@@ -258,8 +274,9 @@ async def test_a_change_by_another_client_arrives_live(stack: Stack, new_page: N
 
 
 async def test_members_see_a_read_only_page(stack: Stack, new_page: NewPage) -> None:
-    await agent(stack, "Support Agent")
-    await phone(stack, "+12025550200")
+    support = await agent(stack, "Support Agent")
+    await phone(stack, "+12025550200", termination_uri="trunk.example.com")
+    await assign(stack, "+12025550200", support["id"], None)
     page = await new_page()
     await page.goto(stack.page_url(stack.token(role=Role.MEMBER)))
     await expect(row(page, "+12025550200")).to_be_visible()

@@ -1,5 +1,6 @@
 import { Loader2, Pencil, Phone, PhoneCall, PhoneIncoming, PhoneOutgoing, Save, Settings2, Trash2 } from "lucide-react";
 import { useEffect, useId, useMemo, useState, type FormEvent, type KeyboardEvent } from "react";
+import { inactiveReason } from "../lib/status";
 import { agentLabel, RECORDING_LABELS, type Agent, type AgentRef, type PhoneNumber, type RecordingMode } from "../lib/types";
 import { validateWebhookUrl } from "../lib/validation";
 import { StatusBadge, SyncBadge } from "./StatusBadge";
@@ -96,6 +97,9 @@ export function PhoneNumberDetails({ number, agents, canManage, onSave, onMakeCa
   const [saving, setSaving] = useState(false);
   const webhookId = useId();
   const recordingId = useId();
+  const callNoteId = useId();
+  // The badge and the call button agree: an inactive number cannot place calls (call-orchestrator refuses too).
+  const cannotCall = inactiveReason(number);
   const base = useMemo(() => initial(number), [number]);
   const assignmentsChanged = form.inbound !== base.inbound || form.outbound !== base.outbound;
   const settingsChanged = form.webhook.trim() !== base.webhook || form.recording !== base.recording;
@@ -116,7 +120,8 @@ export function PhoneNumberDetails({ number, agents, canManage, onSave, onMakeCa
     const found: DetailsErrors = {};
     if (architecture(form.inbound) === "text") found.inbound_agent_id = TEXT_AGENT_ERROR;
     if (architecture(form.outbound) === "text") found.outbound_agent_id = TEXT_AGENT_ERROR;
-    if (assignmentsChanged && !form.inbound && !form.outbound) found.form = NO_AGENT_ERROR;
+    // The seed's rule for this button; a number without agents may still save its call settings alone.
+    if (!form.inbound && !form.outbound && (assignmentsChanged || !settingsChanged)) found.form = NO_AGENT_ERROR;
     const webhookError = validateWebhookUrl(form.webhook);
     if (webhookError) found.webhook_url = webhookError;
     return found;
@@ -171,6 +176,11 @@ export function PhoneNumberDetails({ number, agents, canManage, onSave, onMakeCa
           </div>
           <p className="muted details-id">ID: {number.id}</p>
           <SyncBadge sync={number.sync} />
+          {cannotCall && (
+            <p id={callNoteId} className="muted call-note" role="note">
+              {cannotCall}
+            </p>
+          )}
         </div>
         <div className="topbar-actions">
           {canManage && (
@@ -183,7 +193,7 @@ export function PhoneNumberDetails({ number, agents, canManage, onSave, onMakeCa
               </button>
             </>
           )}
-          <button type="button" className="button green" onClick={onMakeCall}>
+          <button type="button" className="button green" onClick={onMakeCall} disabled={cannotCall !== null} aria-describedby={cannotCall ? callNoteId : undefined}>
             <PhoneCall size={16} aria-hidden /> Make Test Call
           </button>
         </div>

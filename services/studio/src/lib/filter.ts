@@ -1,3 +1,4 @@
+import { newerSnapshot } from "./freshness";
 import type { PhoneNumber } from "./types";
 
 /** The seed's search: case-insensitive substring of the number, the inbound or the outbound agent's name. */
@@ -21,13 +22,14 @@ export function sortNumbers(numbers: PhoneNumber[]): PhoneNumber[] {
   return [...numbers].sort((a, b) => (a.phone_number < b.phone_number ? -1 : a.phone_number > b.phone_number ? 1 : 0));
 }
 
-/** Insert or replace one number (by id), keeping the order; an older version never wins. */
+/** Insert or replace one number (by id), keeping the order; an older read never wins (see `newerSnapshot`). */
 export function upsertNumber(numbers: PhoneNumber[], number: PhoneNumber): PhoneNumber[] {
   const index = numbers.findIndex((n) => n.id === number.id);
   if (index === -1) return sortNumbers([...numbers, number]);
   const current = numbers[index];
-  if (current.version !== undefined && number.version !== undefined && number.version < current.version) return numbers;
+  const newer = newerSnapshot(current, number);
+  if (newer === current) return numbers;
   const next = [...numbers];
-  next[index] = number;
-  return current.phone_number === number.phone_number ? next : sortNumbers(next);
+  next[index] = newer;
+  return current.phone_number === newer.phone_number ? next : sortNumbers(next);
 }

@@ -10,6 +10,9 @@ export function agent(id: string, name: string, architecture: Agent["architectur
   return { id, name, architecture, created_at: "2025-01-01T00:00:00Z", updated_at: "2025-01-01T00:00:00Z" };
 }
 
+/** numbers-api resets a number's sync to pending with every change (a new version for trunk-sync). */
+const PENDING = { state: "pending", error: null, synced_at: null } as const;
+
 let counter = 0;
 export function number(phone: string, extra: Partial<PhoneNumber> = {}): PhoneNumber {
   counter += 1;
@@ -121,7 +124,7 @@ export class FakeApi {
       const b = call.body as { phone_number: string; inbound_agent_id: string | null; outbound_agent_id: string | null };
       const n = this.numbers.find((x) => x.phone_number === b.phone_number);
       if (!n) return json(404, { title: "Not Found", status: 404, detail: "Phone number not found" });
-      Object.assign(n, { inbound_agent: this.ref(b.inbound_agent_id), outbound_agent: this.ref(b.outbound_agent_id), version: (n.version ?? 1) + 1 });
+      Object.assign(n, { inbound_agent: this.ref(b.inbound_agent_id), outbound_agent: this.ref(b.outbound_agent_id), version: (n.version ?? 1) + 1, sync: PENDING });
       return json(200, n);
     }
     const match = path.match(/^\/phone-numbers\/([^/]+)$/);
@@ -140,6 +143,7 @@ export class FakeApi {
           else (n as unknown as Record<string, unknown>)[k] = v;
         }
         n.version = (n.version ?? 1) + 1;
+        n.sync = PENDING;
         return json(200, n);
       }
     }

@@ -7,12 +7,12 @@ import type { Role } from "../lib/types";
 import { FakeApi, makeToken } from "./fakeApi";
 
 /** Render the Studio signed in to `org_a` with `role`, against `api`. */
-export async function renderStudio(api: FakeApi, role: Role | null = "owner", options: { maxLoaded?: number } = {}) {
+export async function renderStudio(api: FakeApi, role: Role | null = "owner", options: { maxLoaded?: number; live?: boolean } = {}) {
   if (role) saveSession(decodeToken(makeToken("org_a", role)));
   const user = userEvent.setup();
   const result = render(
     <ToastProvider>
-      <App fetchImpl={api.fetch} live={false} maxLoaded={options.maxLoaded} />
+      <App fetchImpl={api.fetch} live={options.live ?? false} maxLoaded={options.maxLoaded} />
     </ToastProvider>,
   );
   if (role) {
