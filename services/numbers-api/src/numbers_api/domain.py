@@ -8,11 +8,9 @@ Errors (all `talkifai_common.errors` subclasses, mapped to HTTP at the edge):
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
+from talkifai_common.destinations import check_host, is_hostname, literal_address, split_sip_host
 from talkifai_common.errors import Conflict, FieldError, ValidationFailed
 from talkifai_common.events import NumberStatus
 from talkifai_common.ids import random_id
@@ -21,19 +19,10 @@ from talkifai_common.voice import Architecture
 TEXT_AGENT_REFUSED = "Agent is a text-only agent and cannot make voice calls"
 AT_LEAST_ONE_AGENT = "At least one agent must be selected"
 
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
 
 def new_id(prefix: str) -> str:
     """A random id such as `agent_3kq9x7c2m4p8v6tz`: 80 bits, readable, URL-safe."""
     return random_id(prefix)
-
-
-def _valid_hostname(host: str) -> bool:
-    if len(host) > 253:
-        return False
-    labels = host.rstrip(".").split(".")
-    return all(_HOST_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
 
 
 def parse_termination_uri(raw: str) -> str:
@@ -58,7 +47,7 @@ def parse_termination_uri(raw: str) -> str:
     if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
         raise ValueError("Termination URI port must be a number from 1 to 65535")
     host = host.lower()
-    if not _is_ip(host) and not _valid_hostname(host):
+    if literal_address(host) is None and not is_hostname(host):
         raise ValueError(
             "Termination URI must be a valid hostname or IP address, e.g. your-trunk.pstn.twilio.com"
         )
@@ -82,42 +71,15 @@ def _split_host_port(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
+def check_termination_host(host_port: str, *, allow_private: bool) -> None:
+    """DestinationRefused for a termination host that is a literal non-public address or a
+    loopback name (the shared destination policy).
 
-
-def validate_webhook_url(raw: str, *, allow_private: bool) -> str:
-    """An absolute http(s) URL; literal private, loopback or link-local hosts only when allowed."""
-    url = raw.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            "Webhook URL must be an absolute http or https URL, e.g. https://example.com/hooks"
-        )
-    if parts.username or parts.password:
-        raise ValueError("Webhook URL must not carry credentials")
-    host = parts.hostname
-    if not allow_private:
-        if host == "localhost" or host.endswith(".localhost"):
-            raise ValueError("Webhook URL must not point to a loopback host")
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return url
-        if (
-            address.is_private
-            or address.is_loopback
-            or address.is_link_local
-            or address.is_reserved
-        ):
-            raise ValueError(
-                "Webhook URL must not point to a private, loopback or link-local address"
-            )
-    return url
+    Names are not resolved here (a resolver hiccup must not fail a save, and the answer may change
+    anyway): trunk-sync resolves and checks them before it writes the outbound trunk.
+    """
+    host, _ = split_sip_host(host_port)
+    check_host(host, what="Termination URI", allow_private=allow_private)
 
 
 def number_status(
