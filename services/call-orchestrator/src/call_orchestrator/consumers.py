@@ -1,16 +1,18 @@
-"""Bus subscribers: the read models of agents, numbers and their LiveKit trunks."""
+"""Bus subscribers: the read models of agents, numbers and their LiveKit trunks.
+
+Durable pull consumers under `talkifai_common.consumers`' policy: a database blip naks the event
+with backoff, it is never dropped; each read model is idempotent by entity id and `version`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats import NatsBroker
 
 from call_orchestrator import handlers
 from call_orchestrator.adapters.postgres import Store
+from talkifai_common.consumers import DeadLetters, RetryPolicy, durable_subscriber
 from talkifai_common.events import (
-    STREAM_NAME,
     AgentData,
     CloudEvent,
     EventName,
@@ -26,9 +28,10 @@ def _durable(name: EventName) -> str:
     return f"call-orchestrator-{entity}-{action}".replace("_", "-")
 
 
-def register_consumers(broker: NatsBroker, store: Store) -> None:
+def register_consumers(
+    broker: NatsBroker, store: Store, dead_letters: DeadLetters, policy: RetryPolicy
+) -> None:
     """Attach call-orchestrator's subscribers to the broker (before it starts)."""
-    stream = JStream(STREAM_NAME, declare=False)
 
     async def on_agent(event: CloudEvent[AgentData]) -> None:
         applied = await handlers.on_agent_event(store, event)
@@ -54,23 +57,40 @@ def register_consumers(broker: NatsBroker, store: Store) -> None:
             applied=applied,
         )
 
-    def subscribe(name: EventName) -> Any:
-        return broker.subscriber(
-            name.subject,
-            stream=stream,
+    for name in (EventName.AGENT_CREATED, EventName.AGENT_UPDATED, EventName.AGENT_DELETED):
+        durable_subscriber(
+            broker,
+            subjects=[name.subject],
             durable=_durable(name),
-            pull_sub=PullSub(batch_size=50, timeout=0.5),
-            no_reply=True,
+            model=CloudEvent[AgentData],
+            handle=on_agent,
+            dead_letters=dead_letters,
+            policy=policy,
             title=f"call-orchestrator reads {name.subject}",
         )
-
-    for name in (EventName.AGENT_CREATED, EventName.AGENT_UPDATED, EventName.AGENT_DELETED):
-        subscribe(name)(on_agent)
     for name in (
         EventName.PHONE_NUMBER_CREATED,
         EventName.PHONE_NUMBER_UPDATED,
         EventName.PHONE_NUMBER_DELETED,
     ):
-        subscribe(name)(on_number)
+        durable_subscriber(
+            broker,
+            subjects=[name.subject],
+            durable=_durable(name),
+            model=CloudEvent[PhoneNumberData],
+            handle=on_number,
+            dead_letters=dead_letters,
+            policy=policy,
+            title=f"call-orchestrator reads {name.subject}",
+        )
     for name in (EventName.PHONE_NUMBER_SYNCED, EventName.PHONE_NUMBER_SYNC_FAILED):
-        subscribe(name)(on_sync)
+        durable_subscriber(
+            broker,
+            subjects=[name.subject],
+            durable=_durable(name),
+            model=CloudEvent[PhoneNumberSyncData],
+            handle=on_sync,
+            dead_letters=dead_letters,
+            policy=policy,
+            title=f"call-orchestrator reads {name.subject}",
+        )

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats import NatsBroker
 
-from numbers_api.adapters.postgres import Store
+from numbers_api.adapters.postgres import Store, SyncRecorded
 from numbers_api.handlers import record_sync_result
 from talkifai_common.bus import current_message
-from talkifai_common.events import STREAM_NAME, CloudEvent, EventName, PhoneNumberSyncData
+from talkifai_common.consumers import DeadLetters, RetryPolicy, durable_subscriber
+from talkifai_common.events import CloudEvent, EventName, PhoneNumberSyncData
 
 log = structlog.get_logger(__name__)
 
@@ -84,29 +85,38 @@ class LiveEvents:
         self._clients.clear()
 
 
-def register_consumers(broker: NatsBroker, store: Store, live: LiveEvents) -> None:
+def register_consumers(
+    broker: NatsBroker,
+    store: Store,
+    live: LiveEvents,
+    dead_letters: DeadLetters,
+    policy: RetryPolicy,
+) -> None:
     """Attach numbers-api's subscribers to the broker (before it starts)."""
-    stream = JStream(STREAM_NAME, declare=False)
 
     async def on_sync_result(event: CloudEvent[PhoneNumberSyncData]) -> None:
-        recorded = await record_sync_result(store, event)
+        outcome = await record_sync_result(store, event)
         log.info(
-            "sync_result.received",
+            # A stale result (a redelivery left from an outage, say) is acked, not applied.
+            "sync_result.stale" if outcome is SyncRecorded.STALE else "sync_result.received",
+            event_id=event.id,
             phone_number_id=event.data.phone_number_id,
             version=event.data.version,
             state=event.data.state.value,
-            recorded=recorded,
+            outcome=outcome.value,
         )
 
     for name in (EventName.PHONE_NUMBER_SYNCED, EventName.PHONE_NUMBER_SYNC_FAILED):
-        broker.subscriber(
-            name.subject,
-            stream=stream,
+        durable_subscriber(
+            broker,
+            subjects=[name.subject],
             durable=f"numbers-api-{name.subject.rsplit('.', 1)[1].replace('_', '-')}",
-            pull_sub=PullSub(batch_size=50, timeout=1.0),
-            no_reply=True,
+            model=CloudEvent[PhoneNumberSyncData],
+            handle=on_sync_result,
+            dead_letters=dead_letters,
+            policy=policy,
             title=f"numbers-api records {name.subject}",
-        )(on_sync_result)
+        )
 
     # Core NATS (not a durable consumer): every replica hears every event for its own SSE clients.
     # no_reply: a JetStream publish is a request whose reply is the stream's PubAck; a core

@@ -1,4 +1,8 @@
-"""The JetStream subscriber: one durable pull consumer of phone number events, shared by replicas."""
+"""The JetStream subscriber: one durable pull consumer of phone number events, shared by replicas.
+
+The handler decides (ack, retry after a delay, dead-letter); naks, dead letters and the consumer's
+bounds go through `talkifai_common.consumers`, as in every service.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,12 @@ from typing import Any
 import structlog
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from talkifai_common.bus import current_message
+from talkifai_common.consumers import RetryPolicy, consumer_config, nak
 from talkifai_common.events import STREAM_NAME, EventName
 from trunk_sync import handlers
-from trunk_sync.handlers import Ports, Retry, RetryPolicy
+from trunk_sync.handlers import Ports, Retry
 
 log = structlog.get_logger(__name__)
 
@@ -24,22 +27,6 @@ SUBJECTS = (
 )
 # Agent events are not needed: an assigned agent can be neither deleted nor turned text-only
 # (numbers-api answers 409), and a rename changes nothing in LiveKit (metadata names the id).
-
-
-def consumer_config(durable: str, policy: RetryPolicy, ack_wait_s: float) -> ConsumerConfig:
-    """The shared durable: every number event since the stream began, acked one by one.
-
-    `max_deliver` is a safety net above our own bound (a process killed on the last try).
-    """
-    return ConsumerConfig(
-        durable_name=durable,
-        filter_subjects=list(SUBJECTS),
-        deliver_policy=DeliverPolicy.ALL,
-        ack_policy=JsAckPolicy.EXPLICIT,
-        ack_wait=ack_wait_s,
-        max_deliver=policy.max_deliveries + 3,
-        max_ack_pending=10_000,
-    )
 
 
 def register_consumers(
@@ -66,14 +53,20 @@ def register_consumers(
             ticket=ticket,
         )
         if isinstance(disposition, Retry):
-            await message.nack(delay=disposition.delay_s)
+            await nak(
+                message,
+                consumer=durable,
+                delay_s=disposition.delay_s,
+                delivered=raw.metadata.num_delivered or 1,
+                error=disposition.error,
+            )
         else:
             await message.ack()
 
     broker.subscriber(
         stream=JStream(STREAM_NAME, declare=False),
         durable=durable,
-        config=consumer_config(durable, policy, ack_wait_s),
+        config=consumer_config(durable, SUBJECTS, policy, ack_wait_s=ack_wait_s),
         pull_sub=PullSub(batch_size=batch, timeout=0.5),
         # Up to `batch` messages in flight at any time: a slow message never holds back the
         # next fetch (the plain pull subscriber waits for its whole batch before fetching again).

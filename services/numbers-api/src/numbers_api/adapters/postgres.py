@@ -7,6 +7,7 @@ import binascii
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 import asyncpg
@@ -50,6 +51,14 @@ WHERE p.id = p2.id AND {where}
 
 
 _CURSOR_PREFIX = "c1:"
+
+
+class SyncRecorded(StrEnum):
+    """What became of a sync result."""
+
+    APPLIED = "applied"
+    STALE = "stale"  # about an older version, or would undo a `synced` of the same one
+    UNKNOWN_NUMBER = "unknown_number"  # the number was deleted since
 
 
 def encode_cursor(value: str) -> str:
@@ -428,20 +437,32 @@ class Tx:
         error: str | None,
         at: datetime,
         resources: LiveKitResources,
-    ) -> bool:
-        """Record trunk-sync's result if it is about the current version; True if recorded.
+    ) -> SyncRecorded:
+        """Record trunk-sync's result unless it would move the sync state backwards.
 
-        A success names the number's LiveKit resources; a failure keeps the last good ones
-        where it names none.
+        A result applies only to the number's current version, and never undoes a `synced` of
+        that version: a `sync_failed` then, or a `synced` older than the one recorded, is a stale
+        redelivery (results of one version arrive on separate subjects, in any order). A success
+        names the number's LiveKit resources; a failure keeps the last good ones where it names none.
         """
         synced = state is SyncState.SYNCED
-        result: str = await self.conn.execute(
+        row = await self.conn.fetchrow(
             """
-            UPDATE phone_numbers SET sync_state = $3, sync_error = $4, synced_at = $5,
-                inbound_trunk_id = CASE WHEN $9 THEN $6 ELSE COALESCE($6, inbound_trunk_id) END,
-                outbound_trunk_id = CASE WHEN $9 THEN $7 ELSE COALESCE($7, outbound_trunk_id) END,
-                dispatch_rule_id = CASE WHEN $9 THEN $8 ELSE COALESCE($8, dispatch_rule_id) END
-            WHERE id = $1 AND version = $2
+            WITH existing AS (SELECT 1 FROM phone_numbers WHERE id = $1),
+            recorded AS (
+                UPDATE phone_numbers SET sync_state = $3, sync_error = $4, synced_at = $5,
+                    inbound_trunk_id = CASE WHEN $9 THEN $6
+                        ELSE COALESCE($6, inbound_trunk_id) END,
+                    outbound_trunk_id = CASE WHEN $9 THEN $7
+                        ELSE COALESCE($7, outbound_trunk_id) END,
+                    dispatch_rule_id = CASE WHEN $9 THEN $8
+                        ELSE COALESCE($8, dispatch_rule_id) END
+                WHERE id = $1 AND version = $2
+                  AND NOT (sync_state = 'synced' AND (NOT $9 OR COALESCE(synced_at > $5, false)))
+                RETURNING 1
+            )
+            SELECT EXISTS (SELECT 1 FROM recorded) AS recorded,
+                   EXISTS (SELECT 1 FROM existing) AS known
             """,
             number_id,
             version,
@@ -453,7 +474,10 @@ class Tx:
             resources.dispatch_rule_id,
             synced,
         )
-        return result.endswith(" 1")
+        assert row is not None
+        if row["recorded"]:
+            return SyncRecorded.APPLIED
+        return SyncRecorded.STALE if row["known"] else SyncRecorded.UNKNOWN_NUMBER
 
     async def ciphertexts(self, after: str | None, limit: int) -> Sequence[asyncpg.Record]:
         """Stored SIP password ciphertexts in id order, for key rotation."""

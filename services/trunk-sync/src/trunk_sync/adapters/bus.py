@@ -1,74 +1,57 @@
 """NATS for trunk-sync: sync results, the dead-letter stream and the full-reconcile lease.
 
-Dead letters go to their own stream `TRUNK_SYNC_DLQ` (subject `dlq.trunk_sync`), outside
-`TELEPHONY`, whose consumers are promised CloudEvents only: the body is the original message
-(replayable as is) and the headers say where it came from, why it failed and how often it was tried.
+Dead letters go to trunk-sync's stream `TRUNK_SYNC_DLQ` (subject `dlq.trunk_sync`) through
+`talkifai_common.consumers.DeadLetters`, as every service's do.
 """
 
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
 from typing import Any
 
 from faststream.nats import NatsBroker
-from nats.js.api import KeyValueConfig, StorageType, StreamConfig
+from nats.js.api import KeyValueConfig
 from nats.js.errors import APIError, KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 
 from talkifai_common.bus import JetStreamPublisher, encode_event
+from talkifai_common.consumers import DeadLetters
 from talkifai_common.events import CloudEvent, PhoneNumberSyncData
 
+SERVICE = "trunk-sync"
 DLQ_STREAM = "TRUNK_SYNC_DLQ"
 DLQ_SUBJECT = "dlq.trunk_sync"
 LEASE_BUCKET = "trunk_sync_leases"
 LEASE_KEY = "full-reconcile"
 
 
-def _header_value(text: str) -> str:
-    return " ".join(text.split())[:2000]
-
-
 class BusResults:
     """ResultSink over JetStream."""
 
-    def __init__(self, broker: NatsBroker) -> None:
-        self._broker = broker
+    def __init__(self, broker: NatsBroker, *, consumer: str = SERVICE) -> None:
         self._publisher = JetStreamPublisher(broker)
+        self._consumer = consumer
+        self.dead_letters = DeadLetters(broker, SERVICE)
 
     async def ensure_dead_letter_stream(self) -> None:
         """Create the dead-letter stream if it is missing."""
-        js = self._broker.connection.jetstream()
-        try:
-            await js.stream_info(DLQ_STREAM)
-        except NotFoundError:
-            await js.add_stream(
-                config=StreamConfig(
-                    name=DLQ_STREAM,
-                    subjects=[DLQ_SUBJECT],
-                    storage=StorageType.FILE,
-                    max_age=timedelta(days=30).total_seconds(),
-                    duplicate_window=timedelta(minutes=10).total_seconds(),
-                )
-            )
+        await self.dead_letters.ensure_stream()
 
     async def publish(self, event: CloudEvent[PhoneNumberSyncData]) -> None:
-        """Publish a sync result on `TELEPHONY` (Nats-Msg-Id = event id)."""
+        """Publish a sync result on `TELEPHONY` (Nats-Msg-Id = its fresh event id)."""
         await self._publisher.publish_all([encode_event(event)])
 
     async def dead_letter(
-        self, subject: str, payload: bytes, *, error: str, deliveries: int, event_id: str | None
+        self, subject: str, payload: bytes, *, reason: str, error: str, deliveries: int
     ) -> None:
-        """Keep a message that could not be processed, with why."""
-        headers = {
-            "Trunk-Sync-Subject": subject,
-            "Trunk-Sync-Error": _header_value(error),
-            "Trunk-Sync-Deliveries": str(deliveries),
-        }
-        if event_id:
-            headers["Nats-Msg-Id"] = f"dlq-{event_id}"
-        await self._broker.publish(
-            payload, DLQ_SUBJECT, headers=headers, stream=DLQ_STREAM, timeout=5.0
+        """Keep a message that could not be processed, with why (logged and counted)."""
+        await self.dead_letters.publish(
+            subject,
+            payload,
+            consumer=self._consumer,
+            reason=reason,
+            error=error,
+            deliveries=deliveries,
         )
 
 
