@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -30,6 +31,30 @@ async def test_latency_delays_every_twirp_call(lk: RunningEmulator, lkapi: api.L
     started = time.perf_counter()
     await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())
     assert time.perf_counter() - started >= 0.08
+
+
+async def test_a_slow_server_still_carries_out_a_request_whose_caller_gave_up(
+    lk: RunningEmulator, lkapi: api.LiveKitAPI
+) -> None:
+    await lk.control.set_faults(latency_ms=300)
+    create = lkapi.sip.create_inbound_trunk(
+        sip.CreateSIPInboundTrunkRequest(
+            trunk=sip.SIPInboundTrunkInfo(name="late", numbers=["+12025550199"])
+        )
+    )
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await create
+
+    async def landed() -> list[dict[str, object]]:
+        return list((await lk.control.state())["inbound_trunks"])
+
+    for _ in range(200):
+        if trunks := await landed():
+            break
+        await asyncio.sleep(0.02)
+    await lk.control.set_faults()
+    assert [t["name"] for t in trunks] == ["late"]
 
 
 async def test_control_api_rejects_bad_bodies(lk: RunningEmulator) -> None:

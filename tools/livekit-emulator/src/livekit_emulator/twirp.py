@@ -63,6 +63,8 @@ async def endpoint(request: Request) -> Response:
     path: str = request.scope["path"]  # (request.url would build the whole URL)
     faults = emu.state.faults
     if faults.latency_ms:
+        # A slow LiveKit has the request and acts on it late, even when its caller gave up.
+        await request.body()
         await asyncio.sleep(faults.latency_ms / 1000)
     if faults.unavailable:
         # What a LiveKit behind a load balancer looks like while its pods are down.

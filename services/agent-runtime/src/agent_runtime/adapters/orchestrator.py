@@ -1,4 +1,4 @@
-"""call-orchestrator's internal consent endpoint (bearer token)."""
+"""call-orchestrator's internal endpoints (bearer token): recording consent, agent failures."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from urllib.parse import quote
 import httpx
 
 from agent_runtime.domain import AgentRuntimeError, UpstreamUnavailable
+from talkifai_common.events import CallAgentFailedData
 
 
 class ConsentRejected(AgentRuntimeError):
@@ -20,6 +21,18 @@ class ConsentPort(Protocol):
     """Reports a granted recording consent for a call (by its id, else by its room)."""
 
     async def report_consent(self, call_id: str | None, room: str) -> str: ...
+
+
+class AgentFailureReportRejected(AgentRuntimeError):
+    """call-orchestrator refused an agent failure report (no such call, malformed report)."""
+
+    reason = "failure_report_rejected"
+
+
+class AgentFailurePort(Protocol):
+    """Tells call-orchestrator that the agent of a call failed, so the call ends as failed."""
+
+    async def report_agent_failure(self, report: CallAgentFailedData) -> None: ...
 
 
 class OrchestratorClient:
@@ -57,6 +70,29 @@ class OrchestratorClient:
             )
         egress_id: str = response.json().get("recording_egress_id", "")
         return egress_id
+
+    async def report_agent_failure(self, report: CallAgentFailedData) -> None:
+        """`POST /internal/agent-failures`: the call (by id, else by room) ends as failed with
+        reason `agent_failed` and the agent's error."""
+        async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout_s) as http:
+            try:
+                response = await http.post(
+                    "/internal/agent-failures",
+                    content=report.model_dump_json(),
+                    headers={
+                        "Authorization": f"Bearer {self._token}",
+                        "Content-Type": "application/json",
+                    },
+                )
+            except httpx.HTTPError as exc:
+                raise UpstreamUnavailable(f"call-orchestrator did not answer: {exc}") from exc
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"call-orchestrator answered {response.status_code}")
+        if response.status_code != 200:
+            raise AgentFailureReportRejected(
+                f"call-orchestrator refused the agent failure report ({response.status_code}): "
+                f"{_detail(response)}"
+            )
 
 
 def _detail(response: httpx.Response) -> str:

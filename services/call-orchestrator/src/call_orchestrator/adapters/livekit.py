@@ -2,7 +2,9 @@
 status, audio egress.
 
 `LiveKitPort` is what the handlers use; `LiveKitAdapter` turns livekit-api's errors into the
-outbound route's outcomes (`CallError`) using the SIP status table in `domain`.
+outbound route's outcomes (`CallError`) using the SIP status table in `domain`. Every call has a
+deadline (`within_deadline`): `timeout_s`, or for a dial the ringing timeout plus `DIAL_GRACE_S`;
+one run over is LiveKit being unavailable (503).
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ from call_orchestrator.domain import (
     not_answered,
     outcome_for_sip_status,
 )
+from talkifai_common.livekit_deadline import within_deadline
 from talkifai_common.livekit_tokens import reuse_tokens
 
 log = structlog.get_logger(__name__)
 CALL_STATUS_ATTRIBUTE = "sip.callStatus"
+# A dial waits for the answer up to the ringing timeout; LiveKit then needs a moment to say so.
+DIAL_GRACE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,7 @@ class LiveKitAdapter:
         recording_filepath: str = "recordings/{room_name}-{time}.ogg",
     ) -> None:
         self._recording_filepath = recording_filepath
+        self._timeout_s = timeout_s
         self._api = api.LiveKitAPI(
             url,
             api_key,
@@ -137,8 +143,14 @@ class LiveKitAdapter:
     async def dispatch_agent(self, room_name: str, agent_name: str, metadata: str) -> str:
         """Dispatch the agent to the room (creating it); CallError when LiveKit fails."""
         try:
-            dispatch = await self._api.agent_dispatch.create_dispatch(
-                CreateAgentDispatchRequest(agent_name=agent_name, room=room_name, metadata=metadata)
+            dispatch = await within_deadline(
+                self._api.agent_dispatch.create_dispatch(
+                    CreateAgentDispatchRequest(
+                        agent_name=agent_name, room=room_name, metadata=metadata
+                    )
+                ),
+                "CreateDispatch",
+                self._timeout_s,
             )
         except Exception as exc:
             log.warning("livekit.dispatch_failed", room=room_name, error=str(exc))
@@ -151,7 +163,11 @@ class LiveKitAdapter:
 
     async def withdraw_dispatch(self, room_name: str, dispatch_id: str) -> None:
         """Delete a dispatch (LiveKit ends its agent's job); livekit-api's errors propagate."""
-        await self._api.agent_dispatch.delete_dispatch(dispatch_id, room_name)
+        await within_deadline(
+            self._api.agent_dispatch.delete_dispatch(dispatch_id, room_name),
+            "DeleteDispatch",
+            self._timeout_s,
+        )
 
     async def dial(self, request: DialRequest) -> Answered:
         """Call and wait for the answer; CallError with the carrier outcome otherwise."""
@@ -168,7 +184,11 @@ class LiveKitAdapter:
         if request.max_call_duration_s:
             create.max_call_duration.seconds = request.max_call_duration_s
         try:
-            info = await self._api.sip.create_sip_participant(create)
+            info = await within_deadline(
+                self._api.sip.create_sip_participant(create),
+                "CreateSIPParticipant",
+                request.ringing_timeout_s + DIAL_GRACE_S,
+            )
         except Exception as exc:
             outcome = dial_error(exc)
             log.info(
@@ -186,8 +206,12 @@ class LiveKitAdapter:
     async def call_status(self, room_name: str, identity: str) -> str | None:
         """The participant's `sip.callStatus`, None when it is not in the room."""
         try:
-            participant = await self._api.room.get_participant(
-                RoomParticipantIdentity(room=room_name, identity=identity)
+            participant = await within_deadline(
+                self._api.room.get_participant(
+                    RoomParticipantIdentity(room=room_name, identity=identity)
+                ),
+                "GetParticipant",
+                self._timeout_s,
             )
         except api.TwirpError as exc:
             if exc.code == "not_found":
@@ -197,31 +221,40 @@ class LiveKitAdapter:
 
     async def start_audio_recording(self, room_name: str) -> str:
         """Start an audio-only room composite egress; its id."""
-        info = await self._api.egress.start_room_composite_egress(
-            RoomCompositeEgressRequest(
-                room_name=room_name,
-                audio_only=True,
-                file_outputs=[
-                    # LiveKit fills in {room_name} and {time} itself.
-                    EncodedFileOutput(
-                        file_type=EncodedFileType.OGG, filepath=self._recording_filepath
-                    )
-                ],
-            )
+        request = RoomCompositeEgressRequest(
+            room_name=room_name,
+            audio_only=True,
+            file_outputs=[
+                # LiveKit fills in {room_name} and {time} itself.
+                EncodedFileOutput(file_type=EncodedFileType.OGG, filepath=self._recording_filepath)
+            ],
+        )
+        info = await within_deadline(
+            self._api.egress.start_room_composite_egress(request),
+            "StartRoomCompositeEgress",
+            self._timeout_s,
         )
         return str(info.egress_id)
 
     async def delete_room(self, room_name: str) -> None:
         """Close a room (the dispatched agent leaves with it)."""
         try:
-            await self._api.room.delete_room(DeleteRoomRequest(room=room_name))
+            await within_deadline(
+                self._api.room.delete_room(DeleteRoomRequest(room=room_name)),
+                "DeleteRoom",
+                self._timeout_s,
+            )
         except api.TwirpError as exc:
             if exc.code != "not_found":
                 raise
 
     async def existing_rooms(self, room_names: Sequence[str]) -> set[str]:
         """Which of these rooms LiveKit still has."""
-        response = await self._api.room.list_rooms(ListRoomsRequest(names=list(room_names)))
+        response = await within_deadline(
+            self._api.room.list_rooms(ListRoomsRequest(names=list(room_names))),
+            "ListRooms",
+            self._timeout_s,
+        )
         return {room.name for room in response.rooms}
 
     async def aclose(self) -> None:

@@ -2,7 +2,8 @@
 
 `LiveKitPort` is what the handlers use; `LiveKitAdapter` converts between the domain's specs and
 livekit-protocol messages and turns livekit-api's errors into `LiveKitUnavailable` (retry) or
-`LiveKitRefused` (LiveKit's own message, permanent).
+`LiveKitRefused` (LiveKit's own message, permanent). Every call has a `timeout_s` deadline
+(`within_deadline`); one run over is `LiveKitUnavailable`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from livekit.protocol.sip import (
 )
 
 from talkifai_common.events import MediaEncryption, SipTransport
+from talkifai_common.livekit_deadline import LiveKitDeadlineExceeded, within_deadline
 from talkifai_common.livekit_tokens import reuse_tokens
 from trunk_sync.domain import (
     AgentDispatchMetadata,
@@ -116,6 +118,8 @@ def _raise(exc: Exception) -> NoReturn:
         if exc.code in _TRANSIENT_CODES or exc.status >= 500 or exc.status == 401:
             raise LiveKitUnavailable(f"LiveKit {exc.code}: {exc.message}") from exc
         raise LiveKitRefused(exc.message) from exc
+    if isinstance(exc, LiveKitDeadlineExceeded):
+        raise LiveKitUnavailable(str(exc)) from exc
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
         raise LiveKitUnavailable(f"LiveKit unreachable: {type(exc).__name__}") from exc
     raise exc
@@ -288,6 +292,7 @@ class LiveKitAdapter:
             failover=False,
         )
         reuse_tokens(self._api)
+        self._timeout_s = timeout_s
         self._digest = PasswordDigest(api_secret)
 
     async def list_inbound_trunks(
@@ -295,8 +300,12 @@ class LiveKitAdapter:
     ) -> list[ObservedInbound]:
         """Inbound trunks matching the filters (all when none)."""
         try:
-            response = await self._api.sip.list_inbound_trunk(
-                ListSIPInboundTrunkRequest(numbers=list(numbers), trunk_ids=list(trunk_ids))
+            response = await within_deadline(
+                self._api.sip.list_inbound_trunk(
+                    ListSIPInboundTrunkRequest(numbers=list(numbers), trunk_ids=list(trunk_ids))
+                ),
+                "ListSIPInboundTrunk",
+                self._timeout_s,
             )
         except Exception as exc:
             _raise(exc)
@@ -307,8 +316,12 @@ class LiveKitAdapter:
     ) -> list[ObservedOutbound]:
         """Outbound trunks matching the filters (all when none)."""
         try:
-            response = await self._api.sip.list_outbound_trunk(
-                ListSIPOutboundTrunkRequest(numbers=list(numbers), trunk_ids=list(trunk_ids))
+            response = await within_deadline(
+                self._api.sip.list_outbound_trunk(
+                    ListSIPOutboundTrunkRequest(numbers=list(numbers), trunk_ids=list(trunk_ids))
+                ),
+                "ListSIPOutboundTrunk",
+                self._timeout_s,
             )
         except Exception as exc:
             _raise(exc)
@@ -319,10 +332,14 @@ class LiveKitAdapter:
     ) -> list[ObservedRule]:
         """Dispatch rules matching the filters (all when none)."""
         try:
-            response = await self._api.sip.list_dispatch_rule(
-                ListSIPDispatchRuleRequest(
-                    trunk_ids=list(trunk_ids), dispatch_rule_ids=list(rule_ids)
-                )
+            response = await within_deadline(
+                self._api.sip.list_dispatch_rule(
+                    ListSIPDispatchRuleRequest(
+                        trunk_ids=list(trunk_ids), dispatch_rule_ids=list(rule_ids)
+                    )
+                ),
+                "ListSIPDispatchRule",
+                self._timeout_s,
             )
         except Exception as exc:
             _raise(exc)
@@ -331,8 +348,12 @@ class LiveKitAdapter:
     async def create_inbound_trunk(self, spec: InboundTrunkSpec) -> str:
         """Create; the new trunk's id."""
         try:
-            info = await self._api.sip.create_inbound_trunk(
-                CreateSIPInboundTrunkRequest(trunk=inbound_info(spec))
+            info = await within_deadline(
+                self._api.sip.create_inbound_trunk(
+                    CreateSIPInboundTrunkRequest(trunk=inbound_info(spec))
+                ),
+                "CreateSIPInboundTrunk",
+                self._timeout_s,
             )
         except Exception as exc:
             _raise(exc)
@@ -341,15 +362,23 @@ class LiveKitAdapter:
     async def update_inbound_trunk(self, trunk_id: str, spec: InboundTrunkSpec) -> None:
         """Replace the trunk in place."""
         try:
-            await self._api.sip.update_inbound_trunk(trunk_id, inbound_info(spec))
+            await within_deadline(
+                self._api.sip.update_inbound_trunk(trunk_id, inbound_info(spec)),
+                "UpdateSIPInboundTrunk",
+                self._timeout_s,
+            )
         except Exception as exc:
             _raise(exc)
 
     async def create_outbound_trunk(self, spec: OutboundTrunkSpec, password: str) -> str:
         """Create; the new trunk's id."""
         try:
-            info = await self._api.sip.create_outbound_trunk(
-                CreateSIPOutboundTrunkRequest(trunk=outbound_info(spec, password, self._digest))
+            info = await within_deadline(
+                self._api.sip.create_outbound_trunk(
+                    CreateSIPOutboundTrunkRequest(trunk=outbound_info(spec, password, self._digest))
+                ),
+                "CreateSIPOutboundTrunk",
+                self._timeout_s,
             )
         except Exception as exc:
             _raise(exc)
@@ -360,8 +389,12 @@ class LiveKitAdapter:
     ) -> None:
         """Replace the trunk in place."""
         try:
-            await self._api.sip.update_outbound_trunk(
-                trunk_id, outbound_info(spec, password, self._digest)
+            await within_deadline(
+                self._api.sip.update_outbound_trunk(
+                    trunk_id, outbound_info(spec, password, self._digest)
+                ),
+                "UpdateSIPOutboundTrunk",
+                self._timeout_s,
             )
         except Exception as exc:
             _raise(exc)
@@ -370,8 +403,12 @@ class LiveKitAdapter:
         """Create; the new rule's id."""
         info = rule_info(spec)
         try:
-            created = await self._api.sip.create_dispatch_rule(
-                CreateSIPDispatchRuleRequest(dispatch_rule=info)
+            created = await within_deadline(
+                self._api.sip.create_dispatch_rule(
+                    CreateSIPDispatchRuleRequest(dispatch_rule=info)
+                ),
+                "CreateSIPDispatchRule",
+                self._timeout_s,
             )
         except Exception as exc:
             _raise(exc)
@@ -380,14 +417,22 @@ class LiveKitAdapter:
     async def update_dispatch_rule(self, rule_id: str, spec: DispatchRuleSpec) -> None:
         """Replace the rule in place."""
         try:
-            await self._api.sip.update_dispatch_rule(rule_id, rule_info(spec))
+            await within_deadline(
+                self._api.sip.update_dispatch_rule(rule_id, rule_info(spec)),
+                "UpdateSIPDispatchRule",
+                self._timeout_s,
+            )
         except Exception as exc:
             _raise(exc)
 
     async def delete_trunk(self, trunk_id: str) -> None:
         """Delete a trunk (LiveKit accepts an unknown id)."""
         try:
-            await self._api.sip.delete_trunk(DeleteSIPTrunkRequest(sip_trunk_id=trunk_id))
+            await within_deadline(
+                self._api.sip.delete_trunk(DeleteSIPTrunkRequest(sip_trunk_id=trunk_id)),
+                "DeleteSIPTrunk",
+                self._timeout_s,
+            )
         except api.TwirpError as exc:
             if exc.code != "not_found":
                 _raise(exc)
@@ -397,8 +442,12 @@ class LiveKitAdapter:
     async def delete_dispatch_rule(self, rule_id: str) -> None:
         """Delete a rule; one already gone is fine."""
         try:
-            await self._api.sip.delete_dispatch_rule(
-                DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule_id)
+            await within_deadline(
+                self._api.sip.delete_dispatch_rule(
+                    DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule_id)
+                ),
+                "DeleteSIPDispatchRule",
+                self._timeout_s,
             )
         except api.TwirpError as exc:
             if exc.code != "not_found":
