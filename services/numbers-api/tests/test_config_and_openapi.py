@@ -42,6 +42,17 @@ def test_dev_mode_runs_with_no_secrets_configured() -> None:
     assert settings.secret_box().decrypt(settings.secret_box().encrypt("x")) == "x"
 
 
+def test_private_destinations_follow_dev_mode_unless_set_explicitly() -> None:
+    dev = Settings(dev_mode=True)
+    guarded = Settings(
+        dev_mode=True, allow_private_webhooks=False, allow_private_sip_destinations=False
+    )
+    assert dev.allows_private_webhooks and dev.allows_private_sip_destinations
+    assert not guarded.allows_private_webhooks
+    assert not guarded.allows_private_sip_destinations
+    assert not Settings(dev_mode=False, **REAL).allows_private_sip_destinations
+
+
 async def test_openapi_documents_routes_errors_and_examples(api: Api) -> None:
     response = await api.http.get("/openapi.json")
     assert response.status_code == 200
@@ -54,7 +65,6 @@ async def test_openapi_documents_routes_errors_and_examples(api: Api) -> None:
         "/phone-numbers/{number_id}",
         "/phone-numbers/agent-assignments",
         "/events",
-        "/internal/phone-numbers/{number_id}/outbound-credentials",
     ):
         assert path in paths, path
     assert "/dev/token" not in paths  # dev mode only

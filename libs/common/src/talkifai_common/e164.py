@@ -9,7 +9,7 @@ import re
 from typing import Annotated
 
 import phonenumbers
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 MIN_DIGITS = 10
 MAX_DIGITS = 15
@@ -54,7 +54,13 @@ def _validate(value: str) -> str:
     return normalize_e164(value)
 
 
-E164 = Annotated[str, AfterValidator(_validate)]
+E164_PATTERN = r"^\s{0,2}\+[\s\-.()/\u00a0]{0,2}[1-9](?:[\s\-.()/\u00a0]{0,2}[0-9]){9,14}[\s\-.()/\u00a0]{0,2}$"
+"""What `normalize_e164` accepts, for OpenAPI documents: the form people type, with at most two
+separators in a row (more pass too); the country code is checked besides."""
+
+E164 = Annotated[
+    str, AfterValidator(_validate), WithJsonSchema({"type": "string", "pattern": E164_PATTERN})
+]
 """A pydantic field type that normalises to E.164 and fails with the rule that was broken."""
 
 

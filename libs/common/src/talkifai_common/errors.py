@@ -6,7 +6,8 @@ Hierarchy:
     ├── NotFound              the resource does not exist for this caller (HTTP 404)
     ├── Conflict              the change collides with existing state (HTTP 409)
     ├── Unauthenticated       no or bad credentials (HTTP 401)
-    └── Forbidden             authenticated, but the role does not allow it (HTTP 403)
+    ├── Forbidden             authenticated, but the role does not allow it (HTTP 403)
+    └── TooManyRequests       the caller holds too much of a limited resource (HTTP 429)
 Services subclass these; HTTP edges map them with `talkifai_common.web`.
 """
 
@@ -77,3 +78,11 @@ class Forbidden(TalkifaiError):
 
     status_code = 403
     title = "Forbidden"
+
+
+class TooManyRequests(TalkifaiError):
+    """The caller already holds as many of a limited resource as it may; retrying later may help."""
+
+    status_code = 429
+    title = "Too many requests"
+    retryable = True

@@ -99,7 +99,8 @@ class LLMConfig(_Strict):
 
     provider: LLMProvider = LLMProvider.OPENAI
     model: str | None = Field(default=None, min_length=1, max_length=200)
-    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    # Strict: `false` or `"0.5"` is a client's mistake, not a temperature (ints are still floats).
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0, strict=True)
 
     def resolved_model(self) -> str:
         """The model to run: the configured one or the provider's default."""

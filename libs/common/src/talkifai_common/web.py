@@ -2,11 +2,12 @@
 
 Errors are `application/problem+json` with a human `detail` and, for field validation,
 `errors: [{field, message}]`; nothing unexpected escapes as anything but a logged 500 problem.
-Also: a request body size limit and `/healthz` + `/readyz`.
+Also: a request body size limit and `/healthz` + `/readyz`; `web_input` guards text and nesting.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from talkifai_common.errors import FieldError, TalkifaiError, Unauthenticated, ValidationFailed
@@ -74,6 +76,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflicts with the current state",
         413: "Request body too large",
         422: "A field broke a rule; `errors` names each field and rule",
+        429: "Too many requests; try again later",
+        503: "A dependency is unavailable; try again shortly",
     }
     return {
         status: {
@@ -86,8 +90,13 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    parts = [_printable(str(p)) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
+
+
+def _printable(text: str) -> str:
+    """`text` with lone surrogates escaped, so an error naming it can be encoded as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _message(error: Mapping[str, Any]) -> str:
@@ -129,10 +138,44 @@ _HTTP_TITLES = {
 }
 
 
-async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
-    return problem_response(exc.status_code, title, str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return problem_response(exc.status_code, title, str(exc.detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path has, for a 405's `Allow`.
+
+    Starlette's own header names only the first route whose path matched, one method of several.
+    The documented path that matches with the fewest parameters is the resource (so
+    `/phone-numbers/agent-assignments` is not `/phone-numbers/{number_id}`); a path the public
+    document leaves out is answered from the routes themselves.
+    """
+    path = request.scope["path"]
+    documented = [
+        (template.count("{"), sorted(m.upper() for m in operations if m.upper() in _METHODS))
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if _template_pattern(template).fullmatch(path)
+    ]
+    if documented:
+        return ", ".join(min(documented)[1])
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
 
 
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -162,20 +205,24 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = 0
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
+            if name == b"content-length" and value.isdigit():
+                declared = int(value)
         received = 0
         started = False
 
         async def counting_receive() -> Message:
+            # Raised where the route reads its body, so a route with its own error body
+            # (the outbound call) answers the 413 in it; FastAPI re-raises HTTP exceptions.
             nonlocal received
+            if declared > self.max_bytes:
+                raise _BodyTooLarge(self.max_bytes)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -196,8 +243,11 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
-    """Raised inside the app's receive when the body passes the limit."""
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised inside the app's receive when the body passes the limit: an HTTP 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"Request body must be at most {max_bytes} bytes")
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]

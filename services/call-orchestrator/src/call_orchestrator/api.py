@@ -1,26 +1,28 @@
 """call-orchestrator's HTTP routes: thin, each one a handler call.
 
 `POST /telephony/outbound-call` answers in its own JSON (`{"success": false, "error", "message",
-"sip_status_code"}`) for every failure, auth and validation included; the other routes use
-problem+json.
+"sip_status_code"}`) for every failure, auth, validation, malformed JSON and 413 included: its
+router's route class (`OutboundCallRoute`) owns that format; the other routes use problem+json.
 """
 
 from __future__ import annotations
 
 import hmac
-import inspect
 import time
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from google.protobuf.json_format import ParseError
 from livekit import api as lkapi
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from call_orchestrator import handlers
+from call_orchestrator import agent_failures, handlers
 from call_orchestrator.domain import CallError, internal_error
 from call_orchestrator.handlers import Context
 from call_orchestrator.schemas import (
@@ -33,8 +35,13 @@ from call_orchestrator.schemas import (
 )
 from talkifai_common.auth import Principal, TokenVerifier
 from talkifai_common.errors import Conflict, TalkifaiError, Unauthenticated, ValidationFailed
-from talkifai_common.events import CallData, CallDirection, CallStatus
-from talkifai_common.web import BearerCredentials, bearer_token, problem_responses
+from talkifai_common.events import CallAgentFailedData, CallData, CallDirection, CallStatus
+from talkifai_common.web import (
+    BearerCredentials,
+    bearer_token,
+    problem_responses,
+)
+from talkifai_common.web_input import refuse_invalid_text
 
 OUTBOUND_PATH = "/telephony/outbound-call"
 log = structlog.get_logger(__name__)
@@ -125,8 +132,15 @@ OUTBOUND_RESPONSES: dict[int | str, dict[str, Any]] = {
         ),
     ),
     404: _error_response(
-        "from_number is not a number of your organization with an outbound agent.",
+        "from_number is not a number of your organization with an outbound agent, or it is "
+        "inactive (not fully configured: no termination URI or SIP credentials).",
         _error_example(404, "phone_number_not_found", "Phone number not found"),
+        _error_example(
+            404,
+            "phone_number_inactive",
+            "Phone number +1234567890 is inactive: it is not fully configured to place calls "
+            "(it needs a termination URI and SIP credentials); complete it and try again",
+        ),
     ),
     408: _error_response(
         "Not answered: no_answer (SIP 408, 480, 487, ringing timeout), busy (486, 600), "
@@ -157,6 +171,10 @@ OUTBOUND_RESPONSES: dict[int | str, dict[str, Any]] = {
             422, "idempotency_key_reused", "This Idempotency-Key was used with a different request"
         ),
     ),
+    413: _error_response(
+        "Request body too large.",
+        _error_example(413, "request_too_large", "Request body must be at most 65536 bytes"),
+    ),
     429: _error_response(
         "Your organization's concurrent call limit is reached.",
         _error_example(
@@ -166,19 +184,36 @@ OUTBOUND_RESPONSES: dict[int | str, dict[str, Any]] = {
         ),
     ),
     500: _error_response(
-        "Server error.",
+        "Server error: internal; the agent cannot run (no agent-runtime has its providers' API "
+        "keys: refused before anyone is rung); the agent failed during the call.",
         _error_example(500, "internal", "Server error: internal error initiating the call"),
+        _error_example(
+            500,
+            "agent_provider_key_missing",
+            "Server error: the agent cannot run: no agent runtime has its providers' API keys "
+            "(set CARTESIA_API_KEY, DEEPGRAM_API_KEY, OPENAI_API_KEY where agent-runtime runs)",
+        ),
+        _error_example(
+            500,
+            "agent_failed",
+            "Server error: the agent failed: No API key for provider openai: set OPENAI_API_KEY",
+        ),
     ),
     502: _error_response(
         "The carrier refused the call with another status, failed (5xx) or was unreachable.",
         _error_example(502, "carrier_error", "The carrier refused the call (SIP 503)", 503),
     ),
     503: _error_response(
-        "LiveKit is unavailable (answered within 2 s).",
+        "LiveKit is unavailable or slow (answered within 2 s), or no agent-runtime is running.",
         _error_example(
             503,
             "livekit_unavailable",
             "The call service (LiveKit) is unavailable; try again shortly",
+        ),
+        _error_example(
+            503,
+            "agent_runtime_unavailable",
+            "No agent runtime is running to take the call; try again shortly",
         ),
     ),
 }
@@ -186,12 +221,32 @@ OUTBOUND_RESPONSES: dict[int | str, dict[str, Any]] = {
 # Outcomes a retry with the same Idempotency-Key should try again rather than replay.
 _NOT_REPLAYED = frozenset({429, 500, 503})
 
+
+class OutboundCallRoute(APIRoute):
+    """A route answering every failure in the outbound call's own body, never problem+json."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The default handler, with each failure turned into the route's error body."""
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CallError as exc:
+                return JSONResponse(exc.body(), status_code=exc.status_code)
+            except (RequestValidationError, TalkifaiError, StarletteHTTPException) as exc:
+                return _outbound_error(exc)
+
+        return handle
+
+
+outbound = APIRouter(tags=["calls"], route_class=OutboundCallRoute)
 calls = APIRouter(tags=["calls"])
 livekit = APIRouter(tags=["livekit"])
 internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
-@calls.post(
+@outbound.post(
     OUTBOUND_PATH,
     response_model=OutboundCallResponse,
     responses=OUTBOUND_RESPONSES,
@@ -213,7 +268,9 @@ async def outbound_call(
     Carrier outcomes by SIP status: 400, 404, 484, 485, 488, 604 -> 400 invalid_number;
     402 -> 402 insufficient_balance; 408, 480, 487 and the ringing timeout -> 408 no_answer;
     486, 600 -> 408 busy; 603 -> 408 declined; other refusals and carrier 5xx -> 502 with
-    `sip_status_code`; LiveKit unreachable -> 503; anything else 500.
+    `sip_status_code`; LiveKit unreachable or slow -> 503 within 2 s; no agent-runtime running
+    -> 503; no agent-runtime with the agent's provider keys -> 500 (nobody is rung); the agent
+    failing while the caller waits -> 500 `agent_failed`; anything else 500.
     """
     try:
         return await _place(ctx, principal, body, idempotency_key)
@@ -300,7 +357,7 @@ async def list_calls(
     return _json(page)
 
 
-@calls.get("/calls/{call_id}", response_model=CallData, responses=problem_responses(401, 404))
+@calls.get("/calls/{call_id}", response_model=CallData, responses=problem_responses(401, 404, 422))
 async def get_call(ctx: ContextDep, principal: PrincipalDep, call_id: str) -> Response:
     """One call (kept after its number is deleted)."""
     return _json(await handlers.get_call(ctx.store, principal, call_id))
@@ -346,6 +403,20 @@ async def internal_caller(request: Request, credentials: BearerCredentials) -> N
 
 
 @internal.post(
+    "/agent-failures",
+    response_model=CallData,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404, 422),
+)
+async def agent_failure(ctx: ContextDep, body: CallAgentFailedData) -> Response:
+    """For agent-runtime: the call's agent failed (by call id, else by room). The call ends as
+    `failed` with reason `agent_failed` and the agent's error (history, `telephony.call.failed`,
+    webhook; a caller still waiting gets 500 `agent_failed`). A call already over is answered as
+    it ended."""
+    return _json(await agent_failures.on_agent_failed(ctx.store, body))
+
+
+@internal.post(
     "/calls/{call_id}/recording-consent",
     response_model=RecordingConsentResult,
     dependencies=[Depends(internal_caller)],
@@ -377,11 +448,14 @@ async def recording_consent_in_room(
     return _json(await handlers.record_consent_in_room(ctx, room_name))
 
 
-def _outbound_error(exc: TalkifaiError | RequestValidationError) -> JSONResponse:
+def _outbound_error(
+    exc: TalkifaiError | RequestValidationError | StarletteHTTPException,
+) -> JSONResponse:
     if isinstance(exc, RequestValidationError):
         parts = []
         for error in exc.errors():
             loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+            loc = loc.encode("utf-8", "backslashreplace").decode("utf-8")
             kind = error.get("type", "")
             text = "Unknown field" if kind == "extra_forbidden" else str(error.get("msg", ""))
             if kind == "json_invalid":
@@ -390,46 +464,30 @@ def _outbound_error(exc: TalkifaiError | RequestValidationError) -> JSONResponse
                 text = "Request body is required"
             parts.append(f"{loc}: {text}")
         error = CallError(400, "invalid_request", "; ".join(parts) or "Invalid request")
+    elif isinstance(exc, StarletteHTTPException):
+        error = _http_error(exc)
     elif isinstance(exc, Unauthenticated):
         error = CallError(401, "unauthenticated", exc.detail)
     elif isinstance(exc, Conflict):
         error = CallError(409, "conflict", exc.detail)
     else:
         error = CallError(exc.status_code, type(exc).__name__.lower(), exc.detail)
-    return JSONResponse(error.body(), status_code=error.status_code)
+    headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
+    return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
 
 
-async def _call(handler: Any, request: Request, exc: Exception) -> Response:
-    result = handler(request, exc)
-    if inspect.isawaitable(result):
-        result = await result
-    assert isinstance(result, Response)
-    return result
+def _http_error(exc: StarletteHTTPException) -> CallError:
+    """An HTTP-level refusal (body too large, unparsable body) as the route's error."""
+    if exc.status_code == 413:
+        return CallError(413, "request_too_large", str(exc.detail))
+    if exc.status_code == 400:
+        return CallError(400, "invalid_request", "body: Request body is not valid JSON")
+    return CallError(exc.status_code, "http_error", str(exc.detail))
 
 
 def include_routes(app: FastAPI) -> None:
-    """Mount the routers and the outbound route's own error format."""
-    for router in (calls, livekit, internal):
-        app.include_router(router)
-    default_validation = app.exception_handlers[RequestValidationError]
-    default_talkifai = app.exception_handlers[TalkifaiError]
-
-    async def on_call_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, CallError)
-        return JSONResponse(exc.body(), status_code=exc.status_code)
-
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        if request.url.path == OUTBOUND_PATH:
-            assert isinstance(exc, RequestValidationError)
-            return _outbound_error(exc)
-        return await _call(default_validation, request, exc)
-
-    async def on_talkifai(request: Request, exc: Exception) -> Response:
-        if request.url.path == OUTBOUND_PATH:
-            assert isinstance(exc, TalkifaiError)
-            return _outbound_error(exc)
-        return await _call(default_talkifai, request, exc)
-
-    app.add_exception_handler(CallError, on_call_error)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(TalkifaiError, on_talkifai)
+    """Mount the routers; the internal ones stay out of the public OpenAPI."""
+    guarded = [Depends(refuse_invalid_text)]
+    for router in (outbound, calls, livekit):
+        app.include_router(router, dependencies=guarded)
+    app.include_router(internal, dependencies=guarded, include_in_schema=False)

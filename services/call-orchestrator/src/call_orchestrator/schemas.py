@@ -6,6 +6,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from talkifai_common.e164 import E164_PATTERN
 from talkifai_common.events import CallAgentRef, CallData
 
 T = TypeVar("T", bound=BaseModel)
@@ -17,21 +18,30 @@ class OutboundCallRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The pattern documents what is accepted; the handler checks it, so that a wrong number is
+    # the seed's `invalid_number`, not `invalid_request`.
     to_number: str = Field(
-        max_length=40, description="Destination in E.164.", examples=["+12025550123"]
+        max_length=40,
+        description="Destination in E.164.",
+        examples=["+12025550123"],
+        json_schema_extra={"pattern": E164_PATTERN},
     )
     from_number: str = Field(
         max_length=40,
         description="A number of your organization with an outbound agent.",
         examples=["+1234567890"],
+        json_schema_extra={"pattern": E164_PATTERN},
     )
     metadata: dict[str, Any] | None = Field(
         default=None, description="Handed to the agent in its dispatch metadata."
     )
-    ringing_timeout_s: int | None = Field(default=None, ge=1, le=MAX_RINGING_TIMEOUT_S)
-    max_call_duration_s: int | None = Field(default=None, ge=1, le=24 * 3600)
+    # Strict: `"30"` or `true` for a number (or `1` for a boolean) is a client's mistake.
+    ringing_timeout_s: int | None = Field(default=None, ge=1, le=MAX_RINGING_TIMEOUT_S, strict=True)
+    max_call_duration_s: int | None = Field(default=None, ge=1, le=24 * 3600, strict=True)
     wait_until_answered: bool = Field(
-        default=True, description="false: answer 202 at once; the outcome follows in events."
+        default=True,
+        strict=True,
+        description="false: answer 202 at once; the outcome follows in events.",
     )
 
 

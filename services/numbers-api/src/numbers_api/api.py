@@ -28,12 +28,18 @@ from numbers_api.schemas import (
     PhoneNumberUpdate,
     TokenResponse,
 )
+from numbers_api.stream_slots import StreamSlots
 from talkifai_common.auth import Principal, TokenVerifier, issue_hs256_token
 from talkifai_common.crypto import SecretBox
 from talkifai_common.errors import Unauthenticated
 from talkifai_common.events import AgentData, PhoneNumberData
 from talkifai_common.internal_api import InternalAgent, InternalPhoneNumber
-from talkifai_common.web import BearerCredentials, bearer_token, problem_responses
+from talkifai_common.web import (
+    BearerCredentials,
+    bearer_token,
+    problem_responses,
+)
+from talkifai_common.web_input import refuse_invalid_text
 
 DEV_TOKEN_TTL_S = 12 * 3600
 SSE_HEARTBEAT_S = 15.0
@@ -152,6 +158,7 @@ async def create_number(
             body,
             svc.box,
             allow_private_webhooks=svc.settings.allows_private_webhooks,
+            allow_private_sip=svc.settings.allows_private_sip_destinations,
         ),
         201,
     )
@@ -184,6 +191,7 @@ async def update_number(
             body,
             svc.box,
             allow_private_webhooks=svc.settings.allows_private_webhooks,
+            allow_private_sip=svc.settings.allows_private_sip_destinations,
         )
     )
 
@@ -195,31 +203,56 @@ async def delete_number(svc: ServicesDep, principal: PrincipalDep, number_id: st
     return Response(status_code=204)
 
 
-async def sse_principal(
-    svc: ServicesDep,
+async def sse_token(
     credentials: BearerCredentials,
     access_token: Annotated[
         str | None, Query(description="For EventSource, which cannot send headers.")
     ] = None,
-) -> Principal:
-    """The caller, from the bearer header or, for EventSource, the `access_token` query."""
+) -> str:
+    """The bearer token from the header or, for EventSource, the `access_token` query."""
     token = credentials.credentials if credentials else access_token
     if not token:
         raise Unauthenticated(
             "Missing bearer token: send `Authorization: Bearer <JWT>` or `?access_token=<JWT>`"
         )
+    return token
+
+
+SseToken = Annotated[str, Depends(sse_token)]
+
+
+async def sse_principal(svc: ServicesDep, token: SseToken) -> Principal:
+    """The caller of an event stream."""
     return await svc.verifier.verify(token)
 
 
-@live.get("/events", response_class=EventSourceResponse, responses=problem_responses(401))
+SsePrincipal = Annotated[Principal, Depends(sse_principal)]
+
+
+async def stream_slot(
+    request: Request, token: SseToken, principal: SsePrincipal
+) -> AsyncIterator[None]:
+    """A slot among the token's and the organization's concurrent streams, held while the
+    stream is open (429 when either cap is reached)."""
+    slots: StreamSlots = request.app.state.event_streams
+    with slots.hold(token, principal.org_id):
+        yield
+
+
+@live.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses=problem_responses(401, 422, 429),
+    dependencies=[Depends(stream_slot)],
+)
 async def stream_events(
-    request: Request,
-    svc: ServicesDep,
-    principal: Annotated[Principal, Depends(sse_principal)],
+    request: Request, svc: ServicesDep, principal: SsePrincipal
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: the organization's agent and phone number CloudEvents, live.
 
     Each message has the event id as `id`, the NATS subject as `event` and the CloudEvent as `data`.
+    At most `EVENTS_STREAMS_PER_TOKEN` streams per token and `EVENTS_STREAMS_PER_ORG` per
+    organization are open at once; one more is a 429.
     """
     with svc.live.connect(principal.org_id) as queue:
         yield ServerSentEvent(comment="connected", retry=2000)
@@ -354,8 +387,13 @@ async def dev_token(svc: ServicesDep, body: DevTokenRequest) -> TokenResponse:
 
 
 def include_routes(app: FastAPI, settings: Settings) -> None:
-    """Mount the routers; the dev router only in dev mode."""
-    for router in (agents, numbers, live, internal):
-        app.include_router(router)
+    """Mount the routers (internal ones left out of the public OpenAPI); dev only in dev mode."""
+    app.state.event_streams = StreamSlots(
+        settings.events_streams_per_token, settings.events_streams_per_org
+    )
+    guarded = [Depends(refuse_invalid_text)]
+    for router in (agents, numbers, live):
+        app.include_router(router, dependencies=guarded)
+    app.include_router(internal, dependencies=guarded, include_in_schema=False)
     if settings.dev_mode:
-        app.include_router(dev)
+        app.include_router(dev, dependencies=guarded)
