@@ -313,6 +313,29 @@ async def test_livekit_unavailable_for_a_while_is_retried_until_it_converges(
     await synced_at_version(api, number["id"])
 
 
+async def test_a_slow_livekit_fails_each_call_at_its_deadline_and_the_sync_is_retried(
+    api: Api, start_sync: StartSync, lk: RunningEmulator
+) -> None:
+    sync = await start_sync(
+        livekit_timeout_s=0.3, max_deliveries=50, retry_base_s=0.05, retry_max_s=0.1
+    )
+    # livekit-api itself would wait out every answer: one try would take the whole latency.
+    await lk.control.set_faults(latency_ms=5000)
+    number = await create_number(api)
+
+    async def retried_a_few_times() -> bool:
+        info = await sync.app.state.broker.connection.jetstream().consumer_info(
+            STREAM_NAME, sync.settings.consumer_durable
+        )
+        return bool(info.num_redelivered >= 1 and info.delivered.consumer_seq >= 4)
+
+    await eventually(retried_a_few_times)
+    assert (await sync_of(api, number["id"]))["state"] == "pending"
+    await lk.control.set_faults()
+    await converged(lk, 1, 1, 0)
+    await synced_at_version(api, number["id"])
+
+
 async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_number_marked_failed(
     api: Api, sync: TrunkSync, lk: RunningEmulator, clean_stream: str
 ) -> None:
@@ -336,9 +359,11 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_number_mark
     await nc.close()
     assert dead is not None
     assert dead.headers is not None
-    assert dead.headers["Trunk-Sync-Subject"] == "telephony.phone_number.created"
-    assert dead.headers["Trunk-Sync-Deliveries"] == str(sync.settings.max_deliveries)
-    assert "unavailable" in dead.headers["Trunk-Sync-Error"]
+    assert dead.headers["Dead-Letter-Subject"] == "telephony.phone_number.created"
+    assert dead.headers["Dead-Letter-Consumer"] == sync.settings.consumer_durable
+    assert dead.headers["Dead-Letter-Reason"] == "exhausted"
+    assert dead.headers["Dead-Letter-Deliveries"] == str(sync.settings.max_deliveries)
+    assert "unavailable" in dead.headers["Dead-Letter-Error"]
     assert PASSWORD.encode() not in dead.data
 
 

@@ -40,11 +40,23 @@ class Settings(ServiceSettings):
         gt=0,
         description="Unacknowledged messages (a replica died) are redelivered after this long.",
     )
-    max_deliveries: int = Field(
-        default=8, ge=1, description="Tries of a failing message before it is dead-lettered."
+    # MAX_DELIVERIES, RETRY_BASE_S and RETRY_MAX_S: every service's (talkifai_common.settings).
+    number_lock_ttl_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A replica that dies while syncing a number holds its lease this long.",
     )
-    retry_base_s: float = Field(default=0.5, gt=0, description="First retry delay (doubles).")
-    retry_max_s: float = Field(default=30.0, gt=0)
+    number_lock_wait_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a sync waits for another replica's lease on its number before the "
+        "message is retried later (at most half of ACK_WAIT_S).",
+    )
+    allow_private_sip_destinations: bool | None = Field(
+        default=None,
+        description="Write outbound trunks to hosts that are not globally routable (unset: only "
+        "in dev mode).",
+    )
 
     # trunk-sync verifies no user JWT, so the shared AUTH_JWT_SECRET check does not apply.
     @model_validator(mode="after")
@@ -71,6 +83,12 @@ class Settings(ServiceSettings):
         if self.internal_api_token and self.internal_api_token.get_secret_value():
             return self.internal_api_token.get_secret_value()
         return DEV_INTERNAL_API_TOKEN
+
+    @property
+    def allows_private_sip_destinations(self) -> bool:
+        """Private termination hosts: as ALLOW_PRIVATE_SIP_DESTINATIONS says, else only in dev
+        mode."""
+        return self.allows_private(self.allow_private_sip_destinations)
 
     def livekit_credentials(self) -> tuple[str, str]:
         """LiveKit API key and secret (`livekit-server --dev`'s in dev mode when none are set)."""

@@ -12,7 +12,12 @@ Errors:
     ├── LiveKitUnavailable      LiveKit did not answer or answered 5xx/unavailable (retryable)
     ├── StaleRead               another writer holds a newer version, or a resource vanished
     │                           under us (retryable: read again)
-    └── LiveKitRefused          LiveKit refused the desired state (validation, conflict): permanent
+    ├── NumberBusy              another replica holds the number's lease, or the lease could not
+    │                           be taken or kept (retryable)
+    ├── LiveKitRefused          LiveKit refused the desired state (validation, conflict): permanent
+    ├── TerminationRefused      the termination host is not a globally routable destination
+    │                           (`talkifai_common.destinations`): permanent
+    └── TerminationUnresolved   the termination host could not be resolved now (retryable)
 """
 
 from __future__ import annotations
@@ -63,8 +68,24 @@ class StaleRead(TrunkSyncError):
     retryable = True
 
 
+class NumberBusy(TrunkSyncError):
+    """The number's lease (one replica at a time) is held elsewhere, or could not be taken or kept."""
+
+    retryable = True
+
+
 class LiveKitRefused(TrunkSyncError):
     """LiveKit refused the change; `detail` is LiveKit's own message."""
+
+
+class TerminationRefused(TrunkSyncError):
+    """The outbound trunk would send calls to a host we must not reach."""
+
+
+class TerminationUnresolved(TrunkSyncError):
+    """The termination host could not be resolved now, so it could not be checked."""
+
+    retryable = True
 
 
 class ResourceMetadata(BaseModel):

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import random
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +18,8 @@ import structlog
 from opentelemetry import trace
 from pydantic import ValidationError
 
+from talkifai_common.consumers import RetryPolicy
+from talkifai_common.destinations import DestinationError, ResolutionFailed, check_sip_destination
 from talkifai_common.events import (
     CloudEvent,
     EventName,
@@ -27,6 +27,7 @@ from talkifai_common.events import (
     PhoneNumberData,
     PhoneNumberSyncData,
     SyncState,
+    new_event,
 )
 from talkifai_common.internal_api import InternalPhoneNumber
 from trunk_sync.adapters.livekit import LiveKitPort
@@ -40,6 +41,8 @@ from trunk_sync.domain import (
     ObservedOutbound,
     SpecT,
     StaleRead,
+    TerminationRefused,
+    TerminationUnresolved,
     TrunkSyncError,
     desired_state,
     in_sync,
@@ -49,8 +52,6 @@ from trunk_sync.domain import (
 )
 
 SOURCE = "trunk-sync"
-# Deterministic ids of sync results: a repeated result is dropped by JetStream's dedup window.
-_RESULT_NAMESPACE = uuid.UUID("6f1d2c1e-6a0b-4c55-9a4e-3b7f1e0d2a91")
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer("trunk_sync")
 T = TypeVar("T")
@@ -62,7 +63,7 @@ class ResultSink(Protocol):
     async def publish(self, event: CloudEvent[PhoneNumberSyncData]) -> None: ...
 
     async def dead_letter(
-        self, subject: str, payload: bytes, *, error: str, deliveries: int, event_id: str | None
+        self, subject: str, payload: bytes, *, reason: str, error: str, deliveries: int
     ) -> None: ...
 
 
@@ -88,14 +89,30 @@ class Index:
         self.ids = dict(groups)
 
 
+class NumberLeases(Protocol):
+    """One replica at a time for a number, across replicas (`adapters.locks`, NATS KV)."""
+
+    async def run(self, number_id: str, work: Callable[[], Awaitable[T]]) -> T: ...
+
+
+class SoleReplica:
+    """NumberLeases for a replica that runs alone (handler tests, benchmarks): always granted."""
+
+    async def run(self, number_id: str, work: Callable[[], Awaitable[T]]) -> T:
+        """Run `work`."""
+        return await work()
+
+
 class NumberLocks:
-    """One sync of a number at a time in this replica; a message already covered is skipped.
+    """One sync of a number at a time: in this replica by a lock, across replicas by a lease.
 
     A run that *started* after a message arrived read a state at least as new as that message, so
-    once it succeeded the message needs no run of its own (bursts on one number coalesce).
+    once it succeeded the message needs no run of its own (bursts on one number coalesce). The
+    lease is taken after the local lock, so a replica's own waiters never poll NATS.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, leases: NumberLeases | None = None) -> None:
+        self._leases: NumberLeases = leases or SoleReplica()
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
         self._done: dict[str, int] = {}
@@ -116,7 +133,7 @@ class NumberLocks:
                 if self._done.get(number_id, 0) > ticket:
                     return False, None
                 started = next(self._clock)
-                result = await work()
+                result = await self._leases.run(number_id, work)
                 if len(self._done) > 200_000:
                     self._done.clear()
                 self._done[number_id] = started
@@ -137,6 +154,8 @@ class Ports:
     results: ResultSink
     index: Index = field(default_factory=Index)
     locks: NumberLocks = field(default_factory=NumberLocks)
+    # ALLOW_PRIVATE_SIP_DESTINATIONS: off unless main() says so, so a forgotten flag stays safe.
+    allow_private_sip: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,6 +236,16 @@ def _password(desired: Desired, creds: OutboundCredentials | None) -> str:
     return creds.sip_password.get_secret_value() if creds.sip_password else ""
 
 
+async def check_termination(address: str, *, allow_private: bool) -> None:
+    """The address LiveKit will dial, checked against the destination policy before we write it."""
+    try:
+        await check_sip_destination(address, allow_private=allow_private)
+    except ResolutionFailed as exc:
+        raise TerminationUnresolved(str(exc)) from exc
+    except DestinationError as exc:
+        raise TerminationRefused(str(exc)) from exc
+
+
 async def apply(
     ports: Ports,
     desired: Desired,
@@ -229,6 +258,8 @@ async def apply(
     lk = ports.livekit
     inbound = plan_kind(desired.inbound, held.inbound)
     outbound = plan_kind(desired.outbound, held.outbound)
+    if desired.outbound is not None and (outbound.create or outbound.rewrite):
+        await check_termination(desired.outbound.address, allow_private=ports.allow_private_sip)
     wrote = bool(inbound.delete or outbound.delete)
     # Duplicates go first, so that the one kept may take their number.
     for trunk_id in (*inbound.delete, *outbound.delete):
@@ -334,6 +365,8 @@ async def sync_number(
                 )
             except StaleRead:
                 continue
+            except TerminationRefused as exc:
+                return Refused(number, exc.detail)
             except LiveKitRefused as exc:
                 # A refusal may come from a concurrent writer of the same number: look again once.
                 refused = exc
@@ -357,31 +390,27 @@ def sync_event(
     error: str | None = None,
     resources: LiveKitResources | None = None,
 ) -> CloudEvent[PhoneNumberSyncData]:
-    """A `synced` / `sync_failed` event with an id derived from its content (deduplicated)."""
+    """A `synced` / `sync_failed` event with a fresh id.
+
+    Never an id derived from the content: a corrective result equal to an earlier one (a reconcile
+    after an outage) would be dropped by JetStream's duplicate window. Consumers are idempotent by
+    (number, version) instead.
+    """
     name = (
         EventName.PHONE_NUMBER_SYNCED
         if state is SyncState.SYNCED
         else EventName.PHONE_NUMBER_SYNC_FAILED
     )
-    resources = resources or LiveKitResources()
-    key = f"{number_id}|{version}|{state.value}|{error}|{resources.model_dump_json()}"
-    return CloudEvent[PhoneNumberSyncData](
-        id=str(uuid.uuid5(_RESULT_NAMESPACE, key)),
-        source=SOURCE,
-        type=name.cloudevent_type,
-        time=datetime.now(UTC),
-        subject=number_id,
-        orgid=org_id,
-        data=PhoneNumberSyncData(
-            phone_number_id=number_id,
-            phone_number=phone_number,
-            version=version,
-            state=state,
-            error=error,
-            resources=resources,
-            at=datetime.now(UTC),
-        ),
+    data = PhoneNumberSyncData(
+        phone_number_id=number_id,
+        phone_number=phone_number,
+        version=version,
+        state=state,
+        error=error,
+        resources=resources or LiveKitResources(),
+        at=datetime.now(UTC),
     )
+    return new_event(name, source=SOURCE, subject=number_id, orgid=org_id, data=data)
 
 
 async def report(ports: Ports, outcome: Outcome) -> None:
@@ -417,20 +446,6 @@ async def report(ports: Ports, outcome: Outcome) -> None:
         log.warning("sync.refused", phone_number_id=n.id, version=n.version, error=outcome.error)
     else:
         log.info("sync.deleted", phone_number_id=outcome.number_id, deleted=outcome.deleted)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a failing message is retried before it is dead-lettered."""
-
-    max_deliveries: int = 8
-    base_s: float = 0.5
-    max_s: float = 30.0
-
-    def delay(self, delivered: int) -> float:
-        """Exponential backoff with jitter for the next delivery."""
-        raw = min(self.max_s, self.base_s * 2.0 ** max(0, delivered - 1))
-        return raw * random.uniform(0.8, 1.2)
 
 
 @dataclass(frozen=True)
@@ -473,7 +488,7 @@ async def on_number_event(
     except ValidationError as exc:
         error = f"malformed event: {exc.error_count()} validation errors"
         await ports.results.dead_letter(
-            subject, payload, error=error, deliveries=delivered, event_id=None
+            subject, payload, reason="malformed", error=error, deliveries=delivered
         )
         log.error("event.malformed", subject=subject, error=error)
         return Ack("dead-lettered")
@@ -509,7 +524,11 @@ async def on_number_event(
             return Retry(delay, error)
         failure = f"gave up after {delivered} tries: {error}"
         await ports.results.dead_letter(
-            subject, payload, error=failure, deliveries=delivered, event_id=event.id
+            subject,
+            payload,
+            reason="exhausted" if retryable else "permanent",
+            error=failure,
+            deliveries=delivered,
         )
         await ports.results.publish(
             sync_event(

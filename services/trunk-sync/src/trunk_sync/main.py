@@ -23,14 +23,15 @@ from pydantic import ValidationError
 from talkifai_common.bus import create_broker, start_when_reachable
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.periodic import repeat
-from talkifai_common.telemetry import configure_logging, configure_tracing
+from talkifai_common.telemetry import configure_logging, configure_metrics, configure_tracing
 from talkifai_common.web import add_health_routes
 from trunk_sync.adapters.bus import BusResults, ReconcileLease
 from trunk_sync.adapters.livekit import LiveKitAdapter
+from trunk_sync.adapters.locks import KvNumberLeases
 from trunk_sync.adapters.numbers_api import NumbersApiClient
 from trunk_sync.config import Settings
 from trunk_sync.consumers import register_consumers
-from trunk_sync.handlers import Ports, RetryPolicy, full_reconcile
+from trunk_sync.handlers import NumberLocks, Ports, full_reconcile
 
 SERVICE = "trunk-sync"
 LEASE_RELEASE_TIMEOUT_S = 1.0
@@ -70,9 +71,23 @@ def create_app(settings: Settings) -> FastAPI:
             timeout_s=settings.numbers_api_timeout_s,
         )
         broker = create_broker(settings.nats_url, name=SERVICE)
-        results = BusResults(broker)
-        ports = Ports(livekit=livekit, numbers=numbers, results=results)
-        policy = RetryPolicy(settings.max_deliveries, settings.retry_base_s, settings.retry_max_s)
+        results = BusResults(broker, consumer=settings.consumer_durable)
+        holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        leases = KvNumberLeases(
+            broker,
+            holder,
+            ttl_s=settings.number_lock_ttl_s,
+            # A message waiting for a lease must not be redelivered to another worker meanwhile.
+            wait_s=min(settings.number_lock_wait_s, settings.ack_wait_s / 2),
+        )
+        ports = Ports(
+            livekit=livekit,
+            numbers=numbers,
+            results=results,
+            locks=NumberLocks(leases),
+            allow_private_sip=settings.allows_private_sip_destinations,
+        )
+        policy = settings.retry_policy()
         register_consumers(
             broker,
             ports,
@@ -81,7 +96,6 @@ def create_app(settings: Settings) -> FastAPI:
             batch=settings.consumer_batch,
             ack_wait_s=settings.ack_wait_s,
         )
-        holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         lease = ReconcileLease(broker, holder, ttl_s=2 * settings.reconcile_interval_s + 10)
         app.state.ports = ports
         app.state.broker = broker
@@ -144,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.parse_args(argv)
     settings = _load_settings()
     configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
+    configure_metrics(SERVICE)
     configure_tracing(SERVICE)
     uvicorn.run(
         create_app(settings),
