@@ -18,12 +18,13 @@ import asyncpg
 import nats
 import pytest
 from nats.js.errors import NotFoundError
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from talkifai_common import devinfra
 from talkifai_common.db import migrate
 from talkifai_common.events import STREAM_NAME
-from talkifai_common.telemetry import configure_tracing
+from talkifai_common.telemetry import configure_metrics, configure_tracing
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,6 +33,14 @@ def spans() -> InMemorySpanExporter:
     exporter = InMemorySpanExporter()
     configure_tracing("tests", exporter=exporter)
     return exporter
+
+
+@pytest.fixture(scope="session", autouse=True)
+def metrics() -> InMemoryMetricReader:
+    """Tests count metrics as production with a collector does; read them from this reader."""
+    reader = InMemoryMetricReader()
+    configure_metrics("tests", reader=reader)
+    return reader
 
 
 @pytest.fixture(scope="session")

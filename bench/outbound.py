@@ -26,20 +26,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import asyncpg
+import nats
 from livekit import api as lkapi
 
 from call_orchestrator.main import MIGRATIONS
 from talkifai_common import devinfra
+from talkifai_common.agent_capabilities import ALL_KEYS, RuntimeCapabilities, advertise
 from talkifai_common.auth import Role, issue_hs256_token
 from talkifai_common.db import migrate
 
@@ -135,6 +139,31 @@ async def direct(
         return await run_concurrently(clients, calls, one, spread_s)
     finally:
         await api.aclose()
+
+
+def stand_in_runtime() -> RuntimeCapabilities:
+    """An agent-runtime with every provider key (none runs in this benchmark)."""
+    return RuntimeCapabilities(
+        instance_id="art_bench",
+        agent_name="talkifai-agent",
+        key_variables=tuple(sorted(ALL_KEYS)),
+        at=datetime.now(UTC),
+    )
+
+
+async def wait_for_runtime(base_url: str) -> None:
+    """Until the service sees the stand-in agent-runtime (its calls are no longer 503)."""
+    token = issue_hs256_token(SECRET, sub="bench", org_id=ORG, role=Role.MEMBER)
+    async with aiohttp.ClientSession(
+        base_url, headers={"Authorization": f"Bearer {token}"}
+    ) as session:
+        for i in range(200):
+            body = {"to_number": f"+1304{i:07d}", "from_number": FROM}
+            async with session.post("/telephony/outbound-call", json=body) as response:
+                if response.status != 503:
+                    return
+            await asyncio.sleep(0.05)
+    raise RuntimeError("call-orchestrator never saw the stand-in agent-runtime")
 
 
 async def program_ringing(lk_url: str, prefix: str, calls: int, ring_ms: int) -> None:
@@ -284,6 +313,9 @@ async def main() -> None:
             lk_port,
         )
         service = None
+        bus = await nats.connect(nats_url)
+        # No agent-runtime here: a stand-in advertises one, or every call would be refused.
+        runtime = asyncio.create_task(advertise(bus.jetstream(), stand_in_runtime))
         try:
             lk_url = f"http://127.0.0.1:{lk_port}"
             api = lkapi.LiveKitAPI(lk_url, LK_KEY, LK_SECRET, failover=False)
@@ -298,6 +330,7 @@ async def main() -> None:
             await seed(database_url, trunk.sip_trunk_id)
             service = start([str(bin_dir / "call-orchestrator"), "serve"], env, service_port)
             base_url = f"http://127.0.0.1:{service_port}"
+            await wait_for_runtime(base_url)
 
             warm = min(300, args.calls)
             await direct(lk_url, trunk.sip_trunk_id, args.clients, warm, "415")
@@ -336,6 +369,10 @@ async def main() -> None:
                 if process is not None:
                     process.terminate()
                     process.wait(timeout=15)
+            runtime.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runtime
+            await bus.close()
 
     print(
         f"Overhead: {args.ringing_calls} calls, {args.clients} in progress at once, "

@@ -271,6 +271,8 @@ async def main() -> None:
             "RECONCILE_INTERVAL_S": "60",
             "HOST": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
+            # The benchmark's carrier hosts (bench.pstn.twilio.com...) do not resolve offline.
+            "ALLOW_PRIVATE_SIP_DESTINATIONS": "true",
         }
         bin_dir = Path(sys.executable).parent
         emulator = start(
@@ -400,7 +402,7 @@ class _NoResults:
         _NoResults.published += 1
 
     async def dead_letter(
-        self, subject: str, payload: bytes, *, error: str, deliveries: int, event_id: str | None
+        self, subject: str, payload: bytes, *, reason: str, error: str, deliveries: int
     ) -> None:
         raise AssertionError(error)
 

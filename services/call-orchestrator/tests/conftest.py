@@ -6,6 +6,7 @@ serves its own call-orchestrator.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,10 +21,12 @@ from call_orchestrator.main import MIGRATIONS, create_app
 from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator, running_emulator, test_config
 from talkifai_common import devinfra
+from talkifai_common.agent_capabilities import advertise
+from tests.support.agent_runtimes import every_key_runtime, forget_agent_runtimes
 from tests.support.numbers_api import BusRecorder
 from tests.support.servers import serve_asgi
 
-from .harness import INTERNAL_TOKEN, JWT_SECRET, SIGNING_SECRET, Harness
+from .harness import INTERNAL_TOKEN, JWT_SECRET, SIGNING_SECRET, Harness, eventually
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +119,7 @@ async def harness(
     settings: Settings, service_port: int, lk: RunningEmulator, bus: BusRecorder
 ) -> AsyncIterator[Harness]:
     """call-orchestrator served on the service port, with clients for it, the bus and LiveKit."""
+    await forget_agent_runtimes(settings.nats_url)
     app = create_app(settings)
     async with (
         serve_asgi(app, port=service_port) as base_url,
@@ -132,8 +136,15 @@ async def harness(
             database_url=settings.database_url,
         )
         await h.wait_ready()
+        # A stand-in agent-runtime with every provider key: calls are not refused for want of one.
+        h.runtime_advertiser = asyncio.create_task(
+            advertise(nc.jetstream(), lambda: every_key_runtime(settings.agent_name))
+        )
+        h.runtimes = app.state.context.runtimes
+        await eventually(h.runtimes_live, bool)
         try:
             yield h
         finally:
+            await h.stop_agent_runtime()
             await livekit.aclose()
             await nc.close()

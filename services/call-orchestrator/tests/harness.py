@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 
 from call_orchestrator.adapters.postgres import NewCall
 from livekit_emulator.testing import RunningEmulator
+from talkifai_common.agent_capabilities import RuntimeBoard
 from talkifai_common.auth import Role, issue_hs256_token
 from talkifai_common.events import (
     AgentData,
@@ -152,6 +154,21 @@ class Harness:
     bus: BusRecorder
     database_url: str
     _db: asyncpg.Connection | None = field(default=None)
+    runtime_advertiser: asyncio.Task[None] | None = field(default=None)
+    runtimes: RuntimeBoard | None = field(default=None)
+
+    async def runtimes_live(self) -> int:
+        """How many agent-runtimes the service sees as live."""
+        assert self.runtimes is not None
+        return len(self.runtimes.live("talkifai-agent"))
+
+    async def stop_agent_runtime(self) -> None:
+        """Stop advertising the stand-in agent-runtime (its key is deleted on the way out)."""
+        if self.runtime_advertiser is not None:
+            self.runtime_advertiser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.runtime_advertiser
+            self.runtime_advertiser = None
 
     async def wait_ready(self) -> None:
         """Until the service is connected to its database and NATS."""

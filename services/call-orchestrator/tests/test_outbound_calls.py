@@ -429,3 +429,39 @@ async def test_members_read_only_their_organizations_calls(harness: Harness) -> 
     assert own.status_code == 200
     assert other.status_code == 404
     assert listed.json()["items"] == []
+
+
+@pytest.mark.parametrize("wait", [True, False])
+async def test_a_slow_livekit_is_503_within_the_deadline_and_the_call_fails(
+    harness: Harness, wait: bool
+) -> None:
+    seeded = await harness.seed()
+    room = f"outbound_{seeded.agent.id}_12025550123_12025550100"
+    # Far beyond LIVEKIT_TIMEOUT_S (1.5 s); livekit-api itself would wait for every answer.
+    await harness.lk.control.set_faults(latency_ms=4000)
+
+    response = await harness.http.post(
+        "/telephony/outbound-call",
+        json={"to_number": TO, "from_number": seeded.phone_number, "wait_until_answered": wait},
+        headers=harness.headers(),
+        timeout=3.5,
+    )
+
+    assert response.status_code == 503, response.text
+    assert response.json() == {
+        "success": False,
+        "error": "livekit_unavailable",
+        "message": "The call service (LiveKit) is unavailable; try again shortly",
+    }
+    [call] = (await harness.http.get("/calls", headers=harness.headers())).json()["items"]
+    assert (call["status"], call["failure_reason"]) == ("failed", "livekit_unavailable")
+
+    # The late dispatch lands in LiveKit after all; the room closing after it shows that the
+    # failed call's room was cleaned up (and nothing is left to leak into the next test).
+    def cleaned_up(state: dict[str, Any]) -> bool:
+        dispatched = any(d["room"] == room for d in state["agent_dispatches"])
+        return dispatched and all(r["name"] != room for r in state["rooms"])
+
+    state = await eventually(harness.lk.control.state, cleaned_up, within_s=15)
+    await harness.lk.control.set_faults()
+    assert state["calls"] == []

@@ -63,7 +63,12 @@ async def test_a_number_known_only_to_numbers_api_can_place_calls(
     number = (
         await numbers_api.http.post(
             "/phone-numbers",
-            json={"phone_number": "+12025550142", "termination_uri": "t.example.com"},
+            json={
+                "phone_number": "+12025550142",
+                "termination_uri": "t.example.com",
+                "sip_username": "dialer",
+                "sip_password": "s3cret-pass",
+            },
         )
     ).json()
     assigned = await numbers_api.http.put(
@@ -104,6 +109,39 @@ async def test_a_number_known_only_to_numbers_api_can_place_calls(
     response = await harness.call("+14155550123", number["phone_number"])
     assert response.status_code == 200, response.text
     assert response.json()["agent"] == {"id": agent["id"], "name": "Dialer"}
+
+
+async def test_a_number_held_from_before_statuses_were_kept_takes_its_status_from_the_list(
+    harness: Harness, numbers_api: NumbersApi
+) -> None:
+    agent = (
+        await numbers_api.http.post("/agents", json={"name": "Dialer", "architecture": "pipeline"})
+    ).json()
+    number = (
+        await numbers_api.http.post(
+            "/phone-numbers",
+            json={"phone_number": "+12025550145", "termination_uri": "t.example.com"},
+        )
+    ).json()
+    assigned = await numbers_api.http.put(
+        "/phone-numbers/agent-assignments",
+        json={"phone_number": number["phone_number"], "outbound_agent_id": agent["id"]},
+    )
+    assert assigned.json()["status"] == "inactive"  # an outbound agent but no SIP credentials
+    version = assigned.json()["version"]
+    await harness.wait_number_version(number["id"], version)
+    conn = await harness.db()
+    # As revision 0003 leaves a row written before it: same version, status unknown.
+    await conn.execute("UPDATE phone_numbers SET status = NULL WHERE id = $1", number["id"])
+
+    await eventually(
+        lambda: conn.fetchval("SELECT status FROM phone_numbers WHERE id = $1", number["id"]),
+        lambda status: status == "inactive",
+        within_s=10,
+    )
+    response = await harness.call("+14155550123", number["phone_number"])
+    assert response.status_code == 404
+    assert response.json()["error"] == "phone_number_inactive"
 
 
 async def test_the_list_never_moves_a_number_back_nor_revives_a_deleted_one(

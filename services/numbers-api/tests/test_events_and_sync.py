@@ -161,9 +161,18 @@ async def test_internal_callers_see_the_livekit_resources_of_the_last_sync(
     # Not in the public representation.
     assert "livekit" not in (await api.request("GET", f"/phone-numbers/{number['id']}")).json()
 
-    # A failure that names no resources keeps the last good ones.
+    # A failure (of the next version: one of the same version is stale) that names no
+    # resources keeps the last good ones.
+    await api.request(
+        "PATCH", f"/phone-numbers/{number['id']}", json={"termination_uri": "t.example.com"}
+    )
     failed = synced.model_copy(
-        update={"state": SyncState.FAILED, "error": "x", "resources": LiveKitResources()}
+        update={
+            "version": number["version"] + 1,
+            "state": SyncState.FAILED,
+            "error": "x",
+            "resources": LiveKitResources(),
+        }
     )
     await _publish_sync(settings.nats_url, failed, EventName.PHONE_NUMBER_SYNC_FAILED)
     await _sync_state(api, number["id"], "failed")

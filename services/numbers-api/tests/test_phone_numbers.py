@@ -50,7 +50,8 @@ async def test_invalid_phone_number_is_refused_with_the_rule(api: Api, raw: str,
         ("Your-Trunk.PSTN.twilio.com:5061", "your-trunk.pstn.twilio.com:5061"),
         ("sip:sip.telnyx.com", "sip.telnyx.com"),
         ("sips:sip.telnyx.com:5061", "sip.telnyx.com:5061"),
-        ("203.0.113.7", "203.0.113.7"),
+        ("54.172.60.0", "54.172.60.0"),
+        ("[2606:4700::1111]:5061", "[2606:4700::1111]:5061"),
     ],
 )
 async def test_termination_uri_forms_are_stored_as_the_host_livekit_needs(
@@ -78,6 +79,64 @@ async def test_invalid_termination_uri_is_refused(api: Api, raw: str) -> None:
     )
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "termination_uri"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "127.0.0.1:5060",
+        "sip:169.254.169.254",
+        "10.0.0.1",
+        "100.100.100.200",
+        "203.0.113.7",
+        "[::1]:5061",
+        "[::ffff:127.0.0.1]",
+        "[2002:7f00:1::]",
+        "[64:ff9b::a9fe:a9fe]",
+        "localhost:5060",
+    ],
+)
+async def test_termination_uri_on_a_non_public_address_is_refused(api: Api, raw: str) -> None:
+    response = await api.request(
+        "POST", "/phone-numbers", json={"phone_number": "+12025550123", "termination_uri": raw}
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "termination_uri"
+    assert "Termination URI" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("url", "rule"),
+    [
+        ("http://example.com:99999/", "port"),
+        ("http://example.com:0/", "port"),
+        ("http://example.com:http/", "port"),
+        ("http://exa\r\nmple.com/hook", "control characters"),
+        ("http://example.com/a\tb", "control characters"),
+        ("http://xn--a.com/hook", "internationalized"),
+        ("http://\u2603.com/hook", "IDNA"),
+        ("https://user:secret@example.com/hook", "credentials"),
+        ("gopher://example.com/", "http or https"),
+        ("http://100.100.100.200/latest/meta-data", "globally routable"),
+        ("http://[2002:7f00:1::]/hook", "globally routable"),
+        ("http://[64:ff9b::a9fe:a9fe]/hook", "globally routable"),
+        ("http://2130706433/hook", "hostname"),
+        ("http://localhost:8080/hook", "loopback"),
+    ],
+)
+async def test_webhook_urls_that_cannot_or_must_not_be_delivered_are_refused(
+    api: Api, url: str, rule: str
+) -> None:
+    number = await api.number()
+    response = await api.request(
+        "PATCH", f"/phone-numbers/{number['id']}", json={"webhook_url": url}
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "webhook_url"
+    assert rule in error["message"]
+    assert "secret" not in response.text
 
 
 async def test_sip_password_is_write_only_and_encrypted_at_rest(

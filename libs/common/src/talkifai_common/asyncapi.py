@@ -46,8 +46,9 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
 DESCRIPTION = """\
 Every change in the TalkifAI telephony control plane, as CloudEvents 1.0 JSON on the JetStream
 stream `TELEPHONY` (subjects `telephony.<entity>.<event>`). The CloudEvents `id` is also the
-`Nats-Msg-Id` header, so a republished event is dropped by JetStream; consumers must still be
-idempotent (delivery is at least once). `orgid` names the organization; `subject` the entity id.
+`Nats-Msg-Id` header, so a republished event is dropped by JetStream. Every published event has a
+fresh `id`: consumers must be idempotent by the entity id and its `version` (delivery is at least
+once), never by reusing an id. `orgid` names the organization; `subject` the entity id.
 W3C trace context travels in the `traceparent` header. No event carries a secret."""
 
 

@@ -1,7 +1,8 @@
 """NATS JetStream through FastStream: the broker, the `TELEPHONY` stream, and publishing events.
 
-Publishing sets `Nats-Msg-Id` to the event id, so JetStream drops a republished copy inside its
-duplicate window, and carries the W3C trace context in the headers.
+Publishing sets `Nats-Msg-Id` to the event id, so JetStream drops a republished copy of the same
+event inside its duplicate window (ids are fresh per event: see `events.new_event`), and carries the
+W3C trace context in the headers. Durable consumers are in `talkifai_common.consumers`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,10 @@
 
 Subjects are `telephony.<entity>.<event>`; the CloudEvents `type` is
 `talkifai.telephony.<entity>.<event>.v1`; `id` doubles as the `Nats-Msg-Id` header so that a
-republished event is deduplicated. `data` is the entity's public representation: never a secret.
+republished event is deduplicated. Every event is made by `new_event`, with a fresh random id: an id
+derived from the content would make JetStream drop a later event that says the same thing (a
+corrective one), so consumers dedupe by entity id and `version` instead. `data` is the entity's
+public representation: never a secret.
 """
 
 from __future__ import annotations
@@ -219,7 +222,13 @@ class CallData(_Data):
     failure_reason: str | None = Field(
         default=None,
         description="invalid_number, insufficient_balance, no_answer, busy, declined, "
-        "carrier_error, carrier_unreachable, livekit_unavailable, dispatch_failed, abandoned, internal",
+        "carrier_error, carrier_unreachable, livekit_unavailable, dispatch_failed, abandoned, "
+        "agent_failed, internal",
+    )
+    failure_detail: str | None = Field(
+        default=None,
+        description="What went wrong, for people, when the reason has more to say (agent_failed: "
+        "the agent's error, e.g. 'No API key for provider openai: set OPENAI_API_KEY').",
     )
     sip_status_code: int | None = None
     sip_call_id: str | None = None

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from talkifai_common.consumers import RetryPolicy
+
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
 PLACEHOLDER_SECRETS = frozenset({"", "secret", "changeme", "change-me", DEV_JWT_SECRET})
 
@@ -36,6 +38,11 @@ class ServiceSettings(BaseSettings):
     auth_jwt_audience: str | None = None
     auth_jwt_issuer: str | None = None
     shutdown_grace_s: float = Field(default=10.0, ge=0)
+    max_deliveries: int = Field(
+        default=8, ge=1, description="Tries of a failing bus message before it is dead-lettered."
+    )
+    retry_base_s: float = Field(default=0.5, gt=0, description="First retry delay (doubles).")
+    retry_max_s: float = Field(default=30.0, gt=0, description="Longest retry delay.")
 
     @model_validator(mode="after")
     def _auth_is_configured(self) -> ServiceSettings:
@@ -50,6 +57,14 @@ class ServiceSettings(BaseSettings):
         if len(secret) < 32 and not self.dev_mode:
             raise ValueError("AUTH_JWT_SECRET must be at least 32 characters")
         return self
+
+    def retry_policy(self) -> RetryPolicy:
+        """How the service's durable consumers retry a failing message."""
+        return RetryPolicy(self.max_deliveries, self.retry_base_s, self.retry_max_s)
+
+    def allows_private(self, explicit: bool | None) -> bool:
+        """An `ALLOW_PRIVATE_*` setting: set explicitly it wins, unset it follows dev mode."""
+        return self.dev_mode if explicit is None else explicit
 
     def jwt_secret(self) -> str:
         """The HS256 secret, the dev default in dev mode when none is set."""

@@ -2,7 +2,8 @@
 
 Tracing is on when an exporter is configured through the standard variables
 (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; sampling through
-`OTEL_TRACES_SAMPLER`). Without one, no spans are recorded, which costs nothing; incoming W3C trace
+`OTEL_TRACES_SAMPLER`); metrics likewise (`OTEL_EXPORTER_OTLP_ENDPOINT` or
+`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`). Without one, no spans are recorded, which costs nothing; incoming W3C trace
 context is still passed on to NATS and LiveKit calls, so a trace started upstream stays whole.
 """
 
@@ -14,7 +15,9 @@ import sys
 from typing import Any
 
 import structlog
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
@@ -107,4 +110,24 @@ def configure_tracing(service: str, exporter: SpanExporter | None = None) -> Tra
     else:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+    return provider
+
+
+def configure_metrics(service: str, reader: MetricReader | None = None) -> MeterProvider | None:
+    """Install a meter provider for `service` when there is somewhere to send metrics (OTLP or
+    the reader given); without one, counters cost nothing and go nowhere."""
+    if reader is None:
+        if not (
+            os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        ):
+            return None
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+        reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    provider = MeterProvider(
+        metric_readers=[reader],
+        resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service)}),
+    )
+    metrics.set_meter_provider(provider)
     return provider

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from agent_runtime.adapters.numbers_api import NumbersApiClient
 from agent_runtime.adapters.orchestrator import OrchestratorClient
+from agent_runtime.capabilities import advertise_when_ready
 from agent_runtime.config import Settings
 from agent_runtime.consumers import register_consumers
 from agent_runtime.directory import AgentDirectory, NumberDirectory
@@ -112,24 +113,32 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
 
     broker = create_broker(settings.nats_url, name=SERVICE, on_reconnected=on_reconnected)
     register_consumers(broker, agents, numbers)
+    orchestrator = OrchestratorClient(settings.call_orchestrator_url, settings.internal_token())
     runtime = Runtime(
         settings=settings,
         agents=agents,
         numbers=numbers,
         events=BusEvents(broker),
-        consent=OrchestratorClient(settings.call_orchestrator_url, settings.internal_token()),
+        consent=orchestrator,
         loop=asyncio.get_running_loop(),
+        failures=orchestrator,
     )
     server = create_server(runtime)
     registered = asyncio.Event()
     server.on("worker_registered", lambda *_: registered.set())
     worker = Worker(runtime, server, broker, numbers_api, registered, asyncio.Event())
     bus_task = asyncio.create_task(_start_bus(worker), name="bus-start")
+    advertise_task = asyncio.create_task(
+        advertise_when_ready(
+            broker, settings.agent_name, runtime.env, worker.registered, worker.bus_ready
+        ),
+        name="advertise-capabilities",
+    )
     server_task = asyncio.create_task(server.run(devmode=settings.dev_mode), name="agent-server")
     try:
         yield worker
     finally:
-        for task in (bus_task, *resyncs):
+        for task in (advertise_task, bus_task, *resyncs):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import structlog
-from livekit import api, rtc
+from livekit import rtc
 from livekit.agents import (
     AgentServer,
     AgentSession,
@@ -30,8 +30,8 @@ from livekit.agents.voice.room_io import RoomOptions
 from livekit.plugins import silero
 from opentelemetry import trace
 
-from agent_runtime.adapters.livekit import CallControl, LiveKitCallControl
-from agent_runtime.adapters.orchestrator import ConsentPort
+from agent_runtime.adapters.livekit import CallControl, LiveKitCallControl, delete_room
+from agent_runtime.adapters.orchestrator import AgentFailurePort, ConsentPort
 from agent_runtime.agent import CallState, TalkifaiAgent
 from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, KnownAgent, NumberDirectory
@@ -79,6 +79,7 @@ class Runtime:
     loop: asyncio.AbstractEventLoop
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     accepted: int = 0
+    failures: AgentFailurePort | None = None
 
     async def in_main(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the worker's loop (jobs run on their own thread's loop)."""
@@ -277,9 +278,23 @@ async def _fail(
             data=data,
         ),
     )
+    # Reported before the hang-up: whoever waits for the call's answer learns the agent failed,
+    # not that the callee went away.
+    await _report_failure(runtime, data)
     # Hang up so the caller is not left in silence (the room may not exist any more).
     with contextlib.suppress(Exception):
-        await ctx.api.room.delete_room(api.DeleteRoomRequest(room=room))
+        await delete_room(ctx.api, room)
+
+
+async def _report_failure(runtime: Runtime, data: CallAgentFailedData) -> None:
+    if runtime.failures is None:
+        return
+    try:
+        await runtime.failures.report_agent_failure(data)
+    except AgentRuntimeError as exc:  # the failure event still carries it
+        log.error(
+            "call.failure_report_failed", room=data.room_name, call_id=data.call_id, error=str(exc)
+        )
 
 
 def _meta_or_none(raw: str) -> JobMetadata | None:
@@ -343,6 +358,8 @@ def create_server(runtime: Runtime) -> AgentServer:
         api_secret=settings.livekit_api_secret.get_secret_value(),
         # Jobs run as threads of this process so that they share the read models.
         job_executor_type=JobExecutorType.THREAD,
+        # livekit-agents' own health server listens on every interface unless told otherwise.
+        host=settings.host,
         port=settings.worker_http_port,
         setup_fnc=prewarm,
         **options,

@@ -55,8 +55,9 @@ class Settings(ServiceSettings):
     webhook_signing_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key of customer webhook signatures."
     )
-    allow_private_webhooks: bool = Field(
-        default=False, description="Deliver to private or loopback hosts (dev, tests)."
+    allow_private_webhooks: bool | None = Field(
+        default=None,
+        description="Deliver to hosts that are not globally routable (unset: only in dev mode).",
     )
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_retry_base_s: float = Field(default=1.0, gt=0)
@@ -114,5 +115,5 @@ class Settings(ServiceSettings):
 
     @property
     def allows_private_webhooks(self) -> bool:
-        """Private webhook hosts are allowed in dev mode or when explicitly enabled."""
-        return self.dev_mode or self.allow_private_webhooks
+        """Webhooks to private hosts: as ALLOW_PRIVATE_WEBHOOKS says, else only in dev mode."""
+        return self.allows_private(self.allow_private_webhooks)

@@ -121,10 +121,46 @@ def outcome_for_sip_status(code: int) -> CallError:
     )
 
 
+def number_inactive(phone_number: str) -> CallError:
+    """404, the seed's code for a from_number that cannot place calls: it is inactive."""
+    return CallError(
+        404,
+        "phone_number_inactive",
+        f"Phone number {phone_number} is inactive: it is not fully configured to place calls "
+        "(it needs a termination URI and SIP credentials); complete it and try again",
+    )
+
+
 def livekit_unavailable() -> CallError:
     """503: LiveKit did not answer."""
     return CallError(
         503, "livekit_unavailable", "The call service (LiveKit) is unavailable; try again shortly"
+    )
+
+
+def agent_cannot_run(missing: frozenset[str], *, any_runtime: bool) -> CallError:
+    """No live agent-runtime can run the agent, so nobody is rung: 503 when none is running, else
+    500 (the seed's server error: a configuration problem) naming the missing keys."""
+    if not any_runtime:
+        return CallError(
+            503,
+            "agent_runtime_unavailable",
+            "No agent runtime is running to take the call; try again shortly",
+        )
+    return CallError(
+        500,
+        "agent_provider_key_missing",
+        "Server error: the agent cannot run: no agent runtime has its providers' API keys "
+        f"(set {', '.join(sorted(missing))} where agent-runtime runs)",
+    )
+
+
+def agent_failed(detail: str | None) -> CallError:
+    """500 (the seed's server error): the agent failed during the call."""
+    return CallError(
+        500,
+        "agent_failed",
+        f"Server error: the agent failed: {detail or 'no detail reported'}",
     )
 
 
@@ -150,3 +186,7 @@ class OutboundTarget:
     # organization has no live-call slot left.
     room_in_use: bool = False
     org_at_limit: bool = False
+    # The seed's status: inactive = not fully configured (no termination URI or SIP credentials).
+    inactive: bool = False
+    # The provider-key variables the agent needs where agent-runtime runs (None: not known).
+    agent_provider_keys: tuple[str, ...] | None = None

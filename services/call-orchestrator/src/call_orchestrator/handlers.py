@@ -29,12 +29,14 @@ from call_orchestrator.adapters.postgres import (
     encode_cursor,
     utcnow,
 )
+from call_orchestrator.agent_failures import check_agent_can_run, failure_of
 from call_orchestrator.config import Settings
 from call_orchestrator.domain import (
     TEXT_AGENT_MESSAGE,
     CallError,
     internal_error,
     new_call_id,
+    number_inactive,
     outbound_identity,
     outbound_room_name,
 )
@@ -44,6 +46,7 @@ from call_orchestrator.schemas import (
     OutboundCallResponse,
     RecordingConsentResult,
 )
+from talkifai_common.agent_capabilities import RuntimeBoard
 from talkifai_common.auth import Principal
 from talkifai_common.e164 import InvalidPhoneNumber, normalize_e164
 from talkifai_common.errors import Conflict, NotFound, ValidationFailed
@@ -139,6 +142,7 @@ class Context:
     livekit: LiveKitPort
     settings: Settings
     background: BackgroundTasks
+    runtimes: RuntimeBoard
 
 
 # --- read models -----------------------------------------------------------------------------
@@ -193,8 +197,11 @@ async def place_outbound_call(
         )
     if target is None:
         raise CallError(404, "phone_number_not_found", "Phone number not found")
+    if target.inactive:
+        raise number_inactive(from_number)
     if target.agent_architecture not in VOICE_ARCHITECTURES:
         raise CallError(400, "text_agent", TEXT_AGENT_MESSAGE)
+    check_agent_can_run(ctx.runtimes, ctx.settings.agent_name, target.agent_provider_keys)
     if not target.outbound_trunk_id:
         raise CallError(
             409,
@@ -266,6 +273,9 @@ async def place_outbound_call(
         status=CallStatus.INITIATED.value,
     )
     if not body.wait_until_answered:
+        # The dispatch answers within LiveKit's deadline: a LiveKit that is slow or down is a 503
+        # now rather than a 202 for a call that cannot be placed.
+        await _dispatched(ctx, call, dispatch)
         ctx.background.spawn(_connect_quietly(ctx, call, dispatch, dial), name=f"call-{call_id}")
         return 202, response
     answered = await connect_call(ctx, call, dispatch, dial)
@@ -313,6 +323,17 @@ async def _withdraw(ctx: Context, room_name: str, dispatch: asyncio.Task[str]) -
     log.info("call.dispatch_withdrawn", room=room_name, dispatch_id=dispatch_id)
 
 
+async def _dispatched(ctx: Context, call: CallRow, dispatch: asyncio.Task[str]) -> None:
+    """Wait for the agent's dispatch; a failure is recorded on the call and raised."""
+    try:
+        await dispatch
+    except CallError as exc:
+        outcome = await _record_failure(ctx, call, exc)
+        if outcome is exc:
+            raise
+        raise outcome from exc
+
+
 async def _connect_quietly(
     ctx: Context, call: CallRow, dispatch: asyncio.Task[str], dial: DialRequest
 ) -> None:
@@ -332,12 +353,13 @@ async def connect_call(
         with _segment("dial"):
             answer = await ctx.livekit.dial(dial)
     except CallError as exc:
-        await _record_failure(ctx, _newest(call, poller), exc)
-        raise
+        outcome = await _record_failure(ctx, _newest(call, poller), exc)
+        if outcome is exc:
+            raise
+        raise outcome from exc
     except Exception as exc:
         log.exception("call.connect_failed", call_id=call.data.id)
-        error = internal_error()
-        await _record_failure(ctx, _newest(call, poller), error)
+        error = await _record_failure(ctx, _newest(call, poller), internal_error())
         raise error from exc
     finally:
         if poller is not None:
@@ -373,13 +395,20 @@ async def _watch_ringing(ctx: Context, call: CallRow, dial: DialRequest) -> Call
     return None
 
 
-async def _record_failure(ctx: Context, call: CallRow, error: CallError) -> None:
-    await ctx.store.advance(
+async def _record_failure(ctx: Context, call: CallRow, error: CallError) -> CallError:
+    """Record the call's failure; the route's answer: `error`, or the agent's failure when the
+    agent failed first (agent-runtime reports it before hanging up, which ends the dial)."""
+    failed = await ctx.store.advance(
         call,
         CallStatus.FAILED,
         failure_reason=error.failure_reason,
         sip_status_code=error.sip_status_code,
     )
+    if failed is None:
+        current = await ctx.store.get_call(call.data.id)
+        agent_error = failure_of(current.data) if current else None
+        if agent_error is not None:
+            return agent_error
     log.info(
         "call.failed",
         call_id=call.data.id,
@@ -388,6 +417,7 @@ async def _record_failure(ctx: Context, call: CallRow, error: CallError) -> None
     )
     # The dispatched agent would otherwise wait in the room.
     ctx.background.spawn(_close_room(ctx, call.data.room_name), name=f"close-{call.data.id}")
+    return error
 
 
 async def _close_room(ctx: Context, room_name: str) -> None:
@@ -408,9 +438,15 @@ async def _record_answer(
         dispatch_id=dispatch_id,
     )
     if answered is None:
-        # A webhook already finished it (the callee hung up at once).
+        # A webhook already finished it (the callee hung up at once), or the agent failed.
         current = await ctx.store.get_call(call.data.id)
         assert current is not None
+        if (agent_error := failure_of(current.data)) is not None:
+            # The callee answered a call whose agent is gone: hang up rather than leave silence.
+            ctx.background.spawn(
+                _close_room(ctx, call.data.room_name), name=f"close-{call.data.id}"
+            )
+            raise agent_error
         return current
     log.info("call.answered", call_id=call.data.id, sip_call_id=answer.sip_call_id)
     if answered.participant_left_at is not None:

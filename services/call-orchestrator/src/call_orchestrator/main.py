@@ -23,6 +23,7 @@ from call_orchestrator.adapters.livekit import LiveKitAdapter, LiveKitPort
 from call_orchestrator.adapters.numbers_api import NumbersApiClient
 from call_orchestrator.adapters.postgres import Store
 from call_orchestrator.adapters.webhooks import WebhookSender
+from call_orchestrator.agent_failures import watch_runtimes
 from call_orchestrator.api import include_routes
 from call_orchestrator.config import Settings
 from call_orchestrator.consumers import register_consumers
@@ -32,12 +33,14 @@ from call_orchestrator.handlers import (
     check_live_calls_periodically,
     refresh_read_model_periodically,
 )
+from talkifai_common.agent_capabilities import RuntimeBoard
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
+from talkifai_common.consumers import DeadLetters
 from talkifai_common.db import create_pool, migrate
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
-from talkifai_common.telemetry import configure_logging, configure_tracing
+from talkifai_common.telemetry import configure_logging, configure_metrics, configure_tracing
 from talkifai_common.web import BodySizeLimit, add_health_routes, install_error_handlers
 
 SERVICE = "call-orchestrator"
@@ -77,19 +80,21 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             recording_filepath=settings.recording_filepath,
         )
         broker = create_broker(settings.nats_url, name=SERVICE)
-        register_consumers(broker, store)
+        dead_letters = DeadLetters(broker, SERVICE)
+        register_consumers(broker, store, dead_letters, settings.retry_policy())
         bus_started = asyncio.Event()
         relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
         background = BackgroundTasks()
+        runtimes = RuntimeBoard()
         app.state.context = Context(
-            store=store, livekit=port, settings=settings, background=background
+            store=store, livekit=port, settings=settings, background=background, runtimes=runtimes
         )
         app.state.verifier = build_verifier(settings)
         app.state.webhook_receiver = lkapi.WebhookReceiver(lkapi.TokenVerifier(key, secret))
         app.state.pool = pool
         app.state.broker = broker
         app.state.bus_started = bus_started
-        sender = WebhookSender(
+        app.state.webhook_sender = sender = WebhookSender(
             store,
             secret=settings.signing_secret(),
             allow_private=settings.allows_private_webhooks,
@@ -99,8 +104,14 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             poll_interval_s=settings.webhook_poll_interval_s,
         )
         tasks = [
-            asyncio.create_task(start_when_reachable(broker, bus_started), name="bus-start"),
+            asyncio.create_task(
+                start_when_reachable(broker, bus_started, prepare=dead_letters.ensure_stream),
+                name="bus-start",
+            ),
             asyncio.create_task(relay.run_after(bus_started), name="outbox-relay"),
+            asyncio.create_task(
+                watch_runtimes(runtimes, broker, bus_started), name="agent-runtimes"
+            ),
             asyncio.create_task(sender.run(), name="customer-webhooks"),
             asyncio.create_task(
                 check_live_calls_periodically(app.state.context), name="live-call-check"
@@ -127,8 +138,12 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             await background.drain(settings.shutdown_grace_s)
             for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                # A background task that died must not fail the shutdown: log it and go on.
+                try:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                except Exception:
+                    log.exception("shutdown.task_failed", task=task.get_name())
             with contextlib.suppress(Exception):
                 await broker.stop()
             if numbers is not None:
@@ -161,7 +176,12 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         if not app.state.bus_started.is_set() or not app.state.broker.connection.is_connected:
             raise ConnectionError("NATS is not connected")
 
-    add_health_routes(app, {"database": database_ready, "nats": bus_ready})
+    async def webhooks_ready() -> None:
+        app.state.webhook_sender.check_ready()
+
+    add_health_routes(
+        app, {"database": database_ready, "nats": bus_ready, "webhooks": webhooks_ready}
+    )
     return app
 
 
@@ -184,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         migrate(settings.database_url, MIGRATIONS)
         log.info("migrations.applied")
         return
+    configure_metrics(SERVICE)
     if configure_tracing(SERVICE):
         AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     uvicorn.run(

@@ -23,8 +23,21 @@ class Settings(ServiceSettings):
         default=None, description="Bearer token of internal callers such as trunk-sync."
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    allow_private_webhooks: bool = Field(
-        default=False, description="Accept webhook URLs on private or loopback hosts (dev)."
+    events_streams_per_token: int = Field(
+        default=5, ge=1, description="Concurrent `GET /events` streams one token may hold."
+    )
+    events_streams_per_org: int = Field(
+        default=100, ge=1, description="Concurrent `GET /events` streams of one organization."
+    )
+    allow_private_webhooks: bool | None = Field(
+        default=None,
+        description="Accept webhook URLs on hosts that are not globally routable (unset: only "
+        "in dev mode).",
+    )
+    allow_private_sip_destinations: bool | None = Field(
+        default=None,
+        description="Accept termination URIs on hosts that are not globally routable (unset: "
+        "only in dev mode).",
     )
 
     @model_validator(mode="after")
@@ -59,5 +72,11 @@ class Settings(ServiceSettings):
 
     @property
     def allows_private_webhooks(self) -> bool:
-        """Private webhook hosts are allowed in dev mode or when explicitly enabled."""
-        return self.dev_mode or self.allow_private_webhooks
+        """Webhooks to private hosts: as ALLOW_PRIVATE_WEBHOOKS says, else only in dev mode."""
+        return self.allows_private(self.allow_private_webhooks)
+
+    @property
+    def allows_private_sip_destinations(self) -> bool:
+        """Private termination hosts: as ALLOW_PRIVATE_SIP_DESTINATIONS says, else only in dev
+        mode."""
+        return self.allows_private(self.allow_private_sip_destinations)

@@ -14,6 +14,7 @@ import asyncpg
 
 from numbers_api.adapters.postgres import (
     Store,
+    SyncRecorded,
     Tx,
     decode_cursor,
     encode_cursor,
@@ -24,9 +25,9 @@ from numbers_api.adapters.postgres import (
 from numbers_api.domain import (
     agent_in_use,
     check_assignment,
+    check_termination_host,
     check_voice_capable,
     new_id,
-    validate_webhook_url,
 )
 from numbers_api.schemas import (
     AgentAssignment,
@@ -39,6 +40,7 @@ from numbers_api.schemas import (
 )
 from talkifai_common.auth import Principal
 from talkifai_common.crypto import SecretBox
+from talkifai_common.destinations import DestinationRefused, validate_webhook_url
 from talkifai_common.errors import Conflict, NotFound, ValidationFailed
 from talkifai_common.events import (
     AgentData,
@@ -212,9 +214,13 @@ async def _emit_agent(tx: Tx, org_id: str, name: EventName, agent: AgentData) ->
 
 
 def _number_fields(
-    body: PhoneNumberCreate | PhoneNumberUpdate, box: SecretBox, allow_private_webhooks: bool
+    body: PhoneNumberCreate | PhoneNumberUpdate,
+    box: SecretBox,
+    allow_private_webhooks: bool,
+    allow_private_sip: bool,
 ) -> dict[str, Any]:
-    """Columns to write from the fields the body set; encrypts the password, checks the webhook."""
+    """Columns to write from the fields the body set; encrypts the password, checks where the
+    webhook and termination URI point."""
     fields: dict[str, Any] = {}
     for name in body.model_fields_set | (
         set(type(body).model_fields) if isinstance(body, PhoneNumberCreate) else set()
@@ -233,8 +239,14 @@ def _number_fields(
         elif name == "webhook_url" and value is not None:
             try:
                 fields[name] = validate_webhook_url(value, allow_private=allow_private_webhooks)
-            except ValueError as exc:
+            except DestinationRefused as exc:
                 raise ValidationFailed.for_field("webhook_url", str(exc)) from exc
+        elif name == "termination_uri" and value is not None:
+            try:
+                check_termination_host(value, allow_private=allow_private_sip)
+            except DestinationRefused as exc:
+                raise ValidationFailed.for_field("termination_uri", str(exc)) from exc
+            fields[name] = value
         else:
             fields[name] = value
     return fields
@@ -247,10 +259,11 @@ async def create_number(
     box: SecretBox,
     *,
     allow_private_webhooks: bool,
+    allow_private_sip: bool,
 ) -> PhoneNumberData:
     """Register a number for the caller's organization; a number belongs to one organization."""
     principal.require_manager()
-    fields = _number_fields(body, box, allow_private_webhooks)
+    fields = _number_fields(body, box, allow_private_webhooks, allow_private_sip)
     number_id = new_id("pn")
     row = new_number_row(principal.org_id, number_id, fields, datetime.now(UTC))
     number = number_from_row(row)
@@ -303,10 +316,11 @@ async def update_number(
     box: SecretBox,
     *,
     allow_private_webhooks: bool,
+    allow_private_sip: bool,
 ) -> PhoneNumberData:
     """Change a number's details; fields left out stay, `null` clears."""
     principal.require_manager()
-    fields = _number_fields(body, box, allow_private_webhooks)
+    fields = _number_fields(body, box, allow_private_webhooks, allow_private_sip)
     async with store.transaction() as tx:
         if await tx.lock_number(principal.org_id, number_id) is None:
             raise NotFound(f"Phone number {number_id} not found")
@@ -390,8 +404,9 @@ def _already_registered(phone_number: str) -> Conflict:
 # --- trunk-sync and internal callers --------------------------------------------------------
 
 
-async def record_sync_result(store: Store, event: CloudEvent[PhoneNumberSyncData]) -> bool:
-    """Keep a number's sync state current; results about an older version are ignored."""
+async def record_sync_result(store: Store, event: CloudEvent[PhoneNumberSyncData]) -> SyncRecorded:
+    """Keep a number's sync state current; a stale result (older version, or a failure after
+    the same version was synced) is recognised and left unapplied."""
     data = event.data
     error = data.error if data.state is SyncState.FAILED else None
     # A single UPDATE guarded by the version is atomic alone: no BEGIN/COMMIT round trips.

@@ -25,11 +25,12 @@ from numbers_api.config import Settings
 from numbers_api.consumers import LiveEvents, register_consumers
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
+from talkifai_common.consumers import DeadLetters
 from talkifai_common.db import create_pool, migrate
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
 from talkifai_common.settings import DEV_JWT_SECRET
-from talkifai_common.telemetry import configure_logging, configure_tracing
+from talkifai_common.telemetry import configure_logging, configure_metrics, configure_tracing
 from talkifai_common.web import BodySizeLimit, add_health_routes, install_error_handlers
 
 SERVICE = "numbers-api"
@@ -62,7 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
         )
         store = Store(pool)
         broker = create_broker(settings.nats_url, name=SERVICE)
-        register_consumers(broker, store, live)
+        dead_letters = DeadLetters(broker, SERVICE)
+        register_consumers(broker, store, live, dead_letters, settings.retry_policy())
         bus_started = asyncio.Event()
         relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
         app.state.services = Services(
@@ -75,7 +77,10 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.broker = broker
         app.state.pool = pool
-        bus_task = asyncio.create_task(start_when_reachable(broker, bus_started), name="bus-start")
+        bus_task = asyncio.create_task(
+            start_when_reachable(broker, bus_started, prepare=dead_letters.ensure_stream),
+            name="bus-start",
+        )
         relay_task = asyncio.create_task(relay.run_after(bus_started), name="outbox-relay")
         freeze_startup_objects()
         try:
@@ -141,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         count = asyncio.run(_rotate(settings))
         log.info("keys.rotated", secrets=count)
         return
+    configure_metrics(SERVICE)
     if configure_tracing(SERVICE):
         AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     if settings.dev_mode and settings.jwt_secret() == DEV_JWT_SECRET:

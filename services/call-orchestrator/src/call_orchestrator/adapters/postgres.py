@@ -26,6 +26,7 @@ from call_orchestrator.domain import (
     OutboundTarget,
     outbound_room_suffix,
 )
+from talkifai_common.agent_capabilities import required_keys
 from talkifai_common.events import (
     AgentData,
     CallAgentRef,
@@ -56,6 +57,7 @@ _TIMESTAMP_BY_STATUS = {
 _SETTABLE = frozenset(
     {
         "failure_reason",
+        "failure_detail",
         "sip_status_code",
         "sip_call_id",
         "participant_identity",
@@ -147,6 +149,7 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         agent=_agent_ref(row["agent_id"], row["agent_name"]),
         room_name=row["room_name"],
         failure_reason=row["failure_reason"],
+        failure_detail=row["failure_detail"],
         sip_status_code=row["sip_status_code"],
         sip_call_id=row["sip_call_id"],
         recording_egress_id=row["recording_egress_id"],
@@ -273,12 +276,12 @@ class Store:
         """Apply an agent event if it is newer than what we hold (deletion wins a tie)."""
         row = await self.pool.fetchval(
             """
-            INSERT INTO agents (id, org_id, name, architecture, version, deleted)
-            VALUES ($1, $2, $3, $4, $5, $6)
+            INSERT INTO agents (id, org_id, name, architecture, version, deleted, provider_keys)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT (id) DO UPDATE
                SET org_id = EXCLUDED.org_id, name = EXCLUDED.name,
                    architecture = EXCLUDED.architecture, version = EXCLUDED.version,
-                   deleted = EXCLUDED.deleted
+                   deleted = EXCLUDED.deleted, provider_keys = EXCLUDED.provider_keys
              WHERE agents.version < EXCLUDED.version
                 OR (EXCLUDED.deleted AND NOT agents.deleted AND agents.version <= EXCLUDED.version)
             RETURNING 1
@@ -289,6 +292,7 @@ class Store:
             agent.architecture.value,
             agent.version,
             deleted,
+            sorted(required_keys(agent)),
         )
         return row is not None
 
@@ -309,8 +313,9 @@ class Store:
                 """
                 INSERT INTO phone_numbers (id, org_id, phone_number, inbound_agent_id,
                     inbound_agent_name, inbound_agent_arch, outbound_agent_id,
-                    outbound_agent_name, outbound_agent_arch, webhook_url, recording_mode, version)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                    outbound_agent_name, outbound_agent_arch, webhook_url, recording_mode, version,
+                    status)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                 ON CONFLICT (id) DO UPDATE SET
                     org_id = EXCLUDED.org_id, phone_number = EXCLUDED.phone_number,
                     inbound_agent_id = EXCLUDED.inbound_agent_id,
@@ -320,8 +325,11 @@ class Store:
                     outbound_agent_name = EXCLUDED.outbound_agent_name,
                     outbound_agent_arch = EXCLUDED.outbound_agent_arch,
                     webhook_url = EXCLUDED.webhook_url,
-                    recording_mode = EXCLUDED.recording_mode, version = EXCLUDED.version
+                    recording_mode = EXCLUDED.recording_mode, version = EXCLUDED.version,
+                    status = EXCLUDED.status
                 WHERE phone_numbers.version < EXCLUDED.version
+                   -- a row from before statuses were kept takes its status from the same version
+                   OR (phone_numbers.version = EXCLUDED.version AND phone_numbers.status IS NULL)
                 RETURNING 1
                 """,
                 number.id,
@@ -336,6 +344,7 @@ class Store:
                 number.webhook_url,
                 number.recording_mode.value,
                 number.version,
+                number.status.value,
             )
             return row is not None
 
@@ -370,10 +379,12 @@ class Store:
         self, number_ids: Sequence[str]
     ) -> dict[str, tuple[int | None, int | None]]:
         """The number version and the sync version the read model holds for each of those
-        numbers it knows (either may be None)."""
+        numbers it knows (either may be None; the number version is None while its status is
+        unknown, so a refresh fills it in)."""
         rows = await self.pool.fetch(
             """
-            SELECT ids.id, n.version, s.version AS sync_version
+            SELECT ids.id, CASE WHEN n.status IS NOT NULL THEN n.version END AS version,
+                   s.version AS sync_version
               FROM unnest($1::text[]) AS ids(id)
               LEFT JOIN phone_numbers n ON n.id = ids.id
               LEFT JOIN phone_number_sync s ON s.phone_number_id = ids.id
@@ -438,7 +449,8 @@ class Store:
             SELECT n.id, n.org_id, n.phone_number, n.outbound_agent_id,
                    COALESCE(a.name, n.outbound_agent_name) AS agent_name,
                    COALESCE(a.architecture, n.outbound_agent_arch) AS agent_arch,
-                   s.outbound_trunk_id, n.webhook_url, n.recording_mode,
+                   s.outbound_trunk_id, n.webhook_url, n.recording_mode, a.provider_keys,
+                   n.status = 'inactive' AS inactive,
                    EXISTS (SELECT 1 FROM calls c
                             WHERE c.room_name = $3 || n.outbound_agent_id || $4
                               AND c.status IN ('initiated', 'ringing', 'answered')) AS room_in_use,
@@ -469,6 +481,10 @@ class Store:
             recording_mode=row["recording_mode"],
             room_in_use=row["room_in_use"],
             org_at_limit=row["org_at_limit"],
+            agent_provider_keys=(
+                tuple(row["provider_keys"]) if row["provider_keys"] is not None else None
+            ),
+            inactive=bool(row["inactive"]),
         )
 
     async def inbound_target(self, phone_number: str) -> OutboundTarget | None:
