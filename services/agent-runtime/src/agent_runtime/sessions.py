@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from livekit.agents import llm, stt, tts
 from livekit.plugins import cartesia, deepgram, elevenlabs, google, openai
 
 from agent_runtime.domain import AgentRuntimeError, ProviderKeyMissing, TextAgentRefused
+from talkifai_common.agent_capabilities import (
+    GOOGLE_CLOUD,
+    LLM_KEYS,
+    REALTIME_KEYS,
+    STT_KEYS,
+    TTS_KEYS,
+)
 from talkifai_common.events import AgentData
 from talkifai_common.voice import (
     Architecture,
@@ -28,7 +36,7 @@ from talkifai_common.voice import (
     TTSProvider,
 )
 
-GOOGLE_CLOUD = "GOOGLE_APPLICATION_CREDENTIALS"
+ProviderT = TypeVar("ProviderT", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -41,10 +49,13 @@ class Components:
     tts: tts.TTS[Any] | None = None
 
 
-def _key(env: Mapping[str, str], provider: str, variable: str) -> str:
+def _key(env: Mapping[str, str], provider: ProviderT, keys: Mapping[ProviderT, str]) -> str:
+    """The provider's key from `env`, by the one provider-to-variable table agent-runtime
+    advertises (talkifai_common.agent_capabilities); ProviderKeyMissing when it is not set."""
+    variable = keys[provider]
     value = env.get(variable, "").strip()
     if not value:
-        raise ProviderKeyMissing(provider, variable)
+        raise ProviderKeyMissing(provider.value, variable)
     return value
 
 
@@ -57,12 +68,12 @@ def make_stt(cfg: STTConfig, language: str, env: Mapping[str, str]) -> stt.STT[A
     """Speech recognition for the configured provider."""
     model = cfg.resolved_model()
     if cfg.provider is STTProvider.DEEPGRAM:
-        key = _key(env, "deepgram", "DEEPGRAM_API_KEY")
+        key = _key(env, cfg.provider, STT_KEYS)
         return deepgram.STT(model=model, language=language, api_key=key)
     if cfg.provider is STTProvider.OPENAI:
-        key = _key(env, "openai", "OPENAI_API_KEY")
+        key = _key(env, cfg.provider, STT_KEYS)
         return openai.STT(model=model, language=_lang(language), api_key=key)
-    _key(env, "google", GOOGLE_CLOUD)
+    _key(env, cfg.provider, STT_KEYS)
     return google.STT(model=model, languages=[language], credentials_file=env[GOOGLE_CLOUD])
 
 
@@ -70,9 +81,9 @@ def make_llm(cfg: LLMConfig, env: Mapping[str, str]) -> llm.LLM[Any]:
     """The language model of a pipeline agent."""
     model = cfg.resolved_model()
     if cfg.provider is LLMProvider.OPENAI:
-        key = _key(env, "openai", "OPENAI_API_KEY")
+        key = _key(env, cfg.provider, LLM_KEYS)
         return openai.LLM(model=model, temperature=cfg.temperature, api_key=key)
-    key = _key(env, "google", "GOOGLE_API_KEY")
+    key = _key(env, cfg.provider, LLM_KEYS)
     return google.LLM(model=model, temperature=cfg.temperature, api_key=key)
 
 
@@ -80,24 +91,24 @@ def make_tts(cfg: TTSConfig, language: str, env: Mapping[str, str]) -> tts.TTS[A
     """Speech synthesis for the configured provider (its default voice when none is set)."""
     model = cfg.resolved_model()
     if cfg.provider is TTSProvider.CARTESIA:
-        key = _key(env, "cartesia", "CARTESIA_API_KEY")
+        key = _key(env, cfg.provider, TTS_KEYS)
         if cfg.voice:
             return cartesia.TTS(model=model, voice=cfg.voice, language=_lang(language), api_key=key)
         return cartesia.TTS(model=model, language=_lang(language), api_key=key)
     if cfg.provider is TTSProvider.ELEVENLABS:
-        key = _key(env, "elevenlabs", "ELEVEN_API_KEY")
+        key = _key(env, cfg.provider, TTS_KEYS)
         if cfg.voice:
             return elevenlabs.TTS(model=model, voice_id=cfg.voice, api_key=key)
         return elevenlabs.TTS(model=model, api_key=key)
     if cfg.provider is TTSProvider.OPENAI:
-        key = _key(env, "openai", "OPENAI_API_KEY")
+        key = _key(env, cfg.provider, TTS_KEYS)
         if cfg.voice:
             return openai.TTS(model=model, voice=cfg.voice, api_key=key)
         return openai.TTS(model=model, api_key=key)
     if cfg.provider is TTSProvider.DEEPGRAM:
-        key = _key(env, "deepgram", "DEEPGRAM_API_KEY")
+        key = _key(env, cfg.provider, TTS_KEYS)
         return deepgram.TTS(model=model, api_key=key)
-    _key(env, "google", GOOGLE_CLOUD)
+    _key(env, cfg.provider, TTS_KEYS)
     return google.TTS(
         language=language, voice_name=cfg.voice or model, credentials_file=env[GOOGLE_CLOUD]
     )
@@ -106,11 +117,11 @@ def make_tts(cfg: TTSConfig, language: str, env: Mapping[str, str]) -> tts.TTS[A
 def make_realtime(cfg: RealtimeConfig, env: Mapping[str, str]) -> llm.RealtimeModel:
     """A speech-to-speech model: OpenAI Realtime or Gemini Live."""
     if cfg.provider is RealtimeProvider.OPENAI:
-        key = _key(env, "openai", "OPENAI_API_KEY")
+        key = _key(env, cfg.provider, REALTIME_KEYS)
         return openai.realtime.RealtimeModel(
             model=cfg.resolved_model(), voice=cfg.resolved_voice(), api_key=key
         )
-    key = _key(env, "google", "GOOGLE_API_KEY")
+    key = _key(env, cfg.provider, REALTIME_KEYS)
     return google.realtime.RealtimeModel(
         model=cfg.resolved_model(), voice=cfg.resolved_voice(), api_key=key
     )
