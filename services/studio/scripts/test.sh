@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Studio's checks (`make test` runs this as `studio-test`): install what is missing, typecheck,
+# The Studio's checks (`make test` runs this as `studio-test`): install what is missing, check the API
+# types against the services' OpenAPI documents (scripts/api-types.sh --check), typecheck,
 # build, component tests (Vitest), then the end-to-end tests in Chromium against the real numbers-api.
 #
 #   STUDIO_SKIP_E2E=1   stop after the component tests
@@ -18,14 +19,16 @@ command -v node >/dev/null 2>&1 || { echo "studio: Node.js 20+ is required" >&2;
 cd "$STUDIO"
 
 # npm keeps its own copy of the lock in node_modules: reinstall only when package-lock.json moved on.
-# `npm install`, not `npm ci`: npm 11 writes locks without other platforms' optional packages
-# (rollup's and esbuild's native builds) and then `npm ci` refuses them as out of sync; `npm install`
-# installs exactly the locked versions all the same.
+# `npm ci` installs the lock as committed and never rewrites it (`npm install` may, leaving the clone
+# dirty). The lock lists every platform's optional packages (rollup's and esbuild's native builds);
+# after changing package.json, regenerate it with `npm install` and commit both.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "npm install (from package-lock.json)"
-  npm install --no-audit --no-fund
+  say "npm ci (from package-lock.json)"
+  npm ci --no-audit --no-fund
 fi
 
+say "API types match the services' OpenAPI documents"
+"$STUDIO/scripts/api-types.sh" --check
 say "typecheck"
 npx --no-install tsc --noEmit
 say "build"

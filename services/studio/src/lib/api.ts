@@ -2,6 +2,7 @@
 import type {
   Agent,
   AgentAssignment,
+  DevTokenRequest,
   FieldProblem,
   OutboundCallFailure,
   OutboundCallRequest,
@@ -11,6 +12,7 @@ import type {
   PhoneNumberWrite,
   Problem,
   Role,
+  TokenResponse,
 } from "./types";
 
 /** An HTTP failure with the server's problem details (or a network failure, status 0). */
@@ -34,12 +36,6 @@ export class ApiError extends Error {
 }
 
 export type Fetch = typeof fetch;
-
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-}
 
 /** The result of `POST /telephony/outbound-call`: the body and the HTTP status, whatever it was. */
 export interface OutboundCallResult {
@@ -96,7 +92,7 @@ export class Api {
       if (cursor) query.set("cursor", cursor);
       const page: Page<T> = await this.request<Page<T>>("GET", `${path}?${query}`);
       items.push(...page.items);
-      cursor = page.next_cursor;
+      cursor = page.next_cursor ?? null;
     } while (cursor && items.length < max);
     return { items, complete: !cursor };
   }
@@ -130,7 +126,7 @@ export class Api {
   }
 
   devToken(orgId: string, role: Role, sub = "dev-user"): Promise<TokenResponse> {
-    return this.request("POST", "/dev/token", { org_id: orgId, role, sub });
+    return this.request("POST", "/dev/token", { org_id: orgId, role, sub } satisfies DevTokenRequest);
   }
 
   /** Place a call; never throws for an HTTP status, since every status has its explanation. */

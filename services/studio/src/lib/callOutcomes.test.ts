@@ -29,6 +29,10 @@ describe("outbound call outcomes (the seed's error table)", () => {
     expect(outcome.tone).toBe("success");
     expect(outcome.title).toBe("Call initiated successfully");
   });
+  it("shows no SIP status when the server reports none (null)", () => {
+    const outcome = describeCallResult({ status: 404, body: { success: false, error: "phone_number_not_found", message: "not found", sip_status_code: null } });
+    expect(outcome.sipStatus).toBeUndefined();
+  });
   it("explains a network failure as retryable", () => {
     expect(describeCallResult({ status: 0, body: null })).toMatchObject({ title: "Network error", retryable: true });
   });

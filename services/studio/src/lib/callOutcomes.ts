@@ -39,5 +39,5 @@ export function describeCallResult(result: OutboundCallResult): CallOutcome {
     return { tone: "error", title: "Network error", explanation: "The call service cannot be reached. Check your connection and retry.", retryable: true };
   }
   const row = TABLE[status] ?? (status >= 500 ? TABLE[500] : { tone: "error" as const, title: `Call failed (${status})`, explanation: "The call could not be placed.", retryable: false });
-  return { ...row, message: failure?.message, sipStatus: failure?.sip_status_code };
+  return { ...row, message: failure?.message, sipStatus: failure?.sip_status_code ?? undefined };
 }

@@ -1,101 +1,41 @@
-/** The numbers-api and call-orchestrator contract (ARCHITECTURE.md), as the Studio reads it. */
+/** The numbers-api and call-orchestrator contract under the names the Studio uses, aliased from the
+ * types generated from their OpenAPI documents (`scripts/api-types.sh`; never edit `generated/`). */
 
-export type Architecture = "pipeline" | "realtime" | "text";
-export type Role = "owner" | "admin" | "member";
-export type RecordingMode = "disabled" | "all" | "consent";
+import type { components as CallOrchestrator } from "./generated/call-orchestrator";
+import type { components as NumbersApi } from "./generated/numbers-api";
 
-export interface Agent {
-  id: string;
-  name: string;
-  architecture: Architecture;
-  created_at?: string;
-  updated_at?: string;
-}
+type NumbersApiSchema = NumbersApi["schemas"];
+type CallOrchestratorSchema = CallOrchestrator["schemas"];
 
-export interface AgentRef {
-  id: string;
-  name: string;
-  architecture: Architecture;
-}
+export type Architecture = NumbersApiSchema["Architecture"];
+export type Role = NumbersApiSchema["Role"];
+export type RecordingMode = NumbersApiSchema["RecordingMode"];
 
-export interface SyncStatus {
-  state: "pending" | "synced" | "failed";
-  error: string | null;
-  synced_at: string | null;
-}
+export type Agent = NumbersApiSchema["AgentData"];
+export type AgentRef = NumbersApiSchema["AgentRef"];
+export type SyncStatus = NumbersApiSchema["SyncStatus"];
+export type PhoneNumber = NumbersApiSchema["PhoneNumberData"];
 
-export interface PhoneNumber {
-  id: string;
-  phone_number: string;
-  termination_uri: string | null;
-  sip_username: string | null;
-  has_sip_password: boolean;
-  inbound_agent: AgentRef | null;
-  outbound_agent: AgentRef | null;
-  webhook_url: string | null;
-  recording_mode: RecordingMode;
-  status: "active" | "inactive";
-  sync: SyncStatus;
-  version?: number;
-  created_at: string;
-  updated_at: string;
-}
+/** A page of `GET /agents` or `GET /phone-numbers` (both lists page the same way). */
+export type Page<T> = Omit<NumbersApiSchema["Page_PhoneNumberData_"], "items"> & { items: T[] };
 
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
+/** A body both POST /phone-numbers and PATCH accept: every field optional, null clears. */
+export type PhoneNumberWrite = Partial<NumbersApiSchema["PhoneNumberCreate"]> & NumbersApiSchema["PhoneNumberUpdate"];
 
-/** POST /phone-numbers; PATCH takes the same fields, all optional, null clears. */
-export interface PhoneNumberWrite {
-  phone_number?: string;
-  termination_uri?: string | null;
-  sip_username?: string | null;
-  sip_password?: string | null;
-  webhook_url?: string | null;
-  recording_mode?: RecordingMode;
-}
+export type AgentAssignment = NumbersApiSchema["AgentAssignment"];
+export type FieldProblem = NumbersApiSchema["FieldProblem"];
+/** Partial: an error body may come from the proxy or not parse at all. */
+export type Problem = Partial<NumbersApiSchema["Problem"]>;
+export type DevTokenRequest = NumbersApiSchema["DevTokenRequest"];
+export type TokenResponse = NumbersApiSchema["TokenResponse"];
 
-export interface AgentAssignment {
-  phone_number: string;
-  inbound_agent_id: string | null;
-  outbound_agent_id: string | null;
-}
-
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
-
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  errors?: FieldProblem[];
-}
-
-export interface OutboundCallRequest {
-  to_number: string;
-  from_number: string;
-}
-
-export interface OutboundCallSuccess {
-  success: true;
-  message: string;
-  room_name: string;
-  agent: { id: string; name: string };
-  from_number: string;
-  to_number: string;
-  call_id?: string;
-}
-
-export interface OutboundCallFailure {
-  success: false;
-  error: string;
-  message: string;
-  sip_status_code?: number;
-}
+/** The fields of POST /telephony/outbound-call the Studio sends; the rest keep their defaults. */
+export type OutboundCallRequest = Pick<CallOrchestratorSchema["OutboundCallRequest"], "to_number" | "from_number">;
+type OutboundCallResponse = CallOrchestratorSchema["OutboundCallResponse"];
+/** The seed's success body; `call_id` and `status` are this service's additions, read when present. */
+export type OutboundCallSuccess = Omit<OutboundCallResponse, "call_id" | "status"> &
+  Partial<Pick<OutboundCallResponse, "call_id" | "status">>;
+export type OutboundCallFailure = CallOrchestratorSchema["OutboundCallErrorBody"];
 
 export const RECORDING_LABELS: Record<RecordingMode, string> = {
   disabled: "Disabled",

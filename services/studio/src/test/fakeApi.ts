@@ -7,7 +7,21 @@ export function makeToken(orgId = "org_a", role: Role = "owner", sub = "user-1")
 }
 
 export function agent(id: string, name: string, architecture: Agent["architecture"] = "pipeline"): Agent {
-  return { id, name, architecture, created_at: "2025-01-01T00:00:00Z", updated_at: "2025-01-01T00:00:00Z" };
+  return {
+    id,
+    name,
+    architecture,
+    instructions: "",
+    greeting: "",
+    language: "en",
+    stt: null,
+    llm: null,
+    tts: null,
+    realtime: null,
+    version: 1,
+    created_at: "2025-01-01T00:00:00Z",
+    updated_at: "2025-01-01T00:00:00Z",
+  };
 }
 
 /** numbers-api resets a number's sync to pending with every change (a new version for trunk-sync). */
@@ -26,6 +40,8 @@ export function number(phone: string, extra: Partial<PhoneNumber> = {}): PhoneNu
     outbound_agent: null,
     webhook_url: null,
     recording_mode: "disabled",
+    sip_transport: "tls",
+    media_encryption: "require",
     status: "inactive",
     sync: { state: "pending", error: null, synced_at: null },
     version: 1,
