@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import statistics
 import time
@@ -32,6 +31,7 @@ from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, Num
 from agent_runtime.worker import Runtime, create_server
 from livekit_emulator.testing import running_emulator
 from talkifai_common.events import AgentData, CloudEvent
+from talkifai_common.jobs import InboundJob
 from talkifai_common.voice import LLMConfig, STTConfig, TTSConfig
 
 NUMBER = "+12025550123"
@@ -113,8 +113,12 @@ async def run(calls: int) -> None:
                 dispatch_rule_individual=sip.SIPDispatchRuleIndividual(room_prefix="call")
             ),
         )
-        meta = {"agent_id": "agent_bench", "phone_number_id": "pn_b", "e164": NUMBER}
-        rule.room_config.agents.add(agent_name=settings.agent_name, metadata=json.dumps(meta))
+        rule_job = InboundJob(
+            agent_id="agent_bench", phone_number_id="pn_b", phone_number=NUMBER, org_id="org_bench"
+        )
+        rule.room_config.agents.add(
+            agent_name=settings.agent_name, metadata=rule_job.model_dump_json()
+        )
         await lkapi.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=rule))
 
         to_accept: list[float] = []

@@ -19,11 +19,11 @@ from agent_runtime.adapters.orchestrator import OrchestratorClient
 from agent_runtime.agent import CallState, TalkifaiAgent
 from agent_runtime.domain import (
     CallPolicy,
-    JobMetadata,
     LiveKitFailure,
     VoicemailPolicy,
     call_instructions,
 )
+from talkifai_common.jobs import InboundJob, JobMetadata, OutboundJob
 from tests.support.servers import serve_asgi
 
 from .fakes import FakeCallControl, FakeLLM, FakeTTS, Reply
@@ -67,11 +67,25 @@ def _state(
     ask_consent: bool = False,
     greet_first: bool = True,
     voicemail: VoicemailPolicy | None = None,
-    call_id: str | None = "call_1",
+    call_id: str = "call_1",
 ) -> CallState:
-    meta = JobMetadata.model_validate(
-        {"agent_id": "agent_1", "call_id": call_id, "direction": direction}
-    )
+    """An inbound call's state, or an outbound one's (only those carry a call id)."""
+    meta: JobMetadata
+    if direction == "outbound":
+        meta = OutboundJob(
+            agent_id="agent_1",
+            call_id=call_id,
+            phone_number_id="pn_1",
+            from_number="+12025550123",
+            to_number="+15550142",
+        )
+    else:
+        meta = InboundJob(
+            agent_id="agent_1",
+            phone_number_id="pn_1",
+            phone_number="+12025550123",
+            org_id="org_a",
+        )
     policy = CallPolicy(
         greet_first=greet_first,
         ask_consent=ask_consent,
@@ -125,15 +139,13 @@ async def test_an_outbound_call_waits_for_the_callee_and_knows_why_it_called(
     orchestrator: tuple[Orchestrator, OrchestratorClient],
 ) -> None:
     state = _state(FakeCallControl(), orchestrator[1], direction="outbound", greet_first=False)
-    state.meta = JobMetadata.model_validate(
-        {
-            "agent_id": "agent_1",
-            "call_id": "call_1",
-            "direction": "outbound",
-            "from_number": "+12025550123",
-            "to_number": "+15550142",
-            "metadata": {"customer": "Ada", "reason": "renewal"},
-        }
+    state.meta = OutboundJob(
+        agent_id="agent_1",
+        call_id="call_1",
+        phone_number_id="pn_1",
+        from_number="+12025550123",
+        to_number="+15550142",
+        metadata={"customer": "Ada", "reason": "renewal"},
     )
     session, fake = await _session(state, ("Hi Ada, I am calling about your renewal.", []))
     async with session:
@@ -218,7 +230,7 @@ async def test_a_granted_consent_is_reported_to_call_orchestrator(
     orchestrator: tuple[Orchestrator, OrchestratorClient],
 ) -> None:
     fake, client = orchestrator
-    state = _state(FakeCallControl(), client, ask_consent=True)
+    state = _state(FakeCallControl(), client, direction="outbound", ask_consent=True)
     session, llm = await _session(state, ("Thank you.", [("record_consent", {"consented": True})]))
     async with session:
         await session.run(user_input="Yes, you may record")
@@ -233,7 +245,7 @@ async def test_an_inbound_calls_consent_is_reported_by_its_room(
     orchestrator: tuple[Orchestrator, OrchestratorClient],
 ) -> None:
     fake, client = orchestrator
-    state = _state(FakeCallControl(), client, ask_consent=True, call_id=None)
+    state = _state(FakeCallControl(), client, ask_consent=True)
     session, _ = await _session(state, ("Thank you.", [("record_consent", {"consented": True})]))
     async with session:
         await session.run(user_input="Sure, record it")
@@ -251,7 +263,9 @@ async def test_a_refused_consent_is_not_reported_and_an_unknown_call_is_survived
         await session.run(user_input="No recording please")
         assert fake.reports == []
         assert state.consent_given is False
-    state = _state(FakeCallControl(), client, ask_consent=True, call_id="call_unknown")
+    state = _state(
+        FakeCallControl(), client, direction="outbound", ask_consent=True, call_id="call_unknown"
+    )
     session, _ = await _session(state, ("Thanks.", [("record_consent", {"consented": True})]))
     async with session:
         result = await session.run(user_input="Yes")

@@ -13,11 +13,10 @@ from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, Num
 from agent_runtime.domain import (
     TEXT_AGENT_REFUSAL,
     BadJobMetadata,
-    Direction,
-    JobMetadata,
     ProviderKeyMissing,
     TextAgentRefused,
     UnknownAgent,
+    parse_job,
 )
 from agent_runtime.sessions import build_components
 from agent_runtime.worker import Runtime, prepare_call
@@ -25,10 +24,10 @@ from talkifai_common.bus import create_broker, ensure_stream
 from talkifai_common.events import (
     STREAM_NAME,
     CallDirection,
-    CallJobMetadata,
     EventName,
     new_event,
 )
+from talkifai_common.jobs import InboundJob, OutboundJob
 from talkifai_common.voice import Architecture, RealtimeConfig, TTSConfig, TTSProvider
 from tests.support.bus import replies_to_a_jetstream_publish
 
@@ -44,37 +43,53 @@ KEYS = {
 
 
 def test_trunk_sync_dispatch_rule_metadata_reads_as_an_inbound_job() -> None:
-    raw = '{"agent_id": "agent_1", "phone_number_id": "pn_1", "e164": "+12025550123", "org_id": "org_a"}'
-    meta = JobMetadata.parse(raw)
-    assert meta.direction is Direction.INBOUND
+    written = InboundJob(
+        agent_id="agent_1", phone_number_id="pn_1", phone_number="+12025550123", org_id="org_a"
+    )
+    meta = parse_job(written.model_dump_json())
+    assert isinstance(meta, InboundJob)
+    assert meta.direction is CallDirection.INBOUND
     assert meta.call_id is None
-    assert meta.caller_metadata is None
     assert meta.our_number == "+12025550123"
+    assert meta.remote_number is None
     assert meta.org_id == "org_a"
 
 
 def test_call_orchestrator_dispatch_metadata_reads_as_an_outbound_job() -> None:
-    shared = CallJobMetadata(
+    written = OutboundJob(
         agent_id="agent_1",
         call_id="call_9",
-        direction=CallDirection.OUTBOUND,
         phone_number_id="pn_1",
         from_number="+12025550123",
         to_number="+15550142",
         metadata={"customer": "Ada"},
     )
-    meta = JobMetadata.parse(shared.model_dump_json())
-    assert meta.direction is Direction.OUTBOUND
+    meta = parse_job(written.model_dump_json())
+    assert isinstance(meta, OutboundJob)
+    assert meta.direction is CallDirection.OUTBOUND
     assert meta.call_id == "call_9"
     assert meta.our_number == "+12025550123"
     assert meta.remote_number == "+15550142"
-    assert meta.caller_metadata == {"customer": "Ada"}
+    assert meta.metadata == {"customer": "Ada"}
 
 
-@pytest.mark.parametrize("raw", ["", "not json", '{"call_id": "c"}', '{"agent_id": ""}'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "not json",
+        '{"call_id": "c"}',
+        '{"agent_id": "agent_1"}',
+        '{"agent_id": "", "direction": "inbound", "phone_number_id": "pn_1", '
+        '"phone_number": "+12025550123", "org_id": "org_a"}',
+        '{"agent_id": "agent_1", "phone_number_id": "pn_1", "e164": "+12025550123", '
+        '"org_id": "org_a", "direction": "inbound"}',
+        '{"agent_id": "agent_1", "direction": "outbound", "from_number": "+12025550123"}',
+    ],
+)
 def test_unreadable_metadata_is_refused_with_a_reason(raw: str) -> None:
     with pytest.raises(BadJobMetadata) as caught:
-        JobMetadata.parse(raw)
+        parse_job(raw)
     assert "metadata" in caught.value.message
 
 
@@ -187,17 +202,25 @@ def _runtime(source: FakeSource, env: dict[str, str]) -> Runtime:
     )
 
 
+def _inbound_job(agent_id: str) -> str:
+    """The job trunk-sync's dispatch rule for number pn_1 carries."""
+    job = InboundJob(
+        agent_id=agent_id, phone_number_id="pn_1", phone_number="+12025550123", org_id="org_a"
+    )
+    return job.model_dump_json()
+
+
 async def test_a_job_for_a_text_agent_fails_with_the_seed_message() -> None:
     source = FakeSource(agents={"agent_t": KnownAgent("org_a", agent_data("agent_t", "text"))})
     with pytest.raises(TextAgentRefused) as caught:
-        await prepare_call('{"agent_id": "agent_t"}', _runtime(source, KEYS))
+        await prepare_call(_inbound_job("agent_t"), _runtime(source, KEYS))
     assert TEXT_AGENT_REFUSAL in caught.value.message
     assert caught.value.reason == "text_agent"
 
 
 async def test_a_job_for_an_unknown_agent_fails_clearly() -> None:
     with pytest.raises(UnknownAgent) as caught:
-        await prepare_call('{"agent_id": "agent_gone"}', _runtime(FakeSource(), KEYS))
+        await prepare_call(_inbound_job("agent_gone"), _runtime(FakeSource(), KEYS))
     assert caught.value.message == "Agent agent_gone does not exist"
 
 
@@ -206,9 +229,7 @@ async def test_a_consent_number_makes_the_call_ask_for_consent() -> None:
         agents={"agent_1": KnownAgent("org_a", agent_data())},
         numbers={"pn_1": KnownNumber("org_a", number_data(recording_mode="consent"))},
     )
-    prepared = await prepare_call(
-        '{"agent_id": "agent_1", "phone_number_id": "pn_1"}', _runtime(source, KEYS)
-    )
+    prepared = await prepare_call(_inbound_job("agent_1"), _runtime(source, KEYS))
     assert prepared.policy.ask_consent
     assert prepared.policy.greet_first
     assert prepared.org_id == "org_a"

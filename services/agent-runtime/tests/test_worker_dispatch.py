@@ -8,7 +8,6 @@ job then fails to join the room: that must end in a call failure event and a hun
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, Num
 from agent_runtime.worker import Runtime, create_server
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from talkifai_common.events import EventName
+from talkifai_common.jobs import InboundJob
 
 from .fakes import FakeSource, RecordingEvents, agent_data, number_data
 
@@ -106,13 +106,10 @@ async def test_an_inbound_call_reaches_our_worker_with_the_numbers_metadata(stac
                 dispatch_rule_individual=sip.SIPDispatchRuleIndividual(room_prefix="call")
             ),
         )
-        metadata = {
-            "agent_id": "agent_1",
-            "phone_number_id": "pn_1",
-            "e164": "+12025550123",
-            "org_id": "org_a",
-        }
-        rule.room_config.agents.add(agent_name="talkifai-agent", metadata=json.dumps(metadata))
+        metadata = InboundJob(
+            agent_id="agent_1", phone_number_id="pn_1", phone_number="+12025550123", org_id="org_a"
+        ).model_dump_json()
+        rule.room_config.agents.add(agent_name="talkifai-agent", metadata=metadata)
         await lkapi.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=rule))
 
         call = await lk.control.inbound_call("+15550142", "+12025550123")
@@ -125,7 +122,7 @@ async def test_an_inbound_call_reaches_our_worker_with_the_numbers_metadata(stac
         job = jobs[0]
         assert job["room"] == call.room_name
         assert job["agent_name"] == "talkifai-agent"
-        assert json.loads(job["metadata"]) == metadata
+        assert job["metadata"] == metadata
         assert job["worker_id"] == (await lk.control.state())["workers"][0]["id"]
         assert job["accepted_at_ms"] is not None
         assert job["participant_identity"] == f"agent-{job['id']}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -242,20 +242,6 @@ class CallData(_Data):
     )
     total_duration_s: float | None = Field(
         default=None, description="Started to ended, ringing included."
-    )
-
-
-class CallJobMetadata(_Data):
-    """The metadata of the `talkifai-agent` dispatch for a call (JSON in the dispatch)."""
-
-    agent_id: str
-    call_id: str
-    direction: CallDirection
-    phone_number_id: str | None
-    from_number: str
-    to_number: str
-    metadata: dict[str, Any] = Field(
-        default_factory=dict, description="The caller's `metadata` of the outbound request."
     )
 
 

@@ -1,6 +1,10 @@
 """numbers-api's internal representations (`/internal/*`, with the internal token only), shared
 by numbers-api, which answers with them, and the services that read them; and the listing of
 every number through an httpx client that carries the token.
+
+`OutboundCredentials` carries a number's SIP password, which trunk-sync hands to LiveKit and
+nowhere else: it is a `SecretStr`, masked in `repr`, `str` and every ordinary dump, and written in
+clear only by `reveal_json`, which numbers-api's internal routes alone call.
 """
 
 from __future__ import annotations
@@ -9,11 +13,18 @@ from collections.abc import AsyncIterator
 
 import httpx
 from opentelemetry import propagate
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, SerializationInfo, field_serializer
 
-from talkifai_common.events import AgentData, LiveKitResources, PhoneNumberData
+from talkifai_common.events import (
+    AgentData,
+    LiveKitResources,
+    MediaEncryption,
+    PhoneNumberData,
+    SipTransport,
+)
 
 PAGE_LIMIT = 200  # numbers-api's largest page
+_REVEAL = "reveal_secrets"  # the serialization context key that writes secrets in clear
 
 
 class InternalPhoneNumber(PhoneNumberData):
@@ -31,6 +42,50 @@ class InternalAgent(AgentData):
     """An agent with its organization, for internal callers."""
 
     org_id: str
+
+
+class OutboundCredentials(BaseModel):
+    """A number's outbound trunk settings with its SIP password, for trunk-sync to hand LiveKit."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    phone_number_id: str
+    phone_number: str
+    org_id: str
+    version: int
+    termination_uri: str | None
+    sip_username: str | None
+    sip_password: SecretStr | None = Field(repr=False)
+    sip_transport: SipTransport
+    media_encryption: MediaEncryption
+
+    @field_serializer("sip_password", when_used="json")
+    def _password_masked_unless_revealed(
+        self, password: SecretStr | None, info: SerializationInfo
+    ) -> str | None:
+        if password is None:
+            return None
+        if isinstance(info.context, dict) and info.context.get(_REVEAL) is True:
+            return password.get_secret_value()
+        return str(password)
+
+
+class NumberForSync(BaseModel):
+    """A number and its outbound credentials, read together (one consistent version)."""
+
+    number: InternalPhoneNumber
+    outbound_credentials: OutboundCredentials
+
+
+class NumbersForSync(BaseModel):
+    """The requested numbers that exist, each with its outbound credentials."""
+
+    items: list[NumberForSync]
+
+
+def reveal_json(model: BaseModel) -> str:
+    """`model`'s JSON with its secrets in clear: only for an answer to the internal token."""
+    return model.model_dump_json(context={_REVEAL: True})
 
 
 class _NumberPage(BaseModel):

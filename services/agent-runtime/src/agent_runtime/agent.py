@@ -12,8 +12,10 @@ from livekit.agents import Agent, RunContext, ToolError, function_tool, llm
 
 from agent_runtime.adapters.livekit import DTMF_CODES, CallControl
 from agent_runtime.adapters.orchestrator import ConsentPort
-from agent_runtime.domain import AgentRuntimeError, CallPolicy, Direction, JobMetadata
+from agent_runtime.domain import AgentRuntimeError, CallPolicy
 from talkifai_common.e164 import InvalidPhoneNumber, normalize_e164
+from talkifai_common.events import CallDirection
+from talkifai_common.jobs import JobMetadata
 
 log = structlog.get_logger(__name__)
 
@@ -156,7 +158,7 @@ class TalkifaiAgent(Agent):
         tools: list[llm.Tool | llm.Toolset] = [end_call, transfer_call, send_dtmf]
         if state.policy.ask_consent:
             tools.append(record_consent)
-        if state.meta.direction is Direction.OUTBOUND:
+        if state.meta.direction is CallDirection.OUTBOUND:
             tools.append(answering_machine_detected)
         super().__init__(instructions=instructions, tools=tools)
         self._greeting = greeting

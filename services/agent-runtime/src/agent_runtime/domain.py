@@ -2,7 +2,8 @@
 
 Errors: `AgentRuntimeError` is the base; each carries a `reason` (a stable machine code used in
 the call failure event) and `retryable`.
-- `BadJobMetadata`: the dispatch's metadata is not what trunk-sync or call-orchestrator send.
+- `BadJobMetadata`: the dispatch's metadata is not a job of `talkifai_common.jobs` (what
+  trunk-sync and call-orchestrator write).
 - `UnknownAgent`: no such agent (deleted, or never existed).
 - `TextAgentRefused`: a text-only agent cannot take or place a call.
 - `ProviderKeyMissing`: a configured provider has no API key in the environment.
@@ -13,12 +14,12 @@ the call failure event) and `retryable`.
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from talkifai_common.events import RecordingMode
+from talkifai_common.events import CallDirection, RecordingMode
+from talkifai_common.jobs import JobMetadata, OutboundJob, read_job_metadata
 
 TEXT_AGENT_REFUSAL = "Agent is a text-only agent and cannot make voice calls"
 
@@ -89,77 +90,19 @@ class LiveKitFailure(AgentRuntimeError):
         self.retryable = retryable
 
 
-class Direction(StrEnum):
-    """Who placed the call."""
-
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
-
-
-class JobMetadata(BaseModel):
-    """A job's metadata, from either dispatcher.
-
-    trunk-sync (dispatch rule `room_config.agents[].metadata`, inbound):
-    `{"agent_id", "phone_number_id", "phone_number", "org_id"}`.
-    call-orchestrator (`CreateDispatch`, outbound): `{"agent_id", "call_id", "direction",
-    "from_number", "to_number", "metadata"}`. Inbound jobs may lack the call id, the callee's
-    metadata and the caller's number (then read from the SIP participant).
-    """
-
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    agent_id: str = Field(min_length=1, validation_alias=AliasChoices("agent_id", "agentId"))
-    call_id: str | None = Field(default=None, validation_alias=AliasChoices("call_id", "callId"))
-    direction: Direction = Direction.INBOUND
-    phone_number_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("phone_number_id", "phoneNumberId")
-    )
-    phone_number: str | None = Field(
-        default=None,
-        description="Our number (trunk-sync's e164).",
-        validation_alias=AliasChoices("phone_number", "e164", "phoneNumber"),
-    )
-    org_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("org_id", "orgid", "organization_id", "orgId")
-    )
-    from_number: str | None = Field(
-        default=None, validation_alias=AliasChoices("from_number", "fromNumber")
-    )
-    to_number: str | None = Field(
-        default=None, validation_alias=AliasChoices("to_number", "toNumber")
-    )
-    caller_metadata: dict[str, JsonValue] | None = Field(
-        default=None,
-        description="What the caller of the outbound API said about whom to call and why.",
-        validation_alias=AliasChoices("metadata", "caller_metadata", "callerMetadata"),
-    )
-    recording_mode: RecordingMode | None = None
-
-    @classmethod
-    def parse(cls, raw: str) -> JobMetadata:
-        """Read the job's metadata string, or raise BadJobMetadata saying what is wrong."""
-        if not raw.strip():
-            raise BadJobMetadata("The job has no metadata: expected a JSON object naming agent_id")
-        try:
-            return cls.model_validate_json(raw)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'metadata'}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise BadJobMetadata(f"The job's metadata is invalid: {problems}") from exc
-
-    @property
-    def our_number(self) -> str | None:
-        """The platform's number on this call."""
-        if self.phone_number:
-            return self.phone_number
-        return self.from_number if self.direction is Direction.OUTBOUND else self.to_number
-
-    @property
-    def remote_number(self) -> str | None:
-        """The other party's number, when the metadata names it."""
-        return self.to_number if self.direction is Direction.OUTBOUND else self.from_number
+def parse_job(raw: str) -> JobMetadata:
+    """The job's metadata (`talkifai_common.jobs`), or BadJobMetadata saying what is wrong."""
+    if not raw.strip():
+        raise BadJobMetadata(
+            "The job has no metadata: expected an inbound or outbound job naming agent_id"
+        )
+    try:
+        return read_job_metadata(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'metadata'}: {e['msg']}" for e in exc.errors()
+        )
+        raise BadJobMetadata(f"The job's metadata is invalid: {problems}") from exc
 
 
 class VoicemailPolicy(BaseModel):
@@ -195,9 +138,9 @@ def call_policy(
     The caller's metadata may override: `wait_for_callee` (bool), `voicemail_action`,
     `voicemail_message`, `max_duration_s` (only lower than the configured maximum).
     """
-    extra = meta.caller_metadata or {}
+    extra = meta.metadata if isinstance(meta, OutboundJob) else {}
     wait = extra.get("wait_for_callee", outbound_wait_for_callee)
-    greet_first = meta.direction is Direction.INBOUND or not bool(wait)
+    greet_first = meta.direction is CallDirection.INBOUND or not bool(wait)
     action = extra.get("voicemail_action", voicemail.action)
     message = extra.get("voicemail_message", voicemail.message)
     policy_voicemail = VoicemailPolicy(
@@ -220,10 +163,10 @@ def call_instructions(
 ) -> str:
     """The agent's instructions plus what it must know about this call."""
     lines = [base.strip(), "", "## This call"]
-    if meta.direction is Direction.OUTBOUND:
+    if isinstance(meta, OutboundJob):
         lines.append(f"You placed this phone call to {remote_number or 'the callee'}.")
-        if meta.caller_metadata:
-            context = json.dumps(meta.caller_metadata, ensure_ascii=False, sort_keys=True)
+        if meta.metadata:
+            context = json.dumps(meta.metadata, ensure_ascii=False, sort_keys=True)
             lines.append(f"Whom you called and why (from the request that placed it): {context}")
         lines.append(
             "If a voicemail greeting or an answering machine answers, call the "

@@ -39,11 +39,11 @@ from agent_runtime.domain import (
     AgentRuntimeError,
     BadJobMetadata,
     CallPolicy,
-    JobMetadata,
     LiveKitFailure,
     VoicemailPolicy,
     call_instructions,
     call_policy,
+    parse_job,
     sum_usage,
 )
 from agent_runtime.sessions import Components, build_components
@@ -54,6 +54,7 @@ from talkifai_common.events import (
     EventName,
     new_event,
 )
+from talkifai_common.jobs import JobMetadata
 
 SOURCE = "agent-runtime"
 log = structlog.get_logger(__name__)
@@ -100,7 +101,7 @@ def prewarm(proc: JobProcess) -> None:
 async def on_request(request: JobRequest, runtime: Runtime) -> None:
     """Accept a job whose metadata reads; refuse one that cannot run anywhere."""
     try:
-        meta = JobMetadata.parse(request.job.metadata)
+        meta = parse_job(request.job.metadata)
     except BadJobMetadata as exc:
         log.error("job.rejected", job_id=request.id, room=request.room.name, error=exc.message)
         await request.reject(terminate=True)
@@ -130,10 +131,10 @@ class PreparedCall:
 
 async def prepare_call(raw_metadata: str, runtime: Runtime) -> PreparedCall:
     """Parse the job, find the agent and number, decide the policy, build the components."""
-    meta = JobMetadata.parse(raw_metadata)
+    meta = parse_job(raw_metadata)
     known = await runtime.in_main(runtime.agents.get(meta.agent_id))
     number = await runtime.in_main(runtime.numbers.find(meta.phone_number_id, meta.our_number))
-    recording_mode = meta.recording_mode or (number.number.recording_mode if number else None)
+    recording_mode = number.number.recording_mode if number else None
     settings = runtime.settings
     policy = call_policy(
         meta,
@@ -299,7 +300,7 @@ async def _report_failure(runtime: Runtime, data: CallAgentFailedData) -> None:
 
 def _meta_or_none(raw: str) -> JobMetadata | None:
     try:
-        return JobMetadata.parse(raw)
+        return parse_job(raw)
     except BadJobMetadata:
         return None
 

@@ -55,7 +55,6 @@ from talkifai_common.events import (
     CallAgentRef,
     CallData,
     CallDirection,
-    CallJobMetadata,
     CallStatus,
     CloudEvent,
     EventName,
@@ -64,6 +63,7 @@ from talkifai_common.events import (
     RecordingMode,
     SyncState,
 )
+from talkifai_common.jobs import OutboundJob
 from talkifai_common.periodic import repeat
 from talkifai_common.voice import Architecture
 
@@ -216,10 +216,9 @@ async def place_outbound_call(
     room_name = outbound_room_name(target.agent_id, to_number, from_number)
     identity = outbound_identity(to_number)
     call_id = new_call_id()
-    job = CallJobMetadata(
+    job = OutboundJob(
         agent_id=target.agent_id,
         call_id=call_id,
-        direction=CallDirection.OUTBOUND,
         phone_number_id=target.phone_number_id,
         from_number=from_number,
         to_number=to_number,
@@ -296,7 +295,7 @@ def _too_many_calls(limit: int) -> CallError:
     )
 
 
-async def _dispatch(ctx: Context, room_name: str, job: CallJobMetadata) -> str:
+async def _dispatch(ctx: Context, room_name: str, job: OutboundJob) -> str:
     """Dispatch the call's agent to its room; the dispatch id (CallError when LiveKit fails)."""
     with _segment("dispatch"):
         return await ctx.livekit.dispatch_agent(

@@ -22,7 +22,6 @@ from numbers_api.schemas import (
     AgentUpdate,
     DevTokenRequest,
     NumbersForSyncRequest,
-    OutboundCredentials,
     Page,
     PhoneNumberCreate,
     PhoneNumberUpdate,
@@ -33,7 +32,14 @@ from talkifai_common.auth import Principal, TokenVerifier, issue_hs256_token
 from talkifai_common.crypto import SecretBox
 from talkifai_common.errors import Unauthenticated
 from talkifai_common.events import AgentData, PhoneNumberData
-from talkifai_common.internal_api import InternalAgent, InternalPhoneNumber
+from talkifai_common.internal_api import (
+    InternalAgent,
+    InternalPhoneNumber,
+    NumberForSync,
+    NumbersForSync,
+    OutboundCredentials,
+    reveal_json,
+)
 from talkifai_common.web import (
     BearerCredentials,
     bearer_token,
@@ -267,17 +273,9 @@ async def stream_events(
             yield ServerSentEvent(id=event.id, event=event.subject, raw_data=event.data)
 
 
-class NumberForSync(BaseModel):
-    """A number and its outbound credentials, read together (one consistent version)."""
-
-    number: InternalPhoneNumber
-    outbound_credentials: OutboundCredentials
-
-
-class NumbersForSync(BaseModel):
-    """The requested numbers that exist, each with its outbound credentials."""
-
-    items: list[NumberForSync]
+def _json_revealing_secrets(model: BaseModel) -> Response:
+    """An internal answer with the SIP password in clear (the internal token's holder only)."""
+    return Response(reveal_json(model), media_type="application/json")
 
 
 async def internal_caller(
@@ -298,7 +296,9 @@ async def internal_caller(
 )
 async def outbound_credentials(svc: ServicesDep, number_id: str) -> Response:
     """For trunk-sync: a number's outbound trunk settings with its SIP password, in clear."""
-    return _json(await handlers.outbound_credentials(svc.store, number_id, svc.box))
+    return _json_revealing_secrets(
+        await handlers.outbound_credentials(svc.store, number_id, svc.box)
+    )
 
 
 @internal.get(
@@ -311,7 +311,7 @@ async def number_for_sync(svc: ServicesDep, number_id: str) -> Response:
     """For trunk-sync: the number and its outbound credentials (SIP password in clear) in one
     read, so both describe the same version and a sync costs one request."""
     number, credentials = await handlers.number_for_sync(svc.store, number_id, svc.box)
-    return _json(NumberForSync(number=number, outbound_credentials=credentials))
+    return _json_revealing_secrets(NumberForSync(number=number, outbound_credentials=credentials))
 
 
 @internal.post(
@@ -324,7 +324,7 @@ async def numbers_for_sync(svc: ServicesDep, body: NumbersForSyncRequest) -> Res
     """For trunk-sync: `GET .../{id}/for-sync` for up to 500 numbers in one request. A number
     that does not exist (deleted) is absent from `items`; the order is not the request's."""
     found = await handlers.numbers_for_sync(svc.store, list(dict.fromkeys(body.ids)), svc.box)
-    return _json(
+    return _json_revealing_secrets(
         NumbersForSync(
             items=[
                 NumberForSync(number=number, outbound_credentials=credentials)

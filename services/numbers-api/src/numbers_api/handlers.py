@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from pydantic import SecretStr
 
 from numbers_api.adapters.postgres import (
     Store,
@@ -33,7 +34,6 @@ from numbers_api.schemas import (
     AgentAssignment,
     AgentCreate,
     AgentUpdate,
-    OutboundCredentials,
     Page,
     PhoneNumberCreate,
     PhoneNumberUpdate,
@@ -51,7 +51,7 @@ from talkifai_common.events import (
     SyncState,
     new_event,
 )
-from talkifai_common.internal_api import InternalPhoneNumber
+from talkifai_common.internal_api import InternalPhoneNumber, OutboundCredentials
 from talkifai_common.voice import (
     DEFAULT_GREETING,
     DEFAULT_INSTRUCTIONS,
@@ -454,7 +454,7 @@ def _credentials(row: Mapping[str, Any], box: SecretBox) -> OutboundCredentials:
         version=row["version"],
         termination_uri=row["termination_uri"],
         sip_username=row["sip_username"],
-        sip_password=box.decrypt(ciphertext) if ciphertext is not None else None,
+        sip_password=SecretStr(box.decrypt(ciphertext)) if ciphertext is not None else None,
         sip_transport=row["sip_transport"],
         media_encryption=row["media_encryption"],
     )

@@ -178,17 +178,3 @@ class NumbersForSyncRequest(_Body):
     ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         min_length=1, max_length=MAX_SYNC_READ, examples=[["pn_01J0000000000000000000000"]]
     )
-
-
-class OutboundCredentials(BaseModel):
-    """Internal: what trunk-sync hands LiveKit for a number's outbound trunk."""
-
-    phone_number_id: str
-    phone_number: str
-    org_id: str
-    version: int
-    termination_uri: str | None
-    sip_username: str | None
-    sip_password: str | None
-    sip_transport: SipTransport
-    media_encryption: MediaEncryption

@@ -1,10 +1,11 @@
 """What LiveKit should hold for a phone number, and the plan that gets it there (no I/O).
 
 Per number (ARCHITECTURE.md): one inbound trunk (`numbers=[e164]`); one dispatch rule while an
-inbound agent is assigned (a room per call, `talkifai-agent` dispatched with metadata naming the
-agent, number and organization); one outbound trunk while the number has a termination URI. Every
-resource we manage carries `ResourceMetadata` JSON (`managed_by: talkifai`), which is how a full
-reconcile tells ours from anybody else's, finds drift and orphans, and never touches the rest.
+inbound agent is assigned (a room per call, `talkifai-agent` dispatched with an `InboundJob` of
+`talkifai_common.jobs` naming the agent, number and organization); one outbound trunk while the
+number has a termination URI. Every resource we manage carries `ResourceMetadata` JSON
+(`managed_by: talkifai`), which is how a full reconcile tells ours from anybody else's, finds
+drift and orphans, and never touches the rest.
 
 Errors:
     TrunkSyncError              base; `retryable` says whether trying again may help
@@ -34,6 +35,7 @@ from talkifai_common.events import (
     SipTransport,
 )
 from talkifai_common.internal_api import InternalPhoneNumber
+from talkifai_common.jobs import InboundJob
 
 MANAGED_BY = "talkifai"
 AGENT_NAME = "talkifai-agent"
@@ -123,24 +125,12 @@ class ResourceMetadata(BaseModel):
         return self.model_dump_json(exclude_none=True)
 
 
-class AgentDispatchMetadata(BaseModel):
-    """The metadata of the `talkifai-agent` dispatch of an inbound call (agent-runtime reads it)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    agent_id: str
-    phone_number_id: str
-    phone_number: str
-    org_id: str
-    direction: Literal["inbound"] = "inbound"
-
-    @classmethod
-    def parse(cls, raw: str) -> AgentDispatchMetadata | None:
-        """The parsed metadata, None when it is not ours."""
-        try:
-            return cls.model_validate_json(raw)
-        except ValidationError:
-            return None
+def dispatched_job(raw: str) -> InboundJob | None:
+    """The inbound job a rule's agent dispatch carries, None when it is not one we write."""
+    try:
+        return InboundJob.model_validate_json(raw)
+    except ValidationError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -175,7 +165,7 @@ class DispatchRuleSpec:
     name: str
     room_prefix: str | None  # None: not an individual-room rule
     trunk_ids: tuple[str, ...]
-    agents: tuple[tuple[str, AgentDispatchMetadata | None], ...]
+    agents: tuple[tuple[str, InboundJob | None], ...]
     meta: ResourceMetadata | None
     foreign: bool = False
 
@@ -266,7 +256,7 @@ def desired_state(number: InternalPhoneNumber) -> Desired:
     inbound = InboundTrunkSpec(name=f"talkifai inbound {e164}", numbers=(e164,), meta=meta)
     rule = None
     if number.inbound_agent is not None:
-        agent_meta = AgentDispatchMetadata(
+        job = InboundJob(
             agent_id=number.inbound_agent.id,
             phone_number_id=number.id,
             phone_number=e164,
@@ -276,7 +266,7 @@ def desired_state(number: InternalPhoneNumber) -> Desired:
             name=f"talkifai inbound {e164}",
             room_prefix=ROOM_PREFIX,
             trunk_ids=(),
-            agents=((AGENT_NAME, agent_meta),),
+            agents=((AGENT_NAME, job),),
             meta=meta,
         )
     outbound = None

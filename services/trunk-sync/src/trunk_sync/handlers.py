@@ -29,9 +29,9 @@ from talkifai_common.events import (
     SyncState,
     new_event,
 )
-from talkifai_common.internal_api import InternalPhoneNumber
+from talkifai_common.internal_api import InternalPhoneNumber, OutboundCredentials
 from trunk_sync.adapters.livekit import LiveKitPort
-from trunk_sync.adapters.numbers_api import NumbersPort, OutboundCredentials
+from trunk_sync.adapters.numbers_api import NumbersPort
 from trunk_sync.domain import (
     Desired,
     Holdings,

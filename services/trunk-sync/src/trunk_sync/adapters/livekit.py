@@ -39,7 +39,6 @@ from talkifai_common.events import MediaEncryption, SipTransport
 from talkifai_common.livekit_deadline import LiveKitDeadlineExceeded, within_deadline
 from talkifai_common.livekit_tokens import reuse_tokens
 from trunk_sync.domain import (
-    AgentDispatchMetadata,
     DispatchRuleSpec,
     InboundTrunkSpec,
     LiveKitRefused,
@@ -51,6 +50,7 @@ from trunk_sync.domain import (
     OutboundTrunkSpec,
     ResourceMetadata,
     StaleRead,
+    dispatched_job,
 )
 
 _TRANSPORT = {
@@ -184,8 +184,8 @@ def rule_info(spec: DispatchRuleSpec) -> SIPDispatchRuleInfo:
         metadata=spec.meta.dump() if spec.meta else "",
         room_config=RoomConfiguration(
             agents=[
-                RoomAgentDispatch(agent_name=name, metadata=meta.model_dump_json() if meta else "")
-                for name, meta in spec.agents
+                RoomAgentDispatch(agent_name=name, metadata=job.model_dump_json() if job else "")
+                for name, job in spec.agents
             ]
         ),
     )
@@ -271,9 +271,7 @@ def rule_spec(info: SIPDispatchRuleInfo) -> ObservedRule:
         name=info.name,
         room_prefix=room_prefix,
         trunk_ids=tuple(info.trunk_ids),
-        agents=tuple(
-            (a.agent_name, AgentDispatchMetadata.parse(a.metadata)) for a in info.room_config.agents
-        ),
+        agents=tuple((a.agent_name, dispatched_job(a.metadata)) for a in info.room_config.agents),
         meta=ResourceMetadata.parse(info.metadata),
         foreign=_leftover(rest) or room_config.ByteSize() > 0,
     )

@@ -7,8 +7,9 @@ Reads for syncs go in batches: the numbers asked for in one turn of the event lo
 in flight reach their read together) are read with one `POST .../for-sync`. The batch's span
 links the span of every sync waiting on it, so each sync's trace still shows its read.
 
-The outbound credentials carry the SIP password in clear: it goes to LiveKit and nowhere else
-(`OutboundCredentials.__repr__` hides it, so no log line or traceback can show it).
+The outbound credentials carry the SIP password: it goes to LiveKit and nowhere else
+(`talkifai_common.internal_api.OutboundCredentials` holds it as a `SecretStr`, so no log line or
+traceback can show it).
 """
 
 from __future__ import annotations
@@ -20,37 +21,15 @@ from typing import Any, NamedTuple, Protocol
 
 import aiohttp
 from opentelemetry import propagate, trace
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel
 
-from talkifai_common.events import MediaEncryption, SipTransport
-from talkifai_common.internal_api import InternalPhoneNumber
+from talkifai_common.internal_api import (
+    InternalPhoneNumber,
+    NumberForSync,
+    NumbersForSync,
+    OutboundCredentials,
+)
 from trunk_sync.domain import NumbersApiUnavailable, TrunkSyncError
-
-
-class OutboundCredentials(BaseModel):
-    """What numbers-api hands trunk-sync for a number's outbound trunk."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    phone_number_id: str
-    phone_number: str
-    org_id: str
-    version: int
-    termination_uri: str | None
-    sip_username: str | None
-    sip_password: SecretStr | None = Field(repr=False)
-    sip_transport: SipTransport
-    media_encryption: MediaEncryption
-
-
-class _NumberForSync(BaseModel):
-    number: InternalPhoneNumber
-    outbound_credentials: OutboundCredentials
-
-
-class _NumbersForSync(BaseModel):
-    items: list[_NumberForSync]
-
 
 ForSync = tuple[InternalPhoneNumber, OutboundCredentials] | tuple[None, None]
 MAX_BATCH = 500  # numbers-api's limit per read
@@ -215,7 +194,7 @@ class NumbersApiClient:
             return dict(zip(ids, singles, strict=True))
         if response.status_code != 200:
             raise NumbersApiError(f"numbers-api answered {response.status_code} to a batch read")
-        read = _NumbersForSync.model_validate_json(response.content)
+        read = NumbersForSync.model_validate_json(response.content)
         return {item.number.id: (item.number, item.outbound_credentials) for item in read.items}
 
     async def _read_one(self, number_id: str) -> ForSync:
@@ -224,7 +203,7 @@ class NumbersApiClient:
             return None, None
         if response.status_code != 200:
             raise NumbersApiError(f"numbers-api answered {response.status_code} to a read")
-        read = _NumberForSync.model_validate_json(response.content)
+        read = NumberForSync.model_validate_json(response.content)
         return read.number, read.outbound_credentials
 
     async def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalPhoneNumber]]:
