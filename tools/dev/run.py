@@ -65,38 +65,46 @@ def _build_studio() -> None:
     studio = ROOT / "services" / "studio"
     lock, installed = studio / "package-lock.json", studio / "node_modules" / ".package-lock.json"
     if not installed.exists() or lock.stat().st_mtime > installed.stat().st_mtime:
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=studio, check=True)
+        # `npm ci`: installs the committed lock without rewriting it (a clone stays clean).
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=studio, check=True)
     sources = [studio / "src", studio / "index.html", studio / "vite.config.ts", lock]
     dist = studio / "dist" / "index.html"
     if not dist.exists() or _newest_mtime(sources) > dist.stat().st_mtime:
         subprocess.run(["npm", "run", "build"], cwd=studio, check=True)
 
 
-def _banner(env: dict[str, str]) -> None:
+def banner(env: dict[str, str]) -> str:
+    """What `make run` prints as it starts the processes: every URL, then how to get a token."""
+    local = "http://127.0.0.1"
+    emulated = "LIVEKIT_URL" not in os.environ
     lines = [
         "TalkifAI Telephony, local stack (dev mode)",
-        f"  Studio           http://127.0.0.1:{env['STUDIO_PORT']}/telephony/",
-        f"  numbers-api      http://127.0.0.1:{env['NUMBERS_API_PORT']}  (OpenAPI at /docs)",
-        f"  NATS             {env['NATS_URL']}",
-        f"  LiveKit          {env['LIVEKIT_URL']}"
-        + ("" if "LIVEKIT_URL" in os.environ else "  (emulator; control API at /emulator/state)"),
-        "  PostgreSQL       "
+        f"  Studio             {local}:{env['STUDIO_PORT']}/telephony/",
+        f"  numbers-api        {local}:{env['NUMBERS_API_PORT']}  (API docs at /docs and /redoc)",
+        f"  call-orchestrator  {local}:{env['CALL_ORCHESTRATOR_PORT']}"
+        "  (API docs at /docs and /redoc)",
+        f"  trunk-sync         {local}:{env['TRUNK_SYNC_PORT']}  (health at /healthz, /readyz)",
+        f"  agent-runtime      {local}:{env['AGENT_RUNTIME_PORT']}  (health at /healthz, /readyz)",
+        f"  LiveKit            {env['LIVEKIT_URL']}"
+        + ("  (emulator; control API at /emulator/state)" if emulated else ""),
+        f"  NATS               {env['NATS_URL']}",
+        "  PostgreSQL         "
         + ("DATABASE_URL" if "DATABASE_URL" in os.environ else "embedded, .run/postgres"),
+        "  event docs         docs/asyncapi.json (AsyncAPI)",
     ]
     if env["AUTH_JWT_SECRET"] == DEV_JWT_SECRET:
-        lines.append(f"  AUTH_JWT_SECRET  dev default: {DEV_JWT_SECRET}")
+        lines.append(f"  AUTH_JWT_SECRET    dev default: {DEV_JWT_SECRET}")
     port = env["NUMBERS_API_PORT"]
     body = '{"org_id": "org_demo", "role": "owner"}'
     lines.append(
-        f"  a token:         curl -s -XPOST localhost:{port}/dev/token "
+        f"  a token:           curl -s -XPOST localhost:{port}/dev/token "
         f"-H 'content-type: application/json' -d '{body}'"
     )
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
 
 
-def main() -> int:
-    """Start dependencies, migrate, and run the Procfile until Ctrl-C."""
-    RUN_DIR.mkdir(exist_ok=True)
+def environment() -> dict[str, str]:
+    """The processes' environment: this one, with the local stack's defaults filled in."""
     env = dict(os.environ)
     env.setdefault("DEV_MODE", "true")
     env.setdefault("LOG_FORMAT", "console")
@@ -118,7 +126,13 @@ def main() -> int:
     env.setdefault("NUMBERS_API_URL", f"http://127.0.0.1:{env['NUMBERS_API_PORT']}")
     env.setdefault("CALL_ORCHESTRATOR_URL", f"http://127.0.0.1:{env['CALL_ORCHESTRATOR_PORT']}")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
 
+
+def main() -> int:
+    """Start dependencies, migrate, and run the Procfile until Ctrl-C."""
+    RUN_DIR.mkdir(exist_ok=True)
+    env = environment()
     _build_studio()
     with _postgres() as admin_url:
         asyncio.run(_create_databases(admin_url))
@@ -135,7 +149,7 @@ def main() -> int:
             if name in DATABASES:
                 process_env["DATABASE_URL"] = _with_database(admin_url, DATABASES[name])
             manager.add_process(name, command, env=process_env, cwd=str(ROOT))
-        _banner(env)
+        print(banner(env), flush=True)
         manager.loop()
         return manager.returncode or 0
 

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from numbers_api.config import Settings
 from talkifai_common.crypto import generate_key
+from tests.support.api_docs import assert_docs_served_locally
 from tests.support.numbers_api import Api
 
 REAL = {
@@ -75,3 +76,7 @@ async def test_openapi_documents_routes_errors_and_examples(api: Api) -> None:
     assert "sip_password" not in schemas["PhoneNumberData"]["properties"]
     assert schemas["PhoneNumberCreate"]["examples"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+async def test_docs_and_redoc_load_their_assets_from_the_service_itself(api: Api) -> None:
+    await assert_docs_served_locally(api.http)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -28,10 +29,20 @@ _SECRET_KEYS = frozenset(
 )
 
 
+# Libraries that log each call they make at info.
+_PER_CALL_LOGGERS = ("httpx",)
+
+
 def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     for key in list(event_dict):
         if key.lower() in _SECRET_KEYS:
             event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def _drop_color_message(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    # uvicorn passes an ANSI-coloured copy of its message as `extra`; the message is already there.
+    event_dict.pop("color_message", None)
     return event_dict
 
 
@@ -66,7 +77,7 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         # Libraries' stdlib records keep their `extra` fields (livekit-agents logs job ids so).
-        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), _drop_color_message, *shared],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
@@ -81,6 +92,10 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
     structlog.contextvars.bind_contextvars(service=service)
     # Access logs repeat what our own request spans and logs say.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every outgoing request at info ("HTTP Request: ..."): per-call detail, shown at debug.
+    detail_level = logging.DEBUG if root.getEffectiveLevel() <= logging.DEBUG else logging.WARNING
+    for name in _PER_CALL_LOGGERS:
+        logging.getLogger(name).setLevel(detail_level)
 
 
 def tracing_configured() -> bool:

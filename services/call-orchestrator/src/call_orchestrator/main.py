@@ -34,6 +34,7 @@ from call_orchestrator.handlers import (
     refresh_read_model_periodically,
 )
 from talkifai_common.agent_capabilities import RuntimeBoard
+from talkifai_common.api_docs import add_docs_routes
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
 from talkifai_common.consumers import DeadLetters
@@ -163,9 +164,12 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             "`application/problem+json`."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    add_docs_routes(app)
     include_routes(app)
 
     async def database_ready() -> None:

@@ -23,6 +23,7 @@ from numbers_api.adapters.postgres import Store
 from numbers_api.api import Services, include_routes
 from numbers_api.config import Settings
 from numbers_api.consumers import LiveEvents, register_consumers
+from talkifai_common.api_docs import add_docs_routes
 from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
 from talkifai_common.consumers import DeadLetters
@@ -104,9 +105,12 @@ def create_app(settings: Settings) -> FastAPI:
             "`Authorization: Bearer <JWT>`; errors are `application/problem+json`."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    add_docs_routes(app)
     include_routes(app, settings)
 
     async def database_ready() -> None:

@@ -143,7 +143,8 @@ async def _serve_twirp(emu: Emulator, request: Request, path: str) -> Response:
 
 
 def _log_call(path: str, status: int, code: str, started: float) -> None:
-    log.info(
+    # Debug: uvicorn's access log already gives each request its one line at info.
+    log.debug(
         "twirp call",
         extra={
             "path": path,
