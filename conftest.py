@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -25,6 +26,7 @@ from talkifai_common import devinfra
 from talkifai_common.db import migrate
 from talkifai_common.events import STREAM_NAME
 from talkifai_common.telemetry import configure_metrics, configure_tracing
+from tests.support.databases import DatabaseFactory  # re-exported: older tests import it from here
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -66,7 +68,7 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     elif devinfra.docker_available():
         from testcontainers.nats import NatsContainer
 
-        with NatsContainer(jetstream=True) as container:  # type: ignore[call-arg]
+        with NatsContainer(jetstream=True) as container:
             yield container.nats_uri()
     else:
         with devinfra.embedded_nats(tmp_path_factory.mktemp("nats")) as url:
@@ -77,9 +79,6 @@ def _with_database(url: str, name: str) -> str:
     base, sep, query = url.partition("?")
     root = base.rsplit("/", 1)[0]
     return f"{root}/{name}{sep}{query}"
-
-
-DatabaseFactory = Callable[[Path], Awaitable[str]]
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +119,30 @@ async def clean_stream(nats_url: str) -> str:
     finally:
         await nc.close()
     return nats_url
+
+
+_session_exit_status = 0
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remember the run's exit status for `pytest_unconfigure`."""
+    global _session_exit_status
+    _session_exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the process with pytest's own status once livekit's native runtime was started.
+
+    The agent-runtime tests start livekit's Rust FFI runtime (tokio) in this process. Its atexit
+    disposal, with a room join still in flight, sometimes panics in a function that cannot unwind
+    and aborts the interpreter (exit 134) after every test has passed and been reported. Every
+    fixture has been torn down by now, so nothing is lost by leaving before atexit runs.
+    """
+    ffi = sys.modules.get("livekit.rtc._ffi_client")
+    if ffi is None or getattr(ffi.FfiClient, "_instance", None) is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_session_exit_status)
