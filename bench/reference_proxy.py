@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from livekit import api as lkapi
 from pydantic import BaseModel
 
-from talkifai_common.livekit_tokens import reuse_tokens
+from talkifai_common.livekit import LiveKitClient
 
 
 class CallRequest(BaseModel):
@@ -33,13 +33,12 @@ class CallRequest(BaseModel):
 def create_app() -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        livekit = lkapi.LiveKitAPI(
+        livekit = LiveKitClient(
             os.environ["LIVEKIT_URL"],
             os.environ["LIVEKIT_API_KEY"],
             os.environ["LIVEKIT_API_SECRET"],
-            failover=False,
+            timeout_s=10.0,
         )
-        reuse_tokens(livekit)
         app.state.livekit = livekit
         try:
             yield
@@ -61,7 +60,7 @@ def create_app() -> FastAPI:
             wait_until_answered=True,
         )
         request.ringing_timeout.seconds = 30
-        info = await app.state.livekit.sip.create_sip_participant(request)
+        info = await app.state.livekit.api().sip.create_sip_participant(request)
         return {"success": True, "room_name": info.room_name}
 
     return app

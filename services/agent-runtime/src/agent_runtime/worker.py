@@ -353,10 +353,11 @@ def create_server(runtime: Runtime) -> AgentServer:
     options: dict[str, Any] = {}
     if settings.load_threshold is not None:
         options["load_threshold"] = settings.load_threshold
+    api_key, api_secret = settings.livekit_credentials()
     server = AgentServer(
         ws_url=settings.livekit_url,
-        api_key=settings.livekit_api_key,
-        api_secret=settings.livekit_api_secret.get_secret_value(),
+        api_key=api_key,
+        api_secret=api_secret,
         # Jobs run as threads of this process so that they share the read models.
         job_executor_type=JobExecutorType.THREAD,
         # livekit-agents' own health server listens on every interface unless told otherwise.

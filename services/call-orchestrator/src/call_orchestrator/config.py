@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 
-from talkifai_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+from talkifai_common.settings import (
+    DatabaseSettings,
+    InternalTokenSettings,
+    JwtAuthSettings,
+    LiveKitSettings,
+    ServiceSettings,
+    require_random_secret,
+    secret_value,
+)
 
-# Dev-mode defaults only; refused outside dev mode.
-DEV_INTERNAL_API_TOKEN = "dev-internal-token"
+# Dev-mode default only; refused outside dev mode.
 DEV_WEBHOOK_SIGNING_SECRET = "dev-webhook-signing-secret-change-me"
-DEV_LIVEKIT_API_KEY = "devkey"
-DEV_LIVEKIT_API_SECRET = "secret"
 
 
-class Settings(ServiceSettings):
+class Settings(
+    ServiceSettings, DatabaseSettings, JwtAuthSettings, InternalTokenSettings, LiveKitSettings
+):
     """Everything call-orchestrator reads from the environment."""
 
     port: int = Field(default=8020, ge=1, le=65535, validation_alias="CALL_ORCHESTRATOR_PORT")
-    livekit_url: str = "http://127.0.0.1:7880"
-    livekit_api_key: str | None = None
-    livekit_api_secret: SecretStr | None = None
     livekit_timeout_s: float = Field(
         default=1.5, gt=0, description="Timeout of LiveKit calls other than dialing."
     )
     agent_name: str = Field(default="talkifai-agent", description="The agent dispatched to calls.")
-    internal_api_token: SecretStr | None = Field(
-        default=None, description="Bearer token of internal callers such as agent-runtime."
-    )
     max_concurrent_calls_per_org: int = Field(default=50, ge=1)
     default_ringing_timeout_s: int = Field(default=30, ge=1, le=120)
     answer_poll_interval_s: float = Field(
@@ -71,47 +72,16 @@ class Settings(ServiceSettings):
         description="Egress file path template (LiveKit's {room_name}, {time} placeholders).",
     )
 
-    @model_validator(mode="after")
-    def _secrets_are_real(self) -> Settings:
-        if self.dev_mode:
-            return self
-        checks = {
-            "INTERNAL_API_TOKEN": (self.internal_api_token, DEV_INTERNAL_API_TOKEN),
-            "WEBHOOK_SIGNING_SECRET": (self.webhook_signing_secret, DEV_WEBHOOK_SIGNING_SECRET),
-        }
-        for name, (value, dev_default) in checks.items():
-            secret = value.get_secret_value() if value else ""
-            if secret in PLACEHOLDER_SECRETS or secret == dev_default or len(secret) < 24:
-                raise ValueError(
-                    f"{name} must be set to a random value of at least 24 characters "
-                    "outside dev mode"
-                )
-        lk_secret = self.livekit_api_secret.get_secret_value() if self.livekit_api_secret else ""
-        if not self.livekit_api_key or lk_secret in PLACEHOLDER_SECRETS:
-            raise ValueError("LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set outside dev mode")
-        return self
-
-    def internal_token(self) -> str:
-        """The internal callers' bearer token (the dev token in dev mode when none is set)."""
-        if self.internal_api_token and self.internal_api_token.get_secret_value():
-            return self.internal_api_token.get_secret_value()
-        return DEV_INTERNAL_API_TOKEN
+    def refuse_placeholder_secrets(self) -> None:
+        """The mixins' secrets, then a random webhook signing secret."""
+        super().refuse_placeholder_secrets()
+        require_random_secret(
+            "WEBHOOK_SIGNING_SECRET", self.webhook_signing_secret, DEV_WEBHOOK_SIGNING_SECRET
+        )
 
     def signing_secret(self) -> str:
         """The customer webhook signing key (the dev key in dev mode when none is set)."""
-        if self.webhook_signing_secret and self.webhook_signing_secret.get_secret_value():
-            return self.webhook_signing_secret.get_secret_value()
-        return DEV_WEBHOOK_SIGNING_SECRET
-
-    def livekit_credentials(self) -> tuple[str, str]:
-        """LiveKit API key and secret (`livekit-server --dev`'s in dev mode when none are set)."""
-        key = self.livekit_api_key or DEV_LIVEKIT_API_KEY
-        secret = (
-            self.livekit_api_secret.get_secret_value()
-            if self.livekit_api_secret
-            else DEV_LIVEKIT_API_SECRET
-        )
-        return key, secret
+        return secret_value(self.webhook_signing_secret) or DEV_WEBHOOK_SIGNING_SECRET
 
     @property
     def allows_private_webhooks(self) -> bool:

@@ -5,59 +5,39 @@ Commands: `call-orchestrator serve` (the default), `call-orchestrator migrate`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import structlog
-import uvicorn
 from fastapi import FastAPI
 from livekit import api as lkapi
-from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from pydantic import ValidationError
 
 from call_orchestrator.adapters.livekit import LiveKitAdapter, LiveKitPort
 from call_orchestrator.adapters.numbers_api import NumbersApiClient
-from call_orchestrator.adapters.postgres import Store
+from call_orchestrator.adapters.postgres import Stores
 from call_orchestrator.adapters.webhooks import WebhookSender
-from call_orchestrator.agent_failures import watch_runtimes
 from call_orchestrator.api import include_routes
 from call_orchestrator.config import Settings
 from call_orchestrator.consumers import register_consumers
-from call_orchestrator.handlers import (
-    BackgroundTasks,
-    Context,
-    check_live_calls_periodically,
-    refresh_read_model_periodically,
-)
+from call_orchestrator.handlers.agent_failures import watch_runtimes
+from call_orchestrator.handlers.context import BackgroundTasks, Context
+from call_orchestrator.handlers.live_call_check import check_live_calls_periodically
+from call_orchestrator.handlers.read_models import refresh_read_model_periodically
 from talkifai_common.agent_capabilities import RuntimeBoard
 from talkifai_common.api_docs import add_docs_routes
-from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
 from talkifai_common.consumers import DeadLetters
-from talkifai_common.db import create_pool, migrate
+from talkifai_common.db import create_pool
+from talkifai_common.entrypoint import migrate_command, run_cli, serve_http, start_telemetry
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
-from talkifai_common.telemetry import configure_logging, configure_metrics, configure_tracing
 from talkifai_common.web import BodySizeLimit, add_health_routes, install_error_handlers
 
 SERVICE = "call-orchestrator"
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = structlog.get_logger(__name__)
-
-
-def build_verifier(settings: Settings) -> TokenVerifier:
-    """RS256 through JWKS when configured, HS256 otherwise."""
-    if settings.auth_jwks_url:
-        return JWKSVerifier(
-            settings.auth_jwks_url, settings.auth_jwt_audience, settings.auth_jwt_issuer
-        )
-    return HS256Verifier(
-        settings.jwt_secret(), settings.auth_jwt_audience, settings.auth_jwt_issuer
-    )
 
 
 def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAPI:
@@ -70,8 +50,8 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         )
-        store = Store(pool, webhook_retry_window_s=settings.webhook_retry_window_s)
-        await store.recount_live_calls()
+        stores = Stores.create(pool, webhook_retry_window_s=settings.webhook_retry_window_s)
+        await stores.live_calls.recount()
         key, secret = settings.livekit_credentials()
         port = livekit or LiveKitAdapter(
             settings.livekit_url,
@@ -82,21 +62,21 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         )
         broker = create_broker(settings.nats_url, name=SERVICE)
         dead_letters = DeadLetters(broker, SERVICE)
-        register_consumers(broker, store, dead_letters, settings.retry_policy())
+        register_consumers(broker, stores.read_models, dead_letters, settings.retry_policy())
         bus_started = asyncio.Event()
         relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
         background = BackgroundTasks()
         runtimes = RuntimeBoard()
         app.state.context = Context(
-            store=store, livekit=port, settings=settings, background=background, runtimes=runtimes
+            stores=stores, livekit=port, settings=settings, background=background, runtimes=runtimes
         )
-        app.state.verifier = build_verifier(settings)
+        app.state.verifier = settings.token_verifier()
         app.state.webhook_receiver = lkapi.WebhookReceiver(lkapi.TokenVerifier(key, secret))
         app.state.pool = pool
         app.state.broker = broker
         app.state.bus_started = bus_started
         app.state.webhook_sender = sender = WebhookSender(
-            store,
+            stores.deliveries,
             secret=settings.signing_secret(),
             allow_private=settings.allows_private_webhooks,
             timeout_s=settings.webhook_timeout_s,
@@ -124,7 +104,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             tasks.append(
                 asyncio.create_task(
                     refresh_read_model_periodically(
-                        store, numbers, settings.read_model_refresh_interval_s
+                        stores.read_models, numbers, settings.read_model_refresh_interval_s
                     ),
                     name="read-model-refresh",
                 )
@@ -189,35 +169,16 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
     return app
 
 
-def _load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        sys.exit(f"call-orchestrator: invalid configuration: {messages}")
+def serve(settings: Settings) -> None:
+    """The `serve` command: the HTTP API, its consumers and background tasks."""
+    start_telemetry(SERVICE, database=True)
+    serve_http(create_app(settings), settings, port=settings.port)
 
 
 def main(argv: list[str] | None = None) -> None:
     """`call-orchestrator [serve|migrate]`."""
-    parser = argparse.ArgumentParser(prog=SERVICE, description=__doc__)
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
-    args = parser.parse_args(argv)
-    settings = _load_settings()
-    configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
-    if args.command == "migrate":
-        migrate(settings.database_url, MIGRATIONS)
-        log.info("migrations.applied")
-        return
-    configure_metrics(SERVICE)
-    if configure_tracing(SERVICE):
-        AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
-    )
+    commands = {"serve": serve, "migrate": migrate_command(MIGRATIONS)}
+    run_cli(SERVICE, Settings, commands, argv=argv, description=__doc__)
 
 
 if __name__ == "__main__":

@@ -5,22 +5,23 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 
 from talkifai_common.crypto import SecretBox, SecretBoxError
-from talkifai_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+from talkifai_common.settings import (
+    DatabaseSettings,
+    InternalTokenSettings,
+    JwtAuthSettings,
+    ServiceSettings,
+)
 
-# Dev-mode defaults only; refused outside dev mode.
+# Dev-mode default only; refused outside dev mode.
 DEV_FERNET_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS1jaGFuZ2UtbWUtMDA="
-DEV_INTERNAL_API_TOKEN = "dev-internal-token"
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, DatabaseSettings, JwtAuthSettings, InternalTokenSettings):
     """Everything numbers-api reads from the environment."""
 
     port: int = Field(default=8010, ge=1, le=65535, validation_alias="NUMBERS_API_PORT")
     fernet_keys: SecretStr | None = Field(
         default=None, description="Comma-separated Fernet keys, newest first."
-    )
-    internal_api_token: SecretStr | None = Field(
-        default=None, description="Bearer token of internal callers such as trunk-sync."
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     events_streams_per_token: int = Field(
@@ -41,17 +42,10 @@ class Settings(ServiceSettings):
     )
 
     @model_validator(mode="after")
-    def _secrets_are_real(self) -> Settings:
+    def _fernet_keys_are_real(self) -> Settings:
         keys = self.fernet_keys.get_secret_value() if self.fernet_keys else ""
-        if not self.dev_mode:
-            if not keys or DEV_FERNET_KEY in keys:
-                raise ValueError("FERNET_KEYS must be set to real Fernet keys outside dev mode")
-            token = self.internal_api_token.get_secret_value() if self.internal_api_token else ""
-            if token in PLACEHOLDER_SECRETS or token == DEV_INTERNAL_API_TOKEN or len(token) < 24:
-                raise ValueError(
-                    "INTERNAL_API_TOKEN must be set to a random value of at least 24 characters "
-                    "outside dev mode"
-                )
+        if not self.dev_mode and (not keys or DEV_FERNET_KEY in keys):
+            raise ValueError("FERNET_KEYS must be set to real Fernet keys outside dev mode")
         if keys:
             try:
                 SecretBox.from_csv(keys)
@@ -63,12 +57,6 @@ class Settings(ServiceSettings):
         """The SIP password box (the dev key in dev mode when none is set)."""
         keys = self.fernet_keys.get_secret_value() if self.fernet_keys else DEV_FERNET_KEY
         return SecretBox.from_csv(keys)
-
-    def internal_token(self) -> str:
-        """The internal callers' bearer token (the dev token in dev mode when none is set)."""
-        if self.internal_api_token and self.internal_api_token.get_secret_value():
-            return self.internal_api_token.get_secret_value()
-        return DEV_INTERNAL_API_TOKEN
 
     @property
     def allows_private_webhooks(self) -> bool:

@@ -5,18 +5,13 @@ Commands: `numbers-api serve` (the default), `numbers-api migrate`, `numbers-api
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import structlog
-import uvicorn
 from fastapi import FastAPI
-from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from pydantic import ValidationError
 
 from numbers_api import handlers
 from numbers_api.adapters.postgres import Store
@@ -24,30 +19,18 @@ from numbers_api.api import Services, include_routes
 from numbers_api.config import Settings
 from numbers_api.consumers import LiveEvents, register_consumers
 from talkifai_common.api_docs import add_docs_routes
-from talkifai_common.auth import HS256Verifier, JWKSVerifier, TokenVerifier
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
 from talkifai_common.consumers import DeadLetters
-from talkifai_common.db import create_pool, migrate
+from talkifai_common.db import create_pool
+from talkifai_common.entrypoint import migrate_command, run_cli, serve_http, start_telemetry
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
 from talkifai_common.settings import DEV_JWT_SECRET
-from talkifai_common.telemetry import configure_logging, configure_metrics, configure_tracing
 from talkifai_common.web import BodySizeLimit, add_health_routes, install_error_handlers
 
 SERVICE = "numbers-api"
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = structlog.get_logger(__name__)
-
-
-def build_verifier(settings: Settings) -> TokenVerifier:
-    """RS256 through JWKS when configured, HS256 otherwise."""
-    if settings.auth_jwks_url:
-        return JWKSVerifier(
-            settings.auth_jwks_url, settings.auth_jwt_audience, settings.auth_jwt_issuer
-        )
-    return HS256Verifier(
-        settings.jwt_secret(), settings.auth_jwt_audience, settings.auth_jwt_issuer
-    )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -72,7 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings=settings,
             store=store,
             box=settings.secret_box(),
-            verifier=build_verifier(settings),
+            verifier=settings.token_verifier(),
             live=live,
             shutting_down=shutting_down,
         )
@@ -125,45 +108,20 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        sys.exit(f"numbers-api: invalid configuration: {messages}")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`numbers-api [serve|migrate|rotate-keys]`."""
-    parser = argparse.ArgumentParser(prog=SERVICE, description=__doc__)
-    parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "migrate", "rotate-keys"]
-    )
-    args = parser.parse_args(argv)
-    settings = _load_settings()
-    configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
-    if args.command == "migrate":
-        migrate(settings.database_url, MIGRATIONS)
-        log.info("migrations.applied")
-        return
-    if args.command == "rotate-keys":
-        count = asyncio.run(_rotate(settings))
-        log.info("keys.rotated", secrets=count)
-        return
-    configure_metrics(SERVICE)
-    if configure_tracing(SERVICE):
-        AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
+def serve(settings: Settings) -> None:
+    """The `serve` command: the HTTP API, its consumers and the outbox relay."""
+    start_telemetry(SERVICE, database=True)
     if settings.dev_mode and settings.jwt_secret() == DEV_JWT_SECRET:
         log.warning(
             "auth.dev_secret_in_use", hint="dev mode: tokens are signed with the dev default"
         )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
-    )
+    serve_http(create_app(settings), settings, port=settings.port)
+
+
+def rotate_keys(settings: Settings) -> None:
+    """The `rotate-keys` command: re-encrypt every SIP secret with the newest Fernet key."""
+    count = asyncio.run(_rotate(settings))
+    log.info("keys.rotated", secrets=count)
 
 
 async def _rotate(settings: Settings) -> int:
@@ -172,6 +130,12 @@ async def _rotate(settings: Settings) -> int:
         return await handlers.rotate_keys(Store(pool), settings.secret_box())
     finally:
         await pool.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`numbers-api [serve|migrate|rotate-keys]`."""
+    commands = {"serve": serve, "migrate": migrate_command(MIGRATIONS), "rotate-keys": rotate_keys}
+    run_cli(SERVICE, Settings, commands, argv=argv, description=__doc__)
 
 
 if __name__ == "__main__":

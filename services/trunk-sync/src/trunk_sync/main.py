@@ -6,24 +6,20 @@ and the periodic full reconcile. Command: `trunk-sync serve` (the default).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
 import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator
 
 import structlog
-import uvicorn
 from fastapi import FastAPI
-from pydantic import ValidationError
 
 from talkifai_common.bus import create_broker, start_when_reachable
+from talkifai_common.entrypoint import run_cli, serve_http, start_telemetry
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.periodic import repeat
-from talkifai_common.telemetry import configure_logging, configure_metrics, configure_tracing
 from talkifai_common.web import add_health_routes
 from trunk_sync.adapters.bus import BusResults, ReconcileLease
 from trunk_sync.adapters.livekit import LiveKitAdapter
@@ -143,30 +139,15 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        sys.exit(f"trunk-sync: invalid configuration: {messages}")
+def serve(settings: Settings) -> None:
+    """The `serve` command: the consumer, the periodic reconcile and health."""
+    start_telemetry(SERVICE)
+    serve_http(create_app(settings), settings, port=settings.port)
 
 
 def main(argv: list[str] | None = None) -> None:
     """`trunk-sync [serve]`."""
-    parser = argparse.ArgumentParser(prog=SERVICE, description=__doc__)
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
-    parser.parse_args(argv)
-    settings = _load_settings()
-    configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
-    configure_metrics(SERVICE)
-    configure_tracing(SERVICE)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
-    )
+    run_cli(SERVICE, Settings, {"serve": serve}, argv=argv, description=__doc__)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Protocol
 from livekit import api, rtc
 
 from agent_runtime.domain import LiveKitFailure
+from talkifai_common.livekit import is_not_found
 from talkifai_common.livekit_deadline import LiveKitDeadlineExceeded, within_deadline
 
 # Deadline of one LiveKit API call (hang-up, transfer).
@@ -54,7 +55,7 @@ class LiveKitCallControl:
         try:
             await delete_room(self._api, room, self._timeout_s)
         except api.TwirpError as exc:
-            if exc.code == "not_found":
+            if is_not_found(exc):
                 return  # already gone: the call is over either way
             raise LiveKitFailure("DeleteRoom", f"{exc.code}: {exc.message}") from exc
         except LiveKitDeadlineExceeded as exc:

@@ -1,20 +1,19 @@
 """LiveKit through livekit-api: agent dispatch (and its withdrawal), outbound dialing, call
 status, audio egress.
 
-`LiveKitPort` is what the handlers use; `LiveKitAdapter` turns livekit-api's errors into the
-outbound route's outcomes (`CallError`) using the SIP status table in `domain`. Every call has a
+`LiveKitPort` is what the handlers use; `LiveKitAdapter` turns livekit-api's errors, as
+`talkifai_common.livekit` classifies them, into the outbound route's outcomes (`CallError`) using
+the SIP status table in `domain`. Every call has a
 deadline (`within_deadline`): `timeout_s`, or for a dial the ringing timeout plus `DIAL_GRACE_S`;
 one run over is LiveKit being unavailable (503).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import aiohttp
 import structlog
 from livekit import api
 from livekit.protocol.agent_dispatch import CreateAgentDispatchRequest
@@ -33,8 +32,13 @@ from call_orchestrator.domain import (
     not_answered,
     outcome_for_sip_status,
 )
+from talkifai_common.livekit import (
+    LiveKitClient,
+    is_not_found,
+    is_unavailable,
+    sip_status,
+)
 from talkifai_common.livekit_deadline import within_deadline
-from talkifai_common.livekit_tokens import reuse_tokens
 
 log = structlog.get_logger(__name__)
 CALL_STATUS_ATTRIBUTE = "sip.callStatus"
@@ -83,19 +87,12 @@ class LiveKitPort(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _is_down(exc: BaseException) -> bool:
-    """LiveKit itself did not answer (as opposed to refusing)."""
-    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
-        return True
-    return isinstance(exc, api.TwirpError) and (exc.status in (502, 503, 504))
-
-
 def dial_error(exc: BaseException) -> CallError:
     """The route's answer to a failed CreateSIPParticipant."""
+    status = sip_status(exc)
+    if status is not None:
+        return outcome_for_sip_status(status)
     if isinstance(exc, api.TwirpError):
-        code = exc.metadata.get("sip_status_code")
-        if code and code.isdigit():
-            return outcome_for_sip_status(int(code))
         message = exc.message or ""
         if exc.code in ("canceled", "deadline_exceeded"):
             # The ringing timeout: LiveKit cancels the INVITE ("sip request timed out").
@@ -112,7 +109,7 @@ def dial_error(exc: BaseException) -> CallError:
                 "trunk_not_synced",
                 "The number's outbound trunk is not in LiveKit yet; try again shortly",
             )
-    if _is_down(exc):
+    if is_unavailable(exc):
         return livekit_unavailable()
     return internal_error()
 
@@ -131,20 +128,13 @@ class LiveKitAdapter:
     ) -> None:
         self._recording_filepath = recording_filepath
         self._timeout_s = timeout_s
-        self._api = api.LiveKitAPI(
-            url,
-            api_key,
-            api_secret,
-            timeout=aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 1.0)),
-            failover=False,
-        )
-        reuse_tokens(self._api)
+        self._livekit = LiveKitClient(url, api_key, api_secret, timeout_s=timeout_s)
 
     async def dispatch_agent(self, room_name: str, agent_name: str, metadata: str) -> str:
         """Dispatch the agent to the room (creating it); CallError when LiveKit fails."""
         try:
             dispatch = await within_deadline(
-                self._api.agent_dispatch.create_dispatch(
+                self._livekit.api(room_name).agent_dispatch.create_dispatch(
                     CreateAgentDispatchRequest(
                         agent_name=agent_name, room=room_name, metadata=metadata
                     )
@@ -154,7 +144,7 @@ class LiveKitAdapter:
             )
         except Exception as exc:
             log.warning("livekit.dispatch_failed", room=room_name, error=str(exc))
-            if _is_down(exc):
+            if is_unavailable(exc):
                 raise livekit_unavailable() from exc
             raise CallError(
                 500, "dispatch_failed", "Server error: the agent could not be dispatched"
@@ -164,7 +154,7 @@ class LiveKitAdapter:
     async def withdraw_dispatch(self, room_name: str, dispatch_id: str) -> None:
         """Delete a dispatch (LiveKit ends its agent's job); livekit-api's errors propagate."""
         await within_deadline(
-            self._api.agent_dispatch.delete_dispatch(dispatch_id, room_name),
+            self._livekit.api(room_name).agent_dispatch.delete_dispatch(dispatch_id, room_name),
             "DeleteDispatch",
             self._timeout_s,
         )
@@ -185,7 +175,7 @@ class LiveKitAdapter:
             create.max_call_duration.seconds = request.max_call_duration_s
         try:
             info = await within_deadline(
-                self._api.sip.create_sip_participant(create),
+                self._livekit.api().sip.create_sip_participant(create),
                 "CreateSIPParticipant",
                 request.ringing_timeout_s + DIAL_GRACE_S,
             )
@@ -207,14 +197,14 @@ class LiveKitAdapter:
         """The participant's `sip.callStatus`, None when it is not in the room."""
         try:
             participant = await within_deadline(
-                self._api.room.get_participant(
+                self._livekit.api(room_name).room.get_participant(
                     RoomParticipantIdentity(room=room_name, identity=identity)
                 ),
                 "GetParticipant",
                 self._timeout_s,
             )
         except api.TwirpError as exc:
-            if exc.code == "not_found":
+            if is_not_found(exc):
                 return None
             raise
         return participant.attributes.get(CALL_STATUS_ATTRIBUTE)
@@ -230,7 +220,7 @@ class LiveKitAdapter:
             ],
         )
         info = await within_deadline(
-            self._api.egress.start_room_composite_egress(request),
+            self._livekit.api().egress.start_room_composite_egress(request),
             "StartRoomCompositeEgress",
             self._timeout_s,
         )
@@ -240,18 +230,18 @@ class LiveKitAdapter:
         """Close a room (the dispatched agent leaves with it)."""
         try:
             await within_deadline(
-                self._api.room.delete_room(DeleteRoomRequest(room=room_name)),
+                self._livekit.api(room_name).room.delete_room(DeleteRoomRequest(room=room_name)),
                 "DeleteRoom",
                 self._timeout_s,
             )
         except api.TwirpError as exc:
-            if exc.code != "not_found":
+            if not is_not_found(exc):
                 raise
 
     async def existing_rooms(self, room_names: Sequence[str]) -> set[str]:
         """Which of these rooms LiveKit still has."""
         response = await within_deadline(
-            self._api.room.list_rooms(ListRoomsRequest(names=list(room_names))),
+            self._livekit.api().room.list_rooms(ListRoomsRequest(names=list(room_names))),
             "ListRooms",
             self._timeout_s,
         )
@@ -259,4 +249,4 @@ class LiveKitAdapter:
 
     async def aclose(self) -> None:
         """Close the HTTP session."""
-        await self._api.aclose()
+        await self._livekit.aclose()

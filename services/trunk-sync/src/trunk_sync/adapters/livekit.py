@@ -1,19 +1,17 @@
 """LiveKit SIP through livekit-api: trunks and dispatch rules as trunk-sync sees them.
 
 `LiveKitPort` is what the handlers use; `LiveKitAdapter` converts between the domain's specs and
-livekit-protocol messages and turns livekit-api's errors into `LiveKitUnavailable` (retry) or
-`LiveKitRefused` (LiveKit's own message, permanent). Every call has a `timeout_s` deadline
+livekit-protocol messages and turns livekit-api's errors, as `talkifai_common.livekit` classifies
+them, into `LiveKitUnavailable` (retry) or `LiveKitRefused` (LiveKit's own message, permanent). Every call has a `timeout_s` deadline
 (`within_deadline`); one run over is `LiveKitUnavailable`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from collections.abc import Sequence
 from typing import NoReturn, Protocol
 
-import aiohttp
 from livekit import api
 from livekit.protocol.agent_dispatch import RoomAgentDispatch
 from livekit.protocol.room import RoomConfiguration
@@ -36,8 +34,8 @@ from livekit.protocol.sip import (
 )
 
 from talkifai_common.events import MediaEncryption, SipTransport
+from talkifai_common.livekit import LiveKitClient, is_not_found, is_transient, is_unavailable
 from talkifai_common.livekit_deadline import LiveKitDeadlineExceeded, within_deadline
-from talkifai_common.livekit_tokens import reuse_tokens
 from trunk_sync.domain import (
     DispatchRuleSpec,
     InboundTrunkSpec,
@@ -66,10 +64,6 @@ _MEDIA = {
     MediaEncryption.REQUIRE: SIPMediaEncryption.SIP_MEDIA_ENCRYPT_REQUIRE,
 }
 _MEDIA_BACK = {v: k for k, v in _MEDIA.items()}
-# Twirp codes that mean "LiveKit could not do it now", as opposed to "LiveKit says no".
-_TRANSIENT_CODES = frozenset(
-    {"unavailable", "internal", "unknown", "deadline_exceeded", "canceled", "resource_exhausted"}
-)
 
 
 class LiveKitPort(Protocol):
@@ -112,15 +106,15 @@ class LiveKitPort(Protocol):
 
 def _raise(exc: Exception) -> NoReturn:
     if isinstance(exc, api.TwirpError):
-        if exc.code == "not_found":
+        if is_not_found(exc):
             # Updated or deleted while we worked: read again.
             raise StaleRead(f"LiveKit: {exc.message}") from exc
-        if exc.code in _TRANSIENT_CODES or exc.status >= 500 or exc.status == 401:
+        if is_transient(exc):
             raise LiveKitUnavailable(f"LiveKit {exc.code}: {exc.message}") from exc
         raise LiveKitRefused(exc.message) from exc
     if isinstance(exc, LiveKitDeadlineExceeded):
         raise LiveKitUnavailable(str(exc)) from exc
-    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+    if is_unavailable(exc):
         raise LiveKitUnavailable(f"LiveKit unreachable: {type(exc).__name__}") from exc
     raise exc
 
@@ -282,14 +276,7 @@ class LiveKitAdapter:
     """LiveKitPort over livekit-api; create it inside the running event loop."""
 
     def __init__(self, url: str, api_key: str, api_secret: str, *, timeout_s: float) -> None:
-        self._api = api.LiveKitAPI(
-            url,
-            api_key,
-            api_secret,
-            timeout=aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 1.0)),
-            failover=False,
-        )
-        reuse_tokens(self._api)
+        self._livekit = LiveKitClient(url, api_key, api_secret, timeout_s=timeout_s)
         self._timeout_s = timeout_s
         self._digest = PasswordDigest(api_secret)
 
@@ -299,7 +286,7 @@ class LiveKitAdapter:
         """Inbound trunks matching the filters (all when none)."""
         try:
             response = await within_deadline(
-                self._api.sip.list_inbound_trunk(
+                self._livekit.api().sip.list_inbound_trunk(
                     ListSIPInboundTrunkRequest(numbers=list(numbers), trunk_ids=list(trunk_ids))
                 ),
                 "ListSIPInboundTrunk",
@@ -315,7 +302,7 @@ class LiveKitAdapter:
         """Outbound trunks matching the filters (all when none)."""
         try:
             response = await within_deadline(
-                self._api.sip.list_outbound_trunk(
+                self._livekit.api().sip.list_outbound_trunk(
                     ListSIPOutboundTrunkRequest(numbers=list(numbers), trunk_ids=list(trunk_ids))
                 ),
                 "ListSIPOutboundTrunk",
@@ -331,7 +318,7 @@ class LiveKitAdapter:
         """Dispatch rules matching the filters (all when none)."""
         try:
             response = await within_deadline(
-                self._api.sip.list_dispatch_rule(
+                self._livekit.api().sip.list_dispatch_rule(
                     ListSIPDispatchRuleRequest(
                         trunk_ids=list(trunk_ids), dispatch_rule_ids=list(rule_ids)
                     )
@@ -347,7 +334,7 @@ class LiveKitAdapter:
         """Create; the new trunk's id."""
         try:
             info = await within_deadline(
-                self._api.sip.create_inbound_trunk(
+                self._livekit.api().sip.create_inbound_trunk(
                     CreateSIPInboundTrunkRequest(trunk=inbound_info(spec))
                 ),
                 "CreateSIPInboundTrunk",
@@ -361,7 +348,7 @@ class LiveKitAdapter:
         """Replace the trunk in place."""
         try:
             await within_deadline(
-                self._api.sip.update_inbound_trunk(trunk_id, inbound_info(spec)),
+                self._livekit.api().sip.update_inbound_trunk(trunk_id, inbound_info(spec)),
                 "UpdateSIPInboundTrunk",
                 self._timeout_s,
             )
@@ -372,7 +359,7 @@ class LiveKitAdapter:
         """Create; the new trunk's id."""
         try:
             info = await within_deadline(
-                self._api.sip.create_outbound_trunk(
+                self._livekit.api().sip.create_outbound_trunk(
                     CreateSIPOutboundTrunkRequest(trunk=outbound_info(spec, password, self._digest))
                 ),
                 "CreateSIPOutboundTrunk",
@@ -388,7 +375,7 @@ class LiveKitAdapter:
         """Replace the trunk in place."""
         try:
             await within_deadline(
-                self._api.sip.update_outbound_trunk(
+                self._livekit.api().sip.update_outbound_trunk(
                     trunk_id, outbound_info(spec, password, self._digest)
                 ),
                 "UpdateSIPOutboundTrunk",
@@ -402,7 +389,7 @@ class LiveKitAdapter:
         info = rule_info(spec)
         try:
             created = await within_deadline(
-                self._api.sip.create_dispatch_rule(
+                self._livekit.api().sip.create_dispatch_rule(
                     CreateSIPDispatchRuleRequest(dispatch_rule=info)
                 ),
                 "CreateSIPDispatchRule",
@@ -416,7 +403,7 @@ class LiveKitAdapter:
         """Replace the rule in place."""
         try:
             await within_deadline(
-                self._api.sip.update_dispatch_rule(rule_id, rule_info(spec)),
+                self._livekit.api().sip.update_dispatch_rule(rule_id, rule_info(spec)),
                 "UpdateSIPDispatchRule",
                 self._timeout_s,
             )
@@ -427,36 +414,32 @@ class LiveKitAdapter:
         """Delete a trunk (LiveKit accepts an unknown id)."""
         try:
             await within_deadline(
-                self._api.sip.delete_trunk(DeleteSIPTrunkRequest(sip_trunk_id=trunk_id)),
+                self._livekit.api().sip.delete_trunk(DeleteSIPTrunkRequest(sip_trunk_id=trunk_id)),
                 "DeleteSIPTrunk",
                 self._timeout_s,
             )
-        except api.TwirpError as exc:
-            if exc.code != "not_found":
-                _raise(exc)
         except Exception as exc:
-            _raise(exc)
+            if not is_not_found(exc):
+                _raise(exc)
 
     async def delete_dispatch_rule(self, rule_id: str) -> None:
         """Delete a rule; one already gone is fine."""
         try:
             await within_deadline(
-                self._api.sip.delete_dispatch_rule(
+                self._livekit.api().sip.delete_dispatch_rule(
                     DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule_id)
                 ),
                 "DeleteSIPDispatchRule",
                 self._timeout_s,
             )
-        except api.TwirpError as exc:
-            if exc.code != "not_found":
-                _raise(exc)
         except Exception as exc:
-            _raise(exc)
+            if not is_not_found(exc):
+                _raise(exc)
 
     async def ping(self) -> None:
         """A cheap authenticated call: LiveKit answers and accepts our key."""
-        await self.list_dispatch_rules(rule_ids=["SDR_readiness"])
+        await self._livekit.ping()
 
     async def aclose(self) -> None:
         """Close the HTTP session."""
-        await self._api.aclose()
+        await self._livekit.aclose()
