@@ -127,7 +127,7 @@ def new_call(
         agent_name="Sales",
         room_name=room,
         webhook_url=webhook_url,
-        recording_mode="disabled",
+        recording_mode=RecordingMode.DISABLED,
         participant_identity="sip_+12025550123",
     )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from call_orchestrator.adapters.postgres import Store
+from call_orchestrator.adapters.postgres import CallStore
 from talkifai_common.db import create_pool
 from talkifai_common.events import CallDirection, CallStatus
 
@@ -25,7 +25,7 @@ async def test_calls_whose_room_is_gone_end_and_free_their_slots(harness: Harnes
     live = (await harness.call(TO, seeded.phone_number)).json()["call_id"]  # its room exists
     pool = await create_pool(harness.database_url, min_size=1, max_size=2)
     try:
-        store = Store(pool)
+        store = CallStore(pool)
         # Calls whose room_finished never reached us.
         await store.create_call(
             new_call("call_lost_answered", "room_gone_1", direction=CallDirection.INBOUND),

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from call_orchestrator.adapters.postgres import Store
+from call_orchestrator.adapters.postgres import DeliveryStore
 from call_orchestrator.adapters.webhooks import WebhookSender
 from tests.support.servers import serve_asgi
 
@@ -125,7 +125,7 @@ async def test_a_temporary_dns_failure_is_retried_not_the_end_of_the_delivery(
 ) -> None:
     pool: Any = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
-        store = Store(pool)
+        store = DeliveryStore(pool)
         async with pool.acquire() as conn:
             delivery_id = await _queue(conn, "org_a", "https://hooks.example.org/calls")
         sender = WebhookSender(
@@ -138,7 +138,7 @@ async def test_a_temporary_dns_failure_is_retried_not_the_end_of_the_delivery(
             poll_interval_s=1,
             resolver=_temporary_dns_failure,
         )
-        [delivery] = await store.claim_deliveries(10, 5)
+        [delivery] = await store.claim(10, 5)
         before = datetime.now(UTC)
 
         await sender.deliver(delivery)

@@ -22,12 +22,14 @@ from livekit import api as lkapi
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from call_orchestrator import agent_failures, handlers
 from call_orchestrator.domain import CallError, internal_error
-from call_orchestrator.handlers import Context
+from call_orchestrator.handlers import agent_failures, call_history, livekit_events, recording
+from call_orchestrator.handlers.context import Context
+from call_orchestrator.handlers.idempotency import Replay, place_once
+from call_orchestrator.handlers.timing import start_timings
+from call_orchestrator.outbound_responses import OUTBOUND_RESPONSES
 from call_orchestrator.schemas import (
     CallPage,
-    OutboundCallErrorBody,
     OutboundCallRequest,
     OutboundCallResponse,
     RecordingConsent,
@@ -74,152 +76,6 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 def _json(model: BaseModel, status_code: int = 200) -> Response:
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
-
-
-def _error_example(status: int, error: str, message: str, sip: int | None = None) -> Any:
-    body: dict[str, Any] = {"success": False, "error": error, "message": message}
-    if sip is not None:
-        body["sip_status_code"] = sip
-    return {"summary": f"{status} {error}", "value": body}
-
-
-def _error_response(description: str, *examples: Any) -> dict[str, Any]:
-    return {
-        "model": OutboundCallErrorBody,
-        "description": description,
-        "content": {
-            "application/json": {"examples": {e["summary"]: e for e in examples}},
-        },
-    }
-
-
-OUTBOUND_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Answered (wait_until_answered true, the default)."},
-    202: {
-        "model": OutboundCallResponse,
-        "description": "wait_until_answered false: the call is being placed; the outcome follows "
-        "in `telephony.call.*` events, the number's webhook and `GET /calls/{call_id}`.",
-    },
-    400: _error_response(
-        "Invalid number (format, or carrier SIP 400, 404, 484, 485, 488, 604); text-only agent; "
-        "invalid body.",
-        _error_example(
-            400,
-            "invalid_number",
-            "Invalid number: to_number: Phone number must be in E.164 format and start with +",
-        ),
-        _error_example(
-            400, "invalid_number", "Invalid number: the carrier refused the destination", 404
-        ),
-        _error_example(400, "text_agent", "Agent is a text-only agent and cannot make voice calls"),
-        _error_example(
-            400,
-            "invalid_request",
-            "body.ringing_timeout_s: Input should be less than or equal to 120",
-        ),
-    ),
-    401: _error_response(
-        "Missing or invalid bearer token.",
-        _error_example(401, "unauthenticated", "Missing bearer token"),
-    ),
-    402: _error_response(
-        "Insufficient balance (carrier SIP 402).",
-        _error_example(
-            402,
-            "insufficient_balance",
-            "Insufficient balance: the carrier account has insufficient funds",
-            402,
-        ),
-    ),
-    404: _error_response(
-        "from_number is not a number of your organization with an outbound agent, or it is "
-        "inactive (not fully configured: no termination URI or SIP credentials).",
-        _error_example(404, "phone_number_not_found", "Phone number not found"),
-        _error_example(
-            404,
-            "phone_number_inactive",
-            "Phone number +1234567890 is inactive: it is not fully configured to place calls "
-            "(it needs a termination URI and SIP credentials); complete it and try again",
-        ),
-    ),
-    408: _error_response(
-        "Not answered: no_answer (SIP 408, 480, 487, ringing timeout), busy (486, 600), "
-        "declined (603).",
-        _error_example(408, "busy", "Call was not answered: the callee is busy", 486),
-        _error_example(408, "no_answer", "Call was not answered"),
-        _error_example(408, "declined", "Call was not answered: the callee declined", 603),
-    ),
-    409: _error_response(
-        "A call between the same two numbers is in progress, the outbound trunk is not synced, "
-        "or a request with this Idempotency-Key is still running.",
-        _error_example(
-            409,
-            "call_in_progress",
-            "A call from +1234567890 to +12025550123 is already in progress",
-        ),
-        _error_example(
-            409,
-            "trunk_not_synced",
-            "The outbound SIP trunk of +1234567890 is not "
-            "synced with LiveKit yet; check the number's sync status and try again "
-            "shortly",
-        ),
-    ),
-    422: _error_response(
-        "The Idempotency-Key was used before with a different body.",
-        _error_example(
-            422, "idempotency_key_reused", "This Idempotency-Key was used with a different request"
-        ),
-    ),
-    413: _error_response(
-        "Request body too large.",
-        _error_example(413, "request_too_large", "Request body must be at most 65536 bytes"),
-    ),
-    429: _error_response(
-        "Your organization's concurrent call limit is reached.",
-        _error_example(
-            429,
-            "too_many_calls",
-            "Your organization already has 50 calls in progress; try again when one ends",
-        ),
-    ),
-    500: _error_response(
-        "Server error: internal; the agent cannot run (no agent-runtime has its providers' API "
-        "keys: refused before anyone is rung); the agent failed during the call.",
-        _error_example(500, "internal", "Server error: internal error initiating the call"),
-        _error_example(
-            500,
-            "agent_provider_key_missing",
-            "Server error: the agent cannot run: no agent runtime has its providers' API keys "
-            "(set CARTESIA_API_KEY, DEEPGRAM_API_KEY, OPENAI_API_KEY where agent-runtime runs)",
-        ),
-        _error_example(
-            500,
-            "agent_failed",
-            "Server error: the agent failed: No API key for provider openai: set OPENAI_API_KEY",
-        ),
-    ),
-    502: _error_response(
-        "The carrier refused the call with another status, failed (5xx) or was unreachable.",
-        _error_example(502, "carrier_error", "The carrier refused the call (SIP 503)", 503),
-    ),
-    503: _error_response(
-        "LiveKit is unavailable or slow (answered within 2 s), or no agent-runtime is running.",
-        _error_example(
-            503,
-            "livekit_unavailable",
-            "The call service (LiveKit) is unavailable; try again shortly",
-        ),
-        _error_example(
-            503,
-            "agent_runtime_unavailable",
-            "No agent runtime is running to take the call; try again shortly",
-        ),
-    ),
-}
-
-# Outcomes a retry with the same Idempotency-Key should try again rather than replay.
-_NOT_REPLAYED = frozenset({429, 500, 503})
 
 
 class OutboundCallRoute(APIRoute):
@@ -285,42 +141,12 @@ async def outbound_call(
 async def _place(
     ctx: Context, principal: Principal, body: OutboundCallRequest, idempotency_key: str | None
 ) -> Response:
-    timings = handlers.start_timings()
+    timings = start_timings()
     started = time.perf_counter()
-    if idempotency_key is None:
-        status, result = await handlers.place_outbound_call(ctx, principal, body)
-        return _timed(_json(result, status), timings, started)
-    key_hash = handlers.request_hash(body)
-    state, stored_status, stored_body = await ctx.store.claim_idempotency_key(
-        principal.org_id, idempotency_key, key_hash
-    )
-    if state == "replay":
-        assert stored_status is not None
-        return JSONResponse(stored_body, status_code=stored_status)
-    if state == "in_progress":
-        raise CallError(
-            409, "idempotency_key_in_progress", "A request with this Idempotency-Key is running"
-        )
-    if state == "mismatch":
-        raise CallError(
-            422, "idempotency_key_reused", "This Idempotency-Key was used with a different request"
-        )
-    try:
-        status, result = await handlers.place_outbound_call(ctx, principal, body)
-    except CallError as exc:
-        if exc.status_code in _NOT_REPLAYED or exc.error == "call_in_progress":
-            await ctx.store.release_idempotency_key(principal.org_id, idempotency_key)
-        else:
-            await ctx.store.finish_idempotency_key(
-                principal.org_id, idempotency_key, exc.status_code, exc.body()
-            )
-        raise
-    except BaseException:
-        await ctx.store.release_idempotency_key(principal.org_id, idempotency_key)
-        raise
-    await ctx.store.finish_idempotency_key(
-        principal.org_id, idempotency_key, status, handlers.json_body(result)
-    )
+    outcome = await place_once(ctx, principal, body, idempotency_key)
+    if isinstance(outcome, Replay):
+        return JSONResponse(outcome.body, status_code=outcome.status_code)
+    status, result = outcome
     return _timed(_json(result, status), timings, started)
 
 
@@ -345,8 +171,8 @@ async def list_calls(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     """Call history of the organization, inbound and outbound, newest first."""
-    page = await handlers.list_calls(
-        ctx.store,
+    page = await call_history.list_calls(
+        ctx.stores.calls,
         principal,
         phone_number=phone_number,
         direction=direction,
@@ -360,7 +186,7 @@ async def list_calls(
 @calls.get("/calls/{call_id}", response_model=CallData, responses=problem_responses(401, 404, 422))
 async def get_call(ctx: ContextDep, principal: PrincipalDep, call_id: str) -> Response:
     """One call (kept after its number is deleted)."""
-    return _json(await handlers.get_call(ctx.store, principal, call_id))
+    return _json(await call_history.get_call(ctx.stores.calls, principal, call_id))
 
 
 @livekit.post("/livekit/webhook", responses=problem_responses(400, 401))
@@ -382,7 +208,7 @@ async def livekit_webhook(
         raise MalformedWebhook("Webhook body is not a LiveKit event") from exc
     except Exception as exc:
         raise Unauthenticated("Webhook signature is missing or invalid") from exc
-    outcome = await handlers.on_livekit_event(ctx, event)
+    outcome = await livekit_events.on_livekit_event(ctx, event)
     log.info("livekit.webhook", kind=event.event, room=event.room.name, outcome=outcome)
     return {"status": outcome}
 
@@ -413,7 +239,7 @@ async def agent_failure(ctx: ContextDep, body: CallAgentFailedData) -> Response:
     `failed` with reason `agent_failed` and the agent's error (history, `telephony.call.failed`,
     webhook; a caller still waiting gets 500 `agent_failed`). A call already over is answered as
     it ended."""
-    return _json(await agent_failures.on_agent_failed(ctx.store, body))
+    return _json(await agent_failures.on_agent_failed(ctx.stores.calls, body))
 
 
 @internal.post(
@@ -430,7 +256,7 @@ async def recording_consent(
     Idempotent: a call already recording answers its egress id again. 409 when the number is not
     in `consent` mode or the call is not answered.
     """
-    return _json(await handlers.record_consent(ctx, call_id))
+    return _json(await recording.record_consent(ctx, call_id))
 
 
 @internal.post(
@@ -445,7 +271,7 @@ async def recording_consent_in_room(
     """The same report for a call agent-runtime knows only by its room (inbound calls: the
     dispatch rule's metadata cannot name a call id that does not exist yet). The room's live call,
     else its newest, is the one."""
-    return _json(await handlers.record_consent_in_room(ctx, room_name))
+    return _json(await recording.record_consent_in_room(ctx, room_name))
 
 
 def _outbound_error(

@@ -9,8 +9,8 @@ from __future__ import annotations
 import structlog
 from faststream.nats import NatsBroker
 
-from call_orchestrator import handlers
-from call_orchestrator.adapters.postgres import Store
+from call_orchestrator.adapters.postgres import ReadModelStore
+from call_orchestrator.handlers import read_models
 from talkifai_common.consumers import DeadLetters, RetryPolicy, durable_subscriber
 from talkifai_common.events import (
     AgentData,
@@ -29,16 +29,16 @@ def _durable(name: EventName) -> str:
 
 
 def register_consumers(
-    broker: NatsBroker, store: Store, dead_letters: DeadLetters, policy: RetryPolicy
+    broker: NatsBroker, store: ReadModelStore, dead_letters: DeadLetters, policy: RetryPolicy
 ) -> None:
     """Attach call-orchestrator's subscribers to the broker (before it starts)."""
 
     async def on_agent(event: CloudEvent[AgentData]) -> None:
-        applied = await handlers.on_agent_event(store, event)
+        applied = await read_models.on_agent_event(store, event)
         log.info("read_model.agent", agent_id=event.data.id, kind=event.type, applied=applied)
 
     async def on_number(event: CloudEvent[PhoneNumberData]) -> None:
-        applied = await handlers.on_number_event(store, event)
+        applied = await read_models.on_number_event(store, event)
         log.info(
             "read_model.phone_number",
             phone_number_id=event.data.id,
@@ -48,7 +48,7 @@ def register_consumers(
         )
 
     async def on_sync(event: CloudEvent[PhoneNumberSyncData]) -> None:
-        applied = await handlers.on_sync_event(store, event)
+        applied = await read_models.on_sync_event(store, event)
         log.info(
             "read_model.sync",
             phone_number_id=event.data.phone_number_id,

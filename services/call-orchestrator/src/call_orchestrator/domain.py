@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from talkifai_common.e164 import digits_of
-from talkifai_common.events import CallStatus
+from talkifai_common.events import CallStatus, RecordingMode
 from talkifai_common.ids import random_id
+from talkifai_common.voice import Architecture
 
 TEXT_AGENT_MESSAGE = "Agent is a text-only agent and cannot make voice calls"
 ACTIVE_STATUSES = (CallStatus.INITIATED, CallStatus.RINGING, CallStatus.ANSWERED)
@@ -178,15 +179,28 @@ class OutboundTarget:
     phone_number: str
     agent_id: str
     agent_name: str
-    agent_architecture: str
+    agent_architecture: Architecture | None
     outbound_trunk_id: str | None
     webhook_url: str | None
-    recording_mode: str
-    # Outbound only, as of the lookup: a live call holds the room this call would use, and the
-    # organization has no live-call slot left.
+    recording_mode: RecordingMode
+    # As of the lookup: a live call holds the room this call would use, and the organization has
+    # no live-call slot left.
     room_in_use: bool = False
     org_at_limit: bool = False
     # The seed's status: inactive = not fully configured (no termination URI or SIP credentials).
     inactive: bool = False
     # The provider-key variables the agent needs where agent-runtime runs (None: not known).
     agent_provider_keys: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class InboundTarget:
+    """What an inbound call needs from the read model: whose number it reached, and its agent."""
+
+    phone_number_id: str
+    org_id: str
+    phone_number: str
+    agent_id: str | None
+    agent_name: str | None
+    webhook_url: str | None
+    recording_mode: RecordingMode

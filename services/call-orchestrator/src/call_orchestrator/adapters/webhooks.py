@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 import httpx
 import structlog
 
-from call_orchestrator.adapters.postgres import Delivery, Store
+from call_orchestrator.adapters.postgres import AttemptOutcome, Delivery, DeliveryStore
 from talkifai_common.destinations import (
     DestinationError,
     Resolver,
@@ -97,7 +97,7 @@ class WebhookSender:
 
     def __init__(
         self,
-        store: Store,
+        store: DeliveryStore,
         *,
         secret: str,
         allow_private: bool,
@@ -149,7 +149,7 @@ class WebhookSender:
 
     async def _poll_forever(self) -> None:
         while True:
-            due = await self._store.claim_deliveries(self._batch_size, self._lease_s)
+            due = await self._store.claim(self._batch_size, self._lease_s)
             self._crashed = None
             if due:
                 await asyncio.gather(*(self._deliver_one(d) for d in due))
@@ -178,29 +178,29 @@ class WebhookSender:
         try:
             status = await self._send(delivery)
             if 200 <= status < 300:
-                outcome = "delivered"
+                outcome = AttemptOutcome.DELIVERED
             else:
                 error = f"HTTP {status}"
                 retryable = status in (408, 425, 429) or status >= 500
-                outcome = "retry"
+                outcome = AttemptOutcome.RETRY
         except DestinationError as exc:
             error = f"refused: {exc}" if not exc.retryable else str(exc)
-            retryable, outcome = exc.retryable, "retry"
+            retryable, outcome = exc.retryable, AttemptOutcome.RETRY
         except Exception as exc:
             # Any other failure of this one URL (transport, a URL httpx cannot send): retried by
             # the normal policy, so no single row can stop the sender.
-            error, outcome = f"{type(exc).__name__}: {exc}", "retry"
+            error, outcome = f"{type(exc).__name__}: {exc}", AttemptOutcome.RETRY
         error = _printable(error) if error is not None else None
         duration_ms = (time.perf_counter() - started) * 1000
         retry_in: float | None = None
-        if outcome == "retry":
+        if outcome is AttemptOutcome.RETRY:
             retry_in = min(self._retry_max_s, self._retry_base_s * 2 ** (delivery.attempt - 1))
             retry_in *= random.uniform(0.8, 1.2)
             past_deadline = (
                 datetime.now(UTC).timestamp() + retry_in > delivery.give_up_at.timestamp()
             )
             if not retryable or past_deadline:
-                outcome = "failed"
+                outcome = AttemptOutcome.FAILED
         await self._store.record_attempt(
             delivery,
             status_code=status,
@@ -215,7 +215,7 @@ class WebhookSender:
             event_id=delivery.event_id,
             attempt=delivery.attempt,
             status_code=status,
-            outcome=outcome,
+            outcome=outcome.value,
             error=error,
         )
 

@@ -8,7 +8,7 @@ import asyncio
 import structlog
 from faststream.nats import NatsBroker
 
-from call_orchestrator.adapters.postgres import Store
+from call_orchestrator.adapters.postgres import CallChanges, CallStore
 from call_orchestrator.domain import CallError, agent_cannot_run, agent_failed
 from talkifai_common.agent_capabilities import RuntimeBoard
 from talkifai_common.errors import NotFound
@@ -36,7 +36,7 @@ def failure_of(call: CallData) -> CallError | None:
     return None
 
 
-async def on_agent_failed(store: Store, report: CallAgentFailedData) -> CallData:
+async def on_agent_failed(store: CallStore, report: CallAgentFailedData) -> CallData:
     """agent-runtime's report: the call (by id, else the room's) ends as failed/agent_failed, with
     its event and customer webhook; a call already over stays as it ended."""
     call = (
@@ -49,8 +49,7 @@ async def on_agent_failed(store: Store, report: CallAgentFailedData) -> CallData
     failed = await store.transition(
         call.data.id,
         CallStatus.FAILED,
-        failure_reason=AGENT_FAILED,
-        failure_detail=report.error[:MAX_DETAIL],
+        CallChanges(failure_reason=AGENT_FAILED, failure_detail=report.error[:MAX_DETAIL]),
     )
     if failed is None:
         current = await store.get_call(call.data.id)

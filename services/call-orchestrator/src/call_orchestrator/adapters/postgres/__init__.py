@@ -1,0 +1,78 @@
+"""PostgreSQL, one store per aggregate over one shared pool.
+
+`calls` (the call history, each change one statement with its event and webhook), `live_calls`
+(each organization's live-call slots), `read_models` and `targets` (numbers, trunks and agents from
+the events), `idempotency` (Idempotency-Keys), `deliveries` (the customer webhook queue) and
+`livekit_webhooks` (LiveKit webhook ids seen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from call_orchestrator.adapters.postgres.call_rows import CallChanges, CallRow, NewCall
+from call_orchestrator.adapters.postgres.calls import CallStore
+from call_orchestrator.adapters.postgres.deliveries import AttemptOutcome, Delivery, DeliveryStore
+from call_orchestrator.adapters.postgres.idempotency import IdempotencyStore, KeyClaim, KeyState
+from call_orchestrator.adapters.postgres.live_calls import LiveCallStore
+from call_orchestrator.adapters.postgres.livekit_webhooks import LiveKitWebhookLog
+from call_orchestrator.adapters.postgres.read_models import ReadModelStore
+from call_orchestrator.adapters.postgres.sql import (
+    CallInProgress,
+    StoreError,
+    TooManyCalls,
+    utcnow,
+)
+from call_orchestrator.adapters.postgres.targets import TargetStore
+
+__all__ = [
+    "AttemptOutcome",
+    "CallChanges",
+    "CallInProgress",
+    "CallRow",
+    "CallStore",
+    "Delivery",
+    "DeliveryStore",
+    "IdempotencyStore",
+    "KeyClaim",
+    "KeyState",
+    "LiveCallStore",
+    "LiveKitWebhookLog",
+    "NewCall",
+    "ReadModelStore",
+    "StoreError",
+    "Stores",
+    "TargetStore",
+    "TooManyCalls",
+    "utcnow",
+]
+
+
+@dataclass(frozen=True)
+class Stores:
+    """call-orchestrator's stores, sharing one pool."""
+
+    pool: asyncpg.Pool
+    calls: CallStore
+    live_calls: LiveCallStore
+    read_models: ReadModelStore
+    targets: TargetStore
+    idempotency: IdempotencyStore
+    deliveries: DeliveryStore
+    livekit_webhooks: LiveKitWebhookLog
+
+    @classmethod
+    def create(cls, pool: asyncpg.Pool, *, webhook_retry_window_s: float = 3600.0) -> Stores:
+        """Every store over `pool`."""
+        return cls(
+            pool=pool,
+            calls=CallStore(pool, webhook_retry_window_s=webhook_retry_window_s),
+            live_calls=LiveCallStore(pool),
+            read_models=ReadModelStore(pool),
+            targets=TargetStore(pool),
+            idempotency=IdempotencyStore(pool),
+            deliveries=DeliveryStore(pool),
+            livekit_webhooks=LiveKitWebhookLog(pool),
+        )

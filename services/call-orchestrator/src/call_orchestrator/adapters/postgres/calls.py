@@ -1,0 +1,255 @@
+"""The calls: each state change is one statement with its event, webhook delivery and slot.
+
+A call state change is one statement: the guarded UPDATE of the call, its CloudEvent (outbox),
+its customer webhook delivery and, for a final status, the freed live-call slot. Statuses only move
+forward (a change to the same or an earlier status is a no-op) and the UPDATE is guarded by the
+call's `rev`, bumped by every write: a change computed from an older snapshot matches no row and is
+redone from a fresh read. So duplicate or out-of-order signals (webhook floods, retries, races with
+the dialer) can never move a call back or record a state twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from call_orchestrator.adapters.postgres.call_rows import (
+    TIMESTAMP_BY_STATUS,
+    CallChanges,
+    CallRow,
+    NewCall,
+    advanced,
+    call_from_row,
+    initiated,
+)
+from call_orchestrator.adapters.postgres.sql import (
+    CallInProgress,
+    Params,
+    TooManyCalls,
+    utcnow,
+)
+from call_orchestrator.domain import FINAL_STATUSES, STATUS_RANK
+from talkifai_common.events import CallDirection, CallStatus, EventName, new_event
+from talkifai_common.outbox import outbox_columns, outbox_insert, outbox_notify
+
+SOURCE = "talkifai/call-orchestrator"
+_EVENT_BY_STATUS = {
+    CallStatus.INITIATED: EventName.CALL_INITIATED,
+    CallStatus.RINGING: EventName.CALL_RINGING,
+    CallStatus.ANSWERED: EventName.CALL_ANSWERED,
+    CallStatus.COMPLETED: EventName.CALL_COMPLETED,
+    CallStatus.FAILED: EventName.CALL_FAILED,
+}
+_NO_CHANGES = CallChanges()
+
+
+class _Stale:
+    """The stored call changed since the snapshot a write started from."""
+
+
+_STALE = _Stale()
+
+
+class CallStore:
+    """The calls: recorded, moved forward, read."""
+
+    def __init__(self, pool: asyncpg.Pool, *, webhook_retry_window_s: float = 3600.0) -> None:
+        self.pool = pool
+        self._webhook_window = timedelta(seconds=webhook_retry_window_s)
+
+    async def create_call(
+        self,
+        call: NewCall,
+        *,
+        max_live_per_org: int | None,
+        then: CallStatus | None = None,
+    ) -> CallRow:
+        """Record a call as initiated with its event (and move it on to `then`, with that event
+        too), taking one of the organization's live-call slots: one statement, one round trip."""
+        now = utcnow()
+        created = initiated(call, now)
+        states = [created] if then is None else [created, advanced(created, then, _NO_CHANGES, now)]
+        final = replace(states[-1], rev=0)
+        cap = max_live_per_org if max_live_per_org is not None else 2**31 - 1
+        q = Params()
+        sql = f"""
+            WITH slot AS (
+                INSERT INTO org_live_calls (org_id, live) VALUES ({q(call.org_id)}, 1)
+                ON CONFLICT (org_id) DO UPDATE SET live = org_live_calls.live + 1
+                 WHERE org_live_calls.live < {q(cap)}
+                RETURNING 1),
+            call AS (
+                INSERT INTO calls (id, org_id, direction, status, phone_number_id, phone_number,
+                    from_number, to_number, agent_id, agent_name, room_name, webhook_url,
+                    recording_mode, participant_identity, sip_call_id, started_at, ringing_at,
+                    answered_at, ended_at, updated_at)
+                SELECT {q(call.id)}, {q(call.org_id)}, {q(call.direction.value)},
+                       {q(final.data.status.value)}, {q(call.phone_number_id)},
+                       {q(call.phone_number)}, {q(call.from_number)}, {q(call.to_number)},
+                       {q(call.agent_id)}, {q(call.agent_name)}, {q(call.room_name)},
+                       {q(call.webhook_url)}, {q(call.recording_mode.value)},
+                       {q(call.participant_identity)}, {q(call.sip_call_id)},
+                       {q(final.data.started_at)}, {q(final.data.ringing_at)},
+                       {q(final.data.answered_at)}, {q(final.data.ended_at)},
+                       {q(final.data.started_at)}
+                  FROM slot
+                RETURNING 1),
+            {self._events_sql(q, states, source="call")}
+            SELECT (SELECT count(*) FROM call), {outbox_notify("call")}
+        """
+        try:
+            inserted = await self.pool.fetchval(sql, *q.args)
+        except asyncpg.UniqueViolationError as exc:
+            raise CallInProgress(call.room_name) from exc
+        if not inserted:
+            raise TooManyCalls(call.org_id)
+        return final
+
+    async def transition(
+        self, call_id: str, status: CallStatus, changes: CallChanges = _NO_CHANGES
+    ) -> CallRow | None:
+        """Move a call forward to `status` (with its event); None if it is already there or past."""
+        while True:
+            current = await self.get_call(call_id)
+            if current is None:
+                return None
+            moved = await self._advance(current, status, changes)
+            if not isinstance(moved, _Stale):
+                return moved
+
+    async def advance(
+        self, call: CallRow, status: CallStatus, changes: CallChanges = _NO_CHANGES
+    ) -> CallRow | None:
+        """`transition` from a row this process holds: one round trip when nothing else changed
+        the call since (its `rev` still matches), `transition` otherwise."""
+        moved = await self._advance(call, status, changes)
+        if isinstance(moved, _Stale):
+            return await self.transition(call.data.id, status, changes)
+        return moved
+
+    async def _advance(
+        self, call: CallRow, status: CallStatus, changes: CallChanges
+    ) -> CallRow | _Stale | None:
+        """Write `call` moved to `status`, its event, its webhook and (when final) the freed slot
+        in one statement, if the stored call is still at `call.rev`; `_STALE` if it is not."""
+        if STATUS_RANK[call.data.status] >= STATUS_RANK[status]:
+            return None  # statuses only move forward, so the stored call is there or past too
+        now = utcnow()
+        moved = advanced(call, status, changes, now)
+        q = Params()
+        sets = [f"status = {q(status.value)}", f"updated_at = {q(now)}", "rev = rev + 1"]
+        if (column := TIMESTAMP_BY_STATUS.get(status)) and getattr(call.data, column) is None:
+            sets.append(f"{column} = {q(getattr(moved.data, column))}")
+        sets.extend(f"{name} = {q(value)}" for name, value in changes.given().items())
+        release = ""
+        if status in FINAL_STATUSES:
+            release = f"""
+            released AS (
+                UPDATE org_live_calls SET live = GREATEST(live - 1, 0)
+                 WHERE org_id = {q(call.org_id)} AND EXISTS (SELECT 1 FROM moved)),"""
+        sql = f"""
+            WITH moved AS (
+                UPDATE calls SET {", ".join(sets)}
+                 WHERE id = {q(call.data.id)} AND rev = {q(call.rev)}
+                RETURNING 1),{release}
+            {self._events_sql(q, [moved], source="moved")}
+            SELECT (SELECT count(*) FROM moved), {outbox_notify("moved")}
+        """
+        if not await self.pool.fetchval(sql, *q.args):
+            return _STALE
+        return moved
+
+    def _events_sql(self, q: Params, states: list[CallRow], *, source: str) -> str:
+        """CTEs writing one event per state (and its customer webhook delivery when the call has
+        a webhook URL) for each row of `source`."""
+        events = [
+            new_event(
+                _EVENT_BY_STATUS[state.data.status],
+                source=SOURCE,
+                subject=state.data.id,
+                orgid=state.org_id,
+                data=state.data,
+            )
+            for state in states
+        ]
+        columns = outbox_columns(events)
+        first = len(q.args) + 1
+        for column in columns:
+            q(column)
+        sql = f"events AS ({outbox_insert(first, source=source)})"
+        url = states[0].webhook_url
+        if url:
+            ids, payloads = f"${first}::text[]", f"${first + 2}::text[]"
+            sql += f""",
+            hooks AS (
+                INSERT INTO webhook_deliveries (event_id, call_id, org_id, url, payload, give_up_at)
+                SELECT e.event_id, {q(states[0].data.id)}, {q(states[0].org_id)}, {q(url)},
+                       e.payload, now() + {q(self._webhook_window)}::interval
+                  FROM {source}, unnest({ids}, {payloads}) WITH ORDINALITY AS e(event_id, payload, n)
+                 ORDER BY e.n
+                ON CONFLICT (event_id) DO NOTHING)"""
+        return sql
+
+    async def update(self, call_id: str, changes: CallChanges) -> CallRow | None:
+        """Set fields of a call without a state change (no event)."""
+        q = Params()
+        sets = [f"{name} = {q(value)}" for name, value in changes.given().items()]
+        row = await self.pool.fetchrow(
+            f"UPDATE calls SET {''.join(s + ', ' for s in sets)}updated_at = now(), "
+            f"rev = rev + 1 WHERE id = {q(call_id)} RETURNING *",
+            *q.args,
+        )
+        return call_from_row(row) if row else None
+
+    async def get_call(self, call_id: str, org_id: str | None = None) -> CallRow | None:
+        """One call (within an organization when given)."""
+        row = await self.pool.fetchrow("SELECT * FROM calls WHERE id = $1", call_id)
+        if row is None or (org_id is not None and row["org_id"] != org_id):
+            return None
+        return call_from_row(row)
+
+    async def call_in_room(self, room_name: str) -> CallRow | None:
+        """The newest call in a room (a live one first)."""
+        row = await self.pool.fetchrow(
+            """
+            SELECT * FROM calls WHERE room_name = $1
+             ORDER BY (status IN ('initiated', 'ringing', 'answered')) DESC, started_at DESC
+             LIMIT 1
+            """,
+            room_name,
+        )
+        return call_from_row(row) if row else None
+
+    async def list_calls(
+        self,
+        org_id: str,
+        *,
+        phone_number: str | None,
+        direction: CallDirection | None,
+        status: CallStatus | None,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[CallRow]:
+        """The organization's calls, newest first, after a cursor position."""
+        rows = await self.pool.fetch(
+            """
+            SELECT * FROM calls
+             WHERE org_id = $1
+               AND ($2::text IS NULL OR phone_number = $2 OR from_number = $2 OR to_number = $2)
+               AND ($3::text IS NULL OR direction = $3)
+               AND ($4::text IS NULL OR status = $4)
+               AND ($5::timestamptz IS NULL OR (started_at, id) < ($5, $6))
+             ORDER BY started_at DESC, id DESC
+             LIMIT $7
+            """,
+            org_id,
+            phone_number,
+            direction.value if direction else None,
+            status.value if status else None,
+            after[0] if after else None,
+            after[1] if after else "",
+            limit,
+        )
+        return [call_from_row(r) for r in rows]

@@ -1,0 +1,223 @@
+"""The seed's outbound call: validate, find the number, record the call, dispatch, dial.
+
+The agent's dispatch runs while the call is recorded (the dial waits for both): the lookup has
+already refused a room a live call holds and an organization at its limit, and a request that
+loses a race for either to another one withdraws its dispatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import structlog
+
+from call_orchestrator.adapters.livekit import DialRequest
+from call_orchestrator.adapters.postgres import CallInProgress, CallRow, NewCall, TooManyCalls
+from call_orchestrator.domain import (
+    TEXT_AGENT_MESSAGE,
+    CallError,
+    OutboundTarget,
+    new_call_id,
+    number_inactive,
+    outbound_identity,
+    outbound_room_name,
+)
+from call_orchestrator.handlers.agent_failures import check_agent_can_run
+from call_orchestrator.handlers.connect import connect_call, connect_quietly, dispatched
+from call_orchestrator.handlers.context import Context
+from call_orchestrator.handlers.timing import segment
+from call_orchestrator.schemas import OutboundCallRequest, OutboundCallResponse
+from talkifai_common.auth import Principal
+from talkifai_common.e164 import InvalidPhoneNumber, normalize_e164
+from talkifai_common.events import CallAgentRef, CallDirection, CallStatus
+from talkifai_common.jobs import OutboundJob
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """The two numbers of an outbound call, in E.164."""
+
+    from_number: str
+    to_number: str
+
+
+async def place_outbound_call(
+    ctx: Context, principal: Principal, body: OutboundCallRequest
+) -> tuple[int, OutboundCallResponse]:
+    """Place the call; 200 with the answer, or 202 at once when the caller does not wait."""
+    leg = _leg(body)
+    target, trunk_id = await _target(ctx, principal, leg)
+    room_name = outbound_room_name(target.agent_id, leg.to_number, leg.from_number)
+    call_id = new_call_id()
+    job = OutboundJob(
+        agent_id=target.agent_id,
+        call_id=call_id,
+        phone_number_id=target.phone_number_id,
+        from_number=leg.from_number,
+        to_number=leg.to_number,
+        metadata=body.metadata or {},
+    )
+    dispatch = asyncio.create_task(_dispatch(ctx, room_name, job))
+    call = await _record(ctx, _new_call(call_id, principal, leg, target, room_name), dispatch)
+    log.info("call.initiated", call_id=call.data.id, room=room_name, org_id=principal.org_id)
+    dial = _dial_request(ctx, body, leg, trunk_id, call)
+    response = _response(call, leg, target)
+    if not body.wait_until_answered:
+        # The dispatch answers within LiveKit's deadline: a LiveKit that is slow or down is a 503
+        # now rather than a 202 for a call that cannot be placed.
+        await dispatched(ctx, call, dispatch)
+        ctx.background.spawn(connect_quietly(ctx, call, dispatch, dial), name=f"call-{call_id}")
+        return 202, response
+    answered = await connect_call(ctx, call, dispatch, dial)
+    return 200, response.model_copy(update={"status": answered.data.status.value})
+
+
+def _leg(body: OutboundCallRequest) -> Leg:
+    """The request's numbers, normalized (CallError naming the field otherwise)."""
+    to_number = _number("to_number", body.to_number)  # checked first, as the seed's API does
+    return Leg(from_number=_number("from_number", body.from_number), to_number=to_number)
+
+
+def _number(field_name: str, raw: str) -> str:
+    try:
+        return normalize_e164(raw)
+    except InvalidPhoneNumber as exc:
+        raise CallError(400, "invalid_number", f"Invalid number: {field_name}: {exc}") from exc
+
+
+async def _target(ctx: Context, principal: Principal, leg: Leg) -> tuple[OutboundTarget, str]:
+    """The number the call is placed from and its outbound trunk, once every check before
+    ringing anyone passed."""
+    limit = ctx.settings.max_concurrent_calls_per_org
+    with segment("lookup"):
+        target = await ctx.stores.targets.outbound_target(
+            principal.org_id, leg.from_number, leg.to_number, max_live_per_org=limit
+        )
+    if target is None:
+        raise CallError(404, "phone_number_not_found", "Phone number not found")
+    if target.inactive:
+        raise number_inactive(leg.from_number)
+    if target.agent_architecture is None or not target.agent_architecture.is_voice:
+        raise CallError(400, "text_agent", TEXT_AGENT_MESSAGE)
+    check_agent_can_run(ctx.runtimes, ctx.settings.agent_name, target.agent_provider_keys)
+    trunk_id = target.outbound_trunk_id
+    if not trunk_id:
+        raise CallError(
+            409,
+            "trunk_not_synced",
+            f"The outbound SIP trunk of {leg.from_number} is not synced with LiveKit yet; "
+            "check the number's sync status and try again shortly",
+        )
+    if target.room_in_use:
+        raise _call_in_progress(leg)
+    if target.org_at_limit:
+        raise _too_many_calls(limit)
+    return target, trunk_id
+
+
+def _new_call(
+    call_id: str, principal: Principal, leg: Leg, target: OutboundTarget, room_name: str
+) -> NewCall:
+    return NewCall(
+        id=call_id,
+        org_id=principal.org_id,
+        direction=CallDirection.OUTBOUND,
+        phone_number_id=target.phone_number_id,
+        phone_number=leg.from_number,
+        from_number=leg.from_number,
+        to_number=leg.to_number,
+        agent_id=target.agent_id,
+        agent_name=target.agent_name,
+        room_name=room_name,
+        webhook_url=target.webhook_url,
+        recording_mode=target.recording_mode,
+        participant_identity=outbound_identity(leg.to_number),
+    )
+
+
+async def _record(ctx: Context, new: NewCall, dispatch: asyncio.Task[str]) -> CallRow:
+    """Record the call, taking a live-call slot; a call that is not recorded withdraws its
+    dispatch (its agent leaves, or never comes)."""
+    limit = ctx.settings.max_concurrent_calls_per_org
+    try:
+        with segment("create"):
+            return await ctx.stores.calls.create_call(new, max_live_per_org=limit)
+    except BaseException as exc:
+        ctx.background.spawn(_withdraw(ctx, new.room_name, dispatch), name=f"withdraw-{new.id}")
+        if isinstance(exc, TooManyCalls):
+            raise _too_many_calls(limit) from exc
+        if isinstance(exc, CallInProgress):
+            raise _call_in_progress(Leg(new.from_number, new.to_number)) from exc
+        raise
+
+
+def _dial_request(
+    ctx: Context, body: OutboundCallRequest, leg: Leg, trunk_id: str, call: CallRow
+) -> DialRequest:
+    return DialRequest(
+        trunk_id=trunk_id,
+        to_number=leg.to_number,
+        from_number=leg.from_number,
+        room_name=call.data.room_name,
+        participant_identity=outbound_identity(leg.to_number),
+        ringing_timeout_s=body.ringing_timeout_s or ctx.settings.default_ringing_timeout_s,
+        max_call_duration_s=body.max_call_duration_s,
+    )
+
+
+def _response(call: CallRow, leg: Leg, target: OutboundTarget) -> OutboundCallResponse:
+    return OutboundCallResponse(
+        message="Call initiated successfully",
+        room_name=call.data.room_name,
+        agent=CallAgentRef(id=target.agent_id, name=target.agent_name),
+        from_number=leg.from_number,
+        to_number=leg.to_number,
+        call_id=call.data.id,
+        status=CallStatus.INITIATED.value,
+    )
+
+
+def _call_in_progress(leg: Leg) -> CallError:
+    return CallError(
+        409,
+        "call_in_progress",
+        f"A call from {leg.from_number} to {leg.to_number} is already in progress",
+    )
+
+
+def _too_many_calls(limit: int) -> CallError:
+    return CallError(
+        429,
+        "too_many_calls",
+        f"Your organization already has {limit} calls in progress; try again when one ends",
+    )
+
+
+async def _dispatch(ctx: Context, room_name: str, job: OutboundJob) -> str:
+    """Dispatch the call's agent to its room; the dispatch id (CallError when LiveKit fails)."""
+    with segment("dispatch"):
+        return await ctx.livekit.dispatch_agent(
+            room_name, ctx.settings.agent_name, job.model_dump_json()
+        )
+
+
+async def _withdraw(ctx: Context, room_name: str, dispatch: asyncio.Task[str]) -> None:
+    """Delete the dispatch of a call that was not recorded, so its agent leaves (or never comes)."""
+    try:
+        dispatch_id = await dispatch
+    except Exception:
+        return  # nothing was dispatched
+    try:
+        await ctx.livekit.withdraw_dispatch(room_name, dispatch_id)
+    except Exception as exc:
+        log.warning(
+            "livekit.withdraw_dispatch_failed",
+            room=room_name,
+            dispatch_id=dispatch_id,
+            error=str(exc),
+        )
+        return
+    log.info("call.dispatch_withdrawn", room=room_name, dispatch_id=dispatch_id)
