@@ -29,8 +29,15 @@ lint:
 	uv run ruff check .
 	uv run ruff format --check .
 
+# call-orchestrator's tests join this list once they type-check.
+TYPED_TEST_DIRS = libs/common/tests services/numbers-api/tests services/trunk-sync/tests \
+	services/agent-runtime/tests services/studio/tests tools/livekit-emulator/tests
+
 typecheck:
 	uv run mypy $(sort $(dir $(wildcard libs/*/src/*/__init__.py services/*/src/*/__init__.py tools/*/src/*/__init__.py))) tools/dev bench
+	@# Test directories each have a `conftest` module: one mypy run per directory keeps them apart.
+	uv run mypy tests conftest.py services/studio/scripts
+	@for dir in $(TYPED_TEST_DIRS); do echo "uv run mypy $$dir"; uv run mypy $$dir || exit 1; done
 
 pytest:
 	uv run pytest $(PYTEST_ARGS)

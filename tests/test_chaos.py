@@ -25,7 +25,6 @@ import httpx
 import pytest
 from livekit import api as lkapi
 
-from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from numbers_api.main import MIGRATIONS
 from talkifai_common import devinfra
@@ -43,6 +42,7 @@ from tests.support.chaos import (
     telephony_events,
     wait_until,
 )
+from tests.support.databases import DatabaseFactory
 from tests.support.numbers_api import Api
 from tests.support.trunk_sync import INTERNAL_TOKEN, JWT_SECRET, token_factory
 

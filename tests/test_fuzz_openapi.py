@@ -27,7 +27,6 @@ from livekit import api as lkapi
 from call_orchestrator.config import Settings as OrchestratorSettings
 from call_orchestrator.main import MIGRATIONS as ORCHESTRATOR_MIGRATIONS
 from call_orchestrator.main import create_app as create_orchestrator_app
-from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator, running_emulator, test_config
 from numbers_api.config import Settings as NumbersSettings
 from numbers_api.main import MIGRATIONS as NUMBERS_MIGRATIONS
@@ -53,6 +52,7 @@ from talkifai_common.events import (
 )
 from talkifai_common.voice import Architecture
 from tests.support.agent_runtimes import every_key_runtime, forget_agent_runtimes
+from tests.support.databases import DatabaseFactory
 from tests.support.servers import serve_asgi
 
 pytestmark = [

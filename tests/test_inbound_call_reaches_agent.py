@@ -28,11 +28,11 @@ import pytest
 
 from agent_runtime.config import Settings as AgentRuntimeSettings
 from agent_runtime.main import Worker, running_worker
-from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from numbers_api.main import MIGRATIONS
 from numbers_api.main import create_app as create_numbers_app
 from talkifai_common import devinfra
+from tests.support.databases import DatabaseFactory
 from tests.support.numbers_api import Api
 from tests.support.servers import serve_asgi
 from tests.support.trunk_sync import (
@@ -118,10 +118,10 @@ async def stack(
                     dev_mode=True,  # no CPU-load refusal on a busy test machine
                     nats_url=nats_url,
                     numbers_api_url=api_url,
-                    internal_api_token=INTERNAL_TOKEN,  # type: ignore[arg-type]
+                    internal_api_token=INTERNAL_TOKEN,
                     livekit_url=lk.url,
                     livekit_api_key=lk.api_key,
-                    livekit_api_secret=lk.api_secret,  # type: ignore[arg-type]
+                    livekit_api_secret=lk.api_secret,
                     log_format="console",
                 )
                 events: list[dict[str, Any]] = []

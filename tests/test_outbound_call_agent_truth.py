@@ -24,13 +24,13 @@ from agent_runtime.main import Worker, running_worker
 from call_orchestrator.config import Settings as OrchestratorSettings
 from call_orchestrator.main import MIGRATIONS as ORCHESTRATOR_MIGRATIONS
 from call_orchestrator.main import create_app as create_orchestrator_app
-from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from numbers_api.main import MIGRATIONS as NUMBERS_MIGRATIONS
 from numbers_api.main import create_app as create_numbers_app
 from talkifai_common import devinfra
 from talkifai_common.agent_capabilities import ALL_KEYS, RuntimeBoard
 from tests.support.agent_runtimes import forget_agent_runtimes
+from tests.support.databases import DatabaseFactory
 from tests.support.numbers_api import Api
 from tests.support.servers import serve_asgi
 from tests.support.trunk_sync import (
@@ -105,12 +105,12 @@ async def stack(
                 dev_mode=False,
                 database_url=orchestrator_db,
                 nats_url=clean_stream,
-                auth_jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
-                internal_api_token=INTERNAL_TOKEN,  # type: ignore[arg-type]
-                webhook_signing_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
+                auth_jwt_secret=JWT_SECRET,
+                internal_api_token=INTERNAL_TOKEN,
+                webhook_signing_secret=WEBHOOK_SECRET,
                 livekit_url=lk.url,
                 livekit_api_key=lk.api_key,
-                livekit_api_secret=lk.api_secret,  # type: ignore[arg-type]
+                livekit_api_secret=lk.api_secret,
                 answer_poll_interval_s=0.05,
                 log_format="console",
                 shutdown_grace_s=0.3,
@@ -128,10 +128,10 @@ async def stack(
                 nats_url=clean_stream,
                 numbers_api_url=api_url,
                 call_orchestrator_url=orchestrator_url,
-                internal_api_token=INTERNAL_TOKEN,  # type: ignore[arg-type]
+                internal_api_token=INTERNAL_TOKEN,
                 livekit_url=lk.url,
                 livekit_api_key=lk.api_key,
-                livekit_api_secret=lk.api_secret,  # type: ignore[arg-type]
+                livekit_api_secret=lk.api_secret,
                 log_format="console",
             )
             events: list[dict[str, Any]] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import nats
+from nats.aio.msg import Msg
 
 
 async def replies_to_a_jetstream_publish(
@@ -17,7 +18,7 @@ async def replies_to_a_jetstream_publish(
         inbox = nc.new_inbox()
         replies: list[bytes] = []
 
-        async def on_reply(msg: nats.aio.msg.Msg) -> None:
+        async def on_reply(msg: Msg) -> None:
             replies.append(msg.data)
 
         await nc.subscribe(inbox, cb=on_reply)

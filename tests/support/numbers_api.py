@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import nats
 
 from talkifai_common.auth import Role
 
 TokenFactory = Callable[..., str]
+# On the stream (telephony.>) but no service's subject: marks "everything before has arrived".
+SENTINEL_SUBJECT = "telephony.test.sentinel"
+INTERNAL_TOKEN = "test-internal-token-0123456789abcdef"
 
 
 @dataclass
@@ -89,3 +93,22 @@ class BusRecorder:
         raise AssertionError(
             f"expected {count} events on {subject_prefix}*, got {self.events(subject_prefix)}"
         )
+
+    async def settled(
+        self, nats_url: str, subject_prefix: str = "telephony.", within_s: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """Every matching event published so far: a sentinel published after them is awaited,
+        and the stream delivers in order, so nothing earlier is still on its way."""
+        nc = await nats.connect(nats_url)
+        try:
+            await nc.jetstream().publish(SENTINEL_SUBJECT, b"{}")
+        finally:
+            await nc.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while not any(m.subject == SENTINEL_SUBJECT for m in self.messages):
+            if loop.time() > deadline:
+                raise AssertionError("the sentinel event never came back from the stream")
+            await asyncio.sleep(0.02)
+        before = self.messages[: [m.subject for m in self.messages].index(SENTINEL_SUBJECT)]
+        return [json.loads(m.data) for m in before if m.subject.startswith(subject_prefix)]

@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 from livekit.agents import AgentSession, mock_tools
+from livekit.agents.llm import ChatMessage
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
+from livekit.agents.voice.run_result import RunResult
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -24,9 +27,8 @@ from agent_runtime.domain import (
     call_instructions,
 )
 from talkifai_common.jobs import InboundJob, JobMetadata, OutboundJob
+from tests.support.agent_fakes import FakeCallControl, FakeLLM, FakeTTS, Reply
 from tests.support.servers import serve_asgi
-
-from .fakes import FakeCallControl, FakeLLM, FakeTTS, Reply
 
 TOKEN = "test-internal-token-0123456789abcdef"
 GREETING = "Hello, thanks for calling Widgets!"
@@ -103,7 +105,7 @@ def _state(
 
 
 async def _session(
-    state: CallState, *replies: Reply, tts: FakeTTS | None = None
+    state: CallState, *replies: Reply, tts: NotGivenOr[FakeTTS] = NOT_GIVEN
 ) -> tuple[AgentSession[CallState], FakeLLM]:
     if state.policy.ask_consent and state.policy.greet_first:
         # on_enter asks the consent question: that is the model's first answer.
@@ -113,6 +115,13 @@ async def _session(
     instructions = call_instructions("You sell widgets.", state.meta, state.policy, "+15550142")
     await session.start(TalkifaiAgent(instructions=instructions, greeting=GREETING, state=state))
     return session, fake
+
+
+def _instructions(fake: FakeLLM) -> str:
+    """The system message the model saw on its first turn."""
+    first = fake.seen[0].items[0]
+    assert isinstance(first, ChatMessage)
+    return first.text_content or ""
 
 
 def _said(session: AgentSession[CallState]) -> list[str]:
@@ -130,7 +139,7 @@ async def test_an_inbound_call_is_greeted_with_the_agents_greeting(
     tts = FakeTTS()
     session, _ = await _session(state, tts=tts)
     async with session:
-        result = await session.run(user_input="Hi")
+        result: RunResult[None] = await session.run(user_input="Hi")
         result.expect.next_event().is_message(role="assistant")
         assert _said(session)[0] == GREETING  # said verbatim, before the model's first answer
 
@@ -150,10 +159,10 @@ async def test_an_outbound_call_waits_for_the_callee_and_knows_why_it_called(
     session, fake = await _session(state, ("Hi Ada, I am calling about your renewal.", []))
     async with session:
         assert _said(session) == []  # nothing before the callee speaks
-        result = await session.run(user_input="Hello?")
+        result: RunResult[None] = await session.run(user_input="Hello?")
         result.expect.next_event().is_message(role="assistant")
         assert _said(session) == ["Hi Ada, I am calling about your renewal."]
-        system = fake.seen[0].items[0].text_content or ""
+        system = _instructions(fake)
         assert '"customer": "Ada"' in system
         assert "You placed this phone call to +15550142" in system
 
@@ -165,7 +174,7 @@ async def test_the_end_call_tool_hangs_up_the_call(
     state = _state(control, orchestrator[1])
     session, _ = await _session(state, ("Goodbye!", [("end_call", {})]))
     async with session:
-        result = await session.run(user_input="That's all, bye")
+        result: RunResult[None] = await session.run(user_input="That's all, bye")
         result.expect.contains_function_call(name="end_call")
         assert control.hung_up == [("call-room", "sip_+15550142")]
         assert state.ended.is_set()
@@ -181,7 +190,7 @@ async def test_the_transfer_tool_transfers_the_caller_to_the_number(
         state, ("Transferring you now.", [("transfer_call", {"phone_number": "+1 202 555 0199"})])
     )
     async with session:
-        result = await session.run(user_input="Put me through to sales")
+        result: RunResult[None] = await session.run(user_input="Put me through to sales")
         result.expect.contains_function_call(name="transfer_call")
         assert control.transfers == [("call-room", "sip_+15550142", "+12025550199")]
         assert state.end_reason == "transferred"
@@ -200,7 +209,7 @@ async def test_a_failed_transfer_is_told_to_the_model_and_the_call_goes_on(
     )
     async with session:
         with mock_tools(TalkifaiAgent, {"transfer_call": refused}):
-            result = await session.run(user_input="Transfer me")
+            result: RunResult[None] = await session.run(user_input="Transfer me")
         result.expect.contains_function_call(name="transfer_call")
         output = result.expect.contains_function_call_output().event().item
         assert output.is_error
@@ -220,7 +229,7 @@ async def test_the_dtmf_tool_presses_keys_and_refuses_other_characters(
     )
     async with session:
         await session.run(user_input="Press 1 then hash for sales")
-        result = await session.run(user_input="Now press 12x")
+        result: RunResult[None] = await session.run(user_input="Now press 12x")
         assert control.dtmf == ["1#"]
         output = result.expect.contains_function_call_output().event().item
         assert output.is_error
@@ -238,7 +247,7 @@ async def test_a_granted_consent_is_reported_to_call_orchestrator(
         assert state.consent_given is True
         assert state.recording_egress_id == "EG_1"
         assert _said(session)[:2] == [GREETING, "May we record this call?"]
-        assert "ask the other party whether they agree" in (llm.seen[0].items[0].text_content or "")
+        assert "ask the other party whether they agree" in _instructions(llm)
 
 
 async def test_an_inbound_calls_consent_is_reported_by_its_room(
@@ -268,7 +277,7 @@ async def test_a_refused_consent_is_not_reported_and_an_unknown_call_is_survived
     )
     session, _ = await _session(state, ("Thanks.", [("record_consent", {"consented": True})]))
     async with session:
-        result = await session.run(user_input="Yes")
+        result: RunResult[None] = await session.run(user_input="Yes")
         assert [r[0] for r in fake.reports] == ["call_unknown"]
         assert state.recording_egress_id is None
         assert not result.expect.contains_function_call_output().event().item.is_error

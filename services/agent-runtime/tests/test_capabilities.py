@@ -26,8 +26,7 @@ from talkifai_common.voice import (
     TTSConfig,
     TTSProvider,
 )
-
-from .fakes import agent_data
+from tests.support.agent_fakes import agent_data
 
 AGENTS = [
     agent_data(),
@@ -77,16 +76,18 @@ def _caps(instance_id: str, *keys: str) -> bytes:
 def test_the_board_wants_one_live_process_with_every_key_and_names_the_fewest_missing() -> None:
     board = RuntimeBoard(ttl_s=15)
     now = datetime.now(UTC)
-    needed = {"DEEPGRAM_API_KEY", "OPENAI_API_KEY", "CARTESIA_API_KEY"}
+    needed = frozenset({"DEEPGRAM_API_KEY", "OPENAI_API_KEY", "CARTESIA_API_KEY"})
 
     assert board.missing_keys("talkifai-agent", needed) == needed
     board.apply("art_a", _caps("art_a", "OPENAI_API_KEY"), now)
     board.apply("art_b", _caps("art_b", "OPENAI_API_KEY", "DEEPGRAM_API_KEY"), now)
-    assert board.missing_keys("talkifai-agent", needed) == {"CARTESIA_API_KEY"}
+    assert board.missing_keys("talkifai-agent", needed) == frozenset({"CARTESIA_API_KEY"})
     board.apply("art_c", _caps("art_c", *needed), now - timedelta(seconds=20))
-    assert board.missing_keys("talkifai-agent", needed) == {"CARTESIA_API_KEY"}  # expired
+    assert board.missing_keys("talkifai-agent", needed) == frozenset(
+        {"CARTESIA_API_KEY"}
+    )  # expired
     board.apply("art_c", _caps("art_c", *needed), now)
     assert board.missing_keys("talkifai-agent", needed) is None
     board.apply("art_c", None, None)
-    assert board.missing_keys("talkifai-agent", needed) == {"CARTESIA_API_KEY"}
+    assert board.missing_keys("talkifai-agent", needed) == frozenset({"CARTESIA_API_KEY"})
     assert board.missing_keys("another-agent", needed) == needed

@@ -13,8 +13,7 @@ from agent_runtime.directory import AgentDirectory, NumberDirectory
 from agent_runtime.worker import Runtime, create_server
 from livekit_emulator.testing import running_emulator
 from talkifai_common import devinfra
-
-from .fakes import FakeSource, RecordingEvents
+from tests.support.agent_fakes import FakeSource, RecordingEvents
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -38,7 +37,7 @@ async def test_the_workers_http_server_listens_on_the_configured_host() -> None:
             worker_http_port=port,
             livekit_url=lk.url,
             livekit_api_key=lk.api_key,
-            livekit_api_secret=lk.api_secret,  # type: ignore[arg-type]
+            livekit_api_secret=lk.api_secret,
         )
         source = FakeSource(agents={}, numbers={})
         runtime = Runtime(

@@ -29,9 +29,8 @@ from talkifai_common.events import (
 )
 from talkifai_common.jobs import InboundJob, OutboundJob
 from talkifai_common.voice import Architecture, RealtimeConfig, TTSConfig, TTSProvider
+from tests.support.agent_fakes import FakeSource, RecordingEvents, agent_data, number_data
 from tests.support.bus import replies_to_a_jetstream_publish
-
-from .fakes import FakeSource, RecordingEvents, agent_data, number_data
 
 KEYS = {
     "OPENAI_API_KEY": "sk-test",
@@ -265,8 +264,8 @@ def test_settings_outside_dev_mode_refuse_placeholder_secrets() -> None:
         Settings(dev_mode=False)
     ok = Settings(
         dev_mode=False,
-        internal_api_token="x" * 32,  # type: ignore[arg-type]
-        livekit_api_secret="y" * 32,  # type: ignore[arg-type]
+        internal_api_token="x" * 32,
+        livekit_api_secret="y" * 32,
     )
     assert ok.port == 8040
 

@@ -22,8 +22,7 @@ from agent_runtime.worker import Runtime, create_server
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from talkifai_common.events import EventName
 from talkifai_common.jobs import InboundJob
-
-from .fakes import FakeSource, RecordingEvents, agent_data, number_data
+from tests.support.agent_fakes import FakeSource, RecordingEvents, agent_data, number_data
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -61,7 +60,7 @@ async def stack() -> AsyncIterator[Stack]:
             dev_mode=True,
             livekit_url=lk.url,
             livekit_api_key=lk.api_key,
-            livekit_api_secret=lk.api_secret,  # type: ignore[arg-type]
+            livekit_api_secret=lk.api_secret,
         )
         runtime = Runtime(
             settings=settings,

@@ -10,17 +10,16 @@ import nats
 import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from conftest import DatabaseFactory
 from numbers_api.config import Settings
 from numbers_api.main import MIGRATIONS, create_app
 from talkifai_common.auth import Role, issue_hs256_token
 from talkifai_common.bus import create_broker, ensure_stream
 from talkifai_common.crypto import generate_key
-from tests.support.numbers_api import Api, BusRecorder, TokenFactory
+from tests.support.databases import DatabaseFactory
+from tests.support.numbers_api import INTERNAL_TOKEN, Api, BusRecorder, TokenFactory
 from tests.support.servers import serve_asgi
 
 JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnop"
-INTERNAL_TOKEN = "test-internal-token-0123456789abcdef"
 
 
 @pytest.fixture

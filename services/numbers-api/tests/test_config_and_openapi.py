@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -10,7 +12,7 @@ from talkifai_common.crypto import generate_key
 from tests.support.api_docs import assert_docs_served_locally
 from tests.support.numbers_api import Api
 
-REAL = {
+REAL: dict[str, Any] = {
     "auth_jwt_secret": "x" * 40,
     "fernet_keys": generate_key(),
     "internal_api_token": "t" * 32,
@@ -32,7 +34,7 @@ def test_production_settings_with_real_secrets_are_accepted() -> None:
     ],
 )
 def test_placeholder_or_missing_secrets_are_refused_outside_dev_mode(
-    override: dict[str, object], message: str
+    override: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         Settings(dev_mode=False, **{**REAL, **override})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,9 +26,7 @@ from talkifai_common.events import (
 )
 from talkifai_common.outbox import OutboxRelay
 from tests.support.bus import replies_to_a_jetstream_publish
-from tests.support.numbers_api import Api, BusRecorder
-
-from .conftest import INTERNAL_TOKEN
+from tests.support.numbers_api import INTERNAL_TOKEN, Api, BusRecorder
 
 NO_RESOURCES = {"inbound_trunk_id": None, "outbound_trunk_id": None, "dispatch_rule_id": None}
 
@@ -88,8 +87,7 @@ async def test_committed_changes_are_published_even_if_the_relay_was_down(
     await relay.aclose()
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
     events = await bus.wait_for(3)
-    await asyncio.sleep(0.2)
-    assert len(bus.events()) == 3
+    assert len(await bus.settled(settings.nats_url)) == 3
     assert [e["data"]["name"] for e in events] == ["A0", "A1", "A2"]
     await broker.stop()
     await pool.close()
@@ -293,7 +291,15 @@ async def test_many_numbers_for_sync_are_read_in_one_request(api: Api) -> None:
         "/internal/phone-numbers/for-sync", json={"ids": ids}, headers=api.as_()
     )
     assert user.status_code == 401
-    for bad in ({"ids": []}, {"ids": ["x"] * 501}, {"ids": [""]}, {"ids": "x"}, {}):
+    bad: dict[str, object]
+    bad_bodies: list[dict[str, object]] = [
+        {"ids": []},
+        {"ids": ["x"] * 501},
+        {"ids": [""]},
+        {"ids": "x"},
+        {},
+    ]
+    for bad in bad_bodies:
         refused = await api.http.post(
             "/internal/phone-numbers/for-sync", json=bad, headers=internal
         )
@@ -345,7 +351,11 @@ async def test_internal_listing_covers_every_organization_without_secrets(api: A
     assert (await api.http.get("/internal/phone-numbers", headers=api.as_())).status_code == 401
 
 
-async def _read_sse(response: httpx.Response, count: int) -> list[dict[str, str]]:
+async def _read_sse(
+    response: httpx.Response, count: int, connected: asyncio.Event | None = None
+) -> list[dict[str, str]]:
+    """The first `count` events; `connected` is set at the stream's `: connected` comment (sent
+    once the feed is subscribed)."""
     events: list[dict[str, str]] = []
     current: dict[str, str] = {}
     async for line in response.aiter_lines():
@@ -357,6 +367,8 @@ async def _read_sse(response: httpx.Response, count: int) -> list[dict[str, str]
             current = {}
             continue
         if line.startswith(":"):
+            if line == ": connected" and connected is not None:
+                connected.set()
             continue
         key, _, value = line.partition(":")
         current[key] = value.removeprefix(" ")
@@ -371,8 +383,9 @@ async def test_live_feed_streams_the_organizations_changes_only(api: Api) -> Non
     ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        reader = asyncio.create_task(_read_sse(response, 2))
-        await asyncio.sleep(0.1)
+        subscribed = asyncio.Event()
+        reader = asyncio.create_task(_read_sse(response, 2, subscribed))
+        await asyncio.wait_for(subscribed.wait(), 5)
         await api.agent("Other org", org_id="org_b")
         agent = await api.agent("Mine")
         number = await api.number()
@@ -455,7 +468,7 @@ async def test_an_event_committed_while_the_relay_publishes_is_relayed_at_once(
     second_published = asyncio.Event()
 
     class Publisher:
-        async def publish_all(self, messages: list[OutgoingMessage]) -> None:
+        async def publish_all(self, messages: Sequence[OutgoingMessage]) -> None:
             published.extend(json.loads(m.payload)["data"]["name"] for m in messages)
             if published == ["first"]:
                 await create("second")  # committed (and notified) during this flush

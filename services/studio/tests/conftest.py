@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import DatabaseFactory
 from numbers_api.config import Settings
 from numbers_api.main import MIGRATIONS, create_app
 from talkifai_common import devinfra
 from talkifai_common.auth import Role, issue_hs256_token
+from tests.support.databases import DatabaseFactory
 from tests.support.servers import serve_asgi
 
 STUDIO = Path(__file__).resolve().parents[1]

@@ -6,26 +6,22 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import nats
 import pytest
 from livekit import api as lkapi
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator, running_emulator
-from numbers_api.main import MIGRATIONS
-from numbers_api.main import create_app as create_numbers_app
 from talkifai_common.bus import create_broker, ensure_stream
+from tests.support.databases import DatabaseFactory
 from tests.support.numbers_api import Api, BusRecorder
 from tests.support.servers import serve_asgi
 from tests.support.trunk_sync import (
     StartSync,
     TrunkSync,
-    numbers_settings,
+    running_numbers_api,
     sync_settings,
-    token_factory,
     wait_ready,
 )
 from trunk_sync.adapters.bus import LEASE_BUCKET
@@ -73,13 +69,7 @@ async def livekit(lk: RunningEmulator) -> AsyncIterator[lkapi.LiveKitAPI]:
 @pytest.fixture
 async def api(database_factory: DatabaseFactory, clean_stream: str) -> AsyncIterator[Api]:
     """numbers-api served by uvicorn on a free port."""
-    app = create_numbers_app(numbers_settings(await database_factory(MIGRATIONS), clean_stream))
-    async with (
-        serve_asgi(app) as base_url,
-        httpx.AsyncClient(base_url=base_url, timeout=10) as http,
-    ):
-        client = Api(base_url=base_url, http=http, token=token_factory(), app=app)
-        await client.wait_bus_ready()
+    async with running_numbers_api(database_factory, clean_stream) as client:
         yield client
 
 

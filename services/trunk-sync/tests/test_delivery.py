@@ -8,11 +8,17 @@ from livekit_emulator.testing import RunningEmulator
 from talkifai_common.events import EventName
 from tests.support.consumers import counter_total, database_down, dead_letters, publish, redelivered
 from tests.support.numbers_api import Api, BusRecorder
-from tests.support.trunk_sync import StartSync, TrunkSync, eventually
+from tests.support.trunk_sync import (
+    StartSync,
+    TrunkSync,
+    converged,
+    create_number,
+    eventually,
+    sync_of,
+    synced_at_version,
+)
 from trunk_sync.adapters.bus import DLQ_STREAM
 from trunk_sync.handlers import full_reconcile
-
-from .test_sync import converged, create_number, sync_of, synced_at_version
 
 
 async def test_a_reconciles_corrective_synced_event_is_delivered_after_an_equal_earlier_one(

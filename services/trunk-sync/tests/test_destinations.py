@@ -5,21 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
-from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator
-from numbers_api.main import MIGRATIONS
-from numbers_api.main import create_app as create_numbers_app
+from tests.support.databases import DatabaseFactory
 from tests.support.numbers_api import Api
-from tests.support.servers import serve_asgi
 from tests.support.trunk_sync import (
     StartSync,
     eventually,
-    numbers_settings,
+    running_numbers_api,
     sip_state,
-    token_factory,
 )
 
 
@@ -27,16 +22,9 @@ from tests.support.trunk_sync import (
 async def api(database_factory: DatabaseFactory, clean_stream: str) -> AsyncIterator[Api]:
     """numbers-api that accepts private termination hosts (as a number saved before the guard,
     or a numbers-api configured differently from trunk-sync, would have)."""
-    settings = numbers_settings(await database_factory(MIGRATIONS), clean_stream).model_copy(
-        update={"allow_private_sip_destinations": True}
-    )
-    app = create_numbers_app(settings)
-    async with (
-        serve_asgi(app) as base_url,
-        httpx.AsyncClient(base_url=base_url, timeout=10) as http,
-    ):
-        client = Api(base_url=base_url, http=http, token=token_factory(), app=app)
-        await client.wait_bus_ready()
+    async with running_numbers_api(
+        database_factory, clean_stream, allow_private_sip_destinations=True
+    ) as client:
         yield client
 
 

@@ -19,21 +19,18 @@ import pytest
 from livekit import api as lkapi
 from livekit.protocol.sip import CreateSIPInboundTrunkRequest, SIPInboundTrunkInfo
 
-from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator
-from numbers_api.main import MIGRATIONS
-from numbers_api.main import create_app as create_numbers_app
 from talkifai_common import devinfra
+from tests.support.databases import DatabaseFactory
 from tests.support.numbers_api import Api
 from tests.support.servers import already_started, serve_asgi
 from tests.support.trunk_sync import (
     INTERNAL_TOKEN,
     StartSync,
     eventually,
-    numbers_settings,
+    running_numbers_api,
     sip_state,
     sync_settings,
-    token_factory,
     wait_ready,
 )
 from trunk_sync.main import create_app
@@ -153,16 +150,21 @@ async def _some_trunks(lk: RunningEmulator) -> bool:
     return len((await sip_state(lk.control))["inbound"]) >= 3
 
 
+async def _livekit_refused_a_call(lk: RunningEmulator) -> bool:
+    return int((await lk.control.state())["faults"]["refused"]) > 0
+
+
 async def test_livekit_unavailable_during_a_burst_converges(
     api: Api, start_sync: StartSync, lk: RunningEmulator
 ) -> None:
     await start_sync(max_deliveries=100, retry_base_s=0.05, retry_max_s=0.2)
     agent = await api.agent("Support")
     work = asyncio.create_task(burst(api, 30, agent["id"]))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: _some_trunks(lk), within_s=10)  # the burst is being synced
     await lk.control.set_faults(unavailable=True)
     await work
-    await asyncio.sleep(0.5)
+    await burst(api, 5, agent["id"], offset=100)  # changes made while LiveKit is down
+    await eventually(lambda: _livekit_refused_a_call(lk), within_s=10)  # the fault was hit
     await lk.control.set_faults(unavailable=False)
     await eventually(lambda: desired_matches(api, lk), within_s=20, every_s=0.2)
 
@@ -174,14 +176,8 @@ async def test_restarting_nats_server_mid_burst_converges(
     server = devinfra.running_nats(store, port)
     url = server.__enter__()
     try:
-        numbers_app = create_numbers_app(numbers_settings(await database_factory(MIGRATIONS), url))
-        async with (
-            serve_asgi(numbers_app) as base_url,
-            httpx.AsyncClient(base_url=base_url, timeout=10) as http,
-        ):
-            api = Api(base_url=base_url, http=http, token=token_factory(), app=numbers_app)
-            await api.wait_bus_ready()
-            sync_app = create_app(sync_settings(base_url, url, lk, ack_wait_s=2))
+        async with running_numbers_api(database_factory, url) as api:
+            sync_app = create_app(sync_settings(api.base_url, url, lk, ack_wait_s=2))
             async with serve_asgi(sync_app) as sync_url:
                 await wait_ready(sync_url)
                 agent = await api.agent("Support")
@@ -223,8 +219,19 @@ async def test_a_reconcile_that_failed_at_start_is_retried_within_seconds(
         state = await sip_state(lk.control)
         return orphan.sip_trunk_id not in {t["sip_trunk_id"] for t in state["inbound"]}
 
+    tried = asyncio.Event()
+
+    def hang_up(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        tried.set()
+        writer.close()
+
+    # Not numbers-api yet: a listener that hangs up, so the first reconcile is seen to fail.
+    listener = await asyncio.start_server(hang_up, "127.0.0.1", port)
     async with serve_asgi(create_app(settings)):
-        await asyncio.sleep(1.0)  # its first reconcile has failed: nothing listens on the port
+        async with asyncio.timeout(10):
+            await tried.wait()
+        listener.close()
+        await listener.wait_closed()
         assert not await orphan_gone()
         async with serve_asgi(already_started(api.app), port=port):
             await eventually(orphan_gone, within_s=10)

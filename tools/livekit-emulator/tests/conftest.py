@@ -4,75 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 
-import jwt
+import jwt  # noqa: F401  # the warning filter below names its class
 import pytest
 import uvicorn
 from livekit import api
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from livekit_emulator.main import bind
 from livekit_emulator.testing import RunningEmulator, running_emulator, test_config
-
-WAIT_S = 5.0  # a guard against hanging, never an expectation of speed
+from tests.support.emulator import WebhookSink
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """LiveKit's dev secret is short on purpose; PyJWT's warning about it is noise here."""
     for item in items:
         if "livekit-emulator" in str(item.path):
+            # The marker takes a warnings-filter string only (a `category=` keyword is ignored).
             item.add_marker(
-                pytest.mark.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+                pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
             )
-
-
-@dataclass
-class Delivery:
-    """One webhook request as received."""
-
-    body: str
-    authorization: str
-    content_type: str
-
-
-@dataclass
-class WebhookSink:
-    """A tiny HTTP server that records webhook requests (optionally failing the first ones)."""
-
-    url: str = ""
-    deliveries: list[Delivery] = field(default_factory=list)
-    fail_next: int = 0
-    attempts: int = 0
-    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def handle(self, request: Request) -> Response:
-        """Record a delivery, or fail it on purpose."""
-        self.attempts += 1
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return PlainTextResponse("try later", status_code=503)
-        self.deliveries.append(
-            Delivery(
-                body=(await request.body()).decode(),
-                authorization=request.headers.get("authorization", ""),
-                content_type=request.headers.get("content-type", ""),
-            )
-        )
-        self._arrived.set()
-        return PlainTextResponse("ok")
-
-    async def wait_for(self, predicate: Callable[[list[Delivery]], bool]) -> list[Delivery]:
-        """Wait until the deliveries satisfy `predicate`."""
-        async with asyncio.timeout(WAIT_S):
-            while not predicate(self.deliveries):
-                self._arrived.clear()
-                await self._arrived.wait()
-        return self.deliveries
 
 
 @pytest.fixture(scope="session")

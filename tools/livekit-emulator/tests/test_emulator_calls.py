@@ -13,9 +13,7 @@ from livekit.protocol import sip
 from livekit.protocol.models import ParticipantInfo
 
 from livekit_emulator.testing import RunningEmulator
-
-from .conftest import WAIT_S
-from .helpers import outbound_trunk
+from tests.support.emulator import WAIT_S, outbound_trunk
 
 CALLEE = "+15550199"
 

@@ -7,7 +7,7 @@ from livekit import api
 from livekit.protocol import sip
 from livekit.protocol.models import ListUpdate
 
-from .helpers import inbound_trunk, individual_rule
+from tests.support.emulator import inbound_trunk, individual_rule
 
 
 async def test_rule_is_required(lkapi: api.LiveKitAPI) -> None:

@@ -22,6 +22,11 @@ async def test_unavailable_server_fails_every_twirp_call_with_503(
     with pytest.raises(api.TwirpError) as caught:
         await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())
     assert (caught.value.code, caught.value.status) == ("unavailable", 503)
+    assert (await lk.control.state())["faults"] == {
+        "unavailable": True,
+        "latency_ms": 0,
+        "refused": 1,
+    }
     await lk.control.set_faults()
     assert (await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())).items == []
 
@@ -78,6 +83,7 @@ async def test_state_lists_every_kind_of_resource(lk: RunningEmulator) -> None:
         "workers",
         "jobs",
         "calls",
+        "faults",
     }
 
 

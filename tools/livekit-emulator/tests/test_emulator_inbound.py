@@ -10,9 +10,7 @@ from livekit import api
 from livekit.protocol import agent_dispatch, sip
 
 from livekit_emulator.testing import ControlError, RunningEmulator
-
-from .conftest import WAIT_S
-from .helpers import inbound_trunk, individual_rule
+from tests.support.emulator import WAIT_S, inbound_trunk, individual_rule
 
 CALLER = "+15550142"
 OUR_NUMBER = "+15550100"

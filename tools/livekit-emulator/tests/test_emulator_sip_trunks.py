@@ -7,7 +7,7 @@ from livekit import api
 from livekit.protocol import sip
 from livekit.protocol.models import ListUpdate, Pagination
 
-from .helpers import inbound_trunk, individual_rule, outbound_trunk
+from tests.support.emulator import inbound_trunk, individual_rule, outbound_trunk
 
 
 async def test_inbound_trunk_needs_auth_addresses_or_numbers(lkapi: api.LiveKitAPI) -> None:

@@ -7,9 +7,13 @@ from livekit.protocol import sip
 from livekit.protocol.models import DisconnectReason
 
 from livekit_emulator.testing import RunningEmulator
-
-from .conftest import Delivery, WebhookSink
-from .helpers import inbound_trunk, individual_rule, outbound_trunk
+from tests.support.emulator import (
+    Delivery,
+    WebhookSink,
+    inbound_trunk,
+    individual_rule,
+    outbound_trunk,
+)
 
 
 def events(deliveries: list[Delivery], lk: RunningEmulator, room: str) -> list[api.WebhookEvent]:

@@ -12,8 +12,7 @@ from livekit import api
 from livekit.protocol import sip
 
 from livekit_emulator.testing import RunningEmulator
-
-from .helpers import inbound_trunk
+from tests.support.emulator import inbound_trunk
 
 LIST_INBOUND = "/twirp/livekit.SIP/ListSIPInboundTrunk"
 

@@ -18,9 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from livekit_emulator.testing import RunningEmulator
 from livekit_emulator.workers import RTC_REFUSAL
-
-from .conftest import WAIT_S
-from .helpers import inbound_trunk, individual_rule
+from tests.support.emulator import WAIT_S, inbound_trunk, individual_rule
 
 AGENT = "talkifai-agent"
 
@@ -29,12 +27,8 @@ def _ws_url(lk: RunningEmulator, path: str = "/agent") -> str:
     return lk.url.replace("http://", "ws://") + path
 
 
-def _token(lk: RunningEmulator, **grants: bool) -> str:
-    return (
-        api.AccessToken(lk.api_key, lk.api_secret)
-        .with_grants(api.VideoGrants(**grants))  # type: ignore[arg-type]
-        .to_jwt()
-    )
+def _token(lk: RunningEmulator, grants: api.VideoGrants) -> str:
+    return api.AccessToken(lk.api_key, lk.api_secret).with_grants(grants).to_jwt()
 
 
 class Worker:
@@ -66,7 +60,7 @@ class Worker:
 
 @contextlib.asynccontextmanager
 async def worker(lk: RunningEmulator, agent_name: str = AGENT) -> AsyncIterator[Worker]:
-    headers = {"Authorization": f"Bearer {_token(lk, agent=True)}"}
+    headers = {"Authorization": f"Bearer {_token(lk, api.VideoGrants(agent=True))}"}
     async with connect(_ws_url(lk), additional_headers=headers) as ws:
         w = Worker(ws)
         w.worker_id = await w.register(agent_name)  # type: ignore[attr-defined]
@@ -83,7 +77,7 @@ async def _wait_state(lk: RunningEmulator, key: str, predicate: object) -> list[
 
 
 async def test_a_worker_without_the_agent_grant_is_refused(lk: RunningEmulator) -> None:
-    headers = {"Authorization": f"Bearer {_token(lk, room_admin=True, room='x')}"}
+    headers = {"Authorization": f"Bearer {_token(lk, api.VideoGrants(room_admin=True, room='x'))}"}
     with pytest.raises(websockets.InvalidStatus) as caught:
         async with connect(_ws_url(lk), additional_headers=headers):
             pass
@@ -227,7 +221,7 @@ async def test_joining_the_room_is_refused_for_lack_of_media_and_the_job_says_so
 async def test_a_worker_that_does_not_register_first_is_disconnected(
     lk: RunningEmulator,
 ) -> None:
-    headers = {"Authorization": f"Bearer {_token(lk, agent=True)}"}
+    headers = {"Authorization": f"Bearer {_token(lk, api.VideoGrants(agent=True))}"}
     async with connect(_ws_url(lk), additional_headers=headers) as ws:
         await ws.send(agent.WorkerMessage(ping=agent.WorkerPing(timestamp=1)).SerializeToString())
         with pytest.raises(websockets.ConnectionClosed):

@@ -6,10 +6,8 @@ models, the bus and the HTTP clients live on its event loop.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +17,6 @@ import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from livekit.agents import AgentServer
-from pydantic import ValidationError
 
 from agent_runtime.adapters.numbers_api import NumbersApiClient
 from agent_runtime.adapters.orchestrator import OrchestratorClient
@@ -27,10 +24,11 @@ from agent_runtime.capabilities import advertise_when_ready
 from agent_runtime.config import Settings
 from agent_runtime.consumers import register_consumers
 from agent_runtime.directory import AgentDirectory, NumberDirectory
+from agent_runtime.shutdown import stop_within
 from agent_runtime.worker import Runtime, create_server
 from talkifai_common.bus import JetStreamPublisher, create_broker, encode_event, ensure_stream
+from talkifai_common.entrypoint import run_cli, start_telemetry
 from talkifai_common.events import CloudEvent
-from talkifai_common.telemetry import configure_logging, configure_tracing
 from talkifai_common.web import add_health_routes
 
 SERVICE = "agent-runtime"
@@ -142,12 +140,13 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await server.aclose()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await server_task
-        with contextlib.suppress(Exception):
-            await broker.stop()
-        await numbers_api.aclose()
+        bound_s = settings.shutdown_step_timeout_s
+        await stop_within("agent_server", server.aclose(), bound_s)
+        # asyncio.wait neither raises the task's error nor cancels it at the deadline.
+        await stop_within("agent_server_run", asyncio.wait([server_task]), bound_s)
+        server_task.cancel()
+        await stop_within("bus", broker.stop(), bound_s)
+        await stop_within("numbers_api_client", numbers_api.aclose(), bound_s)
 
 
 def create_health_app(worker: Worker) -> FastAPI:
@@ -186,23 +185,15 @@ async def serve(settings: Settings) -> None:
         log.info("shutdown.requested")
 
 
-def _load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        sys.exit(f"agent-runtime: invalid configuration: {messages}")
+def serve_command(settings: Settings) -> None:
+    """The `serve` command: the worker and its health server."""
+    start_telemetry(SERVICE, metrics=False)
+    asyncio.run(serve(settings))
 
 
 def main(argv: list[str] | None = None) -> None:
     """`agent-runtime [serve]`."""
-    parser = argparse.ArgumentParser(prog=SERVICE, description=__doc__)
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
-    parser.parse_args(argv)
-    settings = _load_settings()
-    configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
-    configure_tracing(SERVICE)
-    asyncio.run(serve(settings))
+    run_cli(SERVICE, Settings, {"serve": serve_command}, argv=argv, description=__doc__)
 
 
 if __name__ == "__main__":

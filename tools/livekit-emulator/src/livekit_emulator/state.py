@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from google.protobuf.json_format import MessageToDict
@@ -215,6 +215,8 @@ class Faults:
 
     unavailable: bool = False
     latency_ms: int = 0
+    # Twirp calls answered with the injected failure, so a fault test can tell the fault was hit.
+    refused: int = 0
 
 
 @dataclass
@@ -254,4 +256,5 @@ class EmulatorState:
             "workers": [w.to_dict() for w in self.workers.values()],
             "jobs": [j.to_dict() for j in self.jobs.values()],
             "calls": [c.to_dict() for c in self.calls.values()],
+            "faults": asdict(self.faults),
         }

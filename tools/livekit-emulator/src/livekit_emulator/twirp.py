@@ -67,6 +67,7 @@ async def endpoint(request: Request) -> Response:
         await request.body()
         await asyncio.sleep(faults.latency_ms / 1000)
     if faults.unavailable:
+        faults.refused += 1
         # What a LiveKit behind a load balancer looks like while its pods are down.
         err = TwirpError("unavailable", "livekit emulator: server unavailable (injected fault)")
         _log_call(path, err.status, err.code, started)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Never
 
-from livekit.agents import APIConnectOptions, llm, stt, tts, utils
+from livekit.agents import APIConnectOptions, LanguageCode, llm, stt, tts, utils
 from livekit.agents.llm import ChatChunk, ChoiceDelta, CompletionUsage, FunctionToolCall
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
 
@@ -43,7 +43,7 @@ class _Stream(llm.LLMStream):
         )
 
 
-class FakeLLM(llm.LLM):
+class FakeLLM(llm.LLM[Never]):
     """Answers each turn with the next scripted reply ("ok" when the script runs out)."""
 
     def __init__(self, *replies: Reply) -> None:
@@ -64,7 +64,7 @@ class FakeLLM(llm.LLM):
         return _Stream(self, reply, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
 
 
-class FakeTTS(tts.TTS):
+class FakeTTS(tts.TTS[Never]):
     """Synthesizes 20 ms of silence per request and counts characters."""
 
     def __init__(self) -> None:
@@ -89,7 +89,7 @@ class _Chunked(tts.ChunkedStream):
         output_emitter.flush()
 
 
-class FakeSTT(stt.STT):
+class FakeSTT(stt.STT[Never]):
     """Recognizes every buffer as the same text."""
 
     def __init__(self, text: str = "hello") -> None:
@@ -105,7 +105,7 @@ class FakeSTT(stt.STT):
     ) -> stt.SpeechEvent:
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
-            alternatives=[stt.SpeechData(language="en", text=self.text)],
+            alternatives=[stt.SpeechData(language=LanguageCode("en"), text=self.text)],
         )
 
 
@@ -197,11 +197,11 @@ def number_data(
         inbound_agent=None,
         outbound_agent=None,
         webhook_url=None,
-        recording_mode=recording_mode,  # type: ignore[arg-type]
-        sip_transport="tls",  # type: ignore[arg-type]
-        media_encryption="allow",  # type: ignore[arg-type]
-        status="active",  # type: ignore[arg-type]
-        sync={"state": "synced"},  # type: ignore[arg-type]
+        recording_mode=recording_mode,
+        sip_transport="tls",
+        media_encryption="allow",
+        status="active",
+        sync={"state": "synced"},
         version=version,
         created_at=now,
         updated_at=now,
