@@ -1,23 +1,45 @@
 """The rules of agents and phone numbers, free of I/O.
 
-Errors (all `talkifai_common.errors` subclasses, mapped to HTTP at the edge):
-    ValidationFailed  a field breaks a rule (422, naming the field)
-    NotFound          no such agent or number in the caller's organization (404)
-    Conflict          number already claimed, agent still assigned (409)
+Errors are those of `numbers_api.errors`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from pydantic import BaseModel, ConfigDict
 
+from numbers_api.errors import TextAgentRefused
 from talkifai_common.destinations import check_host, is_hostname, literal_address, split_sip_host
-from talkifai_common.errors import Conflict, FieldError, ValidationFailed
-from talkifai_common.events import NumberStatus
+from talkifai_common.errors import FieldError, ValidationFailed
+from talkifai_common.events import MediaEncryption, NumberStatus, RecordingMode, SipTransport
 from talkifai_common.ids import random_id
 from talkifai_common.voice import Architecture
 
-TEXT_AGENT_REFUSED = "Agent is a text-only agent and cannot make voice calls"
 AT_LEAST_ONE_AGENT = "At least one agent must be selected"
+SOURCE = "/talkifai/numbers-api"  # the CloudEvents `source` of every event this service writes
+
+
+class PhoneNumberChanges(BaseModel):
+    """What a change writes to a phone number: the fields set are written (`None` clears one),
+    the others stay as stored. The store turns it into SQL."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phone_number: str | None = None
+    termination_uri: str | None = None
+    sip_username: str | None = None
+    sip_password_ciphertext: str | None = None
+    webhook_url: str | None = None
+    recording_mode: RecordingMode | None = None
+    sip_transport: SipTransport | None = None
+    media_encryption: MediaEncryption | None = None
+    inbound_agent_id: str | None = None
+    outbound_agent_id: str | None = None
+
+    def columns(self) -> dict[str, object]:
+        """The set fields by column name, enums as they are (asyncpg writes them as text)."""
+        # Declared order, so one set of fields is always the same statement text (prepared once).
+        fields = self.model_fields_set
+        return {name: getattr(self, name) for name in type(self).model_fields if name in fields}
 
 
 def new_id(prefix: str) -> str:
@@ -115,10 +137,4 @@ def check_assignment(inbound_agent_id: str | None, outbound_agent_id: str | None
 def check_voice_capable(field: str, architecture: Architecture) -> None:
     """Only pipeline and realtime agents may be put on a phone number."""
     if not architecture.is_voice:
-        raise ValidationFailed.for_field(field, TEXT_AGENT_REFUSED)
-
-
-def agent_in_use(action: str, numbers: Iterable[str]) -> Conflict:
-    """The error for changing an agent that phone numbers still rely on."""
-    listed = ", ".join(sorted(numbers))
-    return Conflict(f"Agent is assigned to phone numbers {listed}; {action}")
+        raise TextAgentRefused(field)

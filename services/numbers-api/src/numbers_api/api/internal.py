@@ -1,0 +1,122 @@
+"""Routes for trunk-sync and agent-runtime, behind the internal token (not in the OpenAPI)."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel
+
+from numbers_api import handlers
+from numbers_api.api.deps import Cursor, Limit, ServicesDep
+from numbers_api.schemas import NumbersForSyncRequest, Page
+from talkifai_common.errors import Unauthenticated
+from talkifai_common.internal_api import (
+    InternalAgent,
+    InternalPhoneNumber,
+    NumberForSync,
+    NumbersForSync,
+    OutboundCredentials,
+    reveal_json,
+)
+from talkifai_common.web import BearerCredentials, problem_responses
+
+router = APIRouter(prefix="/internal", tags=["internal"])
+
+
+def _json_revealing_secrets(model: BaseModel) -> Response:
+    """An internal answer with the SIP password in clear (the internal token's holder only)."""
+    return Response(reveal_json(model), media_type="application/json")
+
+
+async def internal_caller(
+    svc: ServicesDep,
+    credentials: BearerCredentials,
+) -> None:
+    """Only the internal token passes; user JWTs never do."""
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), svc.settings.internal_token().encode()):
+        raise Unauthenticated("This endpoint is for internal services only")
+
+
+@router.get(
+    "/phone-numbers/{number_id}/outbound-credentials",
+    response_model=OutboundCredentials,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404),
+)
+async def outbound_credentials(svc: ServicesDep, number_id: str) -> Response:
+    """For trunk-sync: a number's outbound trunk settings with its SIP password, in clear."""
+    return _json_revealing_secrets(
+        await handlers.outbound_credentials(svc.store, number_id, svc.box)
+    )
+
+
+@router.get(
+    "/phone-numbers/{number_id}/for-sync",
+    response_model=NumberForSync,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404),
+)
+async def number_for_sync(svc: ServicesDep, number_id: str) -> Response:
+    """For trunk-sync: the number and its outbound credentials (SIP password in clear) in one
+    read, so both describe the same version and a sync costs one request."""
+    number, credentials = await handlers.number_for_sync(svc.store, number_id, svc.box)
+    return _json_revealing_secrets(NumberForSync(number=number, outbound_credentials=credentials))
+
+
+@router.post(
+    "/phone-numbers/for-sync",
+    response_model=NumbersForSync,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(400, 401, 413, 422),
+)
+async def numbers_for_sync(svc: ServicesDep, body: NumbersForSyncRequest) -> Response:
+    """For trunk-sync: `GET .../{id}/for-sync` for up to 500 numbers in one request. A number
+    that does not exist (deleted) is absent from `items`; the order is not the request's."""
+    found = await handlers.numbers_for_sync(svc.store, list(dict.fromkeys(body.ids)), svc.box)
+    return _json_revealing_secrets(
+        NumbersForSync(
+            items=[
+                NumberForSync(number=number, outbound_credentials=credentials)
+                for number, credentials in found
+            ]
+        )
+    )
+
+
+@router.get(
+    "/phone-numbers/{number_id}",
+    response_model=InternalPhoneNumber,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404),
+)
+async def internal_number(svc: ServicesDep, number_id: str) -> InternalPhoneNumber:
+    """For trunk-sync: one number's current state, whichever organization has it (no secrets)."""
+    return await handlers.internal_number(svc.store, number_id)
+
+
+@router.get(
+    "/phone-numbers",
+    response_model=Page[InternalPhoneNumber],
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 422),
+)
+async def all_numbers(
+    svc: ServicesDep, limit: Limit = 200, cursor: Cursor = None
+) -> Page[InternalPhoneNumber]:
+    """For trunk-sync's full reconcile: every organization's numbers, in id order (no secrets)."""
+    numbers, next_cursor = await handlers.list_all_numbers(svc.store, limit, cursor)
+    return Page[InternalPhoneNumber](items=numbers, next_cursor=next_cursor)
+
+
+@router.get(
+    "/agents/{agent_id}",
+    response_model=InternalAgent,
+    dependencies=[Depends(internal_caller)],
+    responses=problem_responses(401, 404),
+)
+async def internal_agent(svc: ServicesDep, agent_id: str) -> InternalAgent:
+    """For agent-runtime: one agent's configuration, whichever organization has it."""
+    org_id, agent = await handlers.internal_agent(svc.store, agent_id)
+    return InternalAgent(org_id=org_id, **agent.model_dump())
