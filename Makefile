@@ -31,6 +31,7 @@ lint:
 
 # call-orchestrator's tests join this list once they type-check.
 TYPED_TEST_DIRS = libs/common/tests services/numbers-api/tests services/trunk-sync/tests \
+	services/call-orchestrator/tests \
 	services/agent-runtime/tests services/studio/tests tools/livekit-emulator/tests
 
 typecheck:

@@ -18,15 +18,20 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from call_orchestrator.config import Settings
 from call_orchestrator.main import MIGRATIONS, create_app
-from conftest import DatabaseFactory
 from livekit_emulator.testing import RunningEmulator, running_emulator, test_config
 from talkifai_common import devinfra
 from talkifai_common.agent_capabilities import advertise
 from tests.support.agent_runtimes import every_key_runtime, forget_agent_runtimes
+from tests.support.call_orchestrator import (
+    INTERNAL_TOKEN,
+    JWT_SECRET,
+    SIGNING_SECRET,
+    Harness,
+    eventually,
+)
+from tests.support.databases import DatabaseFactory
 from tests.support.numbers_api import BusRecorder
 from tests.support.servers import serve_asgi
-
-from .harness import INTERNAL_TOKEN, JWT_SECRET, SIGNING_SECRET, Harness, eventually
 
 
 @pytest.fixture(scope="session")

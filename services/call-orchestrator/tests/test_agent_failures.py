@@ -11,8 +11,7 @@ from livekit.protocol.room import DeleteRoomRequest
 
 from talkifai_common.agent_capabilities import RuntimeCapabilities, advertise
 from talkifai_common.events import CallAgentFailedData
-
-from .harness import INTERNAL_TOKEN, Harness, eventually
+from tests.support.call_orchestrator import INTERNAL_TOKEN, Harness, eventually
 
 TO = "+12025550123"
 AGENT_ERROR = "No API key for provider cartesia: set CARTESIA_API_KEY"

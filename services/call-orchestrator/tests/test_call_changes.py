@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 from call_orchestrator.adapters.postgres import CallChanges
 from call_orchestrator.adapters.postgres.call_rows import advanced, initiated
 from talkifai_common.events import CallStatus
-
-from .harness import new_call
+from tests.support.call_orchestrator import new_call
 
 STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -17,8 +17,7 @@ from call_orchestrator.adapters.postgres import (
 )
 from talkifai_common.db import create_pool
 from talkifai_common.events import CallStatus
-
-from .harness import new_call
+from tests.support.call_orchestrator import new_call
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from call_orchestrator.adapters.webhooks import verify
+from tests.support.call_orchestrator import INTERNAL_TOKEN, SIGNING_SECRET, Harness, eventually
 from tests.support.servers import serve_asgi
-
-from .harness import INTERNAL_TOKEN, SIGNING_SECRET, Harness, eventually
 
 TO = "+12025550123"
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from talkifai_common.events import EventName, NumberStatus
-
-from .harness import Harness, number_data
+from tests.support.call_orchestrator import Harness, number_data
 
 TO = "+12025550123"
 

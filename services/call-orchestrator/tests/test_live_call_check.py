@@ -9,8 +9,7 @@ import pytest
 from call_orchestrator.adapters.postgres import CallStore
 from talkifai_common.db import create_pool
 from talkifai_common.events import CallDirection, CallStatus
-
-from .harness import Harness, eventually, new_call
+from tests.support.call_orchestrator import Harness, eventually, new_call
 
 TO = "+12025550123"
 

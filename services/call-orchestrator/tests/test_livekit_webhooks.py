@@ -9,8 +9,7 @@ from typing import Any
 from livekit import api as lkapi
 
 from livekit_emulator.webhooks import sign
-
-from .harness import INTERNAL_TOKEN, Harness, Seeded, eventually
+from tests.support.call_orchestrator import INTERNAL_TOKEN, Harness, Seeded, eventually
 
 CALLER = "+14155550142"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .harness import Harness
+from tests.support.call_orchestrator import Harness
 
 TO = "+12025550123"
 FROM = "+12025550100"

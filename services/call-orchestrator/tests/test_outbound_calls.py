@@ -11,8 +11,7 @@ import pytest
 
 from talkifai_common.auth import Role
 from talkifai_common.events import EventName
-
-from .harness import Harness, agent_data, eventually, number_data
+from tests.support.call_orchestrator import Harness, agent_data, eventually, number_data
 
 TO = "+12025550123"
 
@@ -337,7 +336,8 @@ def _agent_dispatches(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def _assert_only_the_winner_keeps_its_dispatch(harness: Harness, winner_call_id: str) -> None:
     def withdrawn(dispatch: dict[str, Any]) -> bool:
-        return dispatch["state"]["deleted_at"] != "0"
+        deleted_at: str = dispatch["state"]["deleted_at"]
+        return deleted_at != "0"
 
     state = await eventually(
         lambda: harness.lk.control.state(),

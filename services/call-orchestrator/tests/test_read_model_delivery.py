@@ -9,6 +9,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from call_orchestrator.config import Settings
 from talkifai_common.events import EventName
+from tests.support.call_orchestrator import Harness, number_data
 from tests.support.consumers import (
     acked_through,
     counter_total,
@@ -18,8 +19,6 @@ from tests.support.consumers import (
     redelivered,
 )
 from tests.support.trunk_sync import eventually
-
-from .harness import Harness, number_data
 
 DLQ_STREAM = "CALL_ORCHESTRATOR_DLQ"
 CREATED_DURABLE = "call-orchestrator-phone-number-created"

@@ -11,15 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import DatabaseFactory
 from numbers_api.main import MIGRATIONS as NUMBERS_MIGRATIONS
 from numbers_api.main import create_app as create_numbers_app
 from talkifai_common import devinfra
 from talkifai_common.events import EventName, LiveKitResources, PhoneNumberData, SyncState
+from tests.support.call_orchestrator import Harness, eventually
+from tests.support.databases import DatabaseFactory
 from tests.support.servers import serve_asgi
 from tests.support.trunk_sync import INTERNAL_TOKEN, numbers_settings, token_factory
-
-from .harness import Harness, eventually
 
 
 @dataclass

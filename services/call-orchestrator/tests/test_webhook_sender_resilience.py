@@ -17,9 +17,8 @@ from starlette.routing import Route
 
 from call_orchestrator.adapters.postgres import DeliveryStore
 from call_orchestrator.adapters.webhooks import WebhookSender
+from tests.support.call_orchestrator import SIGNING_SECRET, Harness, eventually
 from tests.support.servers import serve_asgi
-
-from .harness import SIGNING_SECRET, Harness, eventually
 
 POISON_URLS = [
     "http://example.com:99999/",

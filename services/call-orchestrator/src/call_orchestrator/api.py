@@ -22,12 +22,18 @@ from livekit import api as lkapi
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from call_orchestrator.domain import CallError, internal_error
+from call_orchestrator.errors import CallError, InternalError
 from call_orchestrator.handlers import agent_failures, call_history, livekit_events, recording
 from call_orchestrator.handlers.context import Context
-from call_orchestrator.handlers.idempotency import Replay, place_once
+from call_orchestrator.handlers.idempotency import Replay, json_body, place_once
 from call_orchestrator.handlers.timing import start_timings
-from call_orchestrator.outbound_responses import OUTBOUND_RESPONSES
+from call_orchestrator.outbound_responses import (
+    OUTBOUND_RESPONSES,
+    body_of,
+    error_body,
+    error_response,
+    status_of,
+)
 from call_orchestrator.schemas import (
     CallPage,
     OutboundCallRequest,
@@ -89,7 +95,7 @@ class OutboundCallRoute(APIRoute):
             try:
                 return await handler(request)
             except CallError as exc:
-                return JSONResponse(exc.body(), status_code=exc.status_code)
+                return error_response(exc)
             except (RequestValidationError, TalkifaiError, StarletteHTTPException) as exc:
                 return _outbound_error(exc)
 
@@ -135,7 +141,7 @@ async def outbound_call(
     except Exception as exc:
         # A database outage, say: the route's own body still, never a bare 500 page.
         log.exception("outbound_call.failed", org_id=principal.org_id)
-        raise internal_error() from exc
+        raise InternalError() from exc
 
 
 async def _place(
@@ -143,11 +149,18 @@ async def _place(
 ) -> Response:
     timings = start_timings()
     started = time.perf_counter()
-    outcome = await place_once(ctx, principal, body, idempotency_key)
+    # 202: the caller does not wait; the outcome follows in events, webhooks and history.
+    status = 200 if body.wait_until_answered else 202
+
+    def answer_of(outcome: OutboundCallResponse | CallError) -> Replay:
+        if isinstance(outcome, CallError):
+            return Replay(status_of(outcome), body_of(outcome))
+        return Replay(status, json_body(outcome))
+
+    outcome = await place_once(ctx, principal, body, idempotency_key, answer_of)
     if isinstance(outcome, Replay):
         return JSONResponse(outcome.body, status_code=outcome.status_code)
-    status, result = outcome
-    return _timed(_json(result, status), timings, started)
+    return _timed(_json(outcome, status), timings, started)
 
 
 def _timed(response: Response, timings: dict[str, float], started: float) -> Response:
@@ -289,26 +302,26 @@ def _outbound_error(
             if kind == "missing" and loc == "body":
                 text = "Request body is required"
             parts.append(f"{loc}: {text}")
-        error = CallError(400, "invalid_request", "; ".join(parts) or "Invalid request")
+        status, body = 400, error_body("invalid_request", "; ".join(parts) or "Invalid request")
     elif isinstance(exc, StarletteHTTPException):
-        error = _http_error(exc)
+        status, body = exc.status_code, _http_error(exc)
     elif isinstance(exc, Unauthenticated):
-        error = CallError(401, "unauthenticated", exc.detail)
+        status, body = 401, error_body("unauthenticated", exc.detail)
     elif isinstance(exc, Conflict):
-        error = CallError(409, "conflict", exc.detail)
+        status, body = 409, error_body("conflict", exc.detail)
     else:
-        error = CallError(exc.status_code, type(exc).__name__.lower(), exc.detail)
+        status, body = exc.status_code, error_body(type(exc).__name__.lower(), exc.detail)
     headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
-    return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _http_error(exc: StarletteHTTPException) -> CallError:
-    """An HTTP-level refusal (body too large, unparsable body) as the route's error."""
+def _http_error(exc: StarletteHTTPException) -> dict[str, Any]:
+    """An HTTP-level refusal (body too large, unparsable body) in the route's error body."""
     if exc.status_code == 413:
-        return CallError(413, "request_too_large", str(exc.detail))
+        return error_body("request_too_large", str(exc.detail))
     if exc.status_code == 400:
-        return CallError(400, "invalid_request", "body: Request body is not valid JSON")
-    return CallError(exc.status_code, "http_error", str(exc.detail))
+        return error_body("invalid_request", "body: Request body is not valid JSON")
+    return error_body("http_error", str(exc.detail))
 
 
 def include_routes(app: FastAPI) -> None:

@@ -1,17 +1,84 @@
-"""The OpenAPI description of the outbound call's answers: each status with its examples."""
+"""The outbound call's answers at the HTTP edge: each error's status, its body, and the OpenAPI
+description of every status with its examples."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi.responses import JSONResponse
+
+from call_orchestrator.errors import (
+    AgentFailed,
+    AgentProviderKeyMissing,
+    AgentRuntimeUnavailable,
+    CallError,
+    CallInProgress,
+    CarrierRefused,
+    DispatchFailed,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    InsufficientBalance,
+    InternalError,
+    InvalidNumber,
+    LiveKitUnavailable,
+    NotAnswered,
+    NumberInactive,
+    NumberNotFound,
+    TextAgent,
+    TooManyCalls,
+    TrunkNotSynced,
+)
 from call_orchestrator.schemas import OutboundCallErrorBody, OutboundCallResponse
+
+# The seed's status for each error (a subclass not listed answers as its nearest listed base).
+OUTBOUND_STATUS: dict[type[CallError], int] = {
+    InvalidNumber: 400,
+    TextAgent: 400,
+    InsufficientBalance: 402,
+    NumberNotFound: 404,
+    NumberInactive: 404,
+    NotAnswered: 408,
+    TrunkNotSynced: 409,
+    CallInProgress: 409,
+    IdempotencyKeyInProgress: 409,
+    IdempotencyKeyReused: 422,
+    TooManyCalls: 429,
+    AgentProviderKeyMissing: 500,
+    AgentFailed: 500,
+    DispatchFailed: 500,
+    InternalError: 500,
+    CallError: 500,
+    CarrierRefused: 502,
+    LiveKitUnavailable: 503,
+    AgentRuntimeUnavailable: 503,
+}
+
+
+def status_of(error: CallError) -> int:
+    """The HTTP status the outbound route answers `error` with."""
+    return next(OUTBOUND_STATUS[c] for c in type(error).__mro__ if c in OUTBOUND_STATUS)
+
+
+def error_body(error: str, message: str, sip_status: int | None = None) -> dict[str, Any]:
+    """The outbound route's error body (`sip_status_code` only when the carrier gave one)."""
+    body: dict[str, Any] = {"success": False, "error": error, "message": message}
+    if sip_status is not None:
+        body["sip_status_code"] = sip_status
+    return body
+
+
+def body_of(error: CallError) -> dict[str, Any]:
+    """The route's body for `error`."""
+    return error_body(error.error, error.message, error.sip_status)
+
+
+def error_response(error: CallError) -> JSONResponse:
+    """The outbound route's answer to `error`."""
+    return JSONResponse(body_of(error), status_code=status_of(error))
 
 
 def _error_example(status: int, error: str, message: str, sip: int | None = None) -> Any:
-    body: dict[str, Any] = {"success": False, "error": error, "message": message}
-    if sip is not None:
-        body["sip_status_code"] = sip
-    return {"summary": f"{status} {error}", "value": body}
+    return {"summary": f"{status} {error}", "value": error_body(error, message, sip)}
 
 
 def _error_response(description: str, *examples: Any) -> dict[str, Any]:

@@ -1,11 +1,11 @@
 """LiveKit through livekit-api: agent dispatch (and its withdrawal), outbound dialing, call
 status, audio egress.
 
-`LiveKitPort` is what the handlers use; `LiveKitAdapter` turns livekit-api's errors, as
-`talkifai_common.livekit` classifies them, into the outbound route's outcomes (`CallError`) using
-the SIP status table in `domain`. Every call has a
-deadline (`within_deadline`): `timeout_s`, or for a dial the ringing timeout plus `DIAL_GRACE_S`;
-one run over is LiveKit being unavailable (503).
+`LiveKitPort` is what the handlers use; `LiveKitAdapter` translates livekit-api's errors, as
+`talkifai_common.livekit` classifies them, into `call_orchestrator.errors` (a carrier's refusal
+through the SIP status table in `domain`). Every call has a deadline (`within_deadline`):
+`timeout_s`, or for a dial the ringing timeout plus `DIAL_GRACE_S`; one run over is LiveKit being
+unavailable (`LiveKitUnavailable`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,16 @@ from livekit.protocol.egress import (
 from livekit.protocol.room import DeleteRoomRequest, ListRoomsRequest, RoomParticipantIdentity
 from livekit.protocol.sip import CreateSIPParticipantRequest
 
-from call_orchestrator.domain import (
+from call_orchestrator.domain import outcome_for_sip_status
+from call_orchestrator.errors import (
     CallError,
-    internal_error,
-    livekit_unavailable,
-    not_answered,
-    outcome_for_sip_status,
+    CarrierRefused,
+    CarrierUnreachable,
+    DispatchFailed,
+    InternalError,
+    LiveKitUnavailable,
+    NotAnswered,
+    TrunkNotSynced,
 )
 from talkifai_common.livekit import (
     LiveKitClient,
@@ -88,7 +92,7 @@ class LiveKitPort(Protocol):
 
 
 def dial_error(exc: BaseException) -> CallError:
-    """The route's answer to a failed CreateSIPParticipant."""
+    """What a failed CreateSIPParticipant means."""
     status = sip_status(exc)
     if status is not None:
         return outcome_for_sip_status(status)
@@ -96,22 +100,16 @@ def dial_error(exc: BaseException) -> CallError:
         message = exc.message or ""
         if exc.code in ("canceled", "deadline_exceeded"):
             # The ringing timeout: LiveKit cancels the INVITE ("sip request timed out").
-            return not_answered("no_answer", None)
+            return NotAnswered("no_answer")
         if exc.code == "unavailable" and ("INVITE" in message or "sip" in message.lower()):
-            return CallError(
-                502, "carrier_unreachable", "The carrier could not be reached", sip_status_code=None
-            )
+            return CarrierUnreachable()
         if exc.code == "failed_precondition":
-            return CallError(502, "carrier_error", "The carrier refused the call (authentication)")
+            return CarrierRefused(None, detail="authentication")
         if exc.code == "not_found":
-            return CallError(
-                409,
-                "trunk_not_synced",
-                "The number's outbound trunk is not in LiveKit yet; try again shortly",
-            )
+            return TrunkNotSynced.in_livekit()
     if is_unavailable(exc):
-        return livekit_unavailable()
-    return internal_error()
+        return LiveKitUnavailable()
+    return InternalError()
 
 
 class LiveKitAdapter:
@@ -145,10 +143,8 @@ class LiveKitAdapter:
         except Exception as exc:
             log.warning("livekit.dispatch_failed", room=room_name, error=str(exc))
             if is_unavailable(exc):
-                raise livekit_unavailable() from exc
-            raise CallError(
-                500, "dispatch_failed", "Server error: the agent could not be dispatched"
-            ) from exc
+                raise LiveKitUnavailable() from exc
+            raise DispatchFailed() from exc
         return str(dispatch.id)
 
     async def withdraw_dispatch(self, room_name: str, dispatch_id: str) -> None:
@@ -185,7 +181,7 @@ class LiveKitAdapter:
                 "livekit.dial_failed",
                 room=request.room_name,
                 error=outcome.error,
-                sip_status_code=outcome.sip_status_code,
+                sip_status_code=outcome.sip_status,
                 detail=str(exc),
             )
             raise outcome from exc

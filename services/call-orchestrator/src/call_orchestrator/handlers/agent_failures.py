@@ -9,7 +9,12 @@ import structlog
 from faststream.nats import NatsBroker
 
 from call_orchestrator.adapters.postgres import CallChanges, CallStore
-from call_orchestrator.domain import CallError, agent_cannot_run, agent_failed
+from call_orchestrator.errors import (
+    AgentFailed,
+    AgentProviderKeyMissing,
+    AgentRuntimeUnavailable,
+    CallError,
+)
 from talkifai_common.agent_capabilities import RuntimeBoard
 from talkifai_common.errors import NotFound
 from talkifai_common.events import CallAgentFailedData, CallData, CallStatus
@@ -22,17 +27,20 @@ MAX_DETAIL = 1000  # an agent's error is for people; a runaway one must not fill
 def check_agent_can_run(
     runtimes: RuntimeBoard, agent_name: str, provider_keys: tuple[str, ...] | None
 ) -> None:
-    """CallError unless a live agent-runtime has every provider key the agent needs (keys not
-    known yet: any live agent-runtime will do)."""
+    """AgentRuntimeUnavailable when no agent-runtime runs, AgentProviderKeyMissing when none has
+    every provider key the agent needs (keys not known yet: any live agent-runtime will do)."""
     missing = runtimes.missing_keys(agent_name, provider_keys or ())
-    if missing is not None:
-        raise agent_cannot_run(missing, any_runtime=bool(runtimes.live(agent_name)))
+    if missing is None:
+        return
+    if not runtimes.live(agent_name):
+        raise AgentRuntimeUnavailable()
+    raise AgentProviderKeyMissing(missing)
 
 
 def failure_of(call: CallData) -> CallError | None:
-    """The outbound route's answer for a call its agent failed (None for any other call)."""
+    """AgentFailed for a call its agent failed (None for any other call)."""
     if call.status is CallStatus.FAILED and call.failure_reason == AGENT_FAILED:
-        return agent_failed(call.failure_detail)
+        return AgentFailed(call.failure_detail)
     return None
 
 

@@ -9,7 +9,7 @@ import structlog
 
 from call_orchestrator.adapters.livekit import Answered, DialRequest
 from call_orchestrator.adapters.postgres import CallChanges, CallRow
-from call_orchestrator.domain import CallError, internal_error
+from call_orchestrator.errors import CallError, InternalError
 from call_orchestrator.handlers.agent_failures import failure_of
 from call_orchestrator.handlers.context import Context
 from call_orchestrator.handlers.recording import start_recording
@@ -56,7 +56,7 @@ async def connect_call(
         raise outcome from exc
     except Exception as exc:
         log.exception("call.connect_failed", call_id=call.data.id)
-        error = await _record_failure(ctx, _newest(call, poller), internal_error())
+        error = await _record_failure(ctx, _newest(call, poller), InternalError())
         raise error from exc
     finally:
         if poller is not None:
@@ -93,12 +93,12 @@ async def _watch_ringing(ctx: Context, call: CallRow, dial: DialRequest) -> Call
 
 
 async def _record_failure(ctx: Context, call: CallRow, error: CallError) -> CallError:
-    """Record the call's failure; the route's answer: `error`, or the agent's failure when the
-    agent failed first (agent-runtime reports it before hanging up, which ends the dial)."""
+    """Record the call's failure; what it was: `error`, or the agent's failure when the agent
+    failed first (agent-runtime reports it before hanging up, which ends the dial)."""
     failed = await ctx.stores.calls.advance(
         call,
         CallStatus.FAILED,
-        CallChanges(failure_reason=error.failure_reason, sip_status_code=error.sip_status_code),
+        CallChanges(failure_reason=error.failure_reason, sip_status_code=error.sip_status),
     )
     if failed is None:
         current = await ctx.stores.calls.get_call(call.data.id)
@@ -109,7 +109,7 @@ async def _record_failure(ctx: Context, call: CallRow, error: CallError) -> Call
         "call.failed",
         call_id=call.data.id,
         reason=error.failure_reason,
-        sip_status_code=error.sip_status_code,
+        sip_status_code=error.sip_status,
     )
     # The dispatched agent would otherwise wait in the room.
     ctx.background.spawn(_close_room(ctx, call.data.room_name), name=f"close-{call.data.id}")

@@ -1,34 +1,36 @@
 """An outbound call request with an Idempotency-Key: placed once, its answer replayed to retries.
 
 A key is claimed before the call is placed. A definite answer (the call's, or a refusal a retry
-would get again) is stored for replay; an outcome a retry should try again (429, 500, 503, a
-call in progress, an interruption) releases the key.
+would get again) is stored for replay, as the HTTP edge renders it; an outcome a retry should try
+again (a `retryable` CallError, an interruption) releases the key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from call_orchestrator.adapters.postgres import KeyState
-from call_orchestrator.domain import CallError
+from call_orchestrator.errors import CallError, IdempotencyKeyInProgress, IdempotencyKeyReused
 from call_orchestrator.handlers.context import Context
 from call_orchestrator.handlers.outbound import place_outbound_call
 from call_orchestrator.schemas import OutboundCallRequest, OutboundCallResponse
 from talkifai_common.auth import Principal
 
-# Outcomes a retry with the same Idempotency-Key should try again rather than replay.
-_NOT_REPLAYED = frozenset({429, 500, 503})
-
 
 @dataclass(frozen=True)
 class Replay:
-    """The answer stored for an earlier request with the same key and body."""
+    """An answer as the HTTP edge gives it: stored for, and replayed to, the same key and body."""
 
     status_code: int
     body: Any
+
+
+# How the HTTP edge answers an outcome; the handler stores that answer without reading it.
+AnswerOf = Callable[[OutboundCallResponse | CallError], Replay]
 
 
 def request_hash(body: OutboundCallRequest) -> str:
@@ -42,8 +44,12 @@ def json_body(model: OutboundCallResponse) -> Any:
 
 
 async def place_once(
-    ctx: Context, principal: Principal, body: OutboundCallRequest, key: str | None
-) -> tuple[int, OutboundCallResponse] | Replay:
+    ctx: Context,
+    principal: Principal,
+    body: OutboundCallRequest,
+    key: str | None,
+    answer_of: AnswerOf,
+) -> OutboundCallResponse | Replay:
     """`place_outbound_call`, or the stored answer of an earlier request with the same key."""
     if key is None:
         return await place_outbound_call(ctx, principal, body)
@@ -52,23 +58,23 @@ async def place_once(
     if claim.state is KeyState.REPLAY and claim.status_code is not None:
         return Replay(claim.status_code, claim.body)
     if claim.state is KeyState.IN_PROGRESS:
-        raise CallError(
-            409, "idempotency_key_in_progress", "A request with this Idempotency-Key is running"
-        )
+        raise IdempotencyKeyInProgress()
     if claim.state is KeyState.MISMATCH:
-        raise CallError(
-            422, "idempotency_key_reused", "This Idempotency-Key was used with a different request"
-        )
+        raise IdempotencyKeyReused()
     try:
-        status, result = await place_outbound_call(ctx, principal, body)
+        result = await place_outbound_call(ctx, principal, body)
     except CallError as exc:
-        if exc.status_code in _NOT_REPLAYED or exc.error == "call_in_progress":
+        if exc.retryable:
             await keys.release(principal.org_id, key)
         else:
-            await keys.finish(principal.org_id, key, exc.status_code, exc.body())
+            await _finish(ctx, principal, key, answer_of(exc))
         raise
     except BaseException:
         await keys.release(principal.org_id, key)
         raise
-    await keys.finish(principal.org_id, key, status, json_body(result))
-    return status, result
+    await _finish(ctx, principal, key, answer_of(result))
+    return result
+
+
+async def _finish(ctx: Context, principal: Principal, key: str, answer: Replay) -> None:
+    await ctx.stores.idempotency.finish(principal.org_id, key, answer.status_code, answer.body)

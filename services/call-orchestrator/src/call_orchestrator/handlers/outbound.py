@@ -12,16 +12,23 @@ from dataclasses import dataclass
 
 import structlog
 
+from call_orchestrator.adapters import postgres
 from call_orchestrator.adapters.livekit import DialRequest
-from call_orchestrator.adapters.postgres import CallInProgress, CallRow, NewCall, TooManyCalls
+from call_orchestrator.adapters.postgres import CallRow, NewCall
 from call_orchestrator.domain import (
-    TEXT_AGENT_MESSAGE,
-    CallError,
     OutboundTarget,
     new_call_id,
-    number_inactive,
     outbound_identity,
     outbound_room_name,
+)
+from call_orchestrator.errors import (
+    CallInProgress,
+    InvalidNumber,
+    NumberInactive,
+    NumberNotFound,
+    TextAgent,
+    TooManyCalls,
+    TrunkNotSynced,
 )
 from call_orchestrator.handlers.agent_failures import check_agent_can_run
 from call_orchestrator.handlers.connect import connect_call, connect_quietly, dispatched
@@ -46,8 +53,9 @@ class Leg:
 
 async def place_outbound_call(
     ctx: Context, principal: Principal, body: OutboundCallRequest
-) -> tuple[int, OutboundCallResponse]:
-    """Place the call; 200 with the answer, or 202 at once when the caller does not wait."""
+) -> OutboundCallResponse:
+    """Place the call; the answered call, or at once the initiated one when the caller does not
+    wait (a CallError when no call could be placed)."""
     leg = _leg(body)
     target, trunk_id = await _target(ctx, principal, leg)
     room_name = outbound_room_name(target.agent_id, leg.to_number, leg.from_number)
@@ -66,17 +74,17 @@ async def place_outbound_call(
     dial = _dial_request(ctx, body, leg, trunk_id, call)
     response = _response(call, leg, target)
     if not body.wait_until_answered:
-        # The dispatch answers within LiveKit's deadline: a LiveKit that is slow or down is a 503
-        # now rather than a 202 for a call that cannot be placed.
+        # The dispatch answers within LiveKit's deadline: a LiveKit that is slow or down is
+        # LiveKitUnavailable now rather than an accepted call that cannot be placed.
         await dispatched(ctx, call, dispatch)
         ctx.background.spawn(connect_quietly(ctx, call, dispatch, dial), name=f"call-{call_id}")
-        return 202, response
+        return response
     answered = await connect_call(ctx, call, dispatch, dial)
-    return 200, response.model_copy(update={"status": answered.data.status.value})
+    return response.model_copy(update={"status": answered.data.status.value})
 
 
 def _leg(body: OutboundCallRequest) -> Leg:
-    """The request's numbers, normalized (CallError naming the field otherwise)."""
+    """The request's numbers, normalized (InvalidNumber naming the field otherwise)."""
     to_number = _number("to_number", body.to_number)  # checked first, as the seed's API does
     return Leg(from_number=_number("from_number", body.from_number), to_number=to_number)
 
@@ -85,7 +93,7 @@ def _number(field_name: str, raw: str) -> str:
     try:
         return normalize_e164(raw)
     except InvalidPhoneNumber as exc:
-        raise CallError(400, "invalid_number", f"Invalid number: {field_name}: {exc}") from exc
+        raise InvalidNumber.in_field(field_name, exc) from exc
 
 
 async def _target(ctx: Context, principal: Principal, leg: Leg) -> tuple[OutboundTarget, str]:
@@ -97,24 +105,19 @@ async def _target(ctx: Context, principal: Principal, leg: Leg) -> tuple[Outboun
             principal.org_id, leg.from_number, leg.to_number, max_live_per_org=limit
         )
     if target is None:
-        raise CallError(404, "phone_number_not_found", "Phone number not found")
+        raise NumberNotFound()
     if target.inactive:
-        raise number_inactive(leg.from_number)
+        raise NumberInactive(leg.from_number)
     if target.agent_architecture is None or not target.agent_architecture.is_voice:
-        raise CallError(400, "text_agent", TEXT_AGENT_MESSAGE)
+        raise TextAgent()
     check_agent_can_run(ctx.runtimes, ctx.settings.agent_name, target.agent_provider_keys)
     trunk_id = target.outbound_trunk_id
     if not trunk_id:
-        raise CallError(
-            409,
-            "trunk_not_synced",
-            f"The outbound SIP trunk of {leg.from_number} is not synced with LiveKit yet; "
-            "check the number's sync status and try again shortly",
-        )
+        raise TrunkNotSynced.for_number(leg.from_number)
     if target.room_in_use:
-        raise _call_in_progress(leg)
+        raise CallInProgress(leg.from_number, leg.to_number)
     if target.org_at_limit:
-        raise _too_many_calls(limit)
+        raise TooManyCalls(limit)
     return target, trunk_id
 
 
@@ -147,10 +150,10 @@ async def _record(ctx: Context, new: NewCall, dispatch: asyncio.Task[str]) -> Ca
             return await ctx.stores.calls.create_call(new, max_live_per_org=limit)
     except BaseException as exc:
         ctx.background.spawn(_withdraw(ctx, new.room_name, dispatch), name=f"withdraw-{new.id}")
-        if isinstance(exc, TooManyCalls):
-            raise _too_many_calls(limit) from exc
-        if isinstance(exc, CallInProgress):
-            raise _call_in_progress(Leg(new.from_number, new.to_number)) from exc
+        if isinstance(exc, postgres.TooManyCalls):
+            raise TooManyCalls(limit) from exc
+        if isinstance(exc, postgres.CallInProgress):
+            raise CallInProgress(new.from_number, new.to_number) from exc
         raise
 
 
@@ -180,24 +183,8 @@ def _response(call: CallRow, leg: Leg, target: OutboundTarget) -> OutboundCallRe
     )
 
 
-def _call_in_progress(leg: Leg) -> CallError:
-    return CallError(
-        409,
-        "call_in_progress",
-        f"A call from {leg.from_number} to {leg.to_number} is already in progress",
-    )
-
-
-def _too_many_calls(limit: int) -> CallError:
-    return CallError(
-        429,
-        "too_many_calls",
-        f"Your organization already has {limit} calls in progress; try again when one ends",
-    )
-
-
 async def _dispatch(ctx: Context, room_name: str, job: OutboundJob) -> str:
-    """Dispatch the call's agent to its room; the dispatch id (CallError when LiveKit fails)."""
+    """Dispatch the call's agent to its room; the dispatch id (a CallError when LiveKit fails)."""
     with segment("dispatch"):
         return await ctx.livekit.dispatch_agent(
             room_name, ctx.settings.agent_name, job.model_dump_json()

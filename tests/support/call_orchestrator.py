@@ -1,4 +1,4 @@
-"""Test helpers: publish numbers-api / trunk-sync events, set up LiveKit trunks, call the API."""
+"""call-orchestrator test helpers: publish read-model events, set up LiveKit trunks, call the API."""
 
 from __future__ import annotations
 
