@@ -28,7 +28,8 @@ from livekit.protocol import sip
 
 from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
-from agent_runtime.worker import Runtime, create_server
+from agent_runtime.handlers import Runtime
+from agent_runtime.worker import create_server
 from livekit_emulator.testing import running_emulator
 from talkifai_common.events import AgentData, CloudEvent
 from talkifai_common.jobs import InboundJob

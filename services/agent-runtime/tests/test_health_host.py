@@ -10,7 +10,8 @@ import pytest
 
 from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, NumberDirectory
-from agent_runtime.worker import Runtime, create_server
+from agent_runtime.handlers import Runtime
+from agent_runtime.worker import create_server
 from livekit_emulator.testing import running_emulator
 from talkifai_common import devinfra
 from tests.support.agent_fakes import FakeSource, RecordingEvents

@@ -18,8 +18,8 @@ from agent_runtime.domain import (
     UnknownAgent,
     parse_job,
 )
+from agent_runtime.handlers import Runtime, prepare_call
 from agent_runtime.sessions import build_components
-from agent_runtime.worker import Runtime, prepare_call
 from talkifai_common.bus import create_broker, ensure_stream
 from talkifai_common.events import (
     STREAM_NAME,

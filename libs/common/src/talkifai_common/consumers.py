@@ -18,12 +18,16 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from types import TracebackType
 from typing import Any, TypeVar
 
 import asyncpg
 import structlog
+from faststream import BaseMiddleware, ContextRepo
 from faststream.middlewares import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import JStream, NatsBroker, NatsMessage, NatsRouter, PullSub
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -156,7 +160,13 @@ async def nak(
     message: NatsMessage, *, consumer: str, delay_s: float, delivered: int, error: str
 ) -> None:
     """Hand a message back for redelivery after `delay_s`, logged and counted."""
-    subject = message.raw_message.subject
+    await _nak_raw(
+        message.raw_message, consumer=consumer, delay_s=delay_s, delivered=delivered, error=error
+    )
+
+
+async def _nak_raw(raw: Msg, *, consumer: str, delay_s: float, delivered: int, error: str) -> None:
+    subject = raw.subject
     NAKS.add(1, {"consumer": consumer, "subject": subject})
     log.warning(
         "consumer.nak",
@@ -166,7 +176,7 @@ async def nak(
         retry_in_s=round(delay_s, 3),
         error=error,
     )
-    await message.nack(delay=delay_s)
+    await raw.nak(delay=delay_s)
 
 
 def consumer_config(
@@ -189,34 +199,59 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _raw_body(message: NatsMessage) -> bytes:
-    # The handler decodes the payload itself, so that a malformed one is dead-lettered.
-    return message.body
+class UndecodableMessages(BaseMiddleware):
+    """Hands a message FastStream could not decode into the subscriber's model to `on_undecodable`.
+
+    FastStream decodes and validates the payload before the handler runs, so a malformed one never
+    reaches the handler's policy; without this, `AckPolicy.MANUAL` would leave it unacked and
+    JetStream would redeliver it until `max_deliver` instead of dead-lettering it at once.
+    Attach it with `NatsRouter(middlewares=(partial(UndecodableMessages, on_undecodable=...),))`.
+    """
+
+    def __init__(
+        self,
+        msg: Msg,
+        /,
+        *,
+        context: ContextRepo,
+        on_undecodable: Callable[[Msg, str], Awaitable[None]],
+    ) -> None:
+        super().__init__(msg, context=context)
+        self._raw = msg
+        self._on_undecodable = on_undecodable
+
+    async def after_processed(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> bool | None:
+        # Decoding raises ValueErrors (JSONDecodeError, UnicodeDecodeError, pydantic's
+        # ValidationError); the handler's own errors never get here, its policy has taken them.
+        if not isinstance(exc_val, ValueError):
+            return False
+        if isinstance(exc_val, ValidationError):
+            error = f"malformed event: {exc_val.error_count()} validation errors"
+        else:
+            error = f"malformed event: {type(exc_val).__name__}"
+        await self._on_undecodable(self._raw, error)
+        return True
 
 
 @dataclass(frozen=True)
 class DurableHandler:
-    """Decodes one message, runs the service's handler and applies the policy to the outcome."""
+    """Runs the service's handler on a decoded event and applies the policy to the outcome."""
 
     broker: NatsBroker
     durable: str
-    model: type[BaseModel]
     handle: Callable[[Any], Awaitable[None]]
     dead_letters: DeadLetters
     policy: RetryPolicy
 
-    async def run(self) -> None:
-        """Handle the current message: ack, nak with backoff, or dead-letter and ack."""
-        message = current_message(self.broker)
-        raw = message.raw_message
+    async def run(self, event: BaseModel) -> None:
+        """Handle the current message's event: ack, nak with backoff, or dead-letter and ack."""
+        raw = current_message(self.broker).raw_message
         delivered = raw.metadata.num_delivered or 1
-        dedup_id = f"dlq-{self.durable}-{raw.metadata.sequence.stream}"
-        try:
-            event = self.model.model_validate_json(message.body)
-        except ValidationError as exc:
-            error = f"malformed event: {exc.error_count()} validation errors"
-            await self._dead_letter(message, "malformed", error, delivered, dedup_id)
-            return
         try:
             await self.handle(event)
         except Exception as exc:
@@ -224,42 +259,44 @@ class DurableHandler:
             transient = is_transient(exc)
             if transient and delivered < self.policy.max_deliveries:
                 delay = self.policy.delay(delivered)
-                await nak(
-                    message, consumer=self.durable, delay_s=delay, delivered=delivered, error=error
+                await _nak_raw(
+                    raw, consumer=self.durable, delay_s=delay, delivered=delivered, error=error
                 )
                 return
             reason = "exhausted" if transient else "permanent"
             if transient:
                 error = f"gave up after {delivered} tries: {error}"
-            await self._dead_letter(message, reason, error, delivered, dedup_id)
+            await self._dead_letter(raw, reason, error)
             return
-        await message.ack()
+        await raw.ack()
 
-    async def _dead_letter(
-        self, message: NatsMessage, reason: str, error: str, delivered: int, dedup_id: str
-    ) -> None:
+    async def dead_letter_malformed(self, raw: Msg, error: str) -> None:
+        """Dead-letter a message whose payload is not the handler's model."""
+        await self._dead_letter(raw, "malformed", error)
+
+    async def _dead_letter(self, raw: Msg, reason: str, error: str) -> None:
+        delivered = raw.metadata.num_delivered or 1
         try:
             await self.dead_letters.publish(
-                message.raw_message.subject,
-                message.body,
+                raw.subject,
+                raw.data,
                 consumer=self.durable,
                 reason=reason,
                 error=error,
                 deliveries=delivered,
-                dedup_id=dedup_id,
+                dedup_id=f"dlq-{self.durable}-{raw.metadata.sequence.stream}",
             )
         except Exception as exc:
             # Not kept anywhere yet: the message stays on its stream and comes back.
-            delay = self.policy.delay(delivered)
-            await nak(
-                message,
+            await _nak_raw(
+                raw,
                 consumer=self.durable,
-                delay_s=delay,
+                delay_s=self.policy.delay(delivered),
                 delivered=delivered,
                 error=f"dead letter not written: {error_text(exc)}",
             )
             return
-        await message.ack()
+        await raw.ack()
 
 
 def durable_subscriber(
@@ -276,18 +313,23 @@ def durable_subscriber(
     ack_wait_s: float = 30.0,
 ) -> None:
     """Attach a durable pull consumer of `subjects` whose messages `handle` gets as `model`."""
-    handler = DurableHandler(broker, durable, model, handle, dead_letters, policy)
+    handler = DurableHandler(broker, durable, handle, dead_letters, policy)
 
-    async def on_message(_: Any) -> None:
-        await handler.run()
+    async def on_message(event: BaseModel) -> None:
+        await handler.run(event)
 
-    broker.subscriber(
+    # FastStream decodes the payload into the annotated model; `model` is only known here.
+    on_message.__annotations__["event"] = model
+    # A router per subscriber: FastStream 0.7 takes middlewares per broker or router only.
+    undecodable = partial(UndecodableMessages, on_undecodable=handler.dead_letter_malformed)
+    router = NatsRouter(middlewares=(undecodable,))
+    router.subscriber(
         stream=JStream(STREAM_NAME, declare=False),
         durable=durable,
         config=consumer_config(durable, subjects, policy, ack_wait_s=ack_wait_s),
         pull_sub=PullSub(batch_size=batch, timeout=0.5),
-        decoder=_raw_body,
         ack_policy=AckPolicy.MANUAL,
         no_reply=True,
         title=title,
     )(on_message)
+    broker.include_router(router)

@@ -24,8 +24,9 @@ from agent_runtime.capabilities import advertise_when_ready
 from agent_runtime.config import Settings
 from agent_runtime.consumers import register_consumers
 from agent_runtime.directory import AgentDirectory, NumberDirectory
+from agent_runtime.handlers import Runtime
 from agent_runtime.shutdown import stop_within
-from agent_runtime.worker import Runtime, create_server
+from agent_runtime.worker import create_server
 from talkifai_common.bus import JetStreamPublisher, create_broker, encode_event, ensure_stream
 from talkifai_common.entrypoint import run_cli, start_telemetry
 from talkifai_common.events import CloudEvent

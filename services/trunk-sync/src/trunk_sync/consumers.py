@@ -1,20 +1,23 @@
 """The JetStream subscriber: one durable pull consumer of phone number events, shared by replicas.
 
-The handler decides (ack, retry after a delay, dead-letter); naks, dead letters and the consumer's
-bounds go through `talkifai_common.consumers`, as in every service.
+FastStream decodes each message into a `CloudEvent[PhoneNumberData]`; one it cannot decode goes to
+the dead letters at once (`UndecodableMessages`). The handler decides the rest (ack, retry after a
+delay, dead-letter); naks, dead letters and the consumer's bounds go through
+`talkifai_common.consumers`, as in every service.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 import structlog
 from faststream.middlewares import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
+from nats.aio.msg import Msg
 
 from talkifai_common.bus import current_message
-from talkifai_common.consumers import RetryPolicy, consumer_config, nak
-from talkifai_common.events import STREAM_NAME, EventName
+from talkifai_common.consumers import RetryPolicy, UndecodableMessages, consumer_config, nak
+from talkifai_common.events import STREAM_NAME, CloudEvent, EventName, PhoneNumberData
 from trunk_sync import handlers
 from trunk_sync.handlers import Ports, Retry
 
@@ -40,30 +43,43 @@ def register_consumers(
 ) -> None:
     """Attach trunk-sync's subscriber to the broker (before it starts)."""
 
-    async def on_number_event(_: Any) -> None:
+    async def on_number_event(event: CloudEvent[PhoneNumberData]) -> None:
         message = current_message(broker)
         raw = message.raw_message
-        ticket = ports.locks.ticket()
+        delivered = raw.metadata.num_delivered or 1
         disposition = await handlers.on_number_event(
             ports,
             policy,
+            event,
             subject=raw.subject,
             payload=message.body,
-            delivered=raw.metadata.num_delivered or 1,
-            ticket=ticket,
+            delivered=delivered,
+            ticket=ports.locks.ticket(),
         )
         if isinstance(disposition, Retry):
             await nak(
                 message,
                 consumer=durable,
                 delay_s=disposition.delay_s,
-                delivered=raw.metadata.num_delivered or 1,
+                delivered=delivered,
                 error=disposition.error,
             )
         else:
             await message.ack()
 
-    broker.subscriber(
+    async def on_malformed_event(raw: Msg, error: str) -> None:
+        await handlers.on_malformed_event(
+            ports,
+            subject=raw.subject,
+            payload=raw.data,
+            delivered=raw.metadata.num_delivered or 1,
+            error=error,
+        )
+        await raw.ack()
+
+    undecodable = partial(UndecodableMessages, on_undecodable=on_malformed_event)
+    router = NatsRouter(middlewares=(undecodable,))
+    router.subscriber(
         stream=JStream(STREAM_NAME, declare=False),
         durable=durable,
         config=consumer_config(durable, SUBJECTS, policy, ack_wait_s=ack_wait_s),
@@ -75,3 +91,4 @@ def register_consumers(
         no_reply=True,
         title="trunk-sync syncs telephony.phone_number.created|updated|deleted",
     )(on_number_event)
+    broker.include_router(router)

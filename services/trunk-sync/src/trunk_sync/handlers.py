@@ -16,7 +16,6 @@ from typing import Protocol, TypeVar
 
 import structlog
 from opentelemetry import trace
-from pydantic import ValidationError
 
 from talkifai_common.consumers import RetryPolicy
 from talkifai_common.destinations import DestinationError, ResolutionFailed, check_sip_destination
@@ -473,25 +472,27 @@ def error_text(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__})"
 
 
+async def on_malformed_event(
+    ports: Ports, *, subject: str, payload: bytes, delivered: int, error: str
+) -> None:
+    """Dead-letter a `telephony.phone_number.*` message that is not a phone number event."""
+    await ports.results.dead_letter(
+        subject, payload, reason="malformed", error=error, deliveries=delivered
+    )
+    log.error("event.malformed", subject=subject, error=error)
+
+
 async def on_number_event(
     ports: Ports,
     policy: RetryPolicy,
+    event: CloudEvent[PhoneNumberData],
     *,
     subject: str,
     payload: bytes,
     delivered: int,
     ticket: int,
 ) -> Disposition:
-    """Handle one `telephony.phone_number.*` message: sync the number it names."""
-    try:
-        event = CloudEvent[PhoneNumberData].model_validate_json(payload)
-    except ValidationError as exc:
-        error = f"malformed event: {exc.error_count()} validation errors"
-        await ports.results.dead_letter(
-            subject, payload, reason="malformed", error=error, deliveries=delivered
-        )
-        log.error("event.malformed", subject=subject, error=error)
-        return Ack("dead-lettered")
+    """Handle one `telephony.phone_number.*` event: sync the number it names."""
     data = event.data
     try:
         ran, outcome = await ports.locks.run(

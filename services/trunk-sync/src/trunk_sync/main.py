@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 import structlog
 from fastapi import FastAPI
 
+from talkifai_common.api_docs import add_docs_routes
 from talkifai_common.bus import create_broker, start_when_reachable
 from talkifai_common.entrypoint import run_cli, serve_http, start_telemetry
 from talkifai_common.heap import freeze_startup_objects
@@ -121,7 +122,14 @@ def create_app(settings: Settings) -> FastAPI:
             await livekit.aclose()
             await numbers.aclose()
 
-    app = FastAPI(title="TalkifAI trunk-sync", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="TalkifAI trunk-sync",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    add_docs_routes(app)
 
     async def bus_ready() -> None:
         if not app.state.broker.connection.is_connected:
