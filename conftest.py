@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
+import structlog
 from nats.js.errors import NotFoundError
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -27,6 +28,27 @@ from talkifai_common.db import migrate
 from talkifai_common.events import STREAM_NAME
 from talkifai_common.telemetry import configure_metrics, configure_tracing
 from tests.support.databases import DatabaseFactory  # re-exported: older tests import it from here
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_logs() -> None:
+    """Services under test log through structlog without `configure_logging` (that is the entry
+    point's job). structlog's own default renders an exception with rich, every frame's locals
+    included: ~10,000 lines and seconds of CPU on the event loop per error, enough to time out
+    requests in tests that provoke errors on purpose, and it would print request headers. Tests
+    render tracebacks as production's console format does: plain."""
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.StackInfoRenderer(),
+            structlog.dev.set_exc_info,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ]
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

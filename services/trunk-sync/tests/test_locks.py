@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 import pytest
@@ -181,3 +182,37 @@ async def test_a_number_released_by_one_replica_is_taken_by_another_without_wait
         assert await second.run("pn_1", lambda: asyncio.sleep(0, "taken")) == "taken"
     async with asyncio.timeout(ttl_s / 2):
         assert await first.run("pn_1", lambda: asyncio.sleep(0, "again")) == "again"
+
+
+async def test_work_failing_while_the_lease_is_lost_leaves_no_unretrieved_exception(
+    broker: NatsBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = replica(broker, "a")
+    renewing = asyncio.Event()
+    failed = asyncio.Event()
+    unhandled: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    write = first._write
+
+    async def renewal_after_the_work_failed(key: str, value: bytes, last: int, **kw: bool) -> int:
+        if value and last:  # a renewal (not the take, not the release)
+            renewing.set()
+            await failed.wait()
+            kv = await broker.connection.jetstream().key_value(NUMBER_LOCK_BUCKET)
+            await kv.put(key, b"b")  # taken over meanwhile: this renewal fails
+        return await write(key, value, last, **kw)
+
+    async def work() -> None:
+        await renewing.wait()
+        failed.set()
+        raise RuntimeError("numbers-api unreachable")
+
+    monkeypatch.setattr(first, "_write", renewal_after_the_work_failed)
+    try:
+        with pytest.raises(NumberBusy, match="was lost"):
+            await first.run("pn_1", work)
+        gc.collect()
+        assert not [c for c in unhandled if "never retrieved" in str(c.get("message"))]
+    finally:
+        loop.set_exception_handler(None)

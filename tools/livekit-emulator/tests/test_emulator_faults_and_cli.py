@@ -26,6 +26,7 @@ async def test_unavailable_server_fails_every_twirp_call_with_503(
         "unavailable": True,
         "latency_ms": 0,
         "refused": 1,
+        "held": 0,
     }
     await lk.control.set_faults()
     assert (await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())).items == []
@@ -60,6 +61,33 @@ async def test_a_slow_server_still_carries_out_a_request_whose_caller_gave_up(
         await asyncio.sleep(0.02)
     await lk.control.set_faults()
     assert [t["name"] for t in trunks] == ["late"]
+
+
+async def test_a_request_held_back_across_a_reset_is_not_carried_out_after_it(
+    lk: RunningEmulator, lkapi: api.LiveKitAPI
+) -> None:
+    await lk.control.set_faults(latency_ms=10_000)
+    create = asyncio.ensure_future(
+        lkapi.sip.create_inbound_trunk(
+            sip.CreateSIPInboundTrunkRequest(
+                trunk=sip.SIPInboundTrunkInfo(name="before reset", numbers=["+12025550199"])
+            )
+        )
+    )
+
+    async def held() -> bool:
+        return bool((await lk.control.state())["faults"]["held"] == 1)
+
+    for _ in range(500):  # until the request is in the emulator, waiting out its latency
+        if await held():
+            break
+        await asyncio.sleep(0.01)
+    await lk.control.reset()  # as another test's setup does: a fresh server
+
+    with pytest.raises(api.TwirpError) as caught:
+        await create
+    assert caught.value.code == "unavailable"
+    assert (await lk.control.state())["inbound_trunks"] == []
 
 
 async def test_control_api_rejects_bad_bodies(lk: RunningEmulator) -> None:

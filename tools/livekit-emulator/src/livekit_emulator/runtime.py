@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from livekit_emulator import agents, calls, egress, rooms, sip
 from livekit_emulator.calls import CallManager
 from livekit_emulator.config import EmulatorConfig
@@ -18,6 +20,12 @@ class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.state = EmulatorState()
+        # Counts resets: a request held back by a latency fault across a reset was sent to the
+        # server that was reset, and is not carried out on the fresh one (a restarted LiveKit
+        # does not act on requests its former process had received).
+        self.generation = 0
+        # Set (and replaced) by each reset, to answer held requests at once.
+        self.reset_signal = asyncio.Event()
         self.webhooks = WebhookSender(config)
         self.rooms = RoomManager(config, self.state, self.webhooks)
         self.calls = CallManager(self.state, self.rooms, config.default_ringing_timeout_s)
@@ -37,6 +45,9 @@ class Emulator:
 
         Connected agent workers stay registered: they are connections, not resources.
         """
+        self.generation += 1
+        self.reset_signal.set()
+        self.reset_signal = asyncio.Event()
         self.calls.shutdown()
         self.rooms.shutdown()
         self.workers.shutdown()

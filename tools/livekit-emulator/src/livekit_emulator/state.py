@@ -217,6 +217,8 @@ class Faults:
     latency_ms: int = 0
     # Twirp calls answered with the injected failure, so a fault test can tell the fault was hit.
     refused: int = 0
+    # Twirp calls received and being held back by `latency_ms` right now.
+    held: int = 0
 
 
 @dataclass

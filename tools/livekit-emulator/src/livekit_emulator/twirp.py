@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -64,8 +65,19 @@ async def endpoint(request: Request) -> Response:
     faults = emu.state.faults
     if faults.latency_ms:
         # A slow LiveKit has the request and acts on it late, even when its caller gave up.
+        generation, reset = emu.generation, emu.reset_signal
         await request.body()
-        await asyncio.sleep(faults.latency_ms / 1000)
+        faults.held += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reset.wait(), faults.latency_ms / 1000)
+        finally:
+            faults.held -= 1
+        if emu.generation != generation:
+            # Reset meanwhile: the server that had the request is gone.
+            err = TwirpError("unavailable", "livekit emulator: reset while the request waited")
+            _log_call(path, err.status, err.code, started)
+            return error_response(err)
     if faults.unavailable:
         faults.refused += 1
         # What a LiveKit behind a load balancer looks like while its pods are down.

@@ -189,6 +189,11 @@ class KvNumberLeases:
                 job.cancel()
                 # `wait`, not `await job`: the job's CancelledError is not ours to swallow or raise.
                 await asyncio.wait({job})
+            elif not job.cancelled():
+                # The work ended (perhaps failing) while the renewal was being lost: NumberBusy
+                # wins, and the work's own exception is retrieved rather than left to asyncio's
+                # "Task exception was never retrieved".
+                job.exception()
             if not lease.lost:
                 try:
                     await self._release(lease)
