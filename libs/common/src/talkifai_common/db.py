@@ -16,6 +16,23 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
+# What a request meets while PostgreSQL is down, restarting, refusing connections or full: the
+# request may succeed later, unlike a failing statement (HTTP answers 503 with Retry-After).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    ConnectionError,  # refused or reset at the socket
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,  # our backend was terminated
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ConnectionDoesNotExistError,  # the connection closed under a running statement
+    asyncpg.ObjectNotInPrerequisiteStateError,  # "database ... is not currently accepting connections"
+    # A statement started on a pooled connection whose backend was just terminated, while asyncpg
+    # still consumes the server's FATAL ("cannot switch to state 11; another operation (2) is in
+    # progress"); the connection closes a moment later and the pool replaces it.
+    asyncpg.InternalClientError,
+)
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

@@ -1,7 +1,8 @@
 """HTTP conventions shared by the FastAPI services.
 
 Errors are `application/problem+json` with a human `detail` and, for field validation,
-`errors: [{field, message}]`; nothing unexpected escapes as anything but a logged 500 problem.
+`errors: [{field, message}]`; a database that cannot be reached is a 503 with `Retry-After`;
+nothing unexpected escapes as anything but a logged 500 problem.
 Also: a request body size limit and `/healthz` + `/readyz`; `web_input` guards text and nesting.
 """
 
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from talkifai_common.db import DATABASE_UNAVAILABLE
 from talkifai_common.errors import FieldError, TalkifaiError, Unauthenticated, ValidationFailed
 
 PROBLEM_JSON = "application/problem+json"
@@ -178,6 +180,21 @@ def _template_pattern(template: str) -> re.Pattern[str]:
     return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
 
 
+# Seconds a client should wait before retrying a request the database could not serve.
+DATABASE_RETRY_AFTER_S = 1
+
+
+async def _on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # Expected during an outage and said once per request: a line, not a traceback.
+    log.warning("http.database_unavailable", error_type=type(exc).__name__, error=str(exc))
+    return problem_response(
+        503,
+        "Service unavailable",
+        "The database is unavailable; try again shortly",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("http.unhandled_error", error_type=type(exc).__name__)
     return problem_response(500, "Internal error", "An unexpected error occurred")
@@ -188,6 +205,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(TalkifaiError, _on_talkifai_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
 
 
