@@ -28,7 +28,7 @@ from livekit.protocol import sip
 
 from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
-from agent_runtime.handlers import Runtime
+from agent_runtime.handlers import Context
 from agent_runtime.worker import create_server
 from livekit_emulator.testing import running_emulator
 from talkifai_common.events import AgentData, CloudEvent
@@ -90,7 +90,7 @@ async def run(calls: int) -> None:
             livekit_api_secret=lk.api_secret,
         )
         server = create_server(
-            Runtime(
+            Context(
                 settings=settings,
                 agents=AgentDirectory(source),
                 numbers=NumberDirectory(source),

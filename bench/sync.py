@@ -53,7 +53,7 @@ from trunk_sync.adapters.bus import ReconcileLease
 from trunk_sync.adapters.livekit import LiveKitAdapter
 from trunk_sync.adapters.numbers_api import NumbersApiClient
 from trunk_sync.domain import DispatchRuleSpec, InboundTrunkSpec, OutboundTrunkSpec
-from trunk_sync.handlers import Ports, full_reconcile
+from trunk_sync.handlers import Context, full_reconcile
 
 ORG = "org_bench"
 JWT_SECRET = "bench-jwt-secret-0123456789-abcdefghijkl"
@@ -375,9 +375,9 @@ async def main() -> None:
                 client = NumbersApiClient(
                     f"http://127.0.0.1:{api_port}", INTERNAL_TOKEN, timeout_s=30
                 )
-                ports = Ports(livekit=counting, numbers=client, results=_NoResults())
+                ctx = Context(livekit=counting, numbers=client, results=_NoResults())
                 began = time.perf_counter()
-                report = await full_reconcile(ports)
+                report = await full_reconcile(ctx)
                 elapsed = time.perf_counter() - began
                 print(
                     f"full reconcile of {report.numbers} numbers ({report.in_sync} in sync): "

@@ -138,7 +138,7 @@ async def stack(
 
 
 async def _ready(worker: Worker) -> bool:
-    return worker.registered.is_set() and worker.runtime.numbers.loaded
+    return worker.registered.is_set() and worker.ctx.numbers.loaded
 
 
 async def _number_with_inbound_agent(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -205,9 +205,9 @@ async def test_changes_missed_while_cut_off_from_nats_are_caught_up_after_reconn
     stack: Stack,
 ) -> None:
     agent, number = await _number_with_inbound_agent(stack.api)
-    runtime = stack.worker.runtime
-    await eventually(lambda: runtime.numbers.find(number["id"], None), within_s=10)
-    assert (await runtime.agents.get(agent["id"])).agent.greeting == "Thanks for calling!"
+    ctx = stack.worker.ctx
+    await eventually(lambda: ctx.numbers.find(number["id"], None), within_s=10)
+    assert (await ctx.agents.get(agent["id"])).agent.greeting == "Thanks for calling!"
 
     # Changes that produce no event agent-runtime hears: written behind the service's back.
     conn = await asyncpg.connect(stack.database_url)
@@ -224,8 +224,8 @@ async def test_changes_missed_while_cut_off_from_nats_are_caught_up_after_reconn
     stack.nats.restart()
 
     async def caught_up() -> bool:
-        gone = await runtime.numbers.find(None, NUMBER) is None
-        greeting = (await runtime.agents.get(agent["id"])).agent.greeting
+        gone = await ctx.numbers.find(None, NUMBER) is None
+        greeting = (await ctx.agents.get(agent["id"])).agent.greeting
         return gone and greeting == "Hello again!"
 
     await eventually(caught_up, within_s=20, every_s=0.1)

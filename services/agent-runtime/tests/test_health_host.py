@@ -10,7 +10,7 @@ import pytest
 
 from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, NumberDirectory
-from agent_runtime.handlers import Runtime
+from agent_runtime.handlers import Context
 from agent_runtime.worker import create_server
 from livekit_emulator.testing import running_emulator
 from talkifai_common import devinfra
@@ -41,7 +41,7 @@ async def test_the_workers_http_server_listens_on_the_configured_host() -> None:
             livekit_api_secret=lk.api_secret,
         )
         source = FakeSource(agents={}, numbers={})
-        runtime = Runtime(
+        ctx = Context(
             settings=settings,
             agents=AgentDirectory(source),
             numbers=NumberDirectory(source),
@@ -49,7 +49,7 @@ async def test_the_workers_http_server_listens_on_the_configured_host() -> None:
             consent=None,  # type: ignore[arg-type]
             loop=asyncio.get_running_loop(),
         )
-        server = create_server(runtime)
+        server = create_server(ctx)
         task = asyncio.create_task(server.run(devmode=True))
         try:
             async with asyncio.timeout(WAIT_S):

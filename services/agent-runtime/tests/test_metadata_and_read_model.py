@@ -18,7 +18,7 @@ from agent_runtime.domain import (
     UnknownAgent,
     parse_job,
 )
-from agent_runtime.handlers import Runtime, prepare_call
+from agent_runtime.handlers import Context, prepare_call
 from agent_runtime.sessions import build_components
 from talkifai_common.bus import create_broker, ensure_stream
 from talkifai_common.events import (
@@ -189,8 +189,8 @@ async def test_forgetting_the_agents_fetches_them_again_but_remembers_deletions(
     assert source.agent_fetches == 2
 
 
-def _runtime(source: FakeSource, env: dict[str, str]) -> Runtime:
-    return Runtime(
+def _runtime(source: FakeSource, env: dict[str, str]) -> Context:
+    return Context(
         settings=Settings(dev_mode=True),
         agents=AgentDirectory(source),
         numbers=NumberDirectory(source),

@@ -18,7 +18,7 @@ from livekit.protocol import sip
 
 from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
-from agent_runtime.handlers import Runtime
+from agent_runtime.handlers import Context
 from agent_runtime.worker import create_server
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from talkifai_common.events import EventName
@@ -34,9 +34,9 @@ KEYS = {"OPENAI_API_KEY": "sk-test", "DEEPGRAM_API_KEY": "dg", "CARTESIA_API_KEY
 class Stack:
     """The emulator, our registered worker and what it published."""
 
-    def __init__(self, lk: RunningEmulator, runtime: Runtime, events: RecordingEvents) -> None:
+    def __init__(self, lk: RunningEmulator, ctx: Context, events: RecordingEvents) -> None:
         self.lk = lk
-        self.runtime = runtime
+        self.ctx = ctx
         self.events = events
 
 
@@ -63,7 +63,7 @@ async def stack() -> AsyncIterator[Stack]:
             livekit_api_key=lk.api_key,
             livekit_api_secret=lk.api_secret,
         )
-        runtime = Runtime(
+        ctx = Context(
             settings=settings,
             agents=AgentDirectory(source),
             numbers=NumberDirectory(source),
@@ -72,14 +72,14 @@ async def stack() -> AsyncIterator[Stack]:
             loop=asyncio.get_running_loop(),
             env=KEYS,
         )
-        server = create_server(runtime)
+        server = create_server(ctx)
         task = asyncio.create_task(server.run(devmode=True))
 
         async def registered() -> bool:
             return bool((await lk.control.state())["workers"])
 
         await _until(registered)
-        yield Stack(lk, runtime, events)
+        yield Stack(lk, ctx, events)
         await server.aclose()
         await asyncio.gather(task, return_exceptions=True)
 

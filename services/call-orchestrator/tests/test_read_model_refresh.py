@@ -78,7 +78,7 @@ async def test_a_number_known_only_to_numbers_api_can_place_calls(
     version = assigned.json()["version"]
     trunk_id = await harness.outbound_trunk(number["phone_number"])
     # trunk-sync's result, as numbers-api records it.
-    async with numbers_api.app.state.services.store.transaction() as tx:
+    async with numbers_api.app.state.context.store.transaction() as tx:
         await tx.record_sync(
             number["id"],
             version,

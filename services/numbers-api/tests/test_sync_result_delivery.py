@@ -137,7 +137,7 @@ async def test_an_older_synced_redelivery_keeps_the_newer_resources(
             ),
         )
         await eventually(lambda: acked_through(settings.nats_url, SYNCED_DURABLE, seq))
-        store = api.app.state.services.store
+        store = api.app.state.context.store
         async with store.reader() as tx:
             row = await tx.number_view(number["id"])
         assert row is not None and row["inbound_trunk_id"] == "ST_new"

@@ -27,14 +27,14 @@ async def test_a_reconciles_corrective_synced_event_is_delivered_after_an_equal_
     number = await create_number(api)
     await synced_at_version(api, number["id"])
     # numbers-api's state went wrong (as redeliveries left from an outage once made it).
-    async with api.app.state.services.store.reader() as tx:
+    async with api.app.state.context.store.reader() as tx:
         await tx.conn.execute(
             "UPDATE phone_numbers SET sync_state = 'failed', sync_error = 'stale' WHERE id = $1",
             number["id"],
         )
     assert (await sync_of(api, number["id"]))["state"] == "failed"
 
-    await full_reconcile(sync.app.state.ports)
+    await full_reconcile(sync.app.state.context)
     # The corrective `synced` says what the first one said; it still reaches numbers-api.
     await synced_at_version(api, number["id"])
     results = [
@@ -55,7 +55,7 @@ async def test_a_number_event_survives_a_numbers_api_database_outage(
 ) -> None:
     number = await create_number(api)
     await bus.wait_for(1, EventName.PHONE_NUMBER_CREATED.subject)
-    database_url = api.app.state.services.settings.database_url
+    database_url = api.app.state.context.settings.database_url
     durable = "trunk-sync"
     naks_before = counter_total(metrics, "talkifai.consumer.naks", consumer=durable)
     async with database_down(postgres_url, database_url):

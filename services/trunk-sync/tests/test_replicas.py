@@ -53,7 +53,7 @@ async def reconcile_repeatedly(replica: TrunkSync, until: asyncio.Event) -> int:
     """Full reconciles back to back on one replica while the burst runs; how many ran."""
     runs = 0
     while not until.is_set():
-        await full_reconcile(replica.app.state.ports)
+        await full_reconcile(replica.app.state.context)
         runs += 1
     return runs
 
@@ -98,8 +98,8 @@ def count_creations(replicas: list[TrunkSync]) -> Counter[tuple[str, str]]:
     """From now on, count what every replica creates in LiveKit."""
     created: Counter[tuple[str, str]] = Counter()
     for replica in replicas:
-        ports = replica.app.state.ports
-        ports.livekit = cast(LiveKitPort, CreationCounter(ports.livekit, created))
+        ctx = replica.app.state.context
+        ctx.livekit = cast(LiveKitPort, CreationCounter(ctx.livekit, created))
     return created
 
 
@@ -195,7 +195,7 @@ async def test_two_replicas_repairing_the_same_numbers_at_once_create_each_resou
     await lk.control.reset()
     await lk.control.set_faults(latency_ms=3)
     created = count_creations(replicas)
-    reports = await asyncio.gather(*(full_reconcile(r.app.state.ports) for r in replicas))
+    reports = await asyncio.gather(*(full_reconcile(r.app.state.context) for r in replicas))
     assert all(report.repaired == NUMBERS for report in reports), reports
     twice = {key: count for key, count in created.items() if count > 1}
     assert not twice, f"resources created more than once for one number: {twice}"

@@ -39,7 +39,7 @@ from trunk_sync.domain import (
     ObservedRule,
     OutboundTrunkSpec,
 )
-from trunk_sync.handlers import Ports
+from trunk_sync.handlers import Context
 
 DURABLE = "trunk-sync-unit"
 # TestNatsBroker hands the subscriber a message without JetStream metadata; a JetStream ack
@@ -170,9 +170,9 @@ def number_event(number_id: str, phone_number: str) -> CloudEvent[PhoneNumberDat
     )
 
 
-def subscribed(ports: Ports) -> NatsBroker:
+def subscribed(ctx: Context) -> NatsBroker:
     broker = NatsBroker()
-    register_consumers(broker, ports, RetryPolicy(), durable=DURABLE, batch=4, ack_wait_s=30.0)
+    register_consumers(broker, ctx, RetryPolicy(), durable=DURABLE, batch=4, ack_wait_s=30.0)
     return broker
 
 
@@ -183,7 +183,7 @@ def results() -> Results:
 
 async def test_the_handler_syncs_the_number_the_typed_event_names(results: Results) -> None:
     numbers, livekit = Numbers(), EmptyLiveKit()
-    broker = subscribed(Ports(livekit=livekit, numbers=numbers, results=results))
+    broker = subscribed(Context(livekit=livekit, numbers=numbers, results=results))
     event = number_event("pn_unit_gone", "+12025550181")
 
     async with TestNatsBroker(broker) as test_broker:
@@ -204,7 +204,7 @@ async def test_a_malformed_number_event_is_dead_lettered_without_asking_numbers_
     results: Results,
 ) -> None:
     numbers = Numbers()
-    broker = subscribed(Ports(livekit=EmptyLiveKit(), numbers=numbers, results=results))
+    broker = subscribed(Context(livekit=EmptyLiveKit(), numbers=numbers, results=results))
     body = b'{"id": "e1", "subject": "pn_unit_malformed", "data": {"version": "x"}}'
 
     async with TestNatsBroker(broker) as test_broker:
@@ -218,7 +218,7 @@ async def test_a_malformed_number_event_is_dead_lettered_without_asking_numbers_
 
 async def test_an_unreachable_numbers_api_is_retried_not_dead_lettered(results: Results) -> None:
     numbers = Numbers(down=True)
-    broker = subscribed(Ports(livekit=EmptyLiveKit(), numbers=numbers, results=results))
+    broker = subscribed(Context(livekit=EmptyLiveKit(), numbers=numbers, results=results))
     event = number_event("pn_unit_retry", "+12025550182")
 
     async with TestNatsBroker(broker) as test_broker:

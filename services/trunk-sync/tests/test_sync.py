@@ -349,8 +349,8 @@ async def test_full_reconcile_repairs_drift_removes_orphans_and_leaves_unmanaged
     await assign(api, NUMBER, agent["id"], None)
     before = await converged(lk, 2, 2, 1)
     await synced_at_version(api, number["id"])
-    ports = sync.app.state.ports
-    quiet = await full_reconcile(ports)
+    ctx = sync.app.state.context
+    quiet = await full_reconcile(ctx)
     assert (quiet.numbers, quiet.in_sync, quiet.repaired) == (2, 2, 0)
 
     # By hand: an outbound trunk pointed elsewhere, a rule deleted, an inbound trunk of the
@@ -397,7 +397,7 @@ async def test_full_reconcile_repairs_drift_removes_orphans_and_leaves_unmanaged
         )
     )
 
-    report = await full_reconcile(ports)
+    report = await full_reconcile(ctx)
     assert (report.numbers, report.repaired, report.orphans_removed) == (2, 2, 1)
     state = await sip_state(lk.control)
     ids = {t["sip_trunk_id"] for t in state["inbound"]}
@@ -407,7 +407,7 @@ async def test_full_reconcile_repairs_drift_removes_orphans_and_leaves_unmanaged
     repaired = next(t for t in state["outbound"] if t["sip_trunk_id"] == edited["sip_trunk_id"])
     assert repaired["address"] == "acme.pstn.twilio.com"
     assert repaired["auth_password"] == PASSWORD
-    assert (await full_reconcile(ports)).in_sync == 2
+    assert (await full_reconcile(ctx)).in_sync == 2
 
 
 async def test_full_reconcile_restores_an_outbound_password_changed_by_hand(
@@ -416,7 +416,7 @@ async def test_full_reconcile_restores_an_outbound_password_changed_by_hand(
     number = await create_number(api)
     before = await converged(lk, 1, 1, 0)
     await synced_at_version(api, number["id"])
-    ports = sync.app.state.ports
+    ctx = sync.app.state.context
     [trunk] = before["outbound"]
     assert PASSWORD not in trunk["metadata"]  # only a keyed digest of it
 
@@ -428,12 +428,12 @@ async def test_full_reconcile_restores_an_outbound_password_changed_by_hand(
     info.auth_password = "changed-by-hand"
     await livekit.sip.update_outbound_trunk(trunk["sip_trunk_id"], info)
 
-    report = await full_reconcile(ports)
+    report = await full_reconcile(ctx)
     assert (report.numbers, report.repaired) == (1, 1)
     [repaired] = (await sip_state(lk.control))["outbound"]
     assert repaired["sip_trunk_id"] == trunk["sip_trunk_id"]  # updated in place
     assert repaired["auth_password"] == PASSWORD
-    assert (await full_reconcile(ports)).in_sync == 1
+    assert (await full_reconcile(ctx)).in_sync == 1
 
 
 async def test_no_sip_password_reaches_an_event_or_a_log_line(
@@ -456,7 +456,7 @@ async def test_no_sip_password_reaches_an_event_or_a_log_line(
 
     await eventually(failed)
     await lk.control.set_faults(unavailable=False)
-    await full_reconcile(sync.app.state.ports)
+    await full_reconcile(sync.app.state.context)
     await synced_at_version(api, number["id"])
     events = await bus.wait_for(3, "telephony.phone_number.")
     assert all(PASSWORD.encode() not in m.data for m in bus.messages)
@@ -475,7 +475,7 @@ async def test_a_replayed_creation_unknown_to_the_replica_adopts_the_existing_tr
     await synced_at_version(api, number["id"])
     [created] = await bus.wait_for(1, "telephony.phone_number.created")
     # As a replica that never saw the number would: no remembered resources.
-    sync.app.state.ports.index.replace({})
+    sync.app.state.context.index.replace({})
     nc = await nats.connect(clean_stream)
     await nc.jetstream().publish(
         "telephony.phone_number.created",

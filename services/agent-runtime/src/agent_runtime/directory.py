@@ -2,7 +2,7 @@
 events, loaded from numbers-api at start (numbers) and on a miss (agents), and refreshed after a
 reconnection to NATS (events sent meanwhile were missed).
 
-They live in the worker's process; jobs run as threads of it and read them through `Runtime`.
+They live in the worker's process; jobs run as threads of it and read them through `Context`.
 """
 
 from __future__ import annotations

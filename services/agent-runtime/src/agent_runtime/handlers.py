@@ -1,4 +1,4 @@
-"""agent-runtime's call use cases as plain async functions over `Runtime` (its ports).
+"""agent-runtime's call use cases as plain async functions over `Context` (its ports).
 
 The livekit-agents glue (accepting jobs, joining the room, running the session) is in `worker.py`;
 what a call decides and reports is here: its preparation, its failure, its usage.
@@ -52,7 +52,7 @@ class EventSink(Protocol):
 
 
 @dataclass
-class Runtime:
+class Context:
     """What jobs share: settings, read models and ports, all living on the worker's loop."""
 
     settings: Settings
@@ -87,13 +87,13 @@ class PreparedCall:
     components: Components
 
 
-async def prepare_call(raw_metadata: str, runtime: Runtime) -> PreparedCall:
+async def prepare_call(raw_metadata: str, ctx: Context) -> PreparedCall:
     """Parse the job, find the agent and number, decide the policy, build the components."""
     meta = parse_job(raw_metadata)
-    known = await runtime.in_main(runtime.agents.get(meta.agent_id))
-    number = await runtime.in_main(runtime.numbers.find(meta.phone_number_id, meta.our_number))
+    known = await ctx.in_main(ctx.agents.get(meta.agent_id))
+    number = await ctx.in_main(ctx.numbers.find(meta.phone_number_id, meta.our_number))
     recording_mode = number.number.recording_mode if number else None
-    settings = runtime.settings
+    settings = ctx.settings
     policy = call_policy(
         meta,
         recording_mode,
@@ -103,13 +103,13 @@ async def prepare_call(raw_metadata: str, runtime: Runtime) -> PreparedCall:
             action=settings.voicemail_action, message=settings.voicemail_message
         ),
     )
-    components = build_components(known.agent, runtime.env)
+    components = build_components(known.agent, ctx.env)
     org_id = meta.org_id or known.org_id or (number.org_id if number else "")
     return PreparedCall(meta, known, org_id, policy, components)
 
 
 async def report_call_failure(
-    runtime: Runtime,
+    ctx: Context,
     *,
     room: str,
     job_id: str,
@@ -142,7 +142,7 @@ async def report_call_failure(
     )
     org_id = prepared.org_id if prepared else (meta.org_id if meta and meta.org_id else "")
     await _publish(
-        runtime,
+        ctx,
         new_event(
             EventName.CALL_AGENT_FAILED,
             source=SOURCE,
@@ -153,14 +153,14 @@ async def report_call_failure(
     )
     # Reported before the hang-up: whoever waits for the call's answer learns the agent failed,
     # not that the callee went away.
-    await _report_failure(runtime, data)
+    await _report_failure(ctx, data)
 
 
-async def _report_failure(runtime: Runtime, data: CallAgentFailedData) -> None:
-    if runtime.failures is None:
+async def _report_failure(ctx: Context, data: CallAgentFailedData) -> None:
+    if ctx.failures is None:
         return
     try:
-        await runtime.failures.report_agent_failure(data)
+        await ctx.failures.report_agent_failure(data)
     except AgentRuntimeError as exc:  # the failure event still carries it
         log.error(
             "call.failure_report_failed", room=data.room_name, call_id=data.call_id, error=str(exc)
@@ -175,7 +175,7 @@ def _meta_or_none(raw: str) -> JobMetadata | None:
 
 
 async def report_usage(
-    runtime: Runtime,
+    ctx: Context,
     prepared: PreparedCall,
     usage: AgentSessionUsage,
     state: CallState,
@@ -207,11 +207,11 @@ async def report_usage(
     event = new_event(
         EventName.CALL_USAGE, source=SOURCE, subject=subject, orgid=prepared.org_id, data=data
     )
-    await _publish(runtime, event)
+    await _publish(ctx, event)
 
 
-async def _publish(runtime: Runtime, event: CloudEvent[Any]) -> None:
+async def _publish(ctx: Context, event: CloudEvent[Any]) -> None:
     try:
-        await runtime.in_main(runtime.events.publish(event))
+        await ctx.in_main(ctx.events.publish(event))
     except Exception as exc:  # the bus being down must not hide the call's own outcome
         log.error("event.publish_failed", subject=event.name.subject, error=str(exc))

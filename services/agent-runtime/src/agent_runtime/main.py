@@ -24,7 +24,7 @@ from agent_runtime.capabilities import advertise_when_ready
 from agent_runtime.config import Settings
 from agent_runtime.consumers import register_consumers
 from agent_runtime.directory import AgentDirectory, NumberDirectory
-from agent_runtime.handlers import Runtime
+from agent_runtime.handlers import Context
 from agent_runtime.shutdown import stop_within
 from agent_runtime.worker import create_server
 from talkifai_common.bus import JetStreamPublisher, create_broker, encode_event, ensure_stream
@@ -51,7 +51,7 @@ class BusEvents:
 class Worker:
     """The running pieces, for health checks and shutdown."""
 
-    runtime: Runtime
+    ctx: Context
     server: AgentServer
     broker: NatsBroker
     numbers_api: NumbersApiClient
@@ -70,7 +70,7 @@ async def _start_bus(worker: Worker) -> None:
                 await worker.broker.start()
                 worker.bus_ready.set()
                 log.info("bus.connected")
-            count = await worker.runtime.numbers.load()
+            count = await worker.ctx.numbers.load()
             log.info("read_model.loaded", phone_numbers=count)
             return
         except Exception as exc:
@@ -113,7 +113,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
     broker = create_broker(settings.nats_url, name=SERVICE, on_reconnected=on_reconnected)
     register_consumers(broker, agents, numbers)
     orchestrator = OrchestratorClient(settings.call_orchestrator_url, settings.internal_token())
-    runtime = Runtime(
+    ctx = Context(
         settings=settings,
         agents=agents,
         numbers=numbers,
@@ -122,14 +122,14 @@ async def running_worker(settings: Settings) -> AsyncIterator[Worker]:
         loop=asyncio.get_running_loop(),
         failures=orchestrator,
     )
-    server = create_server(runtime)
+    server = create_server(ctx)
     registered = asyncio.Event()
     server.on("worker_registered", lambda *_: registered.set())
-    worker = Worker(runtime, server, broker, numbers_api, registered, asyncio.Event())
+    worker = Worker(ctx, server, broker, numbers_api, registered, asyncio.Event())
     bus_task = asyncio.create_task(_start_bus(worker), name="bus-start")
     advertise_task = asyncio.create_task(
         advertise_when_ready(
-            broker, settings.agent_name, runtime.env, worker.registered, worker.bus_ready
+            broker, settings.agent_name, ctx.env, worker.registered, worker.bus_ready
         ),
         name="advertise-capabilities",
     )
@@ -163,7 +163,7 @@ def create_health_app(worker: Worker) -> FastAPI:
             raise ConnectionError("NATS is not connected")
 
     async def read_model_ready() -> None:
-        if not worker.runtime.numbers.loaded:
+        if not worker.ctx.numbers.loaded:
             raise ConnectionError("the phone numbers are not loaded yet")
 
     add_health_routes(

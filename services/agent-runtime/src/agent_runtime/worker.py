@@ -2,7 +2,7 @@
 
 `on_request` runs in the worker's process and accepts every job whose metadata parses; the job
 then runs as a thread of that process (`JobExecutorType.THREAD`), so it reads the agent and
-number read models through the server's `Runtime`, whose ports run on the worker's own event loop.
+number read models through the server's `Context`, whose ports run on the worker's own event loop.
 This module is the livekit-agents glue; what a call decides and reports is in `handlers.py`.
 """
 
@@ -38,8 +38,8 @@ from agent_runtime.domain import (
     parse_job,
 )
 from agent_runtime.handlers import (
+    Context,
     PreparedCall,
-    Runtime,
     prepare_call,
     report_call_failure,
     report_usage,
@@ -54,7 +54,7 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["vad"] = silero.VAD.load()
 
 
-async def on_request(request: JobRequest, runtime: Runtime) -> None:
+async def on_request(request: JobRequest, ctx: Context) -> None:
     """Accept a job whose metadata reads; refuse one that cannot run anywhere."""
     try:
         meta = parse_job(request.job.metadata)
@@ -70,7 +70,7 @@ async def on_request(request: JobRequest, runtime: Runtime) -> None:
         call_id=meta.call_id,
         direction=meta.direction.value,
     )
-    runtime.accepted += 1
+    ctx.accepted += 1
     await request.accept(identity=f"agent-{request.id}", name="TalkifAI agent")
 
 
@@ -102,38 +102,38 @@ def build_agent(
     return TalkifaiAgent(instructions=instructions, greeting=agent.greeting, state=state)
 
 
-async def entrypoint(ctx: JobContext, runtime: Runtime) -> None:
+async def entrypoint(job_ctx: JobContext, ctx: Context) -> None:
     """Run one call: prepare, join, talk until someone hangs up or time runs out, report usage."""
-    room = ctx.job.room.name
+    room = job_ctx.job.room.name
     started = time.monotonic()
     started_at = datetime.now(UTC)
     prepared: PreparedCall | None = None
     session: AgentSession[CallState] | None = None
     state: CallState | None = None
-    with tracer.start_as_current_span("call", attributes={"room": room, "job_id": ctx.job.id}):
+    with tracer.start_as_current_span("call", attributes={"room": room, "job_id": job_ctx.job.id}):
         try:
-            prepared = await prepare_call(ctx.job.metadata, runtime)
+            prepared = await prepare_call(job_ctx.job.metadata, ctx)
             try:
-                await ctx.connect()
+                await job_ctx.connect()
             except rtc.ConnectError as exc:
                 raise LiveKitFailure("join room", str(exc), retryable=True) from exc
-            participant = await ctx.wait_for_participant(
+            participant = await job_ctx.wait_for_participant(
                 kind=rtc.ParticipantKind.PARTICIPANT_KIND_SIP
             )
-            control: CallControl = LiveKitCallControl(ctx.api, ctx.room)
+            control: CallControl = LiveKitCallControl(job_ctx.api, job_ctx.room)
             state = CallState(
                 room=room,
                 meta=prepared.meta,
                 policy=prepared.policy,
                 control=control,
-                consent=runtime.consent,
+                consent=ctx.consent,
                 sip_identity=participant.identity,
             )
             remote = prepared.meta.remote_number or participant.attributes.get("sip.phoneNumber")
-            session = new_session(prepared, state, ctx.proc.userdata.get("vad"))
+            session = new_session(prepared, state, job_ctx.proc.userdata.get("vad"))
             call_state = state
             session.on("close", lambda _ev: call_state.mark_ended("session_closed"))
-            ctx.room.on(
+            job_ctx.room.on(
                 "participant_disconnected",
                 lambda p: (
                     call_state.mark_ended("caller_hangup")
@@ -143,7 +143,7 @@ async def entrypoint(ctx: JobContext, runtime: Runtime) -> None:
             )
             await session.start(
                 build_agent(prepared, state, remote),
-                room=ctx.room,
+                room=job_ctx.room,
                 room_options=RoomOptions(participant_identity=participant.identity),
             )
             try:
@@ -152,14 +152,14 @@ async def entrypoint(ctx: JobContext, runtime: Runtime) -> None:
                 log.info("call.max_duration", room=room, limit_s=prepared.policy.max_duration_s)
                 await state.finish("max_duration")
         except AgentRuntimeError as exc:
-            await _fail(ctx, runtime, prepared, exc)
+            await _fail(job_ctx, ctx, prepared, exc)
         finally:
             if session is not None:
                 with contextlib.suppress(Exception):
                     await session.aclose()
             if prepared is not None and session is not None and state is not None:
                 await report_usage(
-                    runtime,
+                    ctx,
                     prepared,
                     session.usage,
                     state,
@@ -170,30 +170,30 @@ async def entrypoint(ctx: JobContext, runtime: Runtime) -> None:
 
 
 async def _fail(
-    ctx: JobContext,
-    runtime: Runtime,
+    job_ctx: JobContext,
+    ctx: Context,
     prepared: PreparedCall | None,
     exc: AgentRuntimeError,
 ) -> None:
     """Report the failure, then hang up so the caller is not left in silence."""
-    room = ctx.job.room.name
+    room = job_ctx.job.room.name
     await report_call_failure(
-        runtime,
+        ctx,
         room=room,
-        job_id=ctx.job.id,
-        raw_metadata=ctx.job.metadata,
+        job_id=job_ctx.job.id,
+        raw_metadata=job_ctx.job.metadata,
         prepared=prepared,
         exc=exc,
     )
     # The room may not exist any more.
     with contextlib.suppress(Exception):
-        await delete_room(ctx.api, room)
+        await delete_room(job_ctx.api, room)
 
 
-def create_server(runtime: Runtime) -> AgentServer:
-    """The worker, registered as the configured agent name, jobs as threads (sharing `runtime`),
+def create_server(ctx: Context) -> AgentServer:
+    """The worker, registered as the configured agent name, jobs as threads (sharing `ctx`),
     VAD prewarmed."""
-    settings = runtime.settings
+    settings = ctx.settings
     options: dict[str, Any] = {}
     if settings.load_threshold is not None:
         options["load_threshold"] = settings.load_threshold
@@ -211,11 +211,11 @@ def create_server(runtime: Runtime) -> AgentServer:
         **options,
     )
 
-    async def run_call(ctx: JobContext) -> None:
-        await entrypoint(ctx, runtime)
+    async def run_call(job_ctx: JobContext) -> None:
+        await entrypoint(job_ctx, ctx)
 
     async def accept_job(request: JobRequest) -> None:
-        await on_request(request, runtime)
+        await on_request(request, ctx)
 
     server.rtc_session(run_call, agent_name=settings.agent_name, on_request=accept_job)
     return server

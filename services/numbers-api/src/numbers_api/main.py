@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from numbers_api import handlers
 from numbers_api.adapters.postgres import Store
-from numbers_api.api import Services, include_routes
+from numbers_api.api import Context, include_routes
 from numbers_api.config import Settings
 from numbers_api.consumers import LiveEvents, register_consumers
 from talkifai_common.api_docs import add_docs_routes
@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
         register_consumers(broker, store, live, dead_letters, settings.retry_policy())
         bus_started = asyncio.Event()
         relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
-        app.state.services = Services(
+        app.state.context = Context(
             settings=settings,
             store=store,
             box=settings.secret_box(),

@@ -19,7 +19,7 @@ from talkifai_common.bus import current_message
 from talkifai_common.consumers import RetryPolicy, UndecodableMessages, consumer_config, nak
 from talkifai_common.events import STREAM_NAME, CloudEvent, EventName, PhoneNumberData
 from trunk_sync import handlers
-from trunk_sync.handlers import Ports, Retry
+from trunk_sync.handlers import Context, Retry
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +34,7 @@ SUBJECTS = (
 
 def register_consumers(
     broker: NatsBroker,
-    ports: Ports,
+    ctx: Context,
     policy: RetryPolicy,
     *,
     durable: str,
@@ -48,13 +48,13 @@ def register_consumers(
         raw = message.raw_message
         delivered = raw.metadata.num_delivered or 1
         disposition = await handlers.on_number_event(
-            ports,
+            ctx,
             policy,
             event,
             subject=raw.subject,
             payload=message.body,
             delivered=delivered,
-            ticket=ports.locks.ticket(),
+            ticket=ctx.locks.ticket(),
         )
         if isinstance(disposition, Retry):
             await nak(
@@ -69,7 +69,7 @@ def register_consumers(
 
     async def on_malformed_event(raw: Msg, error: str) -> None:
         await handlers.on_malformed_event(
-            ports,
+            ctx,
             subject=raw.subject,
             payload=raw.data,
             delivered=raw.metadata.num_delivered or 1,

@@ -1,4 +1,4 @@
-"""trunk-sync's work as plain async functions over its ports.
+"""trunk-sync's work as plain async functions over its `Context` (the ports).
 
 Level-triggered: an event only names a number; `sync_number` reads the number's current state from
 numbers-api and makes LiveKit match it, so duplicates, replays and out-of-order events all end in
@@ -145,7 +145,7 @@ class NumberLocks:
 
 
 @dataclass
-class Ports:
+class Context:
     """Everything the handlers talk to."""
 
     livekit: LiveKitPort
@@ -190,9 +190,9 @@ def _mine(number_id: str, items: Iterable[Observed[SpecT]]) -> list[Observed[Spe
     return [o for o in items if o.spec.meta and o.spec.meta.phone_number_id == number_id]
 
 
-async def lookup(ports: Ports, number_id: str, numbers: set[str]) -> Holdings:
+async def lookup(ctx: Context, number_id: str, numbers: set[str]) -> Holdings:
     """The managed resources naming the number: by its numbers, plus the ids last seen for it."""
-    lk, known = ports.livekit, ports.index.known(number_id)
+    lk, known = ctx.livekit, ctx.index.known(number_id)
     wanted = sorted(n for n in numbers if n)
     inbound: list[ObservedInbound] = []
     outbound: list[ObservedOutbound] = []
@@ -218,11 +218,11 @@ async def lookup(ports: Ports, number_id: str, numbers: set[str]) -> Holdings:
     return Holdings(inbound, outbound, rules)
 
 
-async def _delete_all(ports: Ports, held: Holdings) -> int:
+async def _delete_all(ctx: Context, held: Holdings) -> int:
     for rule in held.rules:
-        await ports.livekit.delete_dispatch_rule(rule.id)
+        await ctx.livekit.delete_dispatch_rule(rule.id)
     for trunk_id in [o.id for o in held.inbound] + [o.id for o in held.outbound]:
-        await ports.livekit.delete_trunk(trunk_id)
+        await ctx.livekit.delete_trunk(trunk_id)
     return len(held.rules) + len(held.inbound) + len(held.outbound)
 
 
@@ -246,7 +246,7 @@ async def check_termination(address: str, *, allow_private: bool) -> None:
 
 
 async def apply(
-    ports: Ports,
+    ctx: Context,
     desired: Desired,
     held: Holdings,
     creds: OutboundCredentials | None,
@@ -254,11 +254,11 @@ async def apply(
     inbound_first: bool = False,
 ) -> tuple[LiveKitResources, bool]:
     """Make LiveKit hold `desired`, updating in place; the resource ids and whether we wrote."""
-    lk = ports.livekit
+    lk = ctx.livekit
     inbound = plan_kind(desired.inbound, held.inbound)
     outbound = plan_kind(desired.outbound, held.outbound)
     if desired.outbound is not None and (outbound.create or outbound.rewrite):
-        await check_termination(desired.outbound.address, allow_private=ports.allow_private_sip)
+        await check_termination(desired.outbound.address, allow_private=ctx.allow_private_sip)
     wrote = bool(inbound.delete or outbound.delete)
     # Duplicates go first, so that the one kept may take their number.
     for trunk_id in (*inbound.delete, *outbound.delete):
@@ -321,7 +321,7 @@ def _held_after(number_id: str, resources: LiveKitResources, desired: Desired) -
 
 
 async def sync_number(
-    ports: Ports, number_id: str, hints: Iterable[str] = (), *, created: bool = False
+    ctx: Context, number_id: str, hints: Iterable[str] = (), *, created: bool = False
 ) -> Outcome:
     """Read the number's current state and make LiveKit hold it (or delete it if it is gone).
 
@@ -336,32 +336,30 @@ async def sync_number(
         numbers = set(hints)
         refused: LiveKitRefused | None = None
         for attempt in range(MAX_READS):
-            optimistic = created and attempt == 0 and not ports.index.known(number_id).ids()
+            optimistic = created and attempt == 0 and not ctx.index.known(number_id).ids()
             if optimistic:
-                number, creds = await ports.numbers.number_for_sync(number_id)
+                number, creds = await ctx.numbers.number_for_sync(number_id)
                 optimistic = number is not None and number.version == 1
-                held = Holdings() if optimistic else await lookup(ports, number_id, numbers)
+                held = Holdings() if optimistic else await lookup(ctx, number_id, numbers)
             else:
                 # The read and the lookup by the numbers we know of go together.
                 (number, creds), held = await asyncio.gather(
-                    ports.numbers.number_for_sync(number_id), lookup(ports, number_id, numbers)
+                    ctx.numbers.number_for_sync(number_id), lookup(ctx, number_id, numbers)
                 )
             if number is None:
-                deleted = await _delete_all(ports, held)
-                ports.index.remember(number_id, Holdings())
+                deleted = await _delete_all(ctx, held)
+                ctx.index.remember(number_id, Holdings())
                 return Gone(number_id, deleted)
             if number.phone_number not in numbers and not optimistic:
                 numbers.add(number.phone_number)
-                held = await lookup(ports, number_id, numbers)
+                held = await lookup(ctx, number_id, numbers)
             if held.newest_version() > number.version:
                 # Another replica wrote a newer version than we read: read again.
                 continue
             desired = desired_state(number)
             span.set_attribute("phone_number.version", number.version)
             try:
-                resources, wrote = await apply(
-                    ports, desired, held, creds, inbound_first=optimistic
-                )
+                resources, wrote = await apply(ctx, desired, held, creds, inbound_first=optimistic)
             except StaleRead:
                 continue
             except TerminationRefused as exc:
@@ -372,7 +370,7 @@ async def sync_number(
                 if attempt == 0:
                     continue
                 return Refused(number, exc.detail)
-            ports.index.remember(number_id, _held_after(number_id, resources, desired))
+            ctx.index.remember(number_id, _held_after(number_id, resources, desired))
             return Synced(number, resources, wrote)
         if refused is not None and number is not None:
             return Refused(number, refused.detail)
@@ -412,11 +410,11 @@ def sync_event(
     return new_event(name, source=SOURCE, subject=number_id, orgid=org_id, data=data)
 
 
-async def report(ports: Ports, outcome: Outcome) -> None:
+async def report(ctx: Context, outcome: Outcome) -> None:
     """Publish the outcome's `synced` / `sync_failed` (nothing for a deleted number)."""
     if isinstance(outcome, Synced):
         n = outcome.number
-        await ports.results.publish(
+        await ctx.results.publish(
             sync_event(
                 n.id,
                 n.phone_number,
@@ -437,7 +435,7 @@ async def report(ports: Ports, outcome: Outcome) -> None:
         )
     elif isinstance(outcome, Refused):
         n = outcome.number
-        await ports.results.publish(
+        await ctx.results.publish(
             sync_event(
                 n.id, n.phone_number, n.org_id, n.version, SyncState.FAILED, error=outcome.error
             )
@@ -473,17 +471,17 @@ def error_text(exc: BaseException) -> str:
 
 
 async def on_malformed_event(
-    ports: Ports, *, subject: str, payload: bytes, delivered: int, error: str
+    ctx: Context, *, subject: str, payload: bytes, delivered: int, error: str
 ) -> None:
     """Dead-letter a `telephony.phone_number.*` message that is not a phone number event."""
-    await ports.results.dead_letter(
+    await ctx.results.dead_letter(
         subject, payload, reason="malformed", error=error, deliveries=delivered
     )
     log.error("event.malformed", subject=subject, error=error)
 
 
 async def on_number_event(
-    ports: Ports,
+    ctx: Context,
     policy: RetryPolicy,
     event: CloudEvent[PhoneNumberData],
     *,
@@ -495,11 +493,11 @@ async def on_number_event(
     """Handle one `telephony.phone_number.*` event: sync the number it names."""
     data = event.data
     try:
-        ran, outcome = await ports.locks.run(
+        ran, outcome = await ctx.locks.run(
             data.id,
             ticket,
             lambda: sync_number(
-                ports,
+                ctx,
                 data.id,
                 {data.phone_number},
                 created=event.name is EventName.PHONE_NUMBER_CREATED,
@@ -507,7 +505,7 @@ async def on_number_event(
         )
         if not ran or outcome is None:
             return Ack("covered by a later sync")
-        await report(ports, outcome)
+        await report(ctx, outcome)
         return Ack(type(outcome).__name__.lower())
     except Exception as exc:
         error = error_text(exc)
@@ -524,14 +522,14 @@ async def on_number_event(
             )
             return Retry(delay, error)
         failure = f"gave up after {delivered} tries: {error}"
-        await ports.results.dead_letter(
+        await ctx.results.dead_letter(
             subject,
             payload,
             reason="exhausted" if retryable else "permanent",
             error=failure,
             deliveries=delivered,
         )
-        await ports.results.publish(
+        await ctx.results.publish(
             sync_event(
                 data.id,
                 data.phone_number,
@@ -557,18 +555,18 @@ class ReconcileReport:
     errors: int = 0
 
 
-async def full_reconcile(ports: Ports, *, concurrency: int = 16) -> ReconcileReport:
+async def full_reconcile(ctx: Context, *, concurrency: int = 16) -> ReconcileReport:
     """List what LiveKit holds, repair every number that drifted, delete orphans.
 
     Numbers already in sync cost no LiveKit write (and no credentials request).
     """
     with tracer.start_as_current_span("trunk_sync.full_reconcile"):
-        lk = ports.livekit
+        lk = ctx.livekit
         inbound, outbound, rules = await asyncio.gather(
             lk.list_inbound_trunks(), lk.list_outbound_trunks(), lk.list_dispatch_rules()
         )
         groups = Holdings(inbound, outbound, rules).by_number()
-        ports.index.replace(groups)
+        ctx.index.replace(groups)
         report_ = ReconcileReport()
         seen: set[str] = set()
         gate = asyncio.Semaphore(concurrency)
@@ -577,10 +575,10 @@ async def full_reconcile(ports: Ports, *, concurrency: int = 16) -> ReconcileRep
         async def repair(number_id: str, hints: set[str], orphan: bool) -> None:
             async with gate:
                 try:
-                    ran, outcome = await ports.locks.run(
+                    ran, outcome = await ctx.locks.run(
                         number_id,
-                        ports.locks.ticket(),
-                        lambda: sync_number(ports, number_id, hints),
+                        ctx.locks.ticket(),
+                        lambda: sync_number(ctx, number_id, hints),
                     )
                 except Exception as exc:
                     report_.errors += 1
@@ -596,9 +594,9 @@ async def full_reconcile(ports: Ports, *, concurrency: int = 16) -> ReconcileRep
                 report_.refused += 1
             else:
                 report_.repaired += 1
-            await report(ports, outcome)
+            await report(ctx, outcome)
 
-        async for page in ports.numbers.all_numbers():
+        async for page in ctx.numbers.all_numbers():
             for number in page:
                 report_.numbers += 1
                 seen.add(number.id)
@@ -606,7 +604,7 @@ async def full_reconcile(ports: Ports, *, concurrency: int = 16) -> ReconcileRep
                 if in_sync(desired_state(number), held):
                     report_.in_sync += 1
                     if number.sync.state is not SyncState.SYNCED:
-                        await ports.results.publish(_synced_from(number, held))
+                        await ctx.results.publish(_synced_from(number, held))
                     continue
                 hints = {number.phone_number} | {
                     o.spec.numbers[0] for o in held.inbound if o.spec.numbers

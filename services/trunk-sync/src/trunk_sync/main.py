@@ -28,7 +28,7 @@ from trunk_sync.adapters.locks import KvNumberLeases
 from trunk_sync.adapters.numbers_api import NumbersApiClient
 from trunk_sync.config import Settings
 from trunk_sync.consumers import register_consumers
-from trunk_sync.handlers import NumberLocks, Ports, full_reconcile
+from trunk_sync.handlers import Context, NumberLocks, full_reconcile
 
 SERVICE = "trunk-sync"
 LEASE_RELEASE_TIMEOUT_S = 1.0
@@ -36,7 +36,7 @@ log = structlog.get_logger(__name__)
 
 
 async def _reconcile_forever(
-    ports: Ports, lease: ReconcileLease, settings: Settings, bus_started: asyncio.Event
+    ctx: Context, lease: ReconcileLease, settings: Settings, bus_started: asyncio.Event
 ) -> None:
     """A full reconcile at start and every interval, by whichever replica holds the lease.
 
@@ -47,7 +47,7 @@ async def _reconcile_forever(
 
     async def reconcile() -> None:
         if await lease.acquire():
-            await full_reconcile(ports, concurrency=settings.reconcile_concurrency)
+            await full_reconcile(ctx, concurrency=settings.reconcile_concurrency)
 
     # A failed run costs nothing but time: the next one repairs whatever this one could not.
     await repeat(reconcile, settings.reconcile_interval_s, failure_event="reconcile.failed")
@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
             # A message waiting for a lease must not be redelivered to another worker meanwhile.
             wait_s=min(settings.number_lock_wait_s, settings.ack_wait_s / 2),
         )
-        ports = Ports(
+        ctx = Context(
             livekit=livekit,
             numbers=numbers,
             results=results,
@@ -87,14 +87,14 @@ def create_app(settings: Settings) -> FastAPI:
         policy = settings.retry_policy()
         register_consumers(
             broker,
-            ports,
+            ctx,
             policy,
             durable=settings.consumer_durable,
             batch=settings.consumer_batch,
             ack_wait_s=settings.ack_wait_s,
         )
         lease = ReconcileLease(broker, holder, ttl_s=2 * settings.reconcile_interval_s + 10)
-        app.state.ports = ports
+        app.state.context = ctx
         app.state.broker = broker
         bus_started = asyncio.Event()
         bus_task = asyncio.create_task(
@@ -102,7 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
             name="bus",
         )
         reconcile_task = asyncio.create_task(
-            _reconcile_forever(ports, lease, settings, bus_started), name="reconcile"
+            _reconcile_forever(ctx, lease, settings, bus_started), name="reconcile"
         )
         freeze_startup_objects()
         try:
@@ -136,10 +136,10 @@ def create_app(settings: Settings) -> FastAPI:
             raise ConnectionError("NATS is not connected")
 
     async def numbers_api_ready() -> None:
-        await app.state.ports.numbers.ping()
+        await app.state.context.numbers.ping()
 
     async def livekit_ready() -> None:
-        await app.state.ports.livekit.ping()
+        await app.state.context.livekit.ping()
 
     add_health_routes(
         app, {"nats": bus_ready, "numbers_api": numbers_api_ready, "livekit": livekit_ready}

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from numbers_api.api import agents, dev, events, internal, phone_numbers
-from numbers_api.api.deps import Services
+from numbers_api.api.deps import Context
 from numbers_api.config import Settings
 from numbers_api.stream_slots import StreamSlots
 from talkifai_common.web_input import refuse_invalid_text
 
-__all__ = ["Services", "include_routes"]
+__all__ = ["Context", "include_routes"]
 
 
 def include_routes(app: FastAPI, settings: Settings) -> None:

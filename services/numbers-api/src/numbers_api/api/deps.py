@@ -19,7 +19,7 @@ from talkifai_common.web import BearerCredentials, bearer_token, problem_respons
 
 
 @dataclass
-class Services:
+class Context:
     """What the routes need, built once by `create_app`."""
 
     settings: Settings
@@ -30,18 +30,18 @@ class Services:
     shutting_down: asyncio.Event
 
 
-async def services(request: Request) -> Services:
+async def context(request: Request) -> Context:
     """The app's services."""
-    svc: Services = request.app.state.services
-    return svc
+    ctx: Context = request.app.state.context
+    return ctx
 
 
-ServicesDep = Annotated[Services, Depends(services)]
+ContextDep = Annotated[Context, Depends(context)]
 
 
-async def current_principal(svc: ServicesDep, credentials: BearerCredentials) -> Principal:
+async def current_principal(ctx: ContextDep, credentials: BearerCredentials) -> Principal:
     """The caller, from `Authorization: Bearer <JWT>`."""
-    return await svc.verifier.verify(bearer_token(credentials))
+    return await ctx.verifier.verify(bearer_token(credentials))
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from numbers_api.api.deps import ServicesDep
+from numbers_api.api.deps import ContextDep
 from numbers_api.stream_slots import StreamSlots
 from talkifai_common.auth import Principal
 from talkifai_common.errors import Unauthenticated
@@ -38,9 +38,9 @@ async def sse_token(
 SseToken = Annotated[str, Depends(sse_token)]
 
 
-async def sse_principal(svc: ServicesDep, token: SseToken) -> Principal:
+async def sse_principal(ctx: ContextDep, token: SseToken) -> Principal:
     """The caller of an event stream."""
-    return await svc.verifier.verify(token)
+    return await ctx.verifier.verify(token)
 
 
 SsePrincipal = Annotated[Principal, Depends(sse_principal)]
@@ -63,7 +63,7 @@ async def stream_slot(
     dependencies=[Depends(stream_slot)],
 )
 async def stream_events(
-    request: Request, svc: ServicesDep, principal: SsePrincipal
+    request: Request, ctx: ContextDep, principal: SsePrincipal
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: the organization's agent and phone number CloudEvents, live.
 
@@ -71,9 +71,9 @@ async def stream_events(
     At most `EVENTS_STREAMS_PER_TOKEN` streams per token and `EVENTS_STREAMS_PER_ORG` per
     organization are open at once; one more is a 429.
     """
-    with svc.live.connect(principal.org_id) as queue:
+    with ctx.live.connect(principal.org_id) as queue:
         yield ServerSentEvent(comment="connected", retry=2000)
-        while not svc.shutting_down.is_set() and not await request.is_disconnected():
+        while not ctx.shutting_down.is_set() and not await request.is_disconnected():
             try:
                 event = await asyncio.wait_for(queue.get(), SSE_HEARTBEAT_S)
             except TimeoutError:

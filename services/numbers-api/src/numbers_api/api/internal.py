@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
 from numbers_api import handlers
-from numbers_api.api.deps import Cursor, Limit, ServicesDep
+from numbers_api.api.deps import ContextDep, Cursor, Limit
 from numbers_api.schemas import NumbersForSyncRequest, Page
 from talkifai_common.errors import Unauthenticated
 from talkifai_common.internal_api import (
@@ -30,12 +30,12 @@ def _json_revealing_secrets(model: BaseModel) -> Response:
 
 
 async def internal_caller(
-    svc: ServicesDep,
+    ctx: ContextDep,
     credentials: BearerCredentials,
 ) -> None:
     """Only the internal token passes; user JWTs never do."""
     given = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(given.encode(), svc.settings.internal_token().encode()):
+    if not hmac.compare_digest(given.encode(), ctx.settings.internal_token().encode()):
         raise Unauthenticated("This endpoint is for internal services only")
 
 
@@ -45,10 +45,10 @@ async def internal_caller(
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(401, 404),
 )
-async def outbound_credentials(svc: ServicesDep, number_id: str) -> Response:
+async def outbound_credentials(ctx: ContextDep, number_id: str) -> Response:
     """For trunk-sync: a number's outbound trunk settings with its SIP password, in clear."""
     return _json_revealing_secrets(
-        await handlers.outbound_credentials(svc.store, number_id, svc.box)
+        await handlers.outbound_credentials(ctx.store, number_id, ctx.box)
     )
 
 
@@ -58,10 +58,10 @@ async def outbound_credentials(svc: ServicesDep, number_id: str) -> Response:
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(401, 404),
 )
-async def number_for_sync(svc: ServicesDep, number_id: str) -> Response:
+async def number_for_sync(ctx: ContextDep, number_id: str) -> Response:
     """For trunk-sync: the number and its outbound credentials (SIP password in clear) in one
     read, so both describe the same version and a sync costs one request."""
-    number, credentials = await handlers.number_for_sync(svc.store, number_id, svc.box)
+    number, credentials = await handlers.number_for_sync(ctx.store, number_id, ctx.box)
     return _json_revealing_secrets(NumberForSync(number=number, outbound_credentials=credentials))
 
 
@@ -71,10 +71,10 @@ async def number_for_sync(svc: ServicesDep, number_id: str) -> Response:
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(400, 401, 413, 422),
 )
-async def numbers_for_sync(svc: ServicesDep, body: NumbersForSyncRequest) -> Response:
+async def numbers_for_sync(ctx: ContextDep, body: NumbersForSyncRequest) -> Response:
     """For trunk-sync: `GET .../{id}/for-sync` for up to 500 numbers in one request. A number
     that does not exist (deleted) is absent from `items`; the order is not the request's."""
-    found = await handlers.numbers_for_sync(svc.store, list(dict.fromkeys(body.ids)), svc.box)
+    found = await handlers.numbers_for_sync(ctx.store, list(dict.fromkeys(body.ids)), ctx.box)
     return _json_revealing_secrets(
         NumbersForSync(
             items=[
@@ -91,9 +91,9 @@ async def numbers_for_sync(svc: ServicesDep, body: NumbersForSyncRequest) -> Res
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(401, 404),
 )
-async def internal_number(svc: ServicesDep, number_id: str) -> InternalPhoneNumber:
+async def internal_number(ctx: ContextDep, number_id: str) -> InternalPhoneNumber:
     """For trunk-sync: one number's current state, whichever organization has it (no secrets)."""
-    return await handlers.internal_number(svc.store, number_id)
+    return await handlers.internal_number(ctx.store, number_id)
 
 
 @router.get(
@@ -103,10 +103,10 @@ async def internal_number(svc: ServicesDep, number_id: str) -> InternalPhoneNumb
     responses=problem_responses(401, 422),
 )
 async def all_numbers(
-    svc: ServicesDep, limit: Limit = 200, cursor: Cursor = None
+    ctx: ContextDep, limit: Limit = 200, cursor: Cursor = None
 ) -> Page[InternalPhoneNumber]:
     """For trunk-sync's full reconcile: every organization's numbers, in id order (no secrets)."""
-    numbers, next_cursor = await handlers.list_all_numbers(svc.store, limit, cursor)
+    numbers, next_cursor = await handlers.list_all_numbers(ctx.store, limit, cursor)
     return Page[InternalPhoneNumber](items=numbers, next_cursor=next_cursor)
 
 
@@ -116,7 +116,7 @@ async def all_numbers(
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(401, 404),
 )
-async def internal_agent(svc: ServicesDep, agent_id: str) -> InternalAgent:
+async def internal_agent(ctx: ContextDep, agent_id: str) -> InternalAgent:
     """For agent-runtime: one agent's configuration, whichever organization has it."""
-    org_id, agent = await handlers.internal_agent(svc.store, agent_id)
+    org_id, agent = await handlers.internal_agent(ctx.store, agent_id)
     return InternalAgent(org_id=org_id, **agent.model_dump())

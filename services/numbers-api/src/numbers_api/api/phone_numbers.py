@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from numbers_api import handlers
-from numbers_api.api.deps import READ, WRITE, Cursor, Limit, PrincipalDep, ServicesDep
+from numbers_api.api.deps import READ, WRITE, ContextDep, Cursor, Limit, PrincipalDep
 from numbers_api.schemas import AgentAssignment, Page, PhoneNumberCreate, PhoneNumberUpdate
 from talkifai_common.events import PhoneNumberData
 
@@ -26,7 +26,7 @@ def page_json(page: Page[PhoneNumberData]) -> Response:
 
 @router.get("", response_model=Page[PhoneNumberData], responses=READ)
 async def list_numbers(
-    svc: ServicesDep,
+    ctx: ContextDep,
     principal: PrincipalDep,
     search: Annotated[
         str | None,
@@ -39,56 +39,56 @@ async def list_numbers(
     cursor: Cursor = None,
 ) -> Response:
     """The organization's numbers in E.164 order."""
-    return page_json(await handlers.list_numbers(svc.store, principal, search, limit, cursor))
+    return page_json(await handlers.list_numbers(ctx.store, principal, search, limit, cursor))
 
 
 @router.post("", status_code=201, response_model=PhoneNumberData, responses=WRITE)
 async def create_number(
-    svc: ServicesDep, principal: PrincipalDep, body: PhoneNumberCreate
+    ctx: ContextDep, principal: PrincipalDep, body: PhoneNumberCreate
 ) -> PhoneNumberData:
     """Add a number from the customer's carrier; 409 if any organization has it already."""
     return await handlers.create_number(
-        svc.store,
+        ctx.store,
         principal,
         body,
-        svc.box,
-        allow_private_webhooks=svc.settings.allows_private_webhooks,
-        allow_private_sip=svc.settings.allows_private_sip_destinations,
+        ctx.box,
+        allow_private_webhooks=ctx.settings.allows_private_webhooks,
+        allow_private_sip=ctx.settings.allows_private_sip_destinations,
     )
 
 
 @router.put("/agent-assignments", response_model=PhoneNumberData, responses=WRITE)
 async def assign_agents(
-    svc: ServicesDep, principal: PrincipalDep, body: AgentAssignment
+    ctx: ContextDep, principal: PrincipalDep, body: AgentAssignment
 ) -> PhoneNumberData:
     """Assign the inbound and outbound agents (null unassigns; at least one must remain)."""
-    return await handlers.assign_agents(svc.store, principal, body)
+    return await handlers.assign_agents(ctx.store, principal, body)
 
 
 @router.get("/{number_id}", response_model=PhoneNumberData, responses=READ)
-async def get_number(svc: ServicesDep, principal: PrincipalDep, number_id: str) -> PhoneNumberData:
+async def get_number(ctx: ContextDep, principal: PrincipalDep, number_id: str) -> PhoneNumberData:
     """One number."""
-    return await handlers.get_number(svc.store, principal, number_id)
+    return await handlers.get_number(ctx.store, principal, number_id)
 
 
 @router.patch("/{number_id}", response_model=PhoneNumberData, responses=WRITE)
 async def update_number(
-    svc: ServicesDep, principal: PrincipalDep, number_id: str, body: PhoneNumberUpdate
+    ctx: ContextDep, principal: PrincipalDep, number_id: str, body: PhoneNumberUpdate
 ) -> PhoneNumberData:
     """Change a number's details; fields left out stay, `null` clears."""
     return await handlers.update_number(
-        svc.store,
+        ctx.store,
         principal,
         number_id,
         body,
-        svc.box,
-        allow_private_webhooks=svc.settings.allows_private_webhooks,
-        allow_private_sip=svc.settings.allows_private_sip_destinations,
+        ctx.box,
+        allow_private_webhooks=ctx.settings.allows_private_webhooks,
+        allow_private_sip=ctx.settings.allows_private_sip_destinations,
     )
 
 
 @router.delete("/{number_id}", status_code=204, responses=WRITE)
-async def delete_number(svc: ServicesDep, principal: PrincipalDep, number_id: str) -> Response:
+async def delete_number(ctx: ContextDep, principal: PrincipalDep, number_id: str) -> Response:
     """Delete a number; its LiveKit trunks and dispatch rule follow. Call history is kept."""
-    await handlers.delete_number(svc.store, principal, number_id)
+    await handlers.delete_number(ctx.store, principal, number_id)
     return Response(status_code=204)
