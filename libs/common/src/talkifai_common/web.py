@@ -20,12 +20,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
+from talkifai_common.api_docs import add_docs_routes
 from talkifai_common.db import DATABASE_UNAVAILABLE
 from talkifai_common.errors import FieldError, TalkifaiError, Unauthenticated, ValidationFailed
 
 PROBLEM_JSON = "application/problem+json"
+API_VERSION = "0.1.0"
 log = structlog.get_logger(__name__)
 
 
@@ -270,6 +272,55 @@ class _BodyTooLarge(StarletteHTTPException):
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+def service_app(
+    title: str,
+    lifespan: Lifespan[FastAPI],
+    *,
+    description: str | None = None,
+    max_body_bytes: int | None = None,
+) -> FastAPI:
+    """A service's FastAPI app, the same in every service: problem+json errors, `/docs` and
+    `/redoc` served offline, and with `max_body_bytes` the request body limit."""
+    app = FastAPI(
+        title=f"TalkifAI {title}",
+        version=API_VERSION,
+        description=description or "",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    if max_body_bytes is not None:
+        app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    install_error_handlers(app)
+    add_docs_routes(app)
+    return app
+
+
+def pool_check(app: FastAPI) -> ReadinessCheck:
+    """Readiness of the database: a `SELECT 1` through the pool the lifespan keeps in
+    `app.state.pool`."""
+
+    async def database_ready() -> None:
+        async with app.state.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
+    return database_ready
+
+
+def bus_check(app: FastAPI) -> ReadinessCheck:
+    """Readiness of NATS: the broker the lifespan keeps in `app.state.broker` is connected and,
+    when the lifespan keeps an `app.state.bus_started` event, its subscribers have started."""
+
+    async def bus_ready() -> None:
+        started = getattr(app.state, "bus_started", None)
+        if started is not None and not started.is_set():
+            raise ConnectionError("NATS subscribers have not started")
+        if not app.state.broker.connection.is_connected:
+            raise ConnectionError("NATS is not connected")
+
+    return bus_ready
 
 
 def add_health_routes(app: FastAPI, checks: Mapping[str, ReadinessCheck]) -> None:

@@ -26,14 +26,13 @@ from call_orchestrator.handlers.context import BackgroundTasks, Context
 from call_orchestrator.handlers.live_call_check import check_live_calls_periodically
 from call_orchestrator.handlers.read_models import refresh_read_model_periodically
 from talkifai_common.agent_capabilities import RuntimeBoard
-from talkifai_common.api_docs import add_docs_routes
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
 from talkifai_common.consumers import DeadLetters
 from talkifai_common.db import create_pool
 from talkifai_common.entrypoint import migrate_command, run_cli, serve_http, start_telemetry
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
-from talkifai_common.web import BodySizeLimit, add_health_routes, install_error_handlers
+from talkifai_common.web import add_health_routes, bus_check, pool_check, service_app
 
 SERVICE = "call-orchestrator"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -133,9 +132,9 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             await pool.close()
             log.info("shutdown.complete")
 
-    app = FastAPI(
-        title="TalkifAI call-orchestrator",
-        version="0.1.0",
+    app = service_app(
+        SERVICE,
+        lifespan,
         description=(
             "Outbound calls, call history, LiveKit webhooks and recording consent. Every request "
             "but health and `/livekit/webhook` carries `Authorization: Bearer <JWT>` (internal "
@@ -143,28 +142,15 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             '`{"success": false, "error", "message", "sip_status_code"}`; other routes use '
             "`application/problem+json`."
         ),
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
+        max_body_bytes=settings.max_body_bytes,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    install_error_handlers(app)
-    add_docs_routes(app)
     include_routes(app)
-
-    async def database_ready() -> None:
-        async with app.state.pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
-
-    async def bus_ready() -> None:
-        if not app.state.bus_started.is_set() or not app.state.broker.connection.is_connected:
-            raise ConnectionError("NATS is not connected")
 
     async def webhooks_ready() -> None:
         app.state.webhook_sender.check_ready()
 
     add_health_routes(
-        app, {"database": database_ready, "nats": bus_ready, "webhooks": webhooks_ready}
+        app, {"database": pool_check(app), "nats": bus_check(app), "webhooks": webhooks_ready}
     )
     return app
 

@@ -18,7 +18,6 @@ from numbers_api.adapters.postgres import Store
 from numbers_api.api import Context, include_routes
 from numbers_api.config import Settings
 from numbers_api.consumers import LiveEvents, register_consumers
-from talkifai_common.api_docs import add_docs_routes
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
 from talkifai_common.consumers import DeadLetters
 from talkifai_common.db import create_pool
@@ -26,7 +25,7 @@ from talkifai_common.entrypoint import migrate_command, run_cli, serve_http, sta
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
 from talkifai_common.settings import DEV_JWT_SECRET
-from talkifai_common.web import BodySizeLimit, add_health_routes, install_error_handlers
+from talkifai_common.web import add_health_routes, bus_check, pool_check, service_app
 
 SERVICE = "numbers-api"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -80,31 +79,17 @@ def create_app(settings: Settings) -> FastAPI:
                 await broker.stop()
             await pool.close()
 
-    app = FastAPI(
-        title="TalkifAI numbers-api",
-        version="0.1.0",
+    app = service_app(
+        SERVICE,
+        lifespan,
         description=(
             "Agents and phone numbers of each organization. Every request but health carries "
             "`Authorization: Bearer <JWT>`; errors are `application/problem+json`."
         ),
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
+        max_body_bytes=settings.max_body_bytes,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    install_error_handlers(app)
-    add_docs_routes(app)
     include_routes(app, settings)
-
-    async def database_ready() -> None:
-        async with app.state.pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
-
-    async def bus_ready() -> None:
-        if not app.state.broker.connection.is_connected:
-            raise ConnectionError("NATS is not connected")
-
-    add_health_routes(app, {"database": database_ready, "nats": bus_ready})
+    add_health_routes(app, {"database": pool_check(app), "nats": bus_check(app)})
     return app
 
 

@@ -16,12 +16,11 @@ from collections.abc import AsyncIterator
 import structlog
 from fastapi import FastAPI
 
-from talkifai_common.api_docs import add_docs_routes
 from talkifai_common.bus import create_broker, start_when_reachable
 from talkifai_common.entrypoint import run_cli, serve_http, start_telemetry
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.periodic import repeat
-from talkifai_common.web import add_health_routes
+from talkifai_common.web import add_health_routes, bus_check, service_app
 from trunk_sync.adapters.bus import BusResults, ReconcileLease
 from trunk_sync.adapters.livekit import LiveKitAdapter
 from trunk_sync.adapters.locks import KvNumberLeases
@@ -122,18 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
             await livekit.aclose()
             await numbers.aclose()
 
-    app = FastAPI(
-        title="TalkifAI trunk-sync",
-        version="0.1.0",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-    )
-    add_docs_routes(app)
-
-    async def bus_ready() -> None:
-        if not app.state.broker.connection.is_connected:
-            raise ConnectionError("NATS is not connected")
+    app = service_app(SERVICE, lifespan)
 
     async def numbers_api_ready() -> None:
         await app.state.context.numbers.ping()
@@ -142,7 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
         await app.state.context.livekit.ping()
 
     add_health_routes(
-        app, {"nats": bus_ready, "numbers_api": numbers_api_ready, "livekit": livekit_ready}
+        app, {"nats": bus_check(app), "numbers_api": numbers_api_ready, "livekit": livekit_ready}
     )
     return app
 
