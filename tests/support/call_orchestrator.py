@@ -315,6 +315,17 @@ class Harness:
             ),
         )
 
+    async def settled_events(self, subject_prefix: str = "telephony.") -> list[dict[str, Any]]:
+        """Every event the service has committed so far: its outbox is drained (relayed to the
+        stream) and a sentinel published after them has come back."""
+        db = await self.db()
+
+        async def outbox_rows() -> int:
+            return int(await db.fetchval("SELECT count(*) FROM outbox"))
+
+        await eventually(outbox_rows, lambda rows: rows == 0)
+        return await self.bus.settled_through(self.nc, subject_prefix)
+
     async def events_for(self, call_id: str, count: int) -> list[dict[str, Any]]:
         """Wait for `count` call events about `call_id` on the bus."""
 

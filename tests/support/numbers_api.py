@@ -101,9 +101,15 @@ class BusRecorder:
         and the stream delivers in order, so nothing earlier is still on its way."""
         nc = await nats.connect(nats_url)
         try:
-            await nc.jetstream().publish(SENTINEL_SUBJECT, b"{}")
+            return await self.settled_through(nc, subject_prefix, within_s)
         finally:
             await nc.close()
+
+    async def settled_through(
+        self, nc: Any, subject_prefix: str = "telephony.", within_s: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """`settled`, publishing the sentinel through an open connection."""
+        await nc.jetstream().publish(SENTINEL_SUBJECT, b"{}")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
         while not any(m.subject == SENTINEL_SUBJECT for m in self.messages):

@@ -471,8 +471,9 @@ async def test_an_event_committed_while_the_relay_publishes_is_relayed_at_once(
         async def publish_all(self, messages: Sequence[OutgoingMessage]) -> None:
             published.extend(json.loads(m.payload)["data"]["name"] for m in messages)
             if published == ["first"]:
-                await create("second")  # committed (and notified) during this flush
-                await asyncio.sleep(0.3)  # its NOTIFY reaches the relay before the flush ends
+                # Committed after the flush's SELECT; PostgreSQL delivers its NOTIFY to the relay
+                # once the flush's transaction ends: that wake-up must not be lost.
+                await create("second")
             if "second" in published:
                 second_published.set()
 
