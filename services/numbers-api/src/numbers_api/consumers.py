@@ -73,9 +73,12 @@ class LiveEvents:
                 client.queue.put_nowait(event)
             except asyncio.QueueFull:
                 # The client reconnects with Last-Event-ID semantics on its side and refetches.
+                # What it has not read is dropped to make room for the disconnect: it refetches
+                # anyway, and a disconnect that found the queue full would leave its stream open
+                # with nothing but pings.
                 self._clients.discard(client)
-                with contextlib.suppress(asyncio.QueueFull):
-                    client.queue.put_nowait(None)
+                _drain(client.queue)
+                client.queue.put_nowait(None)
 
     def close_all(self) -> None:
         """Tell every client to disconnect (graceful shutdown)."""
@@ -83,6 +86,11 @@ class LiveEvents:
             with contextlib.suppress(asyncio.QueueFull):
                 client.queue.put_nowait(None)
         self._clients.clear()
+
+
+def _drain(queue: asyncio.Queue[LiveEvent | None]) -> None:
+    while not queue.empty():
+        queue.get_nowait()
 
 
 def register_consumers(

@@ -5,6 +5,8 @@ Errors are those of `numbers_api.errors`.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict
 
 from numbers_api.errors import TextAgentRefused
@@ -66,7 +68,7 @@ def parse_termination_uri(raw: str) -> str:
             "(no user, parameters or path), e.g. your-trunk.pstn.twilio.com"
         )
     host, port = _split_host_port(text)
-    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+    if port is not None and not (re.fullmatch(r"[0-9]{1,5}", port) and 1 <= int(port) <= 65535):
         raise ValueError("Termination URI port must be a number from 1 to 65535")
     host = host.lower()
     if literal_address(host) is None and not is_hostname(host):
@@ -90,6 +92,12 @@ def _split_host_port(text: str) -> tuple[str, str | None]:
     if text.count(":") == 1:
         host, port = text.split(":")
         return host, port
+    if ":" in text:
+        # SIP writes an IPv6 address in brackets (RFC 3261's IPv6reference); without them a
+        # trailing group could be read as a port.
+        raise ValueError(
+            "Termination URI must put an IPv6 address in brackets, e.g. [2001:db8::1]:5060"
+        )
     return text, None
 
 

@@ -61,7 +61,8 @@ def verify(secret: str, header: str, body: bytes, *, now: float | None = None) -
     if abs((now if now is not None else time.time()) - timestamp) > TIMESTAMP_TOLERANCE_S:
         return False
     expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+    # Bytes: compare_digest refuses a str holding anything but ASCII (a forged header may).
+    return hmac.compare_digest(expected.encode(), parts.get("v1", "").encode())
 
 
 @dataclass(frozen=True)

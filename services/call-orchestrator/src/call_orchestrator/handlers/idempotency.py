@@ -35,7 +35,20 @@ AnswerOf = Callable[[OutboundCallResponse | CallError], Replay]
 
 def request_hash(body: OutboundCallRequest) -> str:
     """A fingerprint of a request, so an Idempotency-Key reused for another body is caught."""
+    # JSON objects are unordered: `metadata` sent as {"b": 2, "a": 1} is the same request as
+    # {"a": 1, "b": 2}, so its keys are sorted at every depth (the fields themselves are dumped in
+    # declared order, so fingerprints stored before this stay valid when metadata was absent).
+    if body.metadata:
+        body = body.model_copy(update={"metadata": _sorted(body.metadata)})
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
 
 
 def json_body(model: OutboundCallResponse) -> Any:
