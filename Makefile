@@ -7,7 +7,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint typecheck fmt pytest studio-test deploy-check asyncapi
+.PHONY: setup run test unit lint typecheck fmt pytest studio-test deploy-check asyncapi
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -42,6 +42,10 @@ typecheck:
 
 pytest:
 	uv run pytest $(PYTEST_ARGS)
+
+# The fast tier: no PostgreSQL, nats-server or emulator (a unit test asking for one fails).
+unit: setup
+	uv run pytest -m unit -q $(PYTEST_ARGS)
 
 fmt:
 	uv run ruff format .

@@ -29,6 +29,20 @@ from talkifai_common.events import STREAM_NAME
 from talkifai_common.telemetry import configure_metrics, configure_tracing
 from tests.support.databases import DatabaseFactory  # re-exported: older tests import it from here
 
+# Fixtures that start or reach a server: a test of the unit tier (`-m unit`) may use none.
+SERVER_FIXTURES = frozenset(
+    {"postgres_url", "nats_url", "database_factory", "database_url", "clean_stream", "emulator"}
+)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Keep the unit tier honest: a test marked `unit` that asks for a server fails at once."""
+    if item.get_closest_marker("unit") is None:
+        return
+    servers = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    if servers:
+        pytest.fail(f"a unit test uses a server: {', '.join(sorted(servers))}", pytrace=False)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def plain_logs() -> None:

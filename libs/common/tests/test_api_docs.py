@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from talkifai_common.api_docs import DOCS_ASSETS_URL, add_docs_routes
 from tests.support.api_docs import page_urls
 
+pytestmark = pytest.mark.unit
+
 
 def test_an_app_that_still_has_the_cdn_pages_is_refused() -> None:
     with pytest.raises(ValueError, match="docs_url=None"):

@@ -2,8 +2,12 @@
 
 from pathlib import Path
 
+import pytest
+
 from talkifai_common.asyncapi import EVENT_DATA, render, specification
 from talkifai_common.events import EventName
+
+pytestmark = pytest.mark.unit
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
 

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ValidationError
 from talkifai_common.consumers import DeadLetters, RetryPolicy, consumer_config, is_transient
 from talkifai_common.errors import Conflict, TalkifaiError
 
+pytestmark = pytest.mark.unit
+
 
 class _Unavailable(TalkifaiError):
     retryable = True

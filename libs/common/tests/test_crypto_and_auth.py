@@ -17,6 +17,8 @@ from talkifai_common.crypto import SecretBox, SecretBoxError, generate_key
 from talkifai_common.errors import Forbidden, Unauthenticated
 from tests.support.servers import serve_asgi
 
+pytestmark = pytest.mark.unit
+
 
 def test_first_key_encrypts_every_key_decrypts_and_rotation_moves_to_the_newest() -> None:
     old, new = generate_key(), generate_key()

@@ -20,6 +20,8 @@ from talkifai_common.destinations import (
 )
 from talkifai_common.settings import ServiceSettings
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     "address",

@@ -4,6 +4,8 @@ import pytest
 
 from talkifai_common.e164 import InvalidPhoneNumber, digits_of, normalize_e164
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("raw", "expected"),

@@ -11,6 +11,8 @@ import structlog
 from talkifai_common.entrypoint import run_cli
 from talkifai_common.settings import InternalTokenSettings, ServiceSettings
 
+pytestmark = pytest.mark.unit
+
 
 class ExampleSettings(ServiceSettings, InternalTokenSettings):
     """A service with an internal token."""

@@ -1,7 +1,11 @@
 import gc
 import weakref
 
+import pytest
+
 from talkifai_common.heap import freeze_startup_objects
+
+pytestmark = pytest.mark.unit
 
 
 class _Node:

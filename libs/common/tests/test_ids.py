@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from talkifai_common.ids import ALPHABET, random_id
+
+pytestmark = pytest.mark.unit
 
 
 def test_an_id_is_its_prefix_and_sixteen_crockford_characters() -> None:

@@ -8,6 +8,8 @@ from pydantic import ValidationError
 from talkifai_common.events import CallDirection
 from talkifai_common.jobs import InboundJob, OutboundJob, read_job_metadata
 
+pytestmark = pytest.mark.unit
+
 # The exact JSON the writers produced before the union (trunk-sync's AgentDispatchMetadata and
 # call-orchestrator's CallJobMetadata): dispatch rules already stored in LiveKit carry the first.
 STORED_INBOUND = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 from livekit import api
 from livekit.protocol.room import CreateRoomRequest, DeleteRoomRequest, ListRoomsRequest
 
@@ -15,6 +16,8 @@ from talkifai_common.livekit import (
     sip_status,
 )
 from talkifai_common.livekit_deadline import LiveKitDeadlineExceeded
+
+pytestmark = pytest.mark.unit
 
 KEY = "talkifai-common-test-key"
 SECRET = "talkifai-common-test-livekit-secret-0123456789"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from talkifai_common.events import MediaEncryption, SipTransport, SyncState, SyncStatus
 from talkifai_common.internal_api import (
     InternalPhoneNumber,
@@ -12,6 +14,8 @@ from talkifai_common.internal_api import (
     OutboundCredentials,
     reveal_json,
 )
+
+pytestmark = pytest.mark.unit
 
 PASSWORD = "s3cret-sip-pw"
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import pytest
+
 from talkifai_common.periodic import repeat
+
+pytestmark = pytest.mark.unit
 
 
 async def run_for(seconds: float, *args: object, **kwargs: object) -> None:

@@ -12,6 +12,8 @@ from talkifai_common.settings import (
     ServiceSettings,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def test_dev_mode_allows_the_dev_secret() -> None:
     settings = JwtAuthSettings(dev_mode=True)

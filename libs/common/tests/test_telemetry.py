@@ -6,6 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.unit
+
 SCRIPT = """
 import logging, structlog
 from talkifai_common.telemetry import configure_logging

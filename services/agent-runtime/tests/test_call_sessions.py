@@ -30,6 +30,8 @@ from talkifai_common.jobs import InboundJob, JobMetadata, OutboundJob
 from tests.support.agent_fakes import FakeCallControl, FakeLLM, FakeTTS, Reply
 from tests.support.servers import serve_asgi
 
+pytestmark = pytest.mark.unit
+
 TOKEN = "test-internal-token-0123456789abcdef"
 GREETING = "Hello, thanks for calling Widgets!"
 

@@ -28,6 +28,8 @@ from talkifai_common.voice import (
 )
 from tests.support.agent_fakes import agent_data
 
+pytestmark = pytest.mark.unit
+
 AGENTS = [
     agent_data(),
     agent_data(

@@ -9,6 +9,8 @@ import pytest
 from agent_runtime.config import Settings
 from agent_runtime.shutdown import stop_within
 
+pytestmark = pytest.mark.unit
+
 GUARD_S = 15.0  # a guard against hanging, never an expectation of speed
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from call_orchestrator.adapters.postgres import CallChanges
 from call_orchestrator.adapters.postgres.call_rows import advanced, initiated
 from talkifai_common.events import CallStatus
 from tests.support.call_orchestrator import new_call
+
+pytestmark = pytest.mark.unit
 
 STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 

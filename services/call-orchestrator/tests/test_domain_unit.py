@@ -80,6 +80,8 @@ from talkifai_common.events import CallAgentRef, CallStatus
 from talkifai_common.livekit_deadline import LiveKitDeadlineExceeded
 from tests.support.call_orchestrator import new_call
 
+pytestmark = pytest.mark.unit
+
 FROM = "+12025550100"
 TO = "+12025550123"
 AGENT = "talkifai-agent"

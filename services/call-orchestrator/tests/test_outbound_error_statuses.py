@@ -29,6 +29,8 @@ from call_orchestrator.errors import (
 )
 from call_orchestrator.outbound_responses import body_of, status_of
 
+pytestmark = pytest.mark.unit
+
 EVERY_ERROR: list[tuple[CallError, int, str]] = [
     (InvalidNumber.in_field("to_number", "not E.164"), 400, "invalid_number"),
     (InvalidNumber.by_carrier(484), 400, "invalid_number"),

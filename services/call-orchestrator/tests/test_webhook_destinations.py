@@ -7,6 +7,8 @@ import pytest
 from call_orchestrator.adapters.webhooks import Destination, check_destination
 from talkifai_common.destinations import DestinationRefused
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     "url",

@@ -75,6 +75,8 @@ from talkifai_common.voice import (
     TTSConfig,
 )
 
+pytestmark = pytest.mark.unit
+
 E164 = "+12025550123"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # The number in full-width digits: digits to str.isdigit, but not ASCII digits.

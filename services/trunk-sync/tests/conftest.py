@@ -32,9 +32,13 @@ LIVEKIT_SECRET = "trunk-sync-test-livekit-secret-0123456789"
 
 
 @pytest.fixture(autouse=True)
-async def no_reconcile_lease(nats_url: str) -> None:
+async def no_reconcile_lease(request: pytest.FixtureRequest) -> None:
     """No replica of an earlier test holds the full-reconcile lease (a killed one would keep it
-    for its TTL, and this test's replicas would skip their reconcile)."""
+    for its TTL, and this test's replicas would skip their reconcile). Unit tests start no
+    nats-server."""
+    if request.node.get_closest_marker("unit"):
+        return
+    nats_url: str = request.getfixturevalue("nats_url")
     nc = await nats.connect(nats_url)
     try:
         with contextlib.suppress(NotFoundError):

@@ -46,6 +46,8 @@ from trunk_sync.domain import (
     with_trunk,
 )
 
+pytestmark = pytest.mark.unit
+
 E164 = "+12025550123"
 
 

@@ -41,6 +41,8 @@ from trunk_sync.domain import (
 )
 from trunk_sync.handlers import Context
 
+pytestmark = pytest.mark.unit
+
 DURABLE = "trunk-sync-unit"
 # TestNatsBroker hands the subscriber a message without JetStream metadata; a JetStream ack
 # subject as its reply gives it one (first delivery of stream message 7).

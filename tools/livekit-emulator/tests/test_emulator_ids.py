@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from livekit_emulator import ids
+
+pytestmark = pytest.mark.unit
 
 
 def test_an_id_is_its_prefix_and_twelve_base57_characters() -> None:
