@@ -8,6 +8,7 @@ Also: a request body size limit and `/healthz` + `/readyz`; `web_input` guards t
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
@@ -348,6 +349,14 @@ def add_health_routes(app: FastAPI, checks: Mapping[str, ReadinessCheck]) -> Non
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT with `sub`, `org_id` and `role`.")
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def check_internal_token(credentials: HTTPAuthorizationCredentials | None, expected: str) -> None:
+    """For `/internal` routes: only the internal token passes (compared in constant time); user
+    JWTs never do."""
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthenticated("This endpoint is for internal services only")
 
 
 def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:

@@ -7,7 +7,6 @@ router's route class (`OutboundCallRoute`) owns that format; the other routes us
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
@@ -47,6 +46,7 @@ from talkifai_common.events import CallAgentFailedData, CallData, CallDirection,
 from talkifai_common.web import (
     BearerCredentials,
     bearer_token,
+    check_internal_token,
     problem_responses,
 )
 from talkifai_common.web_input import refuse_invalid_text
@@ -236,9 +236,7 @@ class MalformedWebhook(ValidationFailed):
 async def internal_caller(request: Request, credentials: BearerCredentials) -> None:
     """Only the internal token passes; user JWTs never do."""
     ctx: Context = request.app.state.context
-    given = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(given.encode(), ctx.settings.internal_token().encode()):
-        raise Unauthenticated("This endpoint is for internal services only")
+    check_internal_token(credentials, ctx.settings.internal_token())
 
 
 @internal.post(

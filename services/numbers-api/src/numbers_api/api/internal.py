@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
 from numbers_api import handlers
 from numbers_api.api.deps import ContextDep, Cursor, Limit
 from numbers_api.schemas import NumbersForSyncRequest, Page
-from talkifai_common.errors import Unauthenticated
 from talkifai_common.internal_api import (
     InternalAgent,
     InternalPhoneNumber,
@@ -19,7 +16,7 @@ from talkifai_common.internal_api import (
     OutboundCredentials,
     reveal_json,
 )
-from talkifai_common.web import BearerCredentials, problem_responses
+from talkifai_common.web import BearerCredentials, check_internal_token, problem_responses
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 
@@ -34,9 +31,7 @@ async def internal_caller(
     credentials: BearerCredentials,
 ) -> None:
     """Only the internal token passes; user JWTs never do."""
-    given = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(given.encode(), ctx.settings.internal_token().encode()):
-        raise Unauthenticated("This endpoint is for internal services only")
+    check_internal_token(credentials, ctx.settings.internal_token())
 
 
 @router.get(
