@@ -204,7 +204,8 @@ async def test_a_call_to_an_agent_without_provider_keys_is_refused_and_nobody_is
         "success": False,
         "error": "agent_provider_key_missing",
         "message": "Server error: the agent cannot run: no agent runtime has its providers' API "
-        "keys (set CARTESIA_API_KEY, DEEPGRAM_API_KEY, OPENAI_API_KEY where agent-runtime runs)",
+        "keys (set CARTESIA_API_KEY, DEEPGRAM_API_KEY, OPENAI_API_KEY (or OPENAI_BASE_URL) where "
+        "agent-runtime runs)",
     }
     state = await stack.lk.control.state()
     assert state["calls"] == []

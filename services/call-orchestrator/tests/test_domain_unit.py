@@ -407,7 +407,10 @@ def test_an_unreachable_carrier_is_a_carrier_refusal_without_a_sip_status() -> N
 
 def test_a_missing_provider_key_is_named_in_order_for_the_operator() -> None:
     error = AgentProviderKeyMissing({"OPENAI_API_KEY", "CARTESIA_API_KEY"})
-    assert "(set CARTESIA_API_KEY, OPENAI_API_KEY where agent-runtime runs)" in error.message
+    assert (
+        "(set CARTESIA_API_KEY, OPENAI_API_KEY (or OPENAI_BASE_URL) where agent-runtime runs)"
+        in error.message
+    )
 
 
 @pytest.mark.parametrize(
@@ -693,7 +696,9 @@ def test_keys_spread_over_runtimes_are_refused_naming_the_fewest_missing() -> No
     board = RuntimeBoard()
     _runtime(board, "art_1", ("DEEPGRAM_API_KEY",))
     _runtime(board, "art_2", ("CARTESIA_API_KEY", "DEEPGRAM_API_KEY"))
-    with pytest.raises(AgentProviderKeyMissing, match=r"\(set OPENAI_API_KEY where"):
+    with pytest.raises(
+        AgentProviderKeyMissing, match=r"\(set OPENAI_API_KEY \(or OPENAI_BASE_URL\) where"
+    ):
         check_agent_can_run(
             board, AGENT, ("CARTESIA_API_KEY", "DEEPGRAM_API_KEY", "OPENAI_API_KEY")
         )

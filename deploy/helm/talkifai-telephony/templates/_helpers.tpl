@@ -231,6 +231,10 @@ app.kubernetes.io/component: {{ .component }}
 - name: CALL_ORCHESTRATOR_URL
   value: {{ include "talkifai.url" (dict "root" $root "component" "call-orchestrator") | quote }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "INTERNAL_API_TOKEN") }}
+{{- with $root.Values.agentRuntime.providers.openaiBaseUrl }}
+- name: OPENAI_BASE_URL
+  value: {{ . | quote }}
+{{- end }}
 {{- range $key := list "OPENAI_API_KEY" "DEEPGRAM_API_KEY" "CARTESIA_API_KEY" "ELEVEN_API_KEY" "GOOGLE_API_KEY" }}
 - name: {{ $key }}
   valueFrom:

@@ -6,6 +6,10 @@ drops a process that stopped. call-orchestrator watches the bucket (`RuntimeBoar
 outbound call whose agent no live process can run before anyone is rung. `required_keys` is the
 one place that says which variable each provider needs; agent-runtime's session builder reads
 the same table.
+
+`OPENAI_BASE_URL` points the OpenAI providers at a self-hosted OpenAI-compatible server (Ollama,
+vLLM, LocalAI, Speaches, Kokoro-FastAPI...), which needs no key: where it is set it stands in for
+`OPENAI_API_KEY` (`KEY_ALTERNATIVES`).
 """
 
 from __future__ import annotations
@@ -58,8 +62,17 @@ REALTIME_KEYS = {
     RealtimeProvider.OPENAI: "OPENAI_API_KEY",
     RealtimeProvider.GOOGLE: "GOOGLE_API_KEY",
 }
+OPENAI_BASE_URL = "OPENAI_BASE_URL"
+# A required variable, and the one that can stand in for it.
+KEY_ALTERNATIVES = {"OPENAI_API_KEY": OPENAI_BASE_URL}
 ALL_KEYS = frozenset(
-    {*STT_KEYS.values(), *LLM_KEYS.values(), *TTS_KEYS.values(), *REALTIME_KEYS.values()}
+    {
+        *STT_KEYS.values(),
+        *LLM_KEYS.values(),
+        *TTS_KEYS.values(),
+        *REALTIME_KEYS.values(),
+        *KEY_ALTERNATIVES.values(),
+    }
 )
 
 
@@ -81,6 +94,14 @@ def required_keys(agent: AgentData) -> frozenset[str]:
 def present_keys(env: Mapping[str, str]) -> tuple[str, ...]:
     """The provider-key variables set (not blank) in `env`: names only."""
     return tuple(sorted(name for name in ALL_KEYS if env.get(name, "").strip()))
+
+
+def unmet_keys(required: Iterable[str], present: Iterable[str]) -> frozenset[str]:
+    """The required variables neither set nor stood in for (`KEY_ALTERNATIVES`)."""
+    have = set(present)
+    return frozenset(
+        name for name in required if name not in have and KEY_ALTERNATIVES.get(name) not in have
+    )
 
 
 class RuntimeCapabilities(BaseModel):
@@ -169,7 +190,7 @@ class RuntimeBoard:
         """None when a live process has every required key; else the fewest keys missing
         anywhere (all of them when no process is live)."""
         needed = frozenset(required)
-        gaps = [needed - set(caps.key_variables) for caps in self.live(agent_name)]
+        gaps = [unmet_keys(needed, caps.key_variables) for caps in self.live(agent_name)]
         if any(not gap for gap in gaps):
             return None
         return min(gaps, key=len) if gaps else needed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AnyHttpUrl, Field, SecretStr
 
 from talkifai_common.settings import (
     DEV_LIVEKIT_API_KEY,
@@ -25,6 +25,13 @@ class Settings(ServiceSettings, InternalTokenSettings, LiveKitSettings):
     livekit_api_key: str | None = DEV_LIVEKIT_API_KEY
     livekit_api_secret: SecretStr | None = SecretStr(DEV_LIVEKIT_API_SECRET)
     agent_name: str = Field(default=AGENT_NAME, description="The explicit-dispatch agent name.")
+    # Read by the session builder from the environment; checked here so a typo stops the start.
+    openai_base_url: AnyHttpUrl | None = Field(
+        default=None,
+        validation_alias="OPENAI_BASE_URL",
+        description="A self-hosted OpenAI-compatible server for the OpenAI providers (Ollama: "
+        "http://127.0.0.1:11434/v1); it stands in for OPENAI_API_KEY.",
+    )
     numbers_api_url: str = "http://127.0.0.1:8010"
     call_orchestrator_url: str = "http://127.0.0.1:8020"
     worker_http_port: int = Field(

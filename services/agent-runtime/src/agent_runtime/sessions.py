@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from livekit.agents import llm, stt, tts
+from livekit.agents import NOT_GIVEN, NotGivenOr, llm, stt, tts
 from livekit.plugins import cartesia, deepgram, elevenlabs, google, openai
 
 from agent_runtime.domain import AgentRuntimeError, ProviderKeyMissing, TextAgentRefused
 from talkifai_common.agent_capabilities import (
     GOOGLE_CLOUD,
     LLM_KEYS,
+    OPENAI_BASE_URL,
     REALTIME_KEYS,
     STT_KEYS,
     TTS_KEYS,
@@ -59,6 +60,34 @@ def _key(env: Mapping[str, str], provider: ProviderT, keys: Mapping[ProviderT, s
     return value
 
 
+# What a self-hosted OpenAI-compatible server is sent as its key: it asks for none, the SDK wants one.
+NO_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class OpenAIEndpoint:
+    """Where the OpenAI providers send requests: OpenAI itself, or the server at `OPENAI_BASE_URL`
+    (a self-hosted OpenAI-compatible one, which needs no key)."""
+
+    api_key: str
+    base_url: str | None = None
+
+    @property
+    def base_url_arg(self) -> NotGivenOr[str]:
+        """The plugins' `base_url` argument (not given: the SDK's default, OpenAI)."""
+        return self.base_url if self.base_url else NOT_GIVEN
+
+
+def openai_endpoint(env: Mapping[str, str], provider: ProviderT) -> OpenAIEndpoint:
+    """The endpoint for an OpenAI provider; ProviderKeyMissing when neither `OPENAI_API_KEY` nor
+    `OPENAI_BASE_URL` is set."""
+    base_url = env.get(OPENAI_BASE_URL, "").strip() or None
+    key = env.get("OPENAI_API_KEY", "").strip()
+    if not key and base_url is None:
+        raise ProviderKeyMissing(provider.value, "OPENAI_API_KEY")
+    return OpenAIEndpoint(api_key=key or NO_KEY, base_url=base_url)
+
+
 def _lang(language: str) -> str:
     """`en-US` -> `en` for providers that take the bare language."""
     return language.split("-")[0]
@@ -71,8 +100,16 @@ def make_stt(cfg: STTConfig, language: str, env: Mapping[str, str]) -> stt.STT[A
         key = _key(env, cfg.provider, STT_KEYS)
         return deepgram.STT(model=model, language=language, api_key=key)
     if cfg.provider is STTProvider.OPENAI:
-        key = _key(env, cfg.provider, STT_KEYS)
-        return openai.STT(model=model, language=_lang(language), api_key=key)
+        # Not the realtime API: self-hosted servers have only `/v1/audio/transcriptions`, which
+        # the session feeds with speech the VAD segmented.
+        endpoint = openai_endpoint(env, cfg.provider)
+        return openai.STT(
+            model=model,
+            language=_lang(language),
+            use_realtime=False,
+            api_key=endpoint.api_key,
+            base_url=endpoint.base_url_arg,
+        )
     _key(env, cfg.provider, STT_KEYS)
     return google.STT(model=model, languages=[language], credentials_file=env[GOOGLE_CLOUD])
 
@@ -81,8 +118,13 @@ def make_llm(cfg: LLMConfig, env: Mapping[str, str]) -> llm.LLM[Any]:
     """The language model of a pipeline agent."""
     model = cfg.resolved_model()
     if cfg.provider is LLMProvider.OPENAI:
-        key = _key(env, cfg.provider, LLM_KEYS)
-        return openai.LLM(model=model, temperature=cfg.temperature, api_key=key)
+        endpoint = openai_endpoint(env, cfg.provider)
+        return openai.LLM(
+            model=model,
+            temperature=cfg.temperature,
+            api_key=endpoint.api_key,
+            base_url=endpoint.base_url_arg,
+        )
     key = _key(env, cfg.provider, LLM_KEYS)
     return google.LLM(model=model, temperature=cfg.temperature, api_key=key)
 
@@ -101,10 +143,11 @@ def make_tts(cfg: TTSConfig, language: str, env: Mapping[str, str]) -> tts.TTS[A
             return elevenlabs.TTS(model=model, voice_id=cfg.voice, api_key=key)
         return elevenlabs.TTS(model=model, api_key=key)
     if cfg.provider is TTSProvider.OPENAI:
-        key = _key(env, cfg.provider, TTS_KEYS)
+        endpoint = openai_endpoint(env, cfg.provider)
+        key, base_url = endpoint.api_key, endpoint.base_url_arg
         if cfg.voice:
-            return openai.TTS(model=model, voice=cfg.voice, api_key=key)
-        return openai.TTS(model=model, api_key=key)
+            return openai.TTS(model=model, voice=cfg.voice, api_key=key, base_url=base_url)
+        return openai.TTS(model=model, api_key=key, base_url=base_url)
     if cfg.provider is TTSProvider.DEEPGRAM:
         key = _key(env, cfg.provider, TTS_KEYS)
         return deepgram.TTS(model=model, api_key=key)
@@ -117,9 +160,12 @@ def make_tts(cfg: TTSConfig, language: str, env: Mapping[str, str]) -> tts.TTS[A
 def make_realtime(cfg: RealtimeConfig, env: Mapping[str, str]) -> llm.RealtimeModel:
     """A speech-to-speech model: OpenAI Realtime or Gemini Live."""
     if cfg.provider is RealtimeProvider.OPENAI:
-        key = _key(env, cfg.provider, REALTIME_KEYS)
+        endpoint = openai_endpoint(env, cfg.provider)
         return openai.realtime.RealtimeModel(
-            model=cfg.resolved_model(), voice=cfg.resolved_voice(), api_key=key
+            model=cfg.resolved_model(),
+            voice=cfg.resolved_voice(),
+            api_key=endpoint.api_key,
+            base_url=endpoint.base_url_arg,
         )
     key = _key(env, cfg.provider, REALTIME_KEYS)
     return google.realtime.RealtimeModel(

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from talkifai_common.agent_capabilities import KEY_ALTERNATIVES
+
 
 class CallError(Exception):
     """Base: an outbound call request that did not lead to a call."""
@@ -231,9 +233,15 @@ class AgentProviderKeyMissing(CallError):
     retryable = True
 
     def __init__(self, missing: Iterable[str]) -> None:
+        # A variable that another can stand in for is named with it: "OPENAI_API_KEY (or
+        # OPENAI_BASE_URL)" tells a self-hosting team what to set too.
+        names = [
+            f"{name} (or {KEY_ALTERNATIVES[name]})" if name in KEY_ALTERNATIVES else name
+            for name in sorted(missing)
+        ]
         super().__init__(
             "Server error: the agent cannot run: no agent runtime has its providers' API keys "
-            f"(set {', '.join(sorted(missing))} where agent-runtime runs)"
+            f"(set {', '.join(names)} where agent-runtime runs)"
         )
 
 

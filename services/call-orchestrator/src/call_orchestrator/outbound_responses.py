@@ -189,7 +189,8 @@ OUTBOUND_RESPONSES: dict[int | str, dict[str, Any]] = {
             500,
             "agent_provider_key_missing",
             "Server error: the agent cannot run: no agent runtime has its providers' API keys "
-            "(set CARTESIA_API_KEY, DEEPGRAM_API_KEY, OPENAI_API_KEY where agent-runtime runs)",
+            "(set CARTESIA_API_KEY, DEEPGRAM_API_KEY, OPENAI_API_KEY (or OPENAI_BASE_URL) where "
+            "agent-runtime runs)",
         ),
         _error_example(
             500,

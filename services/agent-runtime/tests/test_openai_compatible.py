@@ -1,0 +1,217 @@
+"""OpenAI providers on a self-hosted OpenAI-compatible server (`OPENAI_BASE_URL`, no key).
+
+The real livekit-agents OpenAI plugins, as agent-runtime builds them, talk to a scripted server on
+loopback that speaks the protocol (tests/support/openai_server.py): streamed chat completions with
+a tool call, REST transcriptions of a VAD-segmented utterance, and speech.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from livekit import rtc
+from livekit.agents import function_tool
+from livekit.agents.llm import LLM, ChatContext, FunctionToolCall
+from pydantic import ValidationError
+
+from agent_runtime.config import Settings
+from agent_runtime.domain import ProviderKeyMissing
+from agent_runtime.sessions import NO_KEY, Components, build_components
+from talkifai_common.agent_capabilities import (
+    RuntimeBoard,
+    RuntimeCapabilities,
+    present_keys,
+    required_keys,
+)
+from talkifai_common.events import AgentData
+from talkifai_common.voice import (
+    Architecture,
+    LLMConfig,
+    LLMProvider,
+    STTConfig,
+    STTProvider,
+    TTSConfig,
+    TTSProvider,
+)
+from tests.support.openai_server import OpenAICompatibleServer, ToolCall
+from tests.support.servers import serve_asgi
+
+pytestmark = pytest.mark.unit
+
+
+def openai_agent(stt: STTProvider = STTProvider.OPENAI) -> AgentData:
+    """A pipeline agent whose three providers are OpenAI-protocol ones, with local model names."""
+    now = datetime.now(UTC)
+    return AgentData(
+        id="agent_local",
+        name="Local Agent",
+        architecture=Architecture.PIPELINE,
+        instructions="Be helpful.",
+        greeting="Hello!",
+        language="en-US",
+        stt=STTConfig(provider=stt, model="Systran/faster-whisper-small"),
+        llm=LLMConfig(provider=LLMProvider.OPENAI, model="llama3.2"),
+        tts=TTSConfig(provider=TTSProvider.OPENAI, model="kokoro", voice="af_sky"),
+        realtime=None,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[OpenAICompatibleServer, str]]:
+    """The scripted server and its base URL (as OPENAI_BASE_URL is written: with `/v1`)."""
+    scripted = OpenAICompatibleServer()
+    async with serve_asgi(scripted.app()) as url:
+        yield scripted, f"{url}/v1"
+
+
+@pytest.fixture
+async def components(server: tuple[OpenAICompatibleServer, str]) -> AsyncIterator[Components]:
+    """The agent's components as agent-runtime builds them with only OPENAI_BASE_URL set."""
+    _, base_url = server
+    built = build_components(openai_agent(), {"OPENAI_BASE_URL": base_url})
+    yield built
+    assert built.stt is not None and built.tts is not None
+    await built.stt.aclose()
+    await built.tts.aclose()
+    await built.llm.aclose()
+
+
+@function_tool
+async def end_call(reason: str) -> None:
+    """End the call."""
+
+
+async def test_the_language_model_streams_its_answer_from_the_server_without_a_key(
+    server: tuple[OpenAICompatibleServer, str], components: Components
+) -> None:
+    scripted, _ = server
+    scripted.replies.append("Hello there, how can I help?")
+    chat = ChatContext.empty()
+    chat.add_message(role="user", content="Hi")
+
+    text = ""
+    assert isinstance(components.llm, LLM)
+    async with components.llm.chat(chat_ctx=chat) as stream:
+        async for chunk in stream:
+            if chunk.delta and chunk.delta.content:
+                text += chunk.delta.content
+
+    assert text == "Hello there, how can I help?"
+    [request] = scripted.requests
+    assert request.path == "/v1/chat/completions"
+    assert request.authorization == f"Bearer {NO_KEY}"
+    assert request.body["model"] == "llama3.2"
+    assert request.body["messages"][-1] == {"role": "user", "content": "Hi"}
+
+
+async def test_a_tool_call_streamed_in_pieces_reaches_the_agent_whole(
+    server: tuple[OpenAICompatibleServer, str], components: Components
+) -> None:
+    scripted, _ = server
+    scripted.replies.append(ToolCall("end_call", {"reason": "the caller said goodbye"}))
+    chat = ChatContext.empty()
+    chat.add_message(role="user", content="Bye!")
+
+    calls: list[FunctionToolCall] = []
+    assert isinstance(components.llm, LLM)
+    async with components.llm.chat(chat_ctx=chat, tools=[end_call]) as stream:
+        async for chunk in stream:
+            if chunk.delta and chunk.delta.tool_calls:
+                calls.extend(chunk.delta.tool_calls)
+
+    assert [(c.name, c.arguments) for c in calls] == [
+        ("end_call", '{"reason": "the caller said goodbye"}')
+    ]
+    [request] = scripted.requests
+    assert [t["function"]["name"] for t in request.body["tools"]] == ["end_call"]
+
+
+async def test_speech_is_transcribed_through_the_rest_endpoint_local_servers_have(
+    server: tuple[OpenAICompatibleServer, str], components: Components
+) -> None:
+    scripted, _ = server
+    scripted.transcripts.append("I would like to book a table")
+    # Half a second of audio, as the VAD hands an utterance over.
+    frame = rtc.AudioFrame.create(sample_rate=16_000, num_channels=1, samples_per_channel=8_000)
+
+    assert components.stt is not None
+    event = await components.stt.recognize([frame])
+
+    assert event.alternatives[0].text == "I would like to book a table"
+    [request] = scripted.requests
+    assert request.path == "/v1/audio/transcriptions"
+    assert request.authorization == f"Bearer {NO_KEY}"
+    assert request.body["model"] == "Systran/faster-whisper-small"
+    assert request.body["file_head"] == b"RIFF".hex()  # a WAV file
+    assert request.body["file_bytes"] > 16_000
+
+
+async def test_speech_is_synthesized_from_the_audio_the_server_answers(
+    server: tuple[OpenAICompatibleServer, str], components: Components
+) -> None:
+    scripted, _ = server
+    scripted.speech_seconds = 0.5
+
+    assert components.tts is not None
+    samples = 0
+    sample_rate = 0
+    async with components.tts.synthesize("Thanks for calling!") as stream:
+        async for audio in stream:
+            samples += audio.frame.samples_per_channel
+            sample_rate = audio.frame.sample_rate
+
+    assert samples / sample_rate == pytest.approx(0.5, abs=0.05)
+    [request] = scripted.requests
+    assert request.path == "/v1/audio/speech"
+    assert (request.body["input"], request.body["model"], request.body["voice"]) == (
+        "Thanks for calling!",
+        "kokoro",
+        "af_sky",
+    )
+
+
+def test_with_neither_a_key_nor_a_base_url_the_openai_providers_name_the_key() -> None:
+    with pytest.raises(ProviderKeyMissing, match="OPENAI_API_KEY"):
+        build_components(openai_agent(), {})
+
+
+def test_a_key_set_beside_the_base_url_is_sent_to_the_server(
+    server: tuple[OpenAICompatibleServer, str],
+) -> None:
+    _, base_url = server
+    built = build_components(
+        openai_agent(), {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "sk-local-proxy"}
+    )
+    client = built.llm._client  # type: ignore[union-attr]
+    assert client.api_key == "sk-local-proxy"
+    assert str(client.base_url).rstrip("/") == base_url
+
+
+def test_a_runtime_with_a_base_url_is_seen_as_able_to_run_openai_providers() -> None:
+    board = RuntimeBoard()
+    advertised = present_keys({"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"})
+    capabilities = RuntimeCapabilities(
+        instance_id="rt_1",
+        agent_name="talkifai-agent",
+        key_variables=advertised,
+        at=datetime.now(UTC),
+    )
+    board.apply("rt_1", capabilities.dump(), datetime.now(UTC))
+
+    assert advertised == ("OPENAI_BASE_URL",)
+    assert board.missing_keys("talkifai-agent", required_keys(openai_agent())) is None
+    # A provider the server does not stand in for still needs its own key.
+    deepgram_stt = required_keys(openai_agent(stt=STTProvider.DEEPGRAM))
+    assert board.missing_keys("talkifai-agent", deepgram_stt) == frozenset({"DEEPGRAM_API_KEY"})
+
+
+def test_a_base_url_that_is_not_http_stops_the_start_naming_the_variable() -> None:
+    with pytest.raises(ValidationError, match="OPENAI_BASE_URL"):
+        Settings(dev_mode=True, OPENAI_BASE_URL="ftp://models.internal/v1")
+    settings = Settings(dev_mode=True, OPENAI_BASE_URL="http://127.0.0.1:11434/v1")
+    assert str(settings.openai_base_url) == "http://127.0.0.1:11434/v1"
