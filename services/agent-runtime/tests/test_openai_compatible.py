@@ -7,6 +7,7 @@ a tool call, REST transcriptions of a VAD-segmented utterance, and speech.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -17,14 +18,15 @@ from livekit.agents.llm import LLM, ChatContext, FunctionToolCall
 from pydantic import ValidationError
 
 from agent_runtime.config import Settings
-from agent_runtime.domain import ProviderKeyMissing
-from agent_runtime.sessions import NO_KEY, Components, build_components
+from agent_runtime.domain import ModelServerRefused, ProviderKeyMissing, UpstreamUnavailable
+from agent_runtime.sessions import NO_KEY, Components, build_components, check_model_servers
 from talkifai_common.agent_capabilities import (
     RuntimeBoard,
     RuntimeCapabilities,
     present_keys,
     required_keys,
 )
+from talkifai_common.destinations import Resolver
 from talkifai_common.events import AgentData
 from talkifai_common.voice import (
     Architecture,
@@ -215,3 +217,68 @@ def test_a_base_url_that_is_not_http_stops_the_start_naming_the_variable() -> No
         Settings(dev_mode=True, OPENAI_BASE_URL="ftp://models.internal/v1")
     settings = Settings(dev_mode=True, OPENAI_BASE_URL="http://127.0.0.1:11434/v1")
     assert str(settings.openai_base_url) == "http://127.0.0.1:11434/v1"
+
+
+def agent_on_its_own_server(base_url: str) -> AgentData:
+    """The OpenAI-protocol agent with every component on its own model server."""
+    agent = openai_agent()
+    assert agent.stt is not None and agent.llm is not None and agent.tts is not None
+    return agent.model_copy(
+        update={
+            "stt": agent.stt.model_copy(update={"base_url": base_url}),
+            "llm": agent.llm.model_copy(update={"base_url": base_url}),
+            "tts": agent.tts.model_copy(update={"base_url": base_url}),
+        }
+    )
+
+
+async def test_an_agents_own_server_is_used_and_never_sent_the_deployments_key(
+    server: tuple[OpenAICompatibleServer, str],
+) -> None:
+    scripted, base_url = server
+    scripted.replies.append("Hi from the agent's own server")
+    env = {"OPENAI_API_KEY": "sk-deployment-secret", "OPENAI_BASE_URL": "http://elsewhere:1/v1"}
+    built = build_components(agent_on_its_own_server(base_url), env)
+    chat = ChatContext.empty()
+    chat.add_message(role="user", content="Hi")
+
+    assert isinstance(built.llm, LLM)
+    async with built.llm.chat(chat_ctx=chat) as stream:
+        async for _ in stream:
+            pass
+    await built.llm.aclose()
+
+    [request] = scripted.requests
+    assert request.authorization == f"Bearer {NO_KEY}"
+    assert "sk-deployment-secret" not in repr(request)
+
+
+def test_components_on_the_agents_own_server_need_no_key_of_the_deployment() -> None:
+    assert required_keys(agent_on_its_own_server("https://models.example.com/v1")) == frozenset()
+
+
+def _resolves_to(*addresses: str) -> Resolver:
+    async def resolver(host: str, port: int) -> list[str]:
+        return list(addresses)
+
+    return resolver
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "127.0.0.1", "169.254.169.254", "100.100.100.200"])
+async def test_a_model_server_resolving_inside_the_network_is_refused_unless_allowed(
+    address: str,
+) -> None:
+    agent = agent_on_its_own_server("https://models.example.com/v1")
+    resolver = _resolves_to(address)
+    with pytest.raises(ModelServerRefused, match=r"stt\.base_url: .*not globally routable"):
+        await check_model_servers(agent, allow_private=False, resolver=resolver)
+    await check_model_servers(agent, allow_private=True, resolver=resolver)
+
+
+async def test_a_model_server_whose_name_cannot_be_resolved_now_is_retryable() -> None:
+    async def flaky(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    agent = agent_on_its_own_server("https://models.example.com/v1")
+    with pytest.raises(UpstreamUnavailable, match="could not be resolved now"):
+        await check_model_servers(agent, allow_private=False, resolver=flaky)

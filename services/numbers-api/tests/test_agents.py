@@ -177,3 +177,74 @@ async def test_refused_change_publishes_nothing(api: Api, bus: BusRecorder) -> N
     await api.agent("Second")
     events = await bus.wait_for(2, "telephony.agent.")
     assert [e["type"].split(".")[-2] for e in events] == ["created", "created"]
+
+
+async def test_an_agent_may_name_a_public_openai_compatible_server_for_its_components(
+    api: Api,
+) -> None:
+    agent = await api.agent(
+        "Self-hosted",
+        "pipeline",
+        llm={
+            "provider": "openai",
+            "model": "llama3.2",
+            "base_url": "https://models.example.com/v1",
+        },
+        tts={"provider": "openai", "model": "kokoro", "base_url": "https://tts.example.com/v1"},
+    )
+    assert agent["llm"]["base_url"] == "https://models.example.com/v1"
+    assert agent["tts"]["base_url"] == "https://tts.example.com/v1"
+    assert "base_url" not in agent["stt"]  # left out when unset
+
+
+@pytest.mark.parametrize(
+    ("section", "base_url", "rule"),
+    [
+        ("llm", "http://127.0.0.1:11434/v1", "globally routable"),
+        ("llm", "http://169.254.169.254/v1", "globally routable"),
+        ("tts", "http://localhost:8880/v1", "loopback"),
+        ("stt", "ftp://models.example.com/v1", "absolute http or https URL"),
+        ("llm", "https://user:pw@models.example.com/v1", "must not carry credentials"),
+    ],
+)
+async def test_a_model_server_the_policy_refuses_is_a_422_naming_the_section(
+    api: Api, section: str, base_url: str, rule: str
+) -> None:
+    body = {
+        "name": "A",
+        "architecture": "pipeline",
+        section: {"provider": "openai", "base_url": base_url},
+    }
+    response = await api.request("POST", "/agents", json=body)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"].startswith(section)
+    assert rule in error["message"]
+
+
+async def test_a_base_url_with_a_provider_that_is_not_openai_protocol_is_refused(api: Api) -> None:
+    body = {
+        "name": "A",
+        "architecture": "pipeline",
+        "tts": {"provider": "cartesia", "base_url": "https://tts.example.com/v1"},
+    }
+    response = await api.request("POST", "/agents", json=body)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "tts"
+    assert "set provider to openai" in error["message"]
+
+
+async def test_a_change_to_a_private_model_server_is_refused_and_leaves_the_agent_as_it_was(
+    api: Api,
+) -> None:
+    agent = await api.agent("Public", "pipeline")
+    response = await api.request(
+        "PATCH",
+        f"/agents/{agent['id']}",
+        json={"llm": {"provider": "openai", "base_url": "http://10.0.0.5:11434/v1"}},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "llm.base_url"
+    unchanged = (await api.request("GET", f"/agents/{agent['id']}")).json()
+    assert unchanged["version"] == agent["version"]

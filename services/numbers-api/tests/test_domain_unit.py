@@ -34,7 +34,7 @@ from numbers_api.errors import (
     PhoneNumberNotFound,
     TextAgentRefused,
 )
-from numbers_api.handlers.agents import _resolve_agent
+from numbers_api.handlers.agents import _check_model_servers, _resolve_agent
 from numbers_api.handlers.internal import _credentials
 from numbers_api.handlers.phone_numbers import _changes
 from numbers_api.schemas import (
@@ -527,6 +527,22 @@ def _updated(existing: AgentData, fields: dict[str, Any]) -> AgentData:
     return _resolve_agent(
         "agent_1", AgentUpdate.model_validate(fields), existing, NOW + timedelta(1)
     )
+
+
+def test_a_private_model_server_passes_where_the_deployment_allows_it_and_only_there() -> None:
+    agent = _agent("pipeline", stt={"provider": "openai", "base_url": "http://10.0.0.5:8000/v1"})
+    _check_model_servers(agent, allow_private=True)
+    with pytest.raises(ValidationFailed) as refused:
+        _check_model_servers(agent, allow_private=False)
+    [error] = refused.value.errors
+    assert error.field == "stt.base_url"
+    assert "globally routable" in error.message
+
+
+def test_a_model_server_is_kept_through_an_update_that_does_not_touch_its_section() -> None:
+    agent = _agent("pipeline", llm={"provider": "openai", "base_url": "https://m.example.com/v1"})
+    updated = _updated(agent, {"greeting": "Hi"})
+    assert updated.llm is not None and updated.llm.base_url == "https://m.example.com/v1"
 
 
 @pytest.mark.parametrize(

@@ -82,11 +82,14 @@ def required_keys(agent: AgentData) -> frozenset[str]:
         return frozenset()
     if agent.architecture is Architecture.REALTIME:
         return frozenset({REALTIME_KEYS[(agent.realtime or RealtimeConfig()).provider]})
-    keys = {
-        STT_KEYS[(agent.stt or STTConfig()).provider],
-        TTS_KEYS[(agent.tts or TTSConfig()).provider],
-    }
-    if agent.llm is not None:
+    stt, tts = agent.stt or STTConfig(), agent.tts or TTSConfig()
+    keys = set()
+    # A component on the agent's own model server (`base_url`) needs no key of ours.
+    if stt.base_url is None:
+        keys.add(STT_KEYS[stt.provider])
+    if tts.base_url is None:
+        keys.add(TTS_KEYS[tts.provider])
+    if agent.llm is not None and agent.llm.base_url is None:
         keys.add(LLM_KEYS[agent.llm.provider])
     return frozenset(keys)
 

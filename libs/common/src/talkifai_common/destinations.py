@@ -167,7 +167,9 @@ class WebhookUrl:
     port: int
 
 
-def parse_webhook_url(raw: str, *, what: str = "Webhook URL") -> WebhookUrl:
+def parse_webhook_url(
+    raw: str, *, what: str = "Webhook URL", example: str = "https://example.com/hooks"
+) -> WebhookUrl:
     """The URL httpx will send to, or DestinationRefused naming the rule it breaks."""
     if _CONTROL.search(raw):
         raise DestinationRefused(f"{what} must not contain spaces or control characters")
@@ -180,9 +182,7 @@ def parse_webhook_url(raw: str, *, what: str = "Webhook URL") -> WebhookUrl:
     except UnicodeError as exc:
         raise DestinationRefused(f"{what} host is not a valid internationalized name") from exc
     if url.scheme not in ("http", "https") or not display_host:
-        raise DestinationRefused(
-            f"{what} must be an absolute http or https URL, e.g. https://example.com/hooks"
-        )
+        raise DestinationRefused(f"{what} must be an absolute http or https URL, e.g. {example}")
     if url.userinfo:
         raise DestinationRefused(f"{what} must not carry credentials")
     if url.port is not None and not 1 <= url.port <= 65535:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from talkifai_common.destinations import DestinationError, parse_webhook_url
 
 
 class Architecture(StrEnum):
@@ -83,7 +85,49 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class STTConfig(_Strict):
+MODEL_SERVER = "Model server URL"
+
+
+class _ModelServer(_Strict):
+    """A component that may run on an OpenAI-compatible server of the agent's own (`base_url`).
+
+    Requests to it carry no key: the deployment's `OPENAI_API_KEY` is never sent to a server an
+    agent names. Whether the host may be private is the deployment's policy, checked by
+    numbers-api when the agent is saved and by agent-runtime before it connects.
+    """
+
+    # Left out of the JSON when unset, so an agent without one reads as before to consumers that
+    # do not know the field yet (their configs forbid unknown fields).
+    base_url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        exclude_if=lambda value: value is None,
+        description="An OpenAI-compatible server for this component (provider `openai` only), "
+        "e.g. https://models.example.com/v1; requests carry no key.",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_webhook_url(value, what=MODEL_SERVER, example="https://models.example.com/v1")
+            except DestinationError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _openai_protocol(self) -> _ModelServer:
+        provider = getattr(self, "provider", None)
+        if self.base_url is not None and provider != "openai":
+            raise ValueError(
+                "base_url is for OpenAI-compatible servers: set provider to openai with it"
+            )
+        return self
+
+
+class STTConfig(_ModelServer):
     """Speech recognition: provider and model (model defaults per provider)."""
 
     provider: STTProvider = STTProvider.DEEPGRAM
@@ -94,7 +138,7 @@ class STTConfig(_Strict):
         return self.model or _STT_MODELS[self.provider]
 
 
-class LLMConfig(_Strict):
+class LLMConfig(_ModelServer):
     """The language model and its sampling temperature."""
 
     provider: LLMProvider = LLMProvider.OPENAI
@@ -107,7 +151,7 @@ class LLMConfig(_Strict):
         return self.model or _LLM_MODELS[self.provider]
 
 
-class TTSConfig(_Strict):
+class TTSConfig(_ModelServer):
     """Speech synthesis: provider, model and voice (the provider's default voice when unset)."""
 
     provider: TTSProvider = TTSProvider.CARTESIA

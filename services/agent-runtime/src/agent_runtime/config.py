@@ -32,6 +32,11 @@ class Settings(ServiceSettings, InternalTokenSettings, LiveKitSettings):
         description="A self-hosted OpenAI-compatible server for the OpenAI providers (Ollama: "
         "http://127.0.0.1:11434/v1); it stands in for OPENAI_API_KEY.",
     )
+    allow_private_model_servers: bool | None = Field(
+        default=None,
+        description="Connect to agents' model servers (`base_url`) on hosts that are not "
+        "globally routable (unset: only in dev mode).",
+    )
     numbers_api_url: str = "http://127.0.0.1:8010"
     call_orchestrator_url: str = "http://127.0.0.1:8020"
     worker_http_port: int = Field(
@@ -58,3 +63,8 @@ class Settings(ServiceSettings, InternalTokenSettings, LiveKitSettings):
         description="Refuse jobs above this CPU load (livekit-agents' default when unset: 0.7, "
         "none in dev mode).",
     )
+
+    @property
+    def allows_private_model_servers(self) -> bool:
+        """Private model servers: as ALLOW_PRIVATE_MODEL_SERVERS says, else only in dev mode."""
+        return self.allows_private(self.allow_private_model_servers)

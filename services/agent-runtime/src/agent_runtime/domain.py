@@ -72,6 +72,12 @@ class ProviderKeyMissing(AgentRuntimeError):
         self.variable = variable
 
 
+class ModelServerRefused(AgentRuntimeError):
+    """An agent's model server (`base_url`) is somewhere the destination policy refuses."""
+
+    reason = "model_server_refused"
+
+
 class UpstreamUnavailable(AgentRuntimeError):
     """An internal service did not answer."""
 

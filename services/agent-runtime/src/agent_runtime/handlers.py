@@ -30,7 +30,7 @@ from agent_runtime.domain import (
     parse_job,
     sum_usage,
 )
-from agent_runtime.sessions import Components, build_components
+from agent_runtime.sessions import Components, build_components, check_model_servers
 from talkifai_common.events import (
     CallAgentFailedData,
     CallUsageData,
@@ -103,6 +103,7 @@ async def prepare_call(raw_metadata: str, ctx: Context) -> PreparedCall:
             action=settings.voicemail_action, message=settings.voicemail_message
         ),
     )
+    await check_model_servers(known.agent, allow_private=settings.allows_private_model_servers)
     components = build_components(known.agent, ctx.env)
     org_id = meta.org_id or known.org_id or (number.org_id if number else "")
     return PreparedCall(meta, known, org_id, policy, components)

@@ -15,7 +15,13 @@ from typing import Any, TypeVar
 from livekit.agents import NOT_GIVEN, NotGivenOr, llm, stt, tts
 from livekit.plugins import cartesia, deepgram, elevenlabs, google, openai
 
-from agent_runtime.domain import AgentRuntimeError, ProviderKeyMissing, TextAgentRefused
+from agent_runtime.domain import (
+    AgentRuntimeError,
+    ModelServerRefused,
+    ProviderKeyMissing,
+    TextAgentRefused,
+    UpstreamUnavailable,
+)
 from talkifai_common.agent_capabilities import (
     GOOGLE_CLOUD,
     LLM_KEYS,
@@ -24,8 +30,17 @@ from talkifai_common.agent_capabilities import (
     STT_KEYS,
     TTS_KEYS,
 )
+from talkifai_common.destinations import (
+    DestinationRefused,
+    ResolutionFailed,
+    Resolver,
+    parse_webhook_url,
+    resolve_public,
+    system_resolver,
+)
 from talkifai_common.events import AgentData
 from talkifai_common.voice import (
+    MODEL_SERVER,
     Architecture,
     LLMConfig,
     LLMProvider,
@@ -78,9 +93,14 @@ class OpenAIEndpoint:
         return self.base_url if self.base_url else NOT_GIVEN
 
 
-def openai_endpoint(env: Mapping[str, str], provider: ProviderT) -> OpenAIEndpoint:
-    """The endpoint for an OpenAI provider; ProviderKeyMissing when neither `OPENAI_API_KEY` nor
-    `OPENAI_BASE_URL` is set."""
+def openai_endpoint(
+    env: Mapping[str, str], provider: ProviderT, agent_base_url: str | None = None
+) -> OpenAIEndpoint:
+    """The endpoint for an OpenAI provider: the agent's own server (sent no key: the
+    deployment's key never goes to a server an agent names), else `OPENAI_BASE_URL` or OpenAI;
+    ProviderKeyMissing when neither `OPENAI_API_KEY` nor `OPENAI_BASE_URL` is set."""
+    if agent_base_url:
+        return OpenAIEndpoint(api_key=NO_KEY, base_url=agent_base_url)
     base_url = env.get(OPENAI_BASE_URL, "").strip() or None
     key = env.get("OPENAI_API_KEY", "").strip()
     if not key and base_url is None:
@@ -102,7 +122,7 @@ def make_stt(cfg: STTConfig, language: str, env: Mapping[str, str]) -> stt.STT[A
     if cfg.provider is STTProvider.OPENAI:
         # Not the realtime API: self-hosted servers have only `/v1/audio/transcriptions`, which
         # the session feeds with speech the VAD segmented.
-        endpoint = openai_endpoint(env, cfg.provider)
+        endpoint = openai_endpoint(env, cfg.provider, cfg.base_url)
         return openai.STT(
             model=model,
             language=_lang(language),
@@ -118,7 +138,7 @@ def make_llm(cfg: LLMConfig, env: Mapping[str, str]) -> llm.LLM[Any]:
     """The language model of a pipeline agent."""
     model = cfg.resolved_model()
     if cfg.provider is LLMProvider.OPENAI:
-        endpoint = openai_endpoint(env, cfg.provider)
+        endpoint = openai_endpoint(env, cfg.provider, cfg.base_url)
         return openai.LLM(
             model=model,
             temperature=cfg.temperature,
@@ -143,7 +163,7 @@ def make_tts(cfg: TTSConfig, language: str, env: Mapping[str, str]) -> tts.TTS[A
             return elevenlabs.TTS(model=model, voice_id=cfg.voice, api_key=key)
         return elevenlabs.TTS(model=model, api_key=key)
     if cfg.provider is TTSProvider.OPENAI:
-        endpoint = openai_endpoint(env, cfg.provider)
+        endpoint = openai_endpoint(env, cfg.provider, cfg.base_url)
         key, base_url = endpoint.api_key, endpoint.base_url_arg
         if cfg.voice:
             return openai.TTS(model=model, voice=cfg.voice, api_key=key, base_url=base_url)
@@ -171,6 +191,30 @@ def make_realtime(cfg: RealtimeConfig, env: Mapping[str, str]) -> llm.RealtimeMo
     return google.realtime.RealtimeModel(
         model=cfg.resolved_model(), voice=cfg.resolved_voice(), api_key=key
     )
+
+
+async def check_model_servers(
+    agent: AgentData, *, allow_private: bool, resolver: Resolver = system_resolver
+) -> None:
+    """Before anything connects: each of the agent's model servers (`base_url`) resolves to
+    addresses the destination policy allows (ModelServerRefused naming the section otherwise;
+    UpstreamUnavailable when the name cannot be resolved now)."""
+    for section, config in (("stt", agent.stt), ("llm", agent.llm), ("tts", agent.tts)):
+        if config is None or config.base_url is None:
+            continue
+        try:
+            url = parse_webhook_url(config.base_url, what=MODEL_SERVER)
+            await resolve_public(
+                url.host,
+                url.port,
+                what=MODEL_SERVER,
+                allow_private=allow_private,
+                resolver=resolver,
+            )
+        except ResolutionFailed as exc:
+            raise UpstreamUnavailable(f"{section}.base_url: {exc}") from exc
+        except DestinationRefused as exc:
+            raise ModelServerRefused(f"{section}.base_url: {exc}") from exc
 
 
 def build_components(agent: AgentData, env: Mapping[str, str]) -> Components:

@@ -40,6 +40,11 @@ class Settings(ServiceSettings, DatabaseSettings, JwtAuthSettings, InternalToken
         description="Accept termination URIs on hosts that are not globally routable (unset: "
         "only in dev mode).",
     )
+    allow_private_model_servers: bool | None = Field(
+        default=None,
+        description="Accept agents' model server URLs (`base_url`) on hosts that are not "
+        "globally routable, e.g. an in-cluster Ollama (unset: only in dev mode).",
+    )
 
     @model_validator(mode="after")
     def _fernet_keys_are_real(self) -> Settings:
@@ -62,6 +67,11 @@ class Settings(ServiceSettings, DatabaseSettings, JwtAuthSettings, InternalToken
     def allows_private_webhooks(self) -> bool:
         """Webhooks to private hosts: as ALLOW_PRIVATE_WEBHOOKS says, else only in dev mode."""
         return self.allows_private(self.allow_private_webhooks)
+
+    @property
+    def allows_private_model_servers(self) -> bool:
+        """Private model servers: as ALLOW_PRIVATE_MODEL_SERVERS says, else only in dev mode."""
+        return self.allows_private(self.allow_private_model_servers)
 
     @property
     def allows_private_sip_destinations(self) -> bool:

@@ -23,7 +23,12 @@ async def list_agents(
 @router.post("", status_code=201, response_model=AgentData, responses=WRITE)
 async def create_agent(ctx: ContextDep, principal: PrincipalDep, body: AgentCreate) -> AgentData:
     """Create an agent; voice settings left out get sensible defaults."""
-    return await handlers.create_agent(ctx.store, principal, body)
+    return await handlers.create_agent(
+        ctx.store,
+        principal,
+        body,
+        allow_private_model_servers=ctx.settings.allows_private_model_servers,
+    )
 
 
 @router.get("/{agent_id}", response_model=AgentData, responses=READ)
@@ -37,7 +42,13 @@ async def update_agent(
     ctx: ContextDep, principal: PrincipalDep, agent_id: str, body: AgentUpdate
 ) -> AgentData:
     """Change an agent; one assigned to a number cannot become text-only (409)."""
-    return await handlers.update_agent(ctx.store, principal, agent_id, body)
+    return await handlers.update_agent(
+        ctx.store,
+        principal,
+        agent_id,
+        body,
+        allow_private_model_servers=ctx.settings.allows_private_model_servers,
+    )
 
 
 @router.delete("/{agent_id}", status_code=204, responses=WRITE)

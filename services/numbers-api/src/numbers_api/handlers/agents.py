@@ -10,12 +10,14 @@ from numbers_api.domain import SOURCE, new_id
 from numbers_api.errors import AgentInUse, AgentNotFound
 from numbers_api.schemas import AgentCreate, AgentUpdate, Page
 from talkifai_common.auth import Principal
+from talkifai_common.destinations import DestinationRefused, check_host, parse_webhook_url
 from talkifai_common.errors import ValidationFailed
 from talkifai_common.events import AgentData, EventName, new_event
 from talkifai_common.voice import (
     DEFAULT_GREETING,
     DEFAULT_INSTRUCTIONS,
     DEFAULT_LANGUAGE,
+    MODEL_SERVER,
     Architecture,
     LLMConfig,
     RealtimeConfig,
@@ -90,10 +92,31 @@ def _resolve_agent(
     )
 
 
-async def create_agent(store: Store, principal: Principal, body: AgentCreate) -> AgentData:
+def _check_model_servers(agent: AgentData, *, allow_private: bool) -> None:
+    """ValidationFailed naming `<section>.base_url` for a model server the destination policy
+    refuses (a literal non-public address unless private model servers are allowed)."""
+    for key in ("stt", "llm", "tts"):
+        config = getattr(agent, key)
+        if config is None or config.base_url is None:
+            continue
+        try:
+            host = parse_webhook_url(config.base_url, what=MODEL_SERVER).host
+            check_host(host, what=MODEL_SERVER, allow_private=allow_private)
+        except DestinationRefused as exc:
+            raise ValidationFailed.for_field(f"{key}.base_url", str(exc)) from exc
+
+
+async def create_agent(
+    store: Store,
+    principal: Principal,
+    body: AgentCreate,
+    *,
+    allow_private_model_servers: bool = False,
+) -> AgentData:
     """Create an agent in the caller's organization."""
     principal.require_manager()
     agent = _resolve_agent(new_id("agent"), body, None, datetime.now(UTC))
+    _check_model_servers(agent, allow_private=allow_private_model_servers)
     async with store.transaction() as tx:
         stored = await tx.insert_agent(principal.org_id, agent)
         await _emit_agent(tx, principal.org_id, EventName.AGENT_CREATED, stored)
@@ -130,7 +153,12 @@ async def list_agents(
 
 
 async def update_agent(
-    store: Store, principal: Principal, agent_id: str, body: AgentUpdate
+    store: Store,
+    principal: Principal,
+    agent_id: str,
+    body: AgentUpdate,
+    *,
+    allow_private_model_servers: bool = False,
 ) -> AgentData:
     """Change an agent; an agent on a phone number cannot become text-only."""
     principal.require_manager()
@@ -139,6 +167,7 @@ async def update_agent(
         if existing is None:
             raise AgentNotFound(agent_id)
         agent = _resolve_agent(agent_id, body, existing, datetime.now(UTC))
+        _check_model_servers(agent, allow_private=allow_private_model_servers)
         if not agent.architecture.is_voice:
             numbers = await tx.numbers_using_agent(agent_id)
             if numbers:

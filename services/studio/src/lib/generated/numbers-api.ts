@@ -346,6 +346,11 @@ export interface components {
          * @description The language model and its sampling temperature.
          */
         LLMConfig: {
+            /**
+             * Base Url
+             * @description An OpenAI-compatible server for this component (provider `openai` only), e.g. https://models.example.com/v1; requests carry no key.
+             */
+            base_url?: string | null;
             /** @default openai */
             provider: components["schemas"]["LLMProvider"];
             /** Model */
@@ -550,6 +555,11 @@ export interface components {
          * @description Speech recognition: provider and model (model defaults per provider).
          */
         STTConfig: {
+            /**
+             * Base Url
+             * @description An OpenAI-compatible server for this component (provider `openai` only), e.g. https://models.example.com/v1; requests carry no key.
+             */
+            base_url?: string | null;
             /** @default deepgram */
             provider: components["schemas"]["STTProvider"];
             /** Model */
@@ -589,6 +599,11 @@ export interface components {
          * @description Speech synthesis: provider, model and voice (the provider's default voice when unset).
          */
         TTSConfig: {
+            /**
+             * Base Url
+             * @description An OpenAI-compatible server for this component (provider `openai` only), e.g. https://models.example.com/v1; requests carry no key.
+             */
+            base_url?: string | null;
             /** @default cartesia */
             provider: components["schemas"]["TTSProvider"];
             /** Model */
