@@ -171,7 +171,7 @@ def _timed(response: Response, timings: dict[str, float], started: float) -> Res
     return response
 
 
-@calls.get("/calls", response_model=CallPage, responses=problem_responses(401, 422))
+@calls.get("/calls", response_model=CallPage, responses=problem_responses(401, 422, 503))
 async def list_calls(
     ctx: ContextDep,
     principal: PrincipalDep,
@@ -196,13 +196,15 @@ async def list_calls(
     return _json(page)
 
 
-@calls.get("/calls/{call_id}", response_model=CallData, responses=problem_responses(401, 404, 422))
+@calls.get(
+    "/calls/{call_id}", response_model=CallData, responses=problem_responses(401, 404, 422, 503)
+)
 async def get_call(ctx: ContextDep, principal: PrincipalDep, call_id: str) -> Response:
     """One call (kept after its number is deleted)."""
     return _json(await call_history.get_call(ctx.stores.calls, principal, call_id))
 
 
-@livekit.post("/livekit/webhook", responses=problem_responses(400, 401))
+@livekit.post("/livekit/webhook", responses=problem_responses(400, 401, 503))
 async def livekit_webhook(
     request: Request,
     ctx: ContextDep,
@@ -243,7 +245,7 @@ async def internal_caller(request: Request, credentials: BearerCredentials) -> N
     "/agent-failures",
     response_model=CallData,
     dependencies=[Depends(internal_caller)],
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503),
 )
 async def agent_failure(ctx: ContextDep, body: CallAgentFailedData) -> Response:
     """For agent-runtime: the call's agent failed (by call id, else by room). The call ends as
@@ -257,7 +259,7 @@ async def agent_failure(ctx: ContextDep, body: CallAgentFailedData) -> Response:
     "/calls/{call_id}/recording-consent",
     response_model=RecordingConsentResult,
     dependencies=[Depends(internal_caller)],
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 404, 409, 422, 503),
 )
 async def recording_consent(
     ctx: ContextDep, call_id: str, body: RecordingConsent | None = None
@@ -274,7 +276,7 @@ async def recording_consent(
     "/rooms/{room_name}/recording-consent",
     response_model=RecordingConsentResult,
     dependencies=[Depends(internal_caller)],
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 404, 409, 422, 503),
 )
 async def recording_consent_in_room(
     ctx: ContextDep, room_name: str, body: RecordingConsent | None = None

@@ -61,5 +61,5 @@ def page_json(page: Page[PhoneNumberData]) -> Response:
     return Response(page.model_dump_json(), media_type="application/json")
 
 
-READ = problem_responses(401, 404, 422)
-WRITE = problem_responses(400, 401, 403, 404, 409, 413, 422)
+READ = problem_responses(401, 404, 422, 503)
+WRITE = problem_responses(400, 401, 403, 404, 409, 413, 422, 503)

@@ -59,7 +59,7 @@ async def stream_slot(
 @router.get(
     "/events",
     response_class=EventSourceResponse,
-    responses=problem_responses(401, 422, 429),
+    responses=problem_responses(401, 422, 429, 503),
     dependencies=[Depends(stream_slot)],
 )
 async def stream_events(

@@ -38,7 +38,7 @@ async def internal_caller(
     "/phone-numbers/{number_id}/outbound-credentials",
     response_model=OutboundCredentials,
     dependencies=[Depends(internal_caller)],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 503),
 )
 async def outbound_credentials(ctx: ContextDep, number_id: str) -> Response:
     """For trunk-sync: a number's outbound trunk settings with its SIP password, in clear."""
@@ -51,7 +51,7 @@ async def outbound_credentials(ctx: ContextDep, number_id: str) -> Response:
     "/phone-numbers/{number_id}/for-sync",
     response_model=NumberForSync,
     dependencies=[Depends(internal_caller)],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 503),
 )
 async def number_for_sync(ctx: ContextDep, number_id: str) -> Response:
     """For trunk-sync: the number and its outbound credentials (SIP password in clear) in one
@@ -64,7 +64,7 @@ async def number_for_sync(ctx: ContextDep, number_id: str) -> Response:
     "/phone-numbers/for-sync",
     response_model=NumbersForSync,
     dependencies=[Depends(internal_caller)],
-    responses=problem_responses(400, 401, 413, 422),
+    responses=problem_responses(400, 401, 413, 422, 503),
 )
 async def numbers_for_sync(ctx: ContextDep, body: NumbersForSyncRequest) -> Response:
     """For trunk-sync: `GET .../{id}/for-sync` for up to 500 numbers in one request. A number
@@ -84,7 +84,7 @@ async def numbers_for_sync(ctx: ContextDep, body: NumbersForSyncRequest) -> Resp
     "/phone-numbers/{number_id}",
     response_model=InternalPhoneNumber,
     dependencies=[Depends(internal_caller)],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 503),
 )
 async def internal_number(ctx: ContextDep, number_id: str) -> InternalPhoneNumber:
     """For trunk-sync: one number's current state, whichever organization has it (no secrets)."""
@@ -95,7 +95,7 @@ async def internal_number(ctx: ContextDep, number_id: str) -> InternalPhoneNumbe
     "/phone-numbers",
     response_model=Page[InternalPhoneNumber],
     dependencies=[Depends(internal_caller)],
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 422, 503),
 )
 async def all_numbers(
     ctx: ContextDep, limit: Limit = 200, cursor: Cursor = None
@@ -109,7 +109,7 @@ async def all_numbers(
     "/agents/{agent_id}",
     response_model=InternalAgent,
     dependencies=[Depends(internal_caller)],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 503),
 )
 async def internal_agent(ctx: ContextDep, agent_id: str) -> InternalAgent:
     """For agent-runtime: one agent's configuration, whichever organization has it."""
