@@ -7,13 +7,18 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test unit lint typecheck fmt pytest studio-test deploy-check asyncapi
+.PHONY: setup system-packages run test unit lint typecheck fmt pytest studio-test deploy-check asyncapi
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
 	uv sync --locked --all-packages
 
+# Debian packages beside the Python ones (espeak-ng); `make run` goes on without them, with a line.
+system-packages:
+	@tools/dev/system-packages.sh
+
 run: setup
+	@tools/dev/system-packages.sh || echo "make run: agents with the espeak voice cannot speak until espeak-ng is installed"
 	uv run python tools/dev/run.py
 
 test: setup lint typecheck pytest studio-test deploy-check
@@ -40,11 +45,11 @@ typecheck:
 	uv run mypy tests conftest.py services/studio/scripts
 	@for dir in $(TYPED_TEST_DIRS); do echo "uv run mypy $$dir"; uv run mypy $$dir || exit 1; done
 
-pytest:
+pytest: system-packages
 	uv run pytest $(PYTEST_ARGS)
 
 # The fast tier: no PostgreSQL, nats-server or emulator (a unit test asking for one fails).
-unit: setup
+unit: setup system-packages
 	uv run pytest -m unit -q $(PYTEST_ARGS)
 
 fmt:

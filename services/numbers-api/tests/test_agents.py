@@ -248,3 +248,8 @@ async def test_a_change_to_a_private_model_server_is_refused_and_leaves_the_agen
     assert response.json()["errors"][0]["field"] == "llm.base_url"
     unchanged = (await api.request("GET", f"/agents/{agent['id']}")).json()
     assert unchanged["version"] == agent["version"]
+
+
+async def test_an_agent_may_speak_with_the_built_in_offline_voice(api: Api) -> None:
+    agent = await api.agent("Offline", "pipeline", tts={"provider": "espeak"})
+    assert agent["tts"] == {"provider": "espeak", "model": None, "voice": None}

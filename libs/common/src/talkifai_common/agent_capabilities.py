@@ -51,6 +51,8 @@ STT_KEYS = {
     STTProvider.GOOGLE: GOOGLE_CLOUD,
 }
 LLM_KEYS = {LLMProvider.OPENAI: "OPENAI_API_KEY", LLMProvider.GOOGLE: "GOOGLE_API_KEY"}
+# Engines that run inside agent-runtime and need no key.
+KEYLESS_TTS = frozenset({TTSProvider.ESPEAK})
 TTS_KEYS = {
     TTSProvider.CARTESIA: "CARTESIA_API_KEY",
     TTSProvider.ELEVENLABS: "ELEVEN_API_KEY",
@@ -87,7 +89,7 @@ def required_keys(agent: AgentData) -> frozenset[str]:
     # A component on the agent's own model server (`base_url`) needs no key of ours.
     if stt.base_url is None:
         keys.add(STT_KEYS[stt.provider])
-    if tts.base_url is None:
+    if tts.base_url is None and tts.provider not in KEYLESS_TTS:
         keys.add(TTS_KEYS[tts.provider])
     if agent.llm is not None and agent.llm.base_url is None:
         keys.add(LLM_KEYS[agent.llm.provider])

@@ -260,7 +260,7 @@ class CallAgentFailedData(_Data):
     phone_number: str | None = Field(description="Our number (E.164), when known.")
     reason: str = Field(
         description="bad_job_metadata, unknown_agent, text_agent, provider_key_missing, "
-        "model_server_refused, "
+        "model_server_refused, engine_missing, "
         "upstream_unavailable, livekit_error, internal_error",
     )
     error: str = Field(description="What went wrong, for people (never a secret).")

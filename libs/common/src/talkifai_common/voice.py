@@ -49,6 +49,8 @@ class TTSProvider(StrEnum):
     OPENAI = "openai"
     DEEPGRAM = "deepgram"
     GOOGLE = "google"
+    # espeak-ng, installed where agent-runtime runs: no account, no key, robotic but instant.
+    ESPEAK = "espeak"
 
 
 class RealtimeProvider(StrEnum):
@@ -70,6 +72,7 @@ _TTS_MODELS = {
     TTSProvider.OPENAI: "gpt-4o-mini-tts",
     TTSProvider.DEEPGRAM: "aura-2-andromeda-en",
     TTSProvider.GOOGLE: "en-US-Chirp3-HD-Charon",
+    TTSProvider.ESPEAK: "espeak-ng",
 }
 _REALTIME_MODELS = {
     RealtimeProvider.OPENAI: "gpt-realtime",

@@ -72,6 +72,16 @@ class ProviderKeyMissing(AgentRuntimeError):
         self.variable = variable
 
 
+class EngineMissing(AgentRuntimeError):
+    """A local engine the agent uses (espeak-ng) is not installed where agent-runtime runs."""
+
+    reason = "engine_missing"
+
+    def __init__(self, engine: str, install: str) -> None:
+        super().__init__(f"{engine} is not installed where agent-runtime runs ({install})")
+        self.engine = engine
+
+
 class ModelServerRefused(AgentRuntimeError):
     """An agent's model server (`base_url`) is somewhere the destination policy refuses."""
 

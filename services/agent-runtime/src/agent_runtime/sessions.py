@@ -22,6 +22,7 @@ from agent_runtime.domain import (
     TextAgentRefused,
     UpstreamUnavailable,
 )
+from agent_runtime.local_tts import EspeakTTS, espeak_voice
 from talkifai_common.agent_capabilities import (
     GOOGLE_CLOUD,
     LLM_KEYS,
@@ -168,6 +169,8 @@ def make_tts(cfg: TTSConfig, language: str, env: Mapping[str, str]) -> tts.TTS[A
         if cfg.voice:
             return openai.TTS(model=model, voice=cfg.voice, api_key=key, base_url=base_url)
         return openai.TTS(model=model, api_key=key, base_url=base_url)
+    if cfg.provider is TTSProvider.ESPEAK:
+        return EspeakTTS(voice=cfg.voice or espeak_voice(language))
     if cfg.provider is TTSProvider.DEEPGRAM:
         key = _key(env, cfg.provider, TTS_KEYS)
         return deepgram.TTS(model=model, api_key=key)

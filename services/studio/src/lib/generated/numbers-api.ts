@@ -616,7 +616,7 @@ export interface components {
          * @description Text-to-speech providers agent-runtime has plugins for.
          * @enum {string}
          */
-        TTSProvider: "cartesia" | "elevenlabs" | "openai" | "deepgram" | "google";
+        TTSProvider: "cartesia" | "elevenlabs" | "openai" | "deepgram" | "google" | "espeak";
         /**
          * TokenResponse
          * @description A bearer token.
