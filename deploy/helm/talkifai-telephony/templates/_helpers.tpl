@@ -210,9 +210,15 @@ app.kubernetes.io/component: {{ .component }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "INTERNAL_API_TOKEN") }}
 - name: ALLOW_PRIVATE_WEBHOOKS
   value: {{ $v.allowPrivateWebhooks | quote }}
+- name: ALLOW_PRIVATE_SIP_DESTINATIONS
+  value: {{ $root.Values.config.allowPrivate.sipDestinations | quote }}
+- name: ALLOW_PRIVATE_MODEL_SERVERS
+  value: {{ $root.Values.config.allowPrivate.modelServers | quote }}
 {{- end }}
 {{- if eq .component "trunk-sync" }}
 {{ include "talkifai.livekitEnv" (dict "root" $root "url" $root.Values.livekit.url) }}
+- name: ALLOW_PRIVATE_SIP_DESTINATIONS
+  value: {{ $root.Values.config.allowPrivate.sipDestinations | quote }}
 - name: NUMBERS_API_URL
   value: {{ include "talkifai.url" (dict "root" $root "component" "numbers-api") | quote }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "INTERNAL_API_TOKEN") }}
@@ -220,6 +226,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- if eq .component "call-orchestrator" }}
 {{ include "talkifai.livekitEnv" (dict "root" $root "url" $root.Values.livekit.url) }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "WEBHOOK_SIGNING_SECRET") }}
+- name: ALLOW_PRIVATE_WEBHOOKS
+  value: {{ $root.Values.numbersApi.allowPrivateWebhooks | quote }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "INTERNAL_API_TOKEN") }}
 - name: NUMBERS_API_URL
   value: {{ include "talkifai.url" (dict "root" $root "component" "numbers-api") | quote }}
@@ -231,6 +239,8 @@ app.kubernetes.io/component: {{ .component }}
 - name: CALL_ORCHESTRATOR_URL
   value: {{ include "talkifai.url" (dict "root" $root "component" "call-orchestrator") | quote }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "INTERNAL_API_TOKEN") }}
+- name: ALLOW_PRIVATE_MODEL_SERVERS
+  value: {{ $root.Values.config.allowPrivate.modelServers | quote }}
 {{- with $root.Values.agentRuntime.providers.openaiBaseUrl }}
 - name: OPENAI_BASE_URL
   value: {{ . | quote }}
