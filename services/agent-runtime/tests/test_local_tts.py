@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import shutil
 from array import array
-from datetime import UTC, datetime
 
 import pytest
 from livekit import rtc
@@ -14,8 +13,8 @@ from agent_runtime.domain import EngineMissing
 from agent_runtime.local_tts import SAMPLE_RATE, EspeakTTS, espeak_voice
 from agent_runtime.sessions import build_components
 from talkifai_common.agent_capabilities import required_keys
-from talkifai_common.events import AgentData
-from talkifai_common.voice import Architecture, LLMConfig, STTConfig, TTSConfig, TTSProvider
+from talkifai_common.voice import TTSConfig, TTSProvider
+from tests.support.agent_fakes import agent_data
 
 pytestmark = pytest.mark.unit
 
@@ -90,22 +89,7 @@ def test_a_missing_engine_says_what_to_install() -> None:
 
 
 def test_an_agent_with_the_espeak_voice_needs_no_tts_key() -> None:
-    now = datetime.now(UTC)
-    agent = AgentData(
-        id="agent_offline",
-        name="Offline",
-        architecture=Architecture.PIPELINE,
-        instructions="Be helpful.",
-        greeting="Hello!",
-        language="en-GB",
-        stt=STTConfig(),
-        llm=LLMConfig(),
-        tts=TTSConfig(provider=TTSProvider.ESPEAK),
-        realtime=None,
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
+    agent = agent_data(language="en-GB", tts=TTSConfig(provider=TTSProvider.ESPEAK))
     assert required_keys(agent) == frozenset({"DEEPGRAM_API_KEY", "OPENAI_API_KEY"})
     built = build_components(agent, {"DEEPGRAM_API_KEY": "k", "OPENAI_API_KEY": "k"})
     assert isinstance(built.tts, EspeakTTS)

@@ -29,7 +29,6 @@ from talkifai_common.agent_capabilities import (
 from talkifai_common.destinations import Resolver
 from talkifai_common.events import AgentData
 from talkifai_common.voice import (
-    Architecture,
     LLMConfig,
     LLMProvider,
     STTConfig,
@@ -37,6 +36,7 @@ from talkifai_common.voice import (
     TTSConfig,
     TTSProvider,
 )
+from tests.support.agent_fakes import agent_data
 from tests.support.openai_server import OpenAICompatibleServer, ToolCall
 from tests.support.servers import serve_asgi
 
@@ -45,21 +45,11 @@ pytestmark = pytest.mark.unit
 
 def openai_agent(stt: STTProvider = STTProvider.OPENAI) -> AgentData:
     """A pipeline agent whose three providers are OpenAI-protocol ones, with local model names."""
-    now = datetime.now(UTC)
-    return AgentData(
-        id="agent_local",
-        name="Local Agent",
-        architecture=Architecture.PIPELINE,
-        instructions="Be helpful.",
-        greeting="Hello!",
-        language="en-US",
+    return agent_data(
+        "agent_local",
         stt=STTConfig(provider=stt, model="Systran/faster-whisper-small"),
         llm=LLMConfig(provider=LLMProvider.OPENAI, model="llama3.2"),
         tts=TTSConfig(provider=TTSProvider.OPENAI, model="kokoro", voice="af_sky"),
-        realtime=None,
-        version=1,
-        created_at=now,
-        updated_at=now,
     )
 
 
