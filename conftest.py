@@ -45,6 +45,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"a unit test uses a server: {', '.join(sorted(servers))}", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def environment_restored() -> Iterator[None]:
+    """Each test ends with the process environment it started with: livekit-agents' worker writes
+    LIVEKIT_API_KEY and friends into os.environ, which settings tests that ran after it read."""
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def plain_logs() -> None:
     """Services under test log through structlog without `configure_logging` (that is the entry

@@ -12,7 +12,7 @@ from livekit import rtc
 from agent_runtime.domain import EngineMissing
 from agent_runtime.local_tts import SAMPLE_RATE, EspeakTTS, espeak_voice
 from agent_runtime.sessions import build_components
-from talkifai_common.agent_capabilities import required_keys
+from talkifai_common.agent_capabilities import present_keys, required_keys
 from talkifai_common.voice import TTSConfig, TTSProvider
 from tests.support.agent_fakes import agent_data
 
@@ -88,9 +88,12 @@ def test_a_missing_engine_says_what_to_install() -> None:
         EspeakTTS(voice="en-us", binary="espeak-ng-not-installed-here")
 
 
-def test_an_agent_with_the_espeak_voice_needs_no_tts_key() -> None:
+def test_an_agent_with_the_espeak_voice_needs_the_program_not_a_key() -> None:
     agent = agent_data(language="en-GB", tts=TTSConfig(provider=TTSProvider.ESPEAK))
-    assert required_keys(agent) == frozenset({"DEEPGRAM_API_KEY", "OPENAI_API_KEY"})
+    assert required_keys(agent) == frozenset({"DEEPGRAM_API_KEY", "OPENAI_API_KEY", "espeak-ng"})
+    # Advertised where it is installed, and only there.
+    assert "espeak-ng" in present_keys({})
+    assert "espeak-ng" not in present_keys({}, installed=lambda _: None)
     built = build_components(agent, {"DEEPGRAM_API_KEY": "k", "OPENAI_API_KEY": "k"})
     assert isinstance(built.tts, EspeakTTS)
     assert built.tts.command()[3:5] == ["-v", "en-gb"]

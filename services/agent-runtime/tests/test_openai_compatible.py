@@ -186,7 +186,9 @@ def test_a_key_set_beside_the_base_url_is_sent_to_the_server(
 
 def test_a_runtime_with_a_base_url_is_seen_as_able_to_run_openai_providers() -> None:
     board = RuntimeBoard()
-    advertised = present_keys({"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"})
+    advertised = present_keys(
+        {"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"}, installed=lambda _: None
+    )
     capabilities = RuntimeCapabilities(
         instance_id="rt_1",
         agent_name="talkifai-agent",

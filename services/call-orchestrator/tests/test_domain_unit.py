@@ -692,6 +692,21 @@ def test_a_call_runs_when_one_runtime_has_every_key_the_agent_needs() -> None:
     check_agent_can_run(board, AGENT, ("CARTESIA_API_KEY", "DEEPGRAM_API_KEY", "OPENAI_API_KEY"))
 
 
+def test_an_engine_missing_everywhere_is_refused_saying_what_to_install() -> None:
+    board = RuntimeBoard()
+    _runtime(board, "art_1", ("DEEPGRAM_API_KEY", "OPENAI_API_KEY"))
+    with pytest.raises(AgentProviderKeyMissing) as refused:
+        check_agent_can_run(board, AGENT, ("DEEPGRAM_API_KEY", "OPENAI_API_KEY", "espeak-ng"))
+    assert refused.value.message.endswith("(install espeak-ng where agent-runtime runs)")
+    with pytest.raises(AgentProviderKeyMissing) as both:
+        check_agent_can_run(board, AGENT, ("CARTESIA_API_KEY", "espeak-ng"))
+    assert "(set CARTESIA_API_KEY and install espeak-ng where agent-runtime runs)" in (
+        both.value.message
+    )
+    _runtime(board, "art_2", ("DEEPGRAM_API_KEY", "OPENAI_API_KEY", "espeak-ng"))
+    check_agent_can_run(board, AGENT, ("DEEPGRAM_API_KEY", "OPENAI_API_KEY", "espeak-ng"))
+
+
 def test_keys_spread_over_runtimes_are_refused_naming_the_fewest_missing() -> None:
     board = RuntimeBoard()
     _runtime(board, "art_1", ("DEEPGRAM_API_KEY",))

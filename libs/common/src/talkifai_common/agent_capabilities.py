@@ -7,6 +7,10 @@ outbound call whose agent no live process can run before anyone is rung. `requir
 one place that says which variable each provider needs; agent-runtime's session builder reads
 the same table.
 
+Local engines an agent may use (espeak-ng) are advertised in the same list, by program name, when
+installed where the process runs: an agent speaking with one is refused before dialling where no
+live process has it, as one whose key is missing is.
+
 `OPENAI_BASE_URL` points the OpenAI providers at a self-hosted OpenAI-compatible server (Ollama,
 vLLM, LocalAI, Speaches, Kokoro-FastAPI...), which needs no key: where it is set it stands in for
 `OPENAI_API_KEY` (`KEY_ALTERNATIVES`).
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,8 +56,10 @@ STT_KEYS = {
     STTProvider.GOOGLE: GOOGLE_CLOUD,
 }
 LLM_KEYS = {LLMProvider.OPENAI: "OPENAI_API_KEY", LLMProvider.GOOGLE: "GOOGLE_API_KEY"}
-# Engines that run inside agent-runtime and need no key.
-KEYLESS_TTS = frozenset({TTSProvider.ESPEAK})
+# Engines that run inside agent-runtime and need no key: what they need is the program, by name.
+ESPEAK_NG = "espeak-ng"
+TTS_ENGINES = {TTSProvider.ESPEAK: ESPEAK_NG}
+ENGINES = frozenset(TTS_ENGINES.values())
 TTS_KEYS = {
     TTSProvider.CARTESIA: "CARTESIA_API_KEY",
     TTSProvider.ELEVENLABS: "ELEVEN_API_KEY",
@@ -89,16 +96,23 @@ def required_keys(agent: AgentData) -> frozenset[str]:
     # A component on the agent's own model server (`base_url`) needs no key of ours.
     if stt.base_url is None:
         keys.add(STT_KEYS[stt.provider])
-    if tts.base_url is None and tts.provider not in KEYLESS_TTS:
+    if tts.provider in TTS_ENGINES:
+        keys.add(TTS_ENGINES[tts.provider])
+    elif tts.base_url is None:
         keys.add(TTS_KEYS[tts.provider])
     if agent.llm is not None and agent.llm.base_url is None:
         keys.add(LLM_KEYS[agent.llm.provider])
     return frozenset(keys)
 
 
-def present_keys(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The provider-key variables set (not blank) in `env`: names only."""
-    return tuple(sorted(name for name in ALL_KEYS if env.get(name, "").strip()))
+def present_keys(
+    env: Mapping[str, str], installed: Callable[[str], object] = shutil.which
+) -> tuple[str, ...]:
+    """The provider-key variables set (not blank) in `env`, and the local engines `installed`
+    (found on the PATH): names only."""
+    variables = {name for name in ALL_KEYS if env.get(name, "").strip()}
+    engines = {name for name in ENGINES if installed(name)}
+    return tuple(sorted(variables | engines))
 
 
 def unmet_keys(required: Iterable[str], present: Iterable[str]) -> frozenset[str]:
@@ -117,7 +131,8 @@ class RuntimeCapabilities(BaseModel):
     instance_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
     agent_name: str = Field(description="The LiveKit agent name it registers (talkifai-agent).")
     key_variables: tuple[str, ...] = Field(
-        description="Provider-key environment variables set where it runs (names only)."
+        description="Provider-key environment variables set where it runs, and local engines "
+        "installed there (espeak-ng); names only."
     )
     at: datetime
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from talkifai_common.agent_capabilities import KEY_ALTERNATIVES
+from talkifai_common.agent_capabilities import ENGINES, KEY_ALTERNATIVES
 
 
 class CallError(Exception):
@@ -237,11 +237,15 @@ class AgentProviderKeyMissing(CallError):
         # OPENAI_BASE_URL)" tells a self-hosting team what to set too.
         names = [
             f"{name} (or {KEY_ALTERNATIVES[name]})" if name in KEY_ALTERNATIVES else name
-            for name in sorted(missing)
+            for name in sorted(set(missing) - ENGINES)
         ]
+        engines = sorted(set(missing) & ENGINES)
+        needs = ([f"set {', '.join(names)}"] if names else []) + (
+            [f"install {', '.join(engines)}"] if engines else []
+        )
         super().__init__(
             "Server error: the agent cannot run: no agent runtime has its providers' API keys "
-            f"(set {', '.join(names)} where agent-runtime runs)"
+            f"({' and '.join(needs)} where agent-runtime runs)"
         )
 
 
