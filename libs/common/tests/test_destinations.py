@@ -14,7 +14,7 @@ from talkifai_common.destinations import (
     Resolver,
     check_sip_destination,
     is_public_address,
-    parse_webhook_url,
+    parse_destination_url,
     resolve_public,
     validate_webhook_url,
 )
@@ -111,11 +111,11 @@ def test_globally_routable_addresses_are_allowed(address: str) -> None:
 )
 def test_urls_httpx_cannot_send_are_refused_naming_the_rule(url: str, rule: str) -> None:
     with pytest.raises(DestinationRefused, match=rule):
-        parse_webhook_url(url)
+        parse_destination_url(url)
 
 
 def test_an_internationalized_host_is_sent_in_its_ascii_form() -> None:
-    parsed = parse_webhook_url("https://b\u00fccher.example/hook")
+    parsed = parse_destination_url("https://b\u00fccher.example/hook")
     assert (parsed.host, parsed.port) == ("xn--bcher-kva.example", 443)
 
 

@@ -13,6 +13,7 @@ from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, Num
 from agent_runtime.domain import (
     TEXT_AGENT_REFUSAL,
     BadJobMetadata,
+    ModelServerRefused,
     ProviderKeyMissing,
     TextAgentRefused,
     UnknownAgent,
@@ -28,7 +29,14 @@ from talkifai_common.events import (
     new_event,
 )
 from talkifai_common.jobs import InboundJob, OutboundJob
-from talkifai_common.voice import Architecture, RealtimeConfig, TTSConfig, TTSProvider
+from talkifai_common.voice import (
+    Architecture,
+    LLMConfig,
+    LLMProvider,
+    RealtimeConfig,
+    TTSConfig,
+    TTSProvider,
+)
 from tests.support.agent_fakes import FakeSource, RecordingEvents, agent_data, number_data
 from tests.support.bus import replies_to_a_jetstream_publish
 
@@ -189,7 +197,7 @@ async def test_forgetting_the_agents_fetches_them_again_but_remembers_deletions(
     assert source.agent_fetches == 2
 
 
-def _runtime(source: FakeSource, env: dict[str, str]) -> Context:
+def _context(source: FakeSource, env: dict[str, str]) -> Context:
     return Context(
         settings=Settings(dev_mode=True),
         agents=AgentDirectory(source),
@@ -212,14 +220,14 @@ def _inbound_job(agent_id: str) -> str:
 async def test_a_job_for_a_text_agent_fails_with_the_seed_message() -> None:
     source = FakeSource(agents={"agent_t": KnownAgent("org_a", agent_data("agent_t", "text"))})
     with pytest.raises(TextAgentRefused) as caught:
-        await prepare_call(_inbound_job("agent_t"), _runtime(source, KEYS))
+        await prepare_call(_inbound_job("agent_t"), _context(source, KEYS))
     assert TEXT_AGENT_REFUSAL in caught.value.message
     assert caught.value.reason == "text_agent"
 
 
 async def test_a_job_for_an_unknown_agent_fails_clearly() -> None:
     with pytest.raises(UnknownAgent) as caught:
-        await prepare_call(_inbound_job("agent_gone"), _runtime(FakeSource(), KEYS))
+        await prepare_call(_inbound_job("agent_gone"), _context(FakeSource(), KEYS))
     assert caught.value.message == "Agent agent_gone does not exist"
 
 
@@ -228,10 +236,23 @@ async def test_a_consent_number_makes_the_call_ask_for_consent() -> None:
         agents={"agent_1": KnownAgent("org_a", agent_data())},
         numbers={"pn_1": KnownNumber("org_a", number_data(recording_mode="consent"))},
     )
-    prepared = await prepare_call(_inbound_job("agent_1"), _runtime(source, KEYS))
+    prepared = await prepare_call(_inbound_job("agent_1"), _context(source, KEYS))
     assert prepared.policy.ask_consent
     assert prepared.policy.greet_first
     assert prepared.org_id == "org_a"
+    assert prepared.components.architecture is Architecture.PIPELINE
+
+
+async def test_a_job_whose_agent_names_a_private_model_server_fails_before_any_component() -> None:
+    llm = LLMConfig(provider=LLMProvider.OPENAI, base_url="http://10.1.2.3:11434/v1")
+    source = FakeSource(agents={"agent_1": KnownAgent("org_a", agent_data(llm=llm))})
+    context = _context(source, KEYS)
+    context.settings = Settings(dev_mode=True, allow_private_model_servers=False)
+    with pytest.raises(ModelServerRefused, match=r"llm\.base_url: .*globally routable"):
+        await prepare_call(_inbound_job("agent_1"), context)
+    # Where the deployment allows private model servers, the same job is prepared.
+    context.settings = Settings(dev_mode=True, allow_private_model_servers=True)
+    prepared = await prepare_call(_inbound_job("agent_1"), context)
     assert prepared.components.architecture is Architecture.PIPELINE
 
 

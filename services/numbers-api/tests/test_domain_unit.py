@@ -785,3 +785,13 @@ def test_a_client_too_slow_for_the_live_feed_is_told_to_reconnect() -> None:
             live.deliver("telephony.agent.updated", _payload(f"ev_{n}", "org_a"))
         drained = [queue.get_nowait() for _ in range(queue.qsize())]
         assert None in drained
+
+
+def test_a_shutdown_reaches_a_client_whose_queue_is_full() -> None:
+    live = LiveEvents()
+    with live.connect("org_a") as queue:
+        for n in range(queue.maxsize):
+            live.deliver("telephony.agent.updated", _payload(f"ev_{n}", "org_a"))
+        assert queue.full()
+        live.close_all()
+        assert queue.get_nowait() is None

@@ -105,6 +105,12 @@ def required_keys(agent: AgentData) -> frozenset[str]:
     return frozenset(keys)
 
 
+def model_servers(agent: AgentData) -> list[tuple[str, str]]:
+    """(section, base_url) of each component of the agent on a model server of its own."""
+    sections = (("stt", agent.stt), ("llm", agent.llm), ("tts", agent.tts))
+    return [(name, c.base_url) for name, c in sections if c is not None and c.base_url is not None]
+
+
 def present_keys(
     env: Mapping[str, str], installed: Callable[[str], object] = shutil.which
 ) -> tuple[str, ...]:

@@ -159,17 +159,18 @@ def check_host(host: str, *, what: str, allow_private: bool) -> None:
 
 
 @dataclass(frozen=True)
-class WebhookUrl:
-    """A webhook URL as httpx reads it: scheme, ASCII host (IDNA-encoded) and port."""
+class DestinationUrl:
+    """An http(s) destination (a webhook, a model server) as httpx reads it: scheme, ASCII host
+    (IDNA-encoded) and port."""
 
     url: httpx.URL
     host: str
     port: int
 
 
-def parse_webhook_url(
+def parse_destination_url(
     raw: str, *, what: str = "Webhook URL", example: str = "https://example.com/hooks"
-) -> WebhookUrl:
+) -> DestinationUrl:
     """The URL httpx will send to, or DestinationRefused naming the rule it breaks."""
     if _CONTROL.search(raw):
         raise DestinationRefused(f"{what} must not contain spaces or control characters")
@@ -190,12 +191,12 @@ def parse_webhook_url(
     host = url.raw_host.decode("ascii")
     if literal_address(host) is None and not is_hostname(host):
         raise DestinationRefused(f"{what} host must be a valid hostname or IP address")
-    return WebhookUrl(url, host, url.port or (443 if url.scheme == "https" else 80))
+    return DestinationUrl(url, host, url.port or (443 if url.scheme == "https" else 80))
 
 
 def validate_webhook_url(raw: str, *, allow_private: bool) -> str:
     """`raw` when it is a deliverable http(s) URL, not to a literal non-public address."""
-    parsed = parse_webhook_url(raw)
+    parsed = parse_destination_url(raw)
     check_host(parsed.host, what="Webhook URL", allow_private=allow_private)
     return raw
 

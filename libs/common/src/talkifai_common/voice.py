@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from talkifai_common.destinations import DestinationError, parse_webhook_url
+from talkifai_common.destinations import DestinationError, parse_destination_url
 
 
 class Architecture(StrEnum):
@@ -115,7 +115,9 @@ class _ModelServer(_Strict):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                parse_webhook_url(value, what=MODEL_SERVER, example="https://models.example.com/v1")
+                parse_destination_url(
+                    value, what=MODEL_SERVER, example="https://models.example.com/v1"
+                )
             except DestinationError as exc:
                 raise ValueError(str(exc)) from exc
         return value

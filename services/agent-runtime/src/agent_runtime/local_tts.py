@@ -19,8 +19,8 @@ from livekit.agents import APIConnectionError, APIConnectOptions, tts
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
 
 from agent_runtime.domain import EngineMissing
+from talkifai_common.agent_capabilities import ESPEAK_NG
 
-ESPEAK_NG = "espeak-ng"
 SAMPLE_RATE = 22_050  # espeak-ng's own rate
 WORDS_PER_MINUTE = 165  # a little under espeak-ng's default of 175: easier on a phone line
 

@@ -30,12 +30,13 @@ from talkifai_common.agent_capabilities import (
     REALTIME_KEYS,
     STT_KEYS,
     TTS_KEYS,
+    model_servers,
 )
 from talkifai_common.destinations import (
     DestinationRefused,
     ResolutionFailed,
     Resolver,
-    parse_webhook_url,
+    parse_destination_url,
     resolve_public,
     system_resolver,
 )
@@ -202,11 +203,9 @@ async def check_model_servers(
     """Before anything connects: each of the agent's model servers (`base_url`) resolves to
     addresses the destination policy allows (ModelServerRefused naming the section otherwise;
     UpstreamUnavailable when the name cannot be resolved now)."""
-    for section, config in (("stt", agent.stt), ("llm", agent.llm), ("tts", agent.tts)):
-        if config is None or config.base_url is None:
-            continue
+    for section, base_url in model_servers(agent):
         try:
-            url = parse_webhook_url(config.base_url, what=MODEL_SERVER)
+            url = parse_destination_url(base_url, what=MODEL_SERVER)
             await resolve_public(
                 url.host,
                 url.port,

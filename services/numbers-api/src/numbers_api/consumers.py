@@ -38,6 +38,14 @@ class _Client:
     org_id: str
     queue: asyncio.Queue[LiveEvent | None] = field(default_factory=lambda: asyncio.Queue(256))
 
+    def disconnect(self) -> None:
+        """Tell the client to disconnect (None), even when its queue is full: what it has not
+        read is dropped to make room (it refetches when it reconnects), since a disconnect lost
+        to a full queue would leave its stream open with nothing but pings."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
 
 class LiveEvents:
     """Fans bus events out to the connected SSE clients of each organization."""
@@ -73,24 +81,14 @@ class LiveEvents:
                 client.queue.put_nowait(event)
             except asyncio.QueueFull:
                 # The client reconnects with Last-Event-ID semantics on its side and refetches.
-                # What it has not read is dropped to make room for the disconnect: it refetches
-                # anyway, and a disconnect that found the queue full would leave its stream open
-                # with nothing but pings.
                 self._clients.discard(client)
-                _drain(client.queue)
-                client.queue.put_nowait(None)
+                client.disconnect()
 
     def close_all(self) -> None:
         """Tell every client to disconnect (graceful shutdown)."""
         for client in list(self._clients):
-            with contextlib.suppress(asyncio.QueueFull):
-                client.queue.put_nowait(None)
+            client.disconnect()
         self._clients.clear()
-
-
-def _drain(queue: asyncio.Queue[LiveEvent | None]) -> None:
-    while not queue.empty():
-        queue.get_nowait()
 
 
 def register_consumers(

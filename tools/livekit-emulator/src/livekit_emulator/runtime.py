@@ -20,11 +20,9 @@ class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.state = EmulatorState()
-        # Counts resets: a request held back by a latency fault across a reset was sent to the
-        # server that was reset, and is not carried out on the fresh one (a restarted LiveKit
-        # does not act on requests its former process had received).
-        self.generation = 0
-        # Set (and replaced) by each reset, to answer held requests at once.
+        # Set, then replaced, by each reset: a request held back by a latency fault across a
+        # reset was sent to the server that was reset and is answered at once, not carried out
+        # on the fresh one (a restarted LiveKit does not act on its former process's requests).
         self.reset_signal = asyncio.Event()
         self.webhooks = WebhookSender(config)
         self.rooms = RoomManager(config, self.state, self.webhooks)
@@ -45,7 +43,6 @@ class Emulator:
 
         Connected agent workers stay registered: they are connections, not resources.
         """
-        self.generation += 1
         self.reset_signal.set()
         self.reset_signal = asyncio.Event()
         self.calls.shutdown()

@@ -65,7 +65,7 @@ async def endpoint(request: Request) -> Response:
     faults = emu.state.faults
     if faults.latency_ms:
         # A slow LiveKit has the request and acts on it late, even when its caller gave up.
-        generation, reset = emu.generation, emu.reset_signal
+        reset = emu.reset_signal
         await request.body()
         faults.held += 1
         try:
@@ -73,7 +73,7 @@ async def endpoint(request: Request) -> Response:
                 await asyncio.wait_for(reset.wait(), faults.latency_ms / 1000)
         finally:
             faults.held -= 1
-        if emu.generation != generation:
+        if reset.is_set():
             # Reset meanwhile: the server that had the request is gone.
             err = TwirpError("unavailable", "livekit emulator: reset while the request waited")
             _log_call(path, err.status, err.code, started)

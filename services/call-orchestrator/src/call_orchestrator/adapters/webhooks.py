@@ -33,7 +33,7 @@ from call_orchestrator.adapters.postgres import AttemptOutcome, Delivery, Delive
 from talkifai_common.destinations import (
     DestinationError,
     Resolver,
-    parse_webhook_url,
+    parse_destination_url,
     resolve_public,
     system_resolver,
 )
@@ -79,7 +79,7 @@ async def check_destination(
 ) -> Destination:
     """The checked destination of `url`, resolved now (DestinationError otherwise). The returned
     URL names the checked address itself, so the connection cannot reach another one."""
-    parsed = parse_webhook_url(url)
+    parsed = parse_destination_url(url)
     if allow_private:
         return Destination(url)
     addresses = await resolve_public(

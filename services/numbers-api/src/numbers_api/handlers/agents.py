@@ -9,8 +9,9 @@ from numbers_api.adapters.postgres import Store, Tx, decode_cursor, encode_curso
 from numbers_api.domain import SOURCE, new_id
 from numbers_api.errors import AgentInUse, AgentNotFound
 from numbers_api.schemas import AgentCreate, AgentUpdate, Page
+from talkifai_common.agent_capabilities import model_servers
 from talkifai_common.auth import Principal
-from talkifai_common.destinations import DestinationRefused, check_host, parse_webhook_url
+from talkifai_common.destinations import DestinationRefused, check_host, parse_destination_url
 from talkifai_common.errors import ValidationFailed
 from talkifai_common.events import AgentData, EventName, new_event
 from talkifai_common.voice import (
@@ -95,15 +96,12 @@ def _resolve_agent(
 def _check_model_servers(agent: AgentData, *, allow_private: bool) -> None:
     """ValidationFailed naming `<section>.base_url` for a model server the destination policy
     refuses (a literal non-public address unless private model servers are allowed)."""
-    for key in ("stt", "llm", "tts"):
-        config = getattr(agent, key)
-        if config is None or config.base_url is None:
-            continue
+    for section, base_url in model_servers(agent):
         try:
-            host = parse_webhook_url(config.base_url, what=MODEL_SERVER).host
+            host = parse_destination_url(base_url, what=MODEL_SERVER).host
             check_host(host, what=MODEL_SERVER, allow_private=allow_private)
         except DestinationRefused as exc:
-            raise ValidationFailed.for_field(f"{key}.base_url", str(exc)) from exc
+            raise ValidationFailed.for_field(f"{section}.base_url", str(exc)) from exc
 
 
 async def create_agent(
