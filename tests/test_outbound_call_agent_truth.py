@@ -218,6 +218,8 @@ async def test_an_agent_failing_while_the_callee_rings_fails_the_call_with_the_a
 ) -> None:
     agent = await _number_with_outbound_agent(stack)
     await stack.lk.control.set_outcome(CALLEE, ring_ms=30_000)
+    # The room refuses the agent's join: the agent fails while the callee's phone rings.
+    await stack.lk.control.set_faults(refuse_joins=True)
 
     response = await _call(stack)
 

@@ -20,6 +20,7 @@ from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
 from agent_runtime.handlers import Context
 from agent_runtime.worker import create_server
+from livekit_emulator.rtc import JOIN_REFUSED
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from talkifai_common.events import EventName
 from talkifai_common.jobs import InboundJob
@@ -92,6 +93,8 @@ async def test_the_worker_registers_as_talkifai_agent(stack: Stack) -> None:
 async def test_an_inbound_call_reaches_our_worker_with_the_numbers_metadata(stack: Stack) -> None:
     lk = stack.lk
     await lk.control.reset()
+    # The room refuses the agent's join, so the job ends here with a clear failure.
+    await lk.control.set_faults(refuse_joins=True)
     stack.events.events.clear()
     lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
     try:
@@ -126,8 +129,8 @@ async def test_an_inbound_call_reaches_our_worker_with_the_numbers_metadata(stac
         assert job["worker_id"] == (await lk.control.state())["workers"][0]["id"]
         assert job["accepted_at_ms"] is not None
         assert job["participant_identity"] == f"agent-{job['id']}"
-        # No media in the emulator: the worker's join was refused, and the job says so.
-        assert job["join_attempts"] >= 1
+        # The worker's join was refused, and the job says so.
+        assert job["join_error"] == JOIN_REFUSED
 
         async def failure() -> Any:
             return [e for e in stack.events.events if e.name is EventName.CALL_AGENT_FAILED]

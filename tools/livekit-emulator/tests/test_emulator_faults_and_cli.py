@@ -27,6 +27,8 @@ async def test_unavailable_server_fails_every_twirp_call_with_503(
         "latency_ms": 0,
         "refused": 1,
         "held": 0,
+        "refuse_joins": False,
+        "joins_refused": 0,
     }
     await lk.control.set_faults()
     assert (await lkapi.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())).items == []

@@ -17,7 +17,7 @@ from livekit.protocol.agent_dispatch import CreateAgentDispatchRequest
 from websockets.asyncio.client import ClientConnection, connect
 
 from livekit_emulator.testing import RunningEmulator
-from livekit_emulator.workers import RTC_REFUSAL
+from livekit_emulator.rtc import JOIN_REFUSED
 from tests.support.emulator import WAIT_S, inbound_trunk, individual_rule
 
 AGENT = "talkifai-agent"
@@ -190,10 +190,11 @@ async def test_a_dispatch_for_another_agent_name_creates_no_job(
         assert AGENT in [d["agent_name"] for d in state["agent_dispatches"]]
 
 
-async def test_joining_the_room_is_refused_for_lack_of_media_and_the_job_says_so(
+async def test_a_refused_join_is_said_on_the_job(
     lk: RunningEmulator, lkapi: api.LiveKitAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="uvicorn.error")
+    await lk.control.set_faults(refuse_joins=True)
     async with worker(lk) as w:
         await lkapi.agent_dispatch.create_dispatch(
             CreateAgentDispatchRequest(agent_name=AGENT, room="outbound_3")
@@ -207,15 +208,15 @@ async def test_joining_the_room_is_refused_for_lack_of_media_and_the_job_says_so
         with pytest.raises(websockets.InvalidStatus) as caught:
             async with connect(_ws_url(lk, f"/rtc?access_token={token}")):
                 pass
-        assert caught.value.response.status_code == 501
+        assert caught.value.response.status_code == 503
         # An expected refusal, not an error of the server (uvicorn would log one, see logs.py).
         assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         failed = agent.UpdateJobStatus(job_id=job.id, status=agent.JobStatus.JS_FAILED)
         await w.send(agent.WorkerMessage(update_job=failed))
         jobs = await _wait_state(lk, "jobs", lambda js: js and js[0]["state"] == "JS_FAILED")
-        assert jobs[0]["join_attempts"] == 1
-        assert jobs[0]["error"] == RTC_REFUSAL
-        assert "no media" in str(jobs[0]["media"])
+        assert jobs[0]["join_error"] == JOIN_REFUSED
+        assert jobs[0]["error"] == JOIN_REFUSED
+        assert jobs[0]["joined_at_ms"] is None
 
 
 async def test_a_worker_that_does_not_register_first_is_disconnected(

@@ -23,6 +23,9 @@ class Grants:
     api_key: str
     video: Mapping[str, Any] = field(default_factory=dict)
     sip: Mapping[str, Any] = field(default_factory=dict)
+    # Every claim of the token (`sub`, `name`, `metadata`, `attributes`, `kind`...): a participant
+    # joining over /rtc takes its identity and initial state from them.
+    claims: Mapping[str, Any] = field(default_factory=dict)
 
     def video_flag(self, name: str) -> bool:
         """A boolean video grant such as `roomAdmin`."""
@@ -32,6 +35,11 @@ class Grants:
         """A string video grant such as `room`."""
         value = self.video.get(name.lower(), "")
         return value if isinstance(value, str) else ""
+
+    def video_permission(self, name: str) -> bool:
+        """A publishing or subscribing grant, which LiveKit reads as allowed when absent."""
+        value = self.video.get(name.lower())
+        return value is not False
 
     def sip_flag(self, name: str) -> bool:
         """A boolean SIP grant (`admin` or `call`)."""
@@ -85,7 +93,10 @@ def authenticate(
     except jwt.PyJWTError as exc:
         raise AuthError(f"invalid authorization token: {_go_jwt_reason(exc)}") from exc
     grants = Grants(
-        api_key=api_key, video=_lower_keys(claims.get("video")), sip=_lower_keys(claims.get("sip"))
+        api_key=api_key,
+        video=_lower_keys(claims.get("video")),
+        sip=_lower_keys(claims.get("sip")),
+        claims=claims,
     )
     if len(_verified) >= _VERIFIED_CAPACITY:
         _verified.clear()

@@ -61,6 +61,7 @@ class FaultsIn(BaseModel):
 
     unavailable: bool = False
     latency_ms: int = Field(default=0, ge=0)
+    refuse_joins: bool = False
 
 
 def _emu(request: Request) -> Emulator:
@@ -138,11 +139,13 @@ async def post_hangup(request: Request) -> Response:
 
 
 async def post_faults(request: Request) -> Response:
-    """`POST /emulator/faults`: make Twirp calls fail or slow down."""
+    """`POST /emulator/faults`: make Twirp calls fail or slow down, or refuse room joins."""
     body = await _body(request, FaultsIn)
     if isinstance(body, JSONResponse):
         return body
-    _emu(request).state.faults = Faults(unavailable=body.unavailable, latency_ms=body.latency_ms)
+    _emu(request).state.faults = Faults(
+        unavailable=body.unavailable, latency_ms=body.latency_ms, refuse_joins=body.refuse_joins
+    )
     return JSONResponse(body.model_dump())
 
 

@@ -47,11 +47,11 @@ def configure(level: str = "INFO") -> None:
 class DenialResponseNoise(logging.Filter):
     """Drops uvicorn's "ASGI callable returned without completing handshake." error.
 
-    `/rtc` refuses every join with a WebSocket denial response (HTTP 501 and the reason); the
-    client receives it, but uvicorn's websockets-sansio implementation never marks the handshake
-    done after a denial and logs this error for each one (Kludex/uvicorn#3138, open). It is the
-    only handshake-less return the emulator makes, so the message is noise here, one per
-    emulated call.
+    `/rtc` refuses a join it cannot take (the `/rtc/v1` path every SDK tries first, bad tokens,
+    the `refuse_joins` fault) with a WebSocket denial response (the HTTP status and the reason);
+    the client receives it, but uvicorn's websockets-sansio implementation never marks the
+    handshake done after a denial and logs this error for each one (Kludex/uvicorn#3138, open).
+    Denials are the only handshake-less returns the emulator makes, so the message is noise here.
     """
 
     MESSAGE = "ASGI callable returned without completing handshake."

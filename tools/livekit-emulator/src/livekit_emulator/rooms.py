@@ -39,6 +39,8 @@ DEFAULT_DEPARTURE_TIMEOUT_S = 20
 
 log = logging.getLogger("livekit_emulator.rooms")
 
+ParticipantJoinedHook = Callable[[RoomRecord, ParticipantInfo], None]
+ParticipantUpdatedHook = Callable[[str, ParticipantInfo], None]
 ParticipantLeftHook = Callable[[str, ParticipantInfo, int], None]
 RoomClosedHook = Callable[[RoomRecord], None]
 DispatchHook = Callable[[RoomRecord, AgentDispatch], None]
@@ -57,6 +59,8 @@ class RoomManager:
         self._config = config
         self._state = state
         self._webhooks = webhooks
+        self.participant_joined_hooks: list[ParticipantJoinedHook] = []
+        self.participant_updated_hooks: list[ParticipantUpdatedHook] = []
         self.participant_left_hooks: list[ParticipantLeftHook] = []
         self.room_closed_hooks: list[RoomClosedHook] = []
         self.dispatch_hooks: list[DispatchHook] = []
@@ -154,6 +158,8 @@ class RoomManager:
             },
         )
         self._webhooks.notify("participant_joined", room=record.info, participant=participant)
+        for hook in list(self.participant_joined_hooks):
+            hook(record, participant)
         return participant
 
     def set_attributes(self, room_name: str, identity: str, attributes: dict[str, str]) -> None:
@@ -167,7 +173,13 @@ class RoomManager:
                 participant.attributes[key] = value
             elif key in participant.attributes:
                 del participant.attributes[key]
+        self.participant_updated(room_name, participant)
+
+    def participant_updated(self, room_name: str, participant: ParticipantInfo) -> None:
+        """A participant's name, metadata, attributes or tracks changed: clients are told."""
         participant.version += 1
+        for hook in list(self.participant_updated_hooks):
+            hook(room_name, participant)
 
     def remove_participant(
         self, room_name: str, identity: str, reason: int
@@ -322,6 +334,8 @@ async def update_participant(
         participant.name = req.name
     if req.attributes:
         emu.rooms.set_attributes(req.room, req.identity, dict(req.attributes))
+    elif req.metadata or req.name:
+        emu.rooms.participant_updated(req.room, participant)
     return participant
 
 

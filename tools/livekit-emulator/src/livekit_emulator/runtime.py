@@ -8,6 +8,7 @@ from livekit_emulator import agents, calls, egress, rooms, sip
 from livekit_emulator.calls import CallManager
 from livekit_emulator.config import EmulatorConfig
 from livekit_emulator.rooms import RoomManager
+from livekit_emulator.rtc import MediaHub
 from livekit_emulator.state import EmulatorState
 from livekit_emulator.twirp import Method
 from livekit_emulator.webhooks import WebhookSender
@@ -31,6 +32,7 @@ class Emulator:
         self.workers = WorkerManager(config, self.state)
         self.rooms.dispatch_hooks.append(self.workers.on_dispatch)
         self.rooms.room_closed_hooks.append(self.workers.on_room_closed)
+        self.media = MediaHub(self)
         self.services: dict[str, dict[str, Method]] = {
             "SIP": {**sip.METHODS, **calls.METHODS},
             "AgentDispatchService": agents.METHODS,
@@ -48,13 +50,15 @@ class Emulator:
         self.calls.shutdown()
         self.rooms.shutdown()
         self.workers.shutdown()
+        self.media.reset()
         fresh = EmulatorState()
         for name in fresh.__dataclass_fields__:
             if name != "workers":
                 setattr(self.state, name, getattr(fresh, name))
 
     async def aclose(self) -> None:
-        """Stop calls and timers, then deliver what webhooks are still queued."""
+        """Disconnect participants, stop calls and timers, deliver what webhooks are queued."""
+        await self.media.aclose()
         self.calls.shutdown()
         self.rooms.shutdown()
         self.workers.shutdown()

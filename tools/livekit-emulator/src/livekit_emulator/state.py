@@ -151,10 +151,6 @@ class WorkerRecord:
         }
 
 
-# What the control API says about media for every job: the emulator has no WebRTC.
-NO_MEDIA = "the emulator carries no media: a worker cannot join the room over WebRTC"
-
-
 @dataclass
 class JobRecord:
     """A job offered to workers for one agent dispatch; its `status` is LiveKit's JobStatus."""
@@ -178,8 +174,8 @@ class JobRecord:
     running_at_ms: int | None = None
     ended_at_ms: int | None = None
     terminated_at_ms: int | None = None
-    # Attempts by the job's participant to join the room over /rtc, all refused (no media).
-    join_attempts: int = 0
+    # When the job's participant (the agent) joined the room over /rtc, or why it could not.
+    joined_at_ms: int | None = None
     join_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -203,8 +199,7 @@ class JobRecord:
             "running_at_ms": self.running_at_ms,
             "ended_at_ms": self.ended_at_ms,
             "terminated_at_ms": self.terminated_at_ms,
-            "media": NO_MEDIA,
-            "join_attempts": self.join_attempts,
+            "joined_at_ms": self.joined_at_ms,
             "join_error": self.join_error,
         }
 
@@ -219,6 +214,10 @@ class Faults:
     refused: int = 0
     # Twirp calls received and being held back by `latency_ms` right now.
     held: int = 0
+    # `/rtc` answers every join with 503 (a LiveKit node that cannot take participants).
+    refuse_joins: bool = False
+    # Joins refused because of `refuse_joins`.
+    joins_refused: int = 0
 
 
 @dataclass

@@ -93,9 +93,14 @@ class EmulatorControl:
         result: dict[str, Any] = await self._post(f"/emulator/calls/{sip_call_id}/hangup")
         return result
 
-    async def set_faults(self, *, unavailable: bool = False, latency_ms: int = 0) -> None:
+    async def set_faults(
+        self, *, unavailable: bool = False, latency_ms: int = 0, refuse_joins: bool = False
+    ) -> None:
         """Replace the injected faults."""
-        await self._post("/emulator/faults", {"unavailable": unavailable, "latency_ms": latency_ms})
+        await self._post(
+            "/emulator/faults",
+            {"unavailable": unavailable, "latency_ms": latency_ms, "refuse_joins": refuse_joins},
+        )
 
     async def reset(self) -> None:
         """Forget every resource, call, outcome and fault."""

@@ -19,7 +19,7 @@ import httpx
 import jwt
 from google.protobuf.json_format import MessageToJson
 from livekit.protocol.egress import EgressInfo
-from livekit.protocol.models import ParticipantInfo, Room
+from livekit.protocol.models import ParticipantInfo, Room, TrackInfo
 from livekit.protocol.webhook import WebhookEvent
 
 from livekit_emulator import ids
@@ -55,6 +55,7 @@ class WebhookSender:
         room: Room | None = None,
         participant: ParticipantInfo | None = None,
         egress_info: EgressInfo | None = None,
+        track: TrackInfo | None = None,
     ) -> None:
         """Queue one event for every configured URL; never blocks the API that caused it."""
         if not self._config.webhook_urls:
@@ -68,6 +69,8 @@ class WebhookSender:
             message.participant.CopyFrom(participant)
         if egress_info is not None:
             message.egress_info.CopyFrom(egress_info)
+        if track is not None:
+            message.track.CopyFrom(track)
         log.info("webhook queued", extra={"event": event, "room": room.name if room else ""})
         body = MessageToJson(message, indent=None).encode()
         order_key = (

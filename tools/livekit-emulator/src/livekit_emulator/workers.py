@@ -7,10 +7,8 @@ with `availability`; a worker that answers `available` gets `assignment{job, url
 room-join JWT for the identity it chose, then reports `update_job` and `update_worker`; pings get
 pongs; when the room closes, running jobs get `termination`.
 
-What a real server would do next cannot happen here: the worker joins the room over LiveKit's
-real-time (WebRTC) protocol, which the emulator does not carry. `/rtc` refuses every join with a
-clear reason and the job records the attempt (`join_attempts`, `join_error`), so the worker's job
-fails visibly rather than pretending a media session.
+The worker then joins the room over `/rtc` (see `rtc.py`) with the assignment's token; the job
+records when its participant joined (`joined_at_ms`).
 """
 
 from __future__ import annotations
@@ -24,20 +22,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import jwt
 from google.protobuf.message import DecodeError
 from livekit import api
 from livekit.protocol import agent, models
 from livekit.protocol.agent_dispatch import AgentDispatch
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from livekit_emulator import ids
 from livekit_emulator.auth import authenticate
 from livekit_emulator.errors import AuthError
-from livekit_emulator.state import NO_MEDIA, EmulatorState, JobRecord, RoomRecord, WorkerRecord
+from livekit_emulator.state import EmulatorState, JobRecord, RoomRecord, WorkerRecord
 
 if TYPE_CHECKING:
     from livekit_emulator.config import EmulatorConfig
@@ -51,8 +47,6 @@ ASSIGNMENT_TOKEN_TTL = timedelta(hours=6)
 SERVER_VERSION = "1.9.0-emulator"
 PROTOCOL_VERSION = 16
 AGENT_PROTOCOL_VERSION = 1
-# Why `/rtc` refuses a join: said in the refusal and kept on the job.
-RTC_REFUSAL = "livekit emulator: " + NO_MEDIA
 
 _FINAL = ("JS_SUCCESS", "JS_FAILED", "JS_CANCELLED")
 
@@ -333,6 +327,7 @@ class WorkerManager:
         if status in _FINAL:
             job.ended_at_ms = _now_ms()
             # The SDK reports no reason; a refused join is the reason the emulator knows of.
+            # The SDK reports no reason; a refused join is the reason the emulator knows of.
             job.error = update.error or (job.join_error if status == "JS_FAILED" else "") or ""
         log.info("job status", extra={"job_id": job.id, "status": status, "error": job.error})
 
@@ -345,37 +340,15 @@ class WorkerManager:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- /rtc: joins are refused ---------------------------------------------------------------
-
-    def record_join_attempt(self, authorization: str | None, query_token: str | None) -> None:
-        """Note a refused join on the job whose participant it was (when the token says so)."""
-        token = query_token or (authorization or "").removeprefix("Bearer ").strip()
-        if not token:
-            return
-        try:
-            claims = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            return
-        identity = claims.get("sub", "")
-        room = (claims.get("video") or {}).get("room", "")
+    def note_join(self, room: str, identity: str, error: str | None = None) -> None:
+        """A participant joined over /rtc (or was refused): when it is a job's agent, the job
+        says when (or why not)."""
         for job in self._state.jobs.values():
             if job.participant_identity == identity and job.room == room:
-                job.join_attempts += 1
-                job.join_error = RTC_REFUSAL
-
-    async def rtc_socket(self, websocket: WebSocket) -> None:
-        """`/rtc`: the real-time signalling a participant joins through; never available here."""
-        self.record_join_attempt(
-            websocket.headers.get("authorization"), websocket.query_params.get("access_token")
-        )
-        await websocket.send_denial_response(PlainTextResponse(RTC_REFUSAL, status_code=501))
-
-    async def rtc_http(self, request: Request) -> Response:
-        """`/rtc/validate` and plain GETs of `/rtc`: the reason a join fails, as LiveKit answers it."""
-        self.record_join_attempt(
-            request.headers.get("authorization"), request.query_params.get("access_token")
-        )
-        return PlainTextResponse(RTC_REFUSAL, status_code=501)
+                if error is None:
+                    job.joined_at_ms = job.joined_at_ms or _now_ms()
+                else:
+                    job.join_error = error
 
     def shutdown(self) -> None:
         """Stop offering jobs (the server is stopping)."""
@@ -389,22 +362,11 @@ async def _close(websocket: WebSocket, code: int = 1000) -> None:
 
 
 def routes() -> list[Route | WebSocketRoute]:
-    """The `/agent` and `/rtc` routes; each finds the emulator on `app.state.emulator`."""
+    """The `/agent` route; it finds the emulator on `app.state.emulator`."""
 
     async def agent_ws(websocket: WebSocket) -> None:
         await websocket.app.state.emulator.workers.serve(websocket)
 
-    async def rtc_ws(websocket: WebSocket) -> None:
-        await websocket.app.state.emulator.workers.rtc_socket(websocket)
-
-    async def rtc_http(request: Request) -> Response:
-        response: Response = await request.app.state.emulator.workers.rtc_http(request)
-        return response
-
     return [
         WebSocketRoute("/agent", agent_ws),
-        WebSocketRoute("/rtc", rtc_ws),
-        WebSocketRoute("/rtc/{path:path}", rtc_ws),
-        Route("/rtc", rtc_http, methods=["GET"]),
-        Route("/rtc/{path:path}", rtc_http, methods=["GET"]),
     ]

@@ -1,0 +1,167 @@
+"""Audio between participants: one reader per published track fans its frames out to taps.
+
+A published track's frames are read once (aiortc decodes them) and copied to every tap: the
+outgoing track of each subscriber's peer connection, and any listener of the emulator's own
+(recordings, emulated people). A tap's queue is bounded: a subscriber that stops reading loses its
+oldest frames, never the publisher's pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import logging
+import time
+from collections.abc import Callable
+
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame
+
+log = logging.getLogger("livekit_emulator.media")
+
+# Opus at 48 kHz in 20 ms frames: what LiveKit's clients send and what aiortc encodes.
+SAMPLE_RATE = 48_000
+FRAME_SAMPLES = 960
+_TAP_QUEUE_FRAMES = 50  # one second of audio
+
+FrameListener = Callable[[AudioFrame], None]
+
+
+class TapTrack(MediaStreamTrack):
+    """The copy of one published track that one subscriber's peer connection sends."""
+
+    kind = "audio"
+
+    def __init__(self, fanout: TrackFanout) -> None:
+        super().__init__()
+        self._fanout = fanout
+        self._queue: asyncio.Queue[AudioFrame | None] = asyncio.Queue(_TAP_QUEUE_FRAMES)
+
+    def put(self, frame: AudioFrame | None) -> None:
+        """Queue a frame (None: the source ended), dropping the oldest when full."""
+        if self._queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._queue.get_nowait()
+        self._queue.put_nowait(frame)
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._queue.get()
+        if frame is None:
+            self.stop()
+            raise MediaStreamError
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self._fanout.detach(self)
+
+
+class TrackFanout:
+    """Reads one published track and hands each frame to every tap and listener."""
+
+    def __init__(self, source: MediaStreamTrack, name: str) -> None:
+        self._source = source
+        self._taps: set[TapTrack] = set()
+        self._listeners: list[FrameListener] = []
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"fanout {name}")
+
+    def tap(self) -> TapTrack:
+        """A new outgoing copy of this track."""
+        tap = TapTrack(self)
+        self._taps.add(tap)
+        return tap
+
+    def detach(self, tap: TapTrack) -> None:
+        """Forget a tap (its subscriber left or unsubscribed)."""
+        self._taps.discard(tap)
+
+    def listen(self, listener: FrameListener) -> Callable[[], None]:
+        """Call `listener` with every frame from now on; returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                frame = await self._source.recv()
+                for tap in list(self._taps):
+                    tap.put(frame)
+                for listener in list(self._listeners):
+                    listener(frame)
+        except MediaStreamError:
+            pass
+        finally:
+            for tap in list(self._taps):
+                tap.put(None)
+
+    async def aclose(self) -> None:
+        """Stop reading; the taps end."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class PacedAudioSource(MediaStreamTrack):
+    """An outgoing audio track the emulator itself fills (an emulated person's voice).
+
+    Frames are sent at real time: queued PCM when there is some, silence otherwise, so the far end
+    hears a continuous stream as from a telephone line.
+    """
+
+    kind = "audio"
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
+        super().__init__()
+        self._rate = sample_rate
+        self._samples_per_frame = sample_rate // 50
+        self._pending = bytearray()
+        self._pts = 0
+        self._started: float | None = None
+        self._drained = asyncio.Event()
+        self._drained.set()
+
+    def push_pcm(self, pcm: bytes) -> None:
+        """Queue signed 16-bit mono PCM at this source's rate."""
+        self._pending.extend(pcm)
+        if self._pending:
+            self._drained.clear()
+
+    def clear(self) -> None:
+        """Drop what is still queued (the person stops talking)."""
+        self._pending.clear()
+        self._drained.set()
+
+    async def drained(self) -> None:
+        """Wait until everything queued has been sent."""
+        await self._drained.wait()
+
+    @property
+    def speaking(self) -> bool:
+        return bool(self._pending)
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._started is None:
+            self._started = time.monotonic()
+        due = self._started + self._pts / self._rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        size = self._samples_per_frame * 2
+        chunk = bytes(self._pending[:size])
+        del self._pending[:size]
+        if len(chunk) < size:
+            chunk += bytes(size - len(chunk))
+        if not self._pending:
+            self._drained.set()
+        frame = AudioFrame(format="s16", layout="mono", samples=self._samples_per_frame)
+        frame.planes[0].update(chunk)
+        frame.sample_rate = self._rate
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, self._rate)
+        self._pts += self._samples_per_frame
+        return frame
