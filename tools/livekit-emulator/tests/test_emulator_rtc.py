@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from livekit import api, rtc
@@ -26,14 +27,14 @@ def ws_url(lk: RunningEmulator) -> str:
     return lk.url.replace("http://", "ws://")
 
 
-def join_token(lk: RunningEmulator, identity: str, room: str = "media", **claims: object) -> str:
+def join_token(lk: RunningEmulator, identity: str, attributes: dict[str, str] | None = None) -> str:
     token = (
         api.AccessToken(lk.api_key, lk.api_secret)
         .with_identity(identity)
-        .with_grants(api.VideoGrants(room_join=True, room=room, can_update_own_metadata=True))
+        .with_grants(api.VideoGrants(room_join=True, room="media", can_update_own_metadata=True))
     )
-    if "attributes" in claims:
-        token = token.with_attributes(claims["attributes"])  # type: ignore[arg-type]
+    if attributes:
+        token = token.with_attributes(attributes)
     return token.to_jwt()
 
 
@@ -46,16 +47,21 @@ async def rooms() -> AsyncIterator[list[rtc.Room]]:
         await room.disconnect()
 
 
-async def connect(lk: RunningEmulator, rooms: list[rtc.Room], identity: str, **claims: object) -> rtc.Room:
+async def connect(
+    lk: RunningEmulator,
+    rooms: list[rtc.Room],
+    identity: str,
+    attributes: dict[str, str] | None = None,
+) -> rtc.Room:
     room = rtc.Room()
     rooms.append(room)
     await asyncio.wait_for(
-        room.connect(ws_url(lk), join_token(lk, identity, **claims)), JOIN_TIMEOUT_S
+        room.connect(ws_url(lk), join_token(lk, identity, attributes)), JOIN_TIMEOUT_S
     )
     return room
 
 
-def first(room: rtc.Room, event: str) -> asyncio.Future[tuple[object, ...]]:
+def first(room: rtc.Room, event: Any) -> asyncio.Future[tuple[object, ...]]:
     """A future of the next `event` on `room`, with the event's arguments."""
     future: asyncio.Future[tuple[object, ...]] = asyncio.get_running_loop().create_future()
 
@@ -99,16 +105,16 @@ async def test_a_participant_hears_anothers_tone_and_gets_its_data(
 
     lkapi = api.LiveKitAPI(lk_hooks.url, lk_hooks.api_key, lk_hooks.api_secret)
     try:
-        listed = await lkapi.room.list_participants(room_proto.ListParticipantsRequest(room="media"))
+        listed = await lkapi.room.list_participants(
+            room_proto.ListParticipantsRequest(room="media")
+        )
     finally:
         await lkapi.aclose()
     by_identity = {p.identity: p for p in listed.participants}
     assert set(by_identity) == {"alice", "bob"}
     assert [t.sid for t in by_identity["alice"].tracks] == [publication.sid]
 
-    deliveries = await sink.wait_for(
-        lambda ds: any('"track_published"' in d.body for d in ds)
-    )
+    deliveries = await sink.wait_for(lambda ds: any('"track_published"' in d.body for d in ds))
     events = [json.loads(d.body) for d in deliveries]
     joined = [e["participant"]["identity"] for e in events if e["event"] == "participant_joined"]
     assert joined == ["alice", "bob"]
@@ -166,7 +172,9 @@ async def test_removing_a_participant_disconnects_its_client(
     assert isinstance(participant, rtc.RemoteParticipant) and participant.identity == "alice"
 
 
-async def test_a_client_leaving_is_seen_by_the_room(lk: RunningEmulator, rooms: list[rtc.Room]) -> None:
+async def test_a_client_leaving_is_seen_by_the_room(
+    lk: RunningEmulator, rooms: list[rtc.Room]
+) -> None:
     alice = await connect(lk, rooms, "alice")
     bob = await connect(lk, rooms, "bob")
     gone = first(bob, "participant_disconnected")
@@ -180,14 +188,14 @@ async def test_joins_are_refused_without_a_valid_token(lk: RunningEmulator) -> N
     async with __import__("httpx").AsyncClient(base_url=lk.url) as client:
         bad = await client.get("/rtc/validate", params={"access_token": "not-a-jwt"})
         assert bad.status_code == 401
-        no_join = api.AccessToken(lk.api_key, lk.api_secret).with_identity("x").with_grants(
-            api.VideoGrants(room_list=True)
+        no_join = (
+            api.AccessToken(lk.api_key, lk.api_secret)
+            .with_identity("x")
+            .with_grants(api.VideoGrants(room_list=True))
         )
         refused = await client.get("/rtc/validate", params={"access_token": no_join.to_jwt()})
         assert (refused.status_code, refused.text) == (401, "permissions denied")
-        good = await client.get(
-            "/rtc/validate", params={"access_token": join_token(lk, "alice")}
-        )
+        good = await client.get("/rtc/validate", params={"access_token": join_token(lk, "alice")})
         assert (good.status_code, good.text) == (200, "success")
         plain = await client.get("/rtc")
         assert plain.status_code == 404

@@ -16,8 +16,8 @@ from livekit.protocol import agent
 from livekit.protocol.agent_dispatch import CreateAgentDispatchRequest
 from websockets.asyncio.client import ClientConnection, connect
 
-from livekit_emulator.testing import RunningEmulator
 from livekit_emulator.rtc import JOIN_REFUSED
+from livekit_emulator.testing import RunningEmulator
 from tests.support.emulator import WAIT_S, inbound_trunk, individual_rule
 
 AGENT = "talkifai-agent"

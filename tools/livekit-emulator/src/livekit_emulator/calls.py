@@ -12,8 +12,9 @@ import hashlib
 import logging
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.json_format import MessageToDict
@@ -107,6 +108,8 @@ class CallManager:
         self._rooms = rooms
         self._default_ringing_timeout_s = default_ringing_timeout_s
         self._answers: dict[str, asyncio.Future[None]] = {}
+        # Called when a call is answered (the line is open: an emulated person can talk).
+        self.answered_hooks: list[Callable[[CallRecord], None]] = []
         rooms.participant_left_hooks.append(self._on_participant_left)
 
     def outcome_for(self, number: str) -> Outcome:
@@ -168,6 +171,9 @@ class CallManager:
             created_at_ms=_now_ms(),
             request=MessageToDict(req, preserving_proto_field_name=True),
         )
+        outcome = self.outcome_for(req.sip_call_to)
+        call.script = list(outcome.script)
+        call.answered_by = outcome.answered_by
         self._state.calls[call_id] = call
         ringing_timeout = self._default_ringing_timeout_s
         if req.HasField("ringing_timeout") and _seconds(req.ringing_timeout) > 0:
@@ -176,9 +182,7 @@ class CallManager:
         answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._answers[call_id] = answered
         call.task = asyncio.get_running_loop().create_task(
-            self._play_outbound(
-                call, self.outcome_for(req.sip_call_to), ringing_timeout, max_duration, has_creds
-            )
+            self._play_outbound(call, outcome, ringing_timeout, max_duration, has_creds)
         )
         log.info(
             "outbound call",
@@ -255,6 +259,8 @@ class CallManager:
             call.duration_timer = asyncio.get_running_loop().call_later(
                 max_duration, self._end_call, call.sip_call_id, "max call duration reached"
             )
+        for hook in list(self.answered_hooks):
+            hook(call)
 
     def _fail(
         self,
@@ -357,7 +363,13 @@ class CallManager:
 
     # --- inbound ----------------------------------------------------------------------------
 
-    def receive(self, from_number: str, to_number: str, pin: str = "") -> InboundResult:
+    def receive(
+        self,
+        from_number: str,
+        to_number: str,
+        pin: str = "",
+        script: Sequence[dict[str, Any]] = (),
+    ) -> InboundResult:
         """A carrier INVITE: match a trunk and a rule, create the room, join the caller."""
         trunks = sip.lookup_candidates(
             self._state.inbound_trunks, keys=[normalize_number(to_number)]
@@ -376,7 +388,7 @@ class CallManager:
             raise InboundRejected(
                 400, "dispatch rule requires a PIN; the emulator cannot prompt for one"
             )
-        return self._admit(trunk, rule, from_number, to_number)
+        return self._admit(trunk, rule, from_number, to_number, script)
 
     def _admit(
         self,
@@ -384,6 +396,7 @@ class CallManager:
         rule: SIPDispatchRuleInfo,
         from_number: str,
         to_number: str,
+        script: Sequence[dict[str, Any]] = (),
     ) -> InboundResult:
         call_id = ids.new_id(ids.SIP_CALL)
         trunk_id = trunk.sip_trunk_id if trunk else ""
@@ -433,6 +446,7 @@ class CallManager:
             to_number=to_number,
             created_at_ms=_now_ms(),
             status="ringing",
+            script=list(script),
         )
         self._state.calls[call_id] = call
         # The bridge accepts the INVITE once the caller is in the room; media then flows.

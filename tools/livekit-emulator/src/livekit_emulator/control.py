@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from livekit_emulator.calls import InboundRejected
 from livekit_emulator.errors import TwirpError
+from livekit_emulator.people import Person, SpeechUnavailable
 from livekit_emulator.state import Faults, Outcome
 
 if TYPE_CHECKING:
@@ -19,8 +20,54 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=BaseModel)
 
 
+DTMF_DIGITS = r"^[0-9*#A-D]{1,32}$"
+
+
+class SayStep(BaseModel):
+    """Speak these words (espeak-ng), then go on once they are said."""
+
+    model_config = ConfigDict(extra="forbid")
+    say: str = Field(min_length=1, max_length=2000)
+
+
+class WaitStep(BaseModel):
+    """Do nothing for this long."""
+
+    model_config = ConfigDict(extra="forbid")
+    wait_ms: int = Field(ge=0, le=600_000)
+
+
+class WaitForSilenceStep(BaseModel):
+    """Wait for the other side to speak and then be silent this long (their turn ended)."""
+
+    model_config = ConfigDict(extra="forbid")
+    wait_for_silence_ms: int = Field(ge=50, le=60_000)
+
+
+class DtmfStep(BaseModel):
+    """Press these keys (LiveKit SIP DTMF)."""
+
+    model_config = ConfigDict(extra="forbid")
+    dtmf: str = Field(pattern=DTMF_DIGITS)
+
+
+class HangupStep(BaseModel):
+    """Hang up."""
+
+    model_config = ConfigDict(extra="forbid")
+    hangup: Literal[True]
+
+
+Step = SayStep | WaitStep | WaitForSilenceStep | DtmfStep | HangupStep
+Script = Annotated[list[Step], Field(max_length=200)]
+
+
+def _steps(script: list[Step]) -> list[dict[str, Any]]:
+    return [step.model_dump() for step in script]
+
+
 class OutcomeIn(BaseModel):
-    """How the far end answers calls to `number`."""
+    """How the far end answers calls to `number`, and what the person who answers does."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -30,16 +77,33 @@ class OutcomeIn(BaseModel):
     no_answer: bool = False
     reason: str | None = None
     unreachable: bool = False
+    script: Script = []
+    answered_by: Literal["human", "machine"] = "human"
 
 
 class InboundCallIn(BaseModel):
-    """A carrier INVITE from `from_number` to `to_number`."""
+    """A carrier INVITE from `from_number` to `to_number`; the caller then follows `script`."""
 
     model_config = ConfigDict(extra="forbid")
 
     from_number: str = Field(min_length=1)
     to_number: str = Field(min_length=1)
     pin: str = ""
+    script: Script = []
+
+
+class SayIn(BaseModel):
+    """Words for the person on a call to say now."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class DtmfIn(BaseModel):
+    """Keys for the person on a call to press now."""
+
+    model_config = ConfigDict(extra="forbid")
+    digits: str = Field(pattern=DTMF_DIGITS)
 
 
 class InboundCallOut(BaseModel):
@@ -100,6 +164,8 @@ async def post_outcome(request: Request) -> Response:
             no_answer=body.no_answer,
             reason=body.reason,
             unreachable=body.unreachable,
+            script=_steps(body.script),
+            answered_by=body.answered_by,
         ),
     )
     return JSONResponse(body.model_dump())
@@ -111,7 +177,9 @@ async def post_inbound_call(request: Request) -> Response:
     if isinstance(body, JSONResponse):
         return body
     try:
-        result = _emu(request).calls.receive(body.from_number, body.to_number, body.pin)
+        result = _emu(request).calls.receive(
+            body.from_number, body.to_number, body.pin, _steps(body.script)
+        )
     except InboundRejected as exc:
         return _problem(exc.sip_status_code, exc.reason, sip_status_code=exc.sip_status_code)
     except TwirpError as exc:
@@ -138,6 +206,68 @@ async def post_hangup(request: Request) -> Response:
     return JSONResponse(call.to_dict())
 
 
+async def get_call(request: Request) -> Response:
+    """`GET /emulator/calls/{sip_call_id}`: the call, with what its person heard and did."""
+    call_id = request.path_params["sip_call_id"]
+    call = _emu(request).state.calls.get(call_id)
+    if call is None:
+        return _problem(404, f"no call {call_id}")
+    return JSONResponse(call.to_dict())
+
+
+def _person(request: Request) -> Person | JSONResponse:
+    call_id = request.path_params["sip_call_id"]
+    call = _emu(request).state.calls.get(call_id)
+    if call is None:
+        return _problem(404, f"no call {call_id}")
+    person: Person | None = call.person
+    if person is None:
+        if call.status != "active":
+            return _problem(409, f"call {call_id} is not answered (status {call.status})")
+        person = _emu(request).media.add_person(call)
+    if person is None or person.closed:
+        return _problem(409, f"call {call_id} has ended")
+    return person
+
+
+async def get_call_audio(request: Request) -> Response:
+    """`GET /emulator/calls/{sip_call_id}/audio`: a WAV of what the call's person heard."""
+    call_id = request.path_params["sip_call_id"]
+    call = _emu(request).state.calls.get(call_id)
+    if call is None:
+        return _problem(404, f"no call {call_id}")
+    if call.person is None:
+        return _problem(404, f"call {call_id} has no emulated person (nobody spoke or listened)")
+    return Response(call.person.ear.wav(), media_type="audio/wav")
+
+
+async def post_say(request: Request) -> Response:
+    """`POST /emulator/calls/{sip_call_id}/say`: the person says something now."""
+    body = await _body(request, SayIn)
+    if isinstance(body, JSONResponse):
+        return body
+    person = _person(request)
+    if isinstance(person, JSONResponse):
+        return person
+    try:
+        seconds = await person.say(body.text)
+    except SpeechUnavailable as exc:
+        return _problem(503, str(exc))
+    return JSONResponse({"text": body.text, "duration_ms": round(seconds * 1000)}, status_code=202)
+
+
+async def post_dtmf(request: Request) -> Response:
+    """`POST /emulator/calls/{sip_call_id}/dtmf`: the person presses keys now."""
+    body = await _body(request, DtmfIn)
+    if isinstance(body, JSONResponse):
+        return body
+    person = _person(request)
+    if isinstance(person, JSONResponse):
+        return person
+    person.press(body.digits)
+    return JSONResponse({"digits": body.digits}, status_code=202)
+
+
 async def post_faults(request: Request) -> Response:
     """`POST /emulator/faults`: make Twirp calls fail or slow down, or refuse room joins."""
     body = await _body(request, FaultsIn)
@@ -159,6 +289,10 @@ ROUTES = [
     Route("/emulator/state", get_state, methods=["GET"]),
     Route("/emulator/outcomes", post_outcome, methods=["POST"]),
     Route("/emulator/inbound-calls", post_inbound_call, methods=["POST"]),
+    Route("/emulator/calls/{sip_call_id}", get_call, methods=["GET"]),
+    Route("/emulator/calls/{sip_call_id}/audio", get_call_audio, methods=["GET"]),
+    Route("/emulator/calls/{sip_call_id}/say", post_say, methods=["POST"]),
+    Route("/emulator/calls/{sip_call_id}/dtmf", post_dtmf, methods=["POST"]),
     Route("/emulator/calls/{sip_call_id}/hangup", post_hangup, methods=["POST"]),
     Route("/emulator/faults", post_faults, methods=["POST"]),
     Route("/emulator/reset", post_reset, methods=["POST"]),

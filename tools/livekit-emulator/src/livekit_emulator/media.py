@@ -14,9 +14,11 @@ import fractions
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame
+from livekit.protocol import models
 
 log = logging.getLogger("livekit_emulator.media")
 
@@ -87,6 +89,8 @@ class TrackFanout:
         try:
             while True:
                 frame = await self._source.recv()
+                if not isinstance(frame, AudioFrame):
+                    continue  # audio tracks give frames; a packet source is not forwarded
                 for tap in list(self._taps):
                     tap.put(frame)
                 for listener in list(self._listeners):
@@ -102,6 +106,14 @@ class TrackFanout:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+
+
+@dataclass
+class PublishedTrack:
+    """A track a participant published: its TrackInfo and, once media flows, its fanout."""
+
+    info: models.TrackInfo
+    fanout: TrackFanout | None = None
 
 
 class PacedAudioSource(MediaStreamTrack):

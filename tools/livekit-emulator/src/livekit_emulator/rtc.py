@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiortc import (
     RTCConfiguration,
@@ -39,8 +39,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from livekit_emulator import auth, ids
 from livekit_emulator.errors import AuthError
-from livekit_emulator.media import TrackFanout
-from livekit_emulator.state import RoomRecord
+from livekit_emulator.media import PublishedTrack, TrackFanout
+from livekit_emulator.people import Person
+from livekit_emulator.state import CallRecord, RoomRecord
 
 if TYPE_CHECKING:
     from livekit_emulator.runtime import Emulator
@@ -58,14 +59,6 @@ ANSWER_TIMEOUT_S = 15.0
 JOIN_REFUSED = "livekit emulator: joins refused (injected fault)"
 # The protocol version LiveKit's clients speak today (the `protocol` query parameter).
 CURRENT_PROTOCOL = 16
-
-
-@dataclass
-class PublishedTrack:
-    """A track a participant published: its TrackInfo and, once media flows, its fanout."""
-
-    info: models.TrackInfo
-    fanout: TrackFanout | None = None
 
 
 @dataclass
@@ -176,7 +169,7 @@ class RtcSession:
                 LOSSY, ordered=False, maxRetransmits=0
             )
             if self.auto_subscribe:
-                for other in self.hub.sessions_in(self.room.info.name):
+                for other in self.hub.publishers_in(self.room.info.name):
                     if other is not self:
                         for track in other.published.values():
                             self.subscribe(other, track, negotiate=False)
@@ -294,7 +287,9 @@ class RtcSession:
         )
         self._pending_tracks[request.cid] = info
         await self.send(
-            rtc.SignalResponse(track_published=rtc.TrackPublishedResponse(cid=request.cid, track=info))
+            rtc.SignalResponse(
+                track_published=rtc.TrackPublishedResponse(cid=request.cid, track=info)
+            )
         )
 
     def _on_mute(self, request: rtc.MuteTrackRequest) -> None:
@@ -352,7 +347,9 @@ class RtcSession:
         if info is None:
             log.warning("track without AddTrackRequest", extra={"identity": self.identity})
             return
-        published = PublishedTrack(info=info, fanout=TrackFanout(track, f"{self.identity}/{info.sid}"))
+        published = PublishedTrack(
+            info=info, fanout=TrackFanout(track, f"{self.identity}/{info.sid}")
+        )
         self.published[info.sid] = published
         self.info.tracks.append(info)
         self.info.version += 1
@@ -360,7 +357,9 @@ class RtcSession:
 
     # -- subscribing ---------------------------------------------------------------------------
 
-    def subscribe(self, publisher: RtcSession, track: PublishedTrack, *, negotiate: bool = True) -> None:
+    def subscribe(
+        self, publisher: Publisher, track: PublishedTrack, *, negotiate: bool = True
+    ) -> None:
         """Send a copy of `track` to this participant (renegotiating unless told not to)."""
         if self.subscriber is None or track.fanout is None or track.info.sid in self.subscriptions:
             return
@@ -379,8 +378,11 @@ class RtcSession:
         if subscription is None or self.subscriber is None:
             return
         subscription.track.stop()
-        with contextlib.suppress(Exception):
-            self.subscriber.removeTrack(subscription.sender)
+        # aiortc has no removeTrack: the transceiver stops sending and may be reused later.
+        for transceiver in self.subscriber.getTransceivers():
+            if transceiver.sender is subscription.sender:
+                transceiver.sender.replaceTrack(None)
+                transceiver.direction = "inactive"
         self.spawn(self.negotiate_subscriber())
 
     async def negotiate_subscriber(self) -> None:
@@ -397,7 +399,9 @@ class RtcSession:
             await pc.setLocalDescription(offer)
             self._answer = asyncio.get_running_loop().create_future()
             local = pc.localDescription
-            await self.send(rtc.SignalResponse(offer=rtc.SessionDescription(type=local.type, sdp=local.sdp)))
+            await self.send(
+                rtc.SignalResponse(offer=rtc.SessionDescription(type=local.type, sdp=local.sdp))
+            )
             try:
                 await asyncio.wait_for(self._answer, ANSWER_TIMEOUT_S)
             except TimeoutError:
@@ -429,26 +433,83 @@ class RtcSession:
         for task in list(self._tasks):
             if task is not current:
                 task.cancel()
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            if self.websocket.application_state == WebSocketState.CONNECTED:
-                await self.websocket.close()
+        # After what is queued (a LeaveRequest) has gone out.
+        async with self._send_lock:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                if self.websocket.application_state == WebSocketState.CONNECTED:
+                    await self.websocket.close()
+
+
+class Publisher(Protocol):
+    """Whoever publishes audio in a room: a client over /rtc, or an emulated person."""
+
+    info: models.ParticipantInfo
+    published: dict[str, PublishedTrack]
+
+    @property
+    def identity(self) -> str: ...
 
 
 @dataclass
 class MediaHub:
-    """Every `/rtc` session, by room and identity, and what passes between them."""
+    """Every `/rtc` session and emulated person, by room and identity, and what passes between
+    them."""
 
     emulator: Emulator
     sessions: dict[str, dict[str, RtcSession]] = field(default_factory=dict)
+    people: dict[str, dict[str, Person]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         rooms = self.emulator.rooms
         rooms.participant_joined_hooks.append(self._on_participant_joined)
         rooms.participant_updated_hooks.append(self._on_participant_updated)
         rooms.participant_left_hooks.append(self._on_participant_left)
+        self.emulator.calls.answered_hooks.append(self._on_call_answered)
 
     def sessions_in(self, room: str) -> list[RtcSession]:
         return list(self.sessions.get(room, {}).values())
+
+    def people_in(self, room: str) -> list[Person]:
+        return list(self.people.get(room, {}).values())
+
+    def publishers_in(self, room: str) -> list[Publisher]:
+        return [*self.sessions_in(room), *self.people_in(room)]
+
+    # -- emulated people -----------------------------------------------------------------------
+
+    def _on_call_answered(self, call: CallRecord) -> None:
+        # A person costs a paced audio stream: only calls with a script, or in a room where
+        # someone listens over /rtc, get one (others are signalling-only, as before).
+        if call.script or call.answered_by == "machine" or self.sessions_in(call.room_name):
+            self.add_person(call)
+
+    def add_person(self, call: CallRecord) -> Person | None:
+        """Put the person on the phone end of `call` in its room: they publish the line's audio,
+        hear everyone, and run their script."""
+        record = self.emulator.rooms.get(call.room_name)
+        info = record.participants.get(call.participant_identity) if record else None
+        if info is None or call.person is not None or call.ended_at_ms is not None:
+            return None
+        person = Person(self, call, info, call.script, call.answered_by)
+        call.person = person
+        self.people.setdefault(call.room_name, {})[info.identity] = person
+        for other in self.sessions_in(call.room_name):
+            for track in other.published.values():
+                person.hear(other.identity, track)
+        for track in person.published.values():
+            info.tracks.append(track.info)
+        self.emulator.rooms.participant_updated(call.room_name, info)
+        for track in person.published.values():
+            for session in self.sessions_in(call.room_name):
+                if session.auto_subscribe:
+                    session.subscribe(person, track)
+        person.start()
+        return person
+
+    def person(self, sip_call_id: str) -> Person | None:
+        """The emulated person of a call (also after it ended), if it has one."""
+        call = self.emulator.state.calls.get(sip_call_id)
+        return call.person if call is not None else None
 
     # -- the endpoint --------------------------------------------------------------------------
 
@@ -472,7 +533,10 @@ class MediaHub:
             await websocket.send_denial_response(PlainTextResponse(JOIN_REFUSED, status_code=503))
             return
         record = self.emulator.rooms.ensure_room(room_name)
-        if record.info.max_participants and len(record.participants) >= record.info.max_participants:
+        if (
+            record.info.max_participants
+            and len(record.participants) >= record.info.max_participants
+        ):
             await websocket.send_denial_response(PlainTextResponse("room is full", status_code=503))
             return
         await websocket.accept()
@@ -483,8 +547,14 @@ class MediaHub:
             record,
             info,
             auto_subscribe=_bool(params.get("auto_subscribe"), True),
-            protocol=int(params.get("protocol") or 0) if (params.get("protocol") or "").isdigit() else 0,
+            protocol=int(params.get("protocol") or 0)
+            if (params.get("protocol") or "").isdigit()
+            else 0,
         )
+        # Someone now listens: the people on the room's answered calls come to the line.
+        for call in list(self.emulator.state.calls.values()):
+            if call.room_name == room_name and call.status == "active":
+                self.add_person(call)
         others = [p for p in record.participants.values() if p.identity != identity]
         self.emulator.rooms.add_participant(record, info)
         self.sessions.setdefault(room_name, {})[identity] = session
@@ -507,7 +577,9 @@ class MediaHub:
     ) -> tuple[auth.Grants | None, int, str]:
         """The join's grants, or the status and text LiveKit answers (`validateInternal`)."""
         try:
-            grants = auth.authenticate(authorization, params.get("access_token"), self.emulator.config.keys)
+            grants = auth.authenticate(
+                authorization, params.get("access_token"), self.emulator.config.keys
+            )
         except AuthError as exc:
             return None, 401, exc.text
         if grants is None or not grants.video_flag("roomJoin") or not grants.video_str("room"):
@@ -523,7 +595,7 @@ class MediaHub:
         kind_name = str(claims.get("kind", "") or "standard").upper()
         kind = (
             models.ParticipantInfo.Kind.Value(kind_name)
-            if kind_name in models.ParticipantInfo.Kind.keys()
+            if kind_name in models.ParticipantInfo.Kind.keys()  # noqa: SIM118 (an enum wrapper)
             else models.ParticipantInfo.Kind.STANDARD
         )
         attributes = claims.get("attributes") or {}
@@ -532,7 +604,7 @@ class MediaHub:
             name=str(claims.get("name", "") or ""),
             metadata=str(claims.get("metadata", "") or ""),
             attributes={str(k): str(v) for k, v in dict(attributes).items()},
-            kind=kind,
+            kind=kind,  # type: ignore[arg-type]
             permission=models.ParticipantPermission(
                 can_subscribe=grants.video_permission("canSubscribe"),
                 can_publish=grants.video_permission("canPublish"),
@@ -562,9 +634,13 @@ class MediaHub:
         for other in self.sessions_in(room):
             for sid in session.published:
                 other.unsubscribe(sid)
+        for person in self.people_in(room):
+            person.forget(session.published)
         if notify:
             leave = rtc.LeaveRequest(
-                can_reconnect=False, reason=reason, action=rtc.LeaveRequest.Action.DISCONNECT
+                can_reconnect=False,
+                reason=reason,  # type: ignore[arg-type]
+                action=rtc.LeaveRequest.Action.DISCONNECT,
             )
             session.send_soon(rtc.SignalResponse(leave=leave))
         if removed:
@@ -582,6 +658,8 @@ class MediaHub:
         for other in self.sessions_in(session.room.info.name):
             if other is not session and other.auto_subscribe:
                 other.subscribe(session, track)
+        for person in self.people_in(session.room.info.name):
+            person.hear(session.identity, track)
 
     def participant_changed(self, session: RtcSession) -> None:
         self._broadcast(session.room.info.name, session.info)
@@ -604,7 +682,9 @@ class MediaHub:
         destinations = set(packet.destination_identities)
         if packet.HasField("user"):
             destinations |= set(packet.user.destination_identities)
-        self.send_data(sender.room.info.name, label, packet, exclude=sender.identity, only=destinations)
+        self.send_data(
+            sender.room.info.name, label, packet, exclude=sender.identity, only=destinations
+        )
 
     def send_data(
         self,
@@ -621,6 +701,9 @@ class MediaHub:
             if other.identity == exclude or (only and other.identity not in only):
                 continue
             other.deliver_data(label, payload)
+        for person in self.people_in(room):
+            if person.identity != exclude and (not only or person.identity in only):
+                person.on_data(packet)
 
     def _broadcast(self, room: str, info: models.ParticipantInfo) -> None:
         update = rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[info]))
@@ -637,15 +720,30 @@ class MediaHub:
         self._broadcast(room, info)
 
     def _on_participant_left(self, room: str, info: models.ParticipantInfo, reason: int) -> None:
-        session = self.sessions.get(room, {}).get(info.identity)
-        if session is not None and not session.closed:
+        in_room = self.people.get(room, {})
+        person = in_room.pop(info.identity, None)
+        if person is not None:
+            if not in_room:
+                self.people.pop(room, None)
+            for session in self.sessions_in(room):
+                for sid in person.published:
+                    session.unsubscribe(sid)
+            for other in self.people_in(room):
+                other.forget(person.published)
+            asyncio.get_running_loop().create_task(person.aclose())
+        left = self.sessions.get(room, {}).get(info.identity)
+        if left is not None and not left.closed:
             # Removed by the server (RemoveParticipant, DeleteRoom, a duplicate identity).
-            self.leave(session, reason, removed=True)
+            self.leave(left, reason, removed=True)
             return
         self._broadcast(room, info)
 
     def reset(self) -> None:
         """Disconnect everyone at once, without webhooks (the emulator's state is reset)."""
+        people = [p for room in list(self.people) for p in self.people_in(room)]
+        self.people.clear()
+        for person in people:
+            asyncio.get_running_loop().create_task(person.aclose())
         sessions = [s for room in list(self.sessions) for s in self.sessions_in(room)]
         self.sessions.clear()
         for session in sessions:
@@ -662,6 +760,8 @@ class MediaHub:
         sessions = [s for room in list(self.sessions) for s in self.sessions_in(room)]
         for session in sessions:
             self.leave(session, models.DisconnectReason.SERVER_SHUTDOWN)
-        await asyncio.gather(*(s.aclose() for s in sessions), return_exceptions=True)
-
-
+        people = [p for room in list(self.people) for p in self.people_in(room)]
+        self.people.clear()
+        await asyncio.gather(
+            *(s.aclose() for s in sessions), *(p.aclose() for p in people), return_exceptions=True
+        )

@@ -47,6 +47,9 @@ class Outcome:
     no_answer: bool = False
     reason: str | None = None
     unreachable: bool = False
+    # What the callee does once the call is answered (see people.py), and who answers.
+    script: list[dict[str, Any]] = field(default_factory=list)
+    answered_by: Literal["human", "machine"] = "human"
 
 
 @dataclass
@@ -94,6 +97,11 @@ class CallRecord:
     request: dict[str, Any] | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     duration_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    # The person on the phone end (people.py): their script, who answers, and once the call is
+    # answered with someone to talk to, the emulated person (kept after the call for its record).
+    script: list[dict[str, Any]] = field(default_factory=list)
+    answered_by: Literal["human", "machine"] = "human"
+    person: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON view for the control API."""
@@ -115,6 +123,7 @@ class CallRecord:
             "answered_at_ms": self.answered_at_ms,
             "ended_at_ms": self.ended_at_ms,
             "request": self.request,
+            "person": self.person.view() if self.person is not None else None,
         }
 
 

@@ -66,32 +66,70 @@ class EmulatorControl:
         no_answer: bool = False,
         reason: str | None = None,
         unreachable: bool = False,
+        script: Sequence[dict[str, Any]] = (),
+        answered_by: str = "human",
     ) -> None:
-        """Program how the far end answers calls to `number`."""
+        """Program how the far end answers calls to `number` (and what the person says)."""
         body: dict[str, Any] = {
             "number": number,
             "sip_status_code": sip_status_code,
             "ring_ms": ring_ms,
             "no_answer": no_answer,
             "unreachable": unreachable,
+            "script": list(script),
+            "answered_by": answered_by,
         }
         if reason is not None:
             body["reason"] = reason
         await self._post("/emulator/outcomes", body)
 
     async def inbound_call(
-        self, from_number: str, to_number: str, *, pin: str = ""
+        self,
+        from_number: str,
+        to_number: str,
+        *,
+        pin: str = "",
+        script: Sequence[dict[str, Any]] = (),
     ) -> InboundCallOut:
-        """A carrier INVITE; raises `ControlError` (404) when no trunk or rule matches."""
-        body = {"from_number": from_number, "to_number": to_number}
+        """A carrier INVITE; raises `ControlError` (404) when no trunk or rule matches. The
+        caller follows `script` (see the README's control API)."""
+        body: dict[str, Any] = {"from_number": from_number, "to_number": to_number}
         if pin:
             body["pin"] = pin
+        if script:
+            body["script"] = list(script)
         return InboundCallOut.model_validate(await self._post("/emulator/inbound-calls", body))
 
     async def hangup(self, sip_call_id: str) -> dict[str, Any]:
         """The far end hangs up the call."""
         result: dict[str, Any] = await self._post(f"/emulator/calls/{sip_call_id}/hangup")
         return result
+
+    async def call(self, sip_call_id: str) -> dict[str, Any]:
+        """`GET /emulator/calls/{id}`: the call and what its person heard and did."""
+        response = await self._client.get(f"/emulator/calls/{sip_call_id}")
+        if response.status_code >= 300:
+            raise ControlError(response.status_code, response.json())
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def audio(self, sip_call_id: str) -> bytes:
+        """A WAV of what the call's person heard."""
+        response = await self._client.get(f"/emulator/calls/{sip_call_id}/audio")
+        if response.status_code >= 300:
+            raise ControlError(response.status_code, response.json())
+        return response.content
+
+    async def say(self, sip_call_id: str, text: str) -> dict[str, Any]:
+        """The call's person says `text` now."""
+        result: dict[str, Any] = await self._post(
+            f"/emulator/calls/{sip_call_id}/say", {"text": text}
+        )
+        return result
+
+    async def press(self, sip_call_id: str, digits: str) -> None:
+        """The call's person presses keys now."""
+        await self._post(f"/emulator/calls/{sip_call_id}/dtmf", {"digits": digits})
 
     async def set_faults(
         self, *, unavailable: bool = False, latency_ms: int = 0, refuse_joins: bool = False
