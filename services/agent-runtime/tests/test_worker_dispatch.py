@@ -1,8 +1,9 @@
 """Our worker against the LiveKit emulator: registration, and an inbound call reaching it as a job.
 
 number -> dispatch rule (trunk-sync's shape, created here with livekit-api) -> emulated inbound
-call -> our worker accepts the job with the right metadata. The emulator carries no media, so the
-job then fails to join the room: that must end in a call failure event and a hung-up room.
+call -> our worker accepts the job with the right metadata. Here the room refuses the agent's
+join (an injected fault): that must end in a call failure event and a hung-up room. Calls that
+talk are in test_voice_calls.py.
 """
 
 from __future__ import annotations
@@ -16,29 +17,18 @@ import pytest
 from livekit import api
 from livekit.protocol import sip
 
-from agent_runtime.config import Settings
-from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
-from agent_runtime.handlers import Context
-from agent_runtime.worker import create_server
+from agent_runtime.directory import KnownAgent, KnownNumber
 from livekit_emulator.rtc import JOIN_REFUSED
-from livekit_emulator.testing import RunningEmulator, running_emulator
+from livekit_emulator.testing import running_emulator
 from talkifai_common.events import EventName
 from talkifai_common.jobs import InboundJob
-from tests.support.agent_fakes import FakeSource, RecordingEvents, agent_data, number_data
+from tests.support.agent_fakes import agent_data, number_data
+from tests.support.agent_worker import WorkerStack, registered_worker
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
 WAIT_S = 15.0  # a guard against hanging, never an expectation of speed
 KEYS = {"OPENAI_API_KEY": "sk-test", "DEEPGRAM_API_KEY": "dg", "CARTESIA_API_KEY": "ca"}
-
-
-class Stack:
-    """The emulator, our registered worker and what it published."""
-
-    def __init__(self, lk: RunningEmulator, ctx: Context, events: RecordingEvents) -> None:
-        self.lk = lk
-        self.ctx = ctx
-        self.events = events
 
 
 async def _until(check: Callable[[], Any]) -> Any:
@@ -51,46 +41,27 @@ async def _until(check: Callable[[], Any]) -> Any:
 
 
 @pytest.fixture(scope="session")
-async def stack() -> AsyncIterator[Stack]:
-    async with running_emulator() as lk:
-        source = FakeSource(
+async def stack() -> AsyncIterator[WorkerStack]:
+    async with (
+        running_emulator() as lk,
+        registered_worker(
+            lk,
             agents={"agent_1": KnownAgent("org_a", agent_data())},
             numbers={"pn_1": KnownNumber("org_a", number_data())},
-        )
-        events = RecordingEvents()
-        settings = Settings(
-            dev_mode=True,
-            livekit_url=lk.url,
-            livekit_api_key=lk.api_key,
-            livekit_api_secret=lk.api_secret,
-        )
-        ctx = Context(
-            settings=settings,
-            agents=AgentDirectory(source),
-            numbers=NumberDirectory(source),
-            events=events,
-            consent=None,  # type: ignore[arg-type]
-            loop=asyncio.get_running_loop(),
             env=KEYS,
-        )
-        server = create_server(ctx)
-        task = asyncio.create_task(server.run(devmode=True))
-
-        async def registered() -> bool:
-            return bool((await lk.control.state())["workers"])
-
-        await _until(registered)
-        yield Stack(lk, ctx, events)
-        await server.aclose()
-        await asyncio.gather(task, return_exceptions=True)
+        ) as running,
+    ):
+        yield running
 
 
-async def test_the_worker_registers_as_talkifai_agent(stack: Stack) -> None:
+async def test_the_worker_registers_as_talkifai_agent(stack: WorkerStack) -> None:
     workers = (await stack.lk.control.state())["workers"]
     assert [w["agent_name"] for w in workers] == ["talkifai-agent"]
 
 
-async def test_an_inbound_call_reaches_our_worker_with_the_numbers_metadata(stack: Stack) -> None:
+async def test_an_inbound_call_reaches_our_worker_with_the_numbers_metadata(
+    stack: WorkerStack,
+) -> None:
     lk = stack.lk
     await lk.control.reset()
     # The room refuses the agent's join, so the job ends here with a clear failure.
@@ -151,7 +122,7 @@ async def test_an_inbound_call_reaches_our_worker_with_the_numbers_metadata(stac
         await lkapi.aclose()
 
 
-async def test_a_job_with_unreadable_metadata_is_refused(stack: Stack) -> None:
+async def test_a_job_with_unreadable_metadata_is_refused(stack: WorkerStack) -> None:
     lk = stack.lk
     await lk.control.reset()
     lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)

@@ -68,6 +68,7 @@ class TrackFanout:
         self._source = source
         self._taps: set[TapTrack] = set()
         self._listeners: list[FrameListener] = []
+        self._name = name
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"fanout {name}")
 
     def tap(self) -> TapTrack:
@@ -94,9 +95,14 @@ class TrackFanout:
                 for tap in list(self._taps):
                     tap.put(frame)
                 for listener in list(self._listeners):
-                    listener(frame)
+                    try:
+                        listener(frame)
+                    except Exception:  # one bad listener must not stop the track for everyone
+                        log.exception("audio listener failed", extra={"track": self._name})
         except MediaStreamError:
             pass
+        except Exception:
+            log.exception("published track stopped", extra={"track": self._name})
         finally:
             for tap in list(self._taps):
                 tap.put(None)
@@ -114,6 +120,8 @@ class PublishedTrack:
 
     info: models.TrackInfo
     fanout: TrackFanout | None = None
+    # Someone subscribed once: livekit-server then tells the publisher (`TrackSubscribed`).
+    ever_subscribed: bool = False
 
 
 class PacedAudioSource(MediaStreamTrack):

@@ -28,7 +28,7 @@ from livekit_emulator import ids
 from livekit_emulator.media import SAMPLE_RATE, PacedAudioSource, PublishedTrack, TrackFanout
 
 if TYPE_CHECKING:
-    from livekit_emulator.rtc import MediaHub
+    from livekit_emulator.rtc import MediaHub, Publisher
     from livekit_emulator.state import CallRecord
 
 log = logging.getLogger("livekit_emulator.people")
@@ -237,12 +237,13 @@ class Person:
             self._run_script(), name=f"script {self.call.sip_call_id}"
         )
 
-    def hear(self, speaker: str, track: PublishedTrack) -> None:
-        """Listen to another participant's published track."""
+    def hear(self, speaker: Publisher, track: PublishedTrack) -> None:
+        """Listen to another participant's published track (the SIP bridge subscribes to it)."""
         if track.fanout is None or track.info.sid in self._listening or self.closed:
             return
         self._listening.add(track.info.sid)
-        self._stop_listening.append(track.fanout.listen(self.ear.listener(speaker)))
+        self._stop_listening.append(track.fanout.listen(self.ear.listener(speaker.identity)))
+        self.hub.track_subscribed(speaker, track)
 
     def forget(self, tracks: dict[str, PublishedTrack]) -> None:
         """Those tracks ended (their publisher left): nothing more is heard from them."""

@@ -369,6 +369,7 @@ class RtcSession:
         sender._stream_id = f"{publisher.info.sid}|{track.info.sid}"
         sender._track_id = track.info.sid
         self.subscriptions[track.info.sid] = Subscription(sender=sender, track=tap)
+        self.hub.track_subscribed(publisher, track)
         if negotiate:
             self.spawn(self.negotiate_subscriber())
 
@@ -495,7 +496,7 @@ class MediaHub:
         self.people.setdefault(call.room_name, {})[info.identity] = person
         for other in self.sessions_in(call.room_name):
             for track in other.published.values():
-                person.hear(other.identity, track)
+                person.hear(other, track)
         for track in person.published.values():
             info.tracks.append(track.info)
         self.emulator.rooms.participant_updated(call.room_name, info)
@@ -659,7 +660,19 @@ class MediaHub:
             if other is not session and other.auto_subscribe:
                 other.subscribe(session, track)
         for person in self.people_in(session.room.info.name):
-            person.hear(session.identity, track)
+            person.hear(session, track)
+
+    def track_subscribed(self, publisher: Publisher, track: PublishedTrack) -> None:
+        """Someone receives `track`: the first time, its publisher is told, as livekit-server
+        does (`sendTrackHasBeenSubscribed`); the SDK's audio output waits for it before
+        playing (livekit-agents' room output does)."""
+        if track.ever_subscribed:
+            return
+        track.ever_subscribed = True
+        if isinstance(publisher, RtcSession):
+            publisher.send_soon(
+                rtc.SignalResponse(track_subscribed=rtc.TrackSubscribed(track_sid=track.info.sid))
+            )
 
     def participant_changed(self, session: RtcSession) -> None:
         self._broadcast(session.room.info.name, session.info)
