@@ -21,7 +21,7 @@ from livekit.protocol import sip
 from agent_runtime.directory import KnownAgent, KnownNumber
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from talkifai_common.events import EventName
-from talkifai_common.jobs import InboundJob
+from talkifai_common.jobs import InboundJob, OutboundJob
 from talkifai_common.voice import (
     LLMConfig,
     LLMProvider,
@@ -167,3 +167,150 @@ async def test_an_inbound_caller_is_greeted_heard_answered_and_hung_up_on(
     assert event.data.stt_seconds > 1.0
     assert event.data.llm_input_tokens > 0 and event.data.llm_output_tokens > 0
     assert event.data.duration_s > 3.0
+
+
+async def test_keys_pressed_reach_the_agent_and_its_keys_reach_the_caller(
+    stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
+) -> None:
+    scripted, _ = model_server
+    scripted.transcripts += ["Goodbye."]
+    scripted.replies += [
+        ToolCall("send_dtmf", {"digits": "5"}),
+        "Thanks, your code is twelve.",
+        ToolCall("end_call", {}),
+        "Goodbye!",
+    ]
+    await route_number_to_agent(stack.lk)
+
+    call = await stack.lk.control.inbound_call(
+        CALLER,
+        NUMBER,
+        script=[
+            {"wait_for_silence_ms": 1000},
+            {"dtmf": "12#"},
+            {"wait_for_silence_ms": 1000},
+            {"say": "Goodbye."},
+        ],
+    )
+
+    async def ended() -> dict[str, Any]:
+        view = await stack.lk.control.call(call.sip_call_id)
+        return view if view["ended_at_ms"] else {}
+
+    view = await until(ended)
+    assert view["person"]["dtmf_heard"] == "5"
+    chats = [r for r in scripted.requests if r.path == "/v1/chat/completions"]
+    assert chats[0].body["messages"][-1] == {"role": "user", "content": "[keypad] 12#"}
+
+
+async def outbound_call(
+    stack: WorkerStack, callee: str, *, call_id: str = "call_1", **metadata: Any
+) -> str:
+    """What call-orchestrator does for an outbound call: a room with our agent's dispatch, then
+    the callee dialled into it. Returns the SIP call id."""
+    lk = stack.lk
+    room = f"outbound-{call_id}"
+    job = OutboundJob(
+        agent_id="agent_1",
+        call_id=call_id,
+        phone_number_id="pn_1",
+        from_number=NUMBER,
+        to_number=callee,
+        metadata=metadata,
+    )
+    lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
+    try:
+        await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(
+                agent_name="talkifai-agent", room=room, metadata=job.model_dump_json()
+            )
+        )
+        trunk = await lkapi.sip.create_outbound_trunk(
+            sip.CreateSIPOutboundTrunkRequest(
+                trunk=sip.SIPOutboundTrunkInfo(
+                    name="pn_1", address="sip.example.com", numbers=[NUMBER]
+                )
+            )
+        )
+        info = await lkapi.sip.create_sip_participant(
+            sip.CreateSIPParticipantRequest(
+                sip_trunk_id=trunk.sip_trunk_id,
+                sip_call_to=callee,
+                room_name=room,
+                participant_identity=f"sip_{callee}",
+                wait_until_answered=True,
+            )
+        )
+    finally:
+        await lkapi.aclose()
+    return info.sip_call_id
+
+
+async def test_an_outbound_callee_speaks_first_and_the_agent_answers(
+    stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
+) -> None:
+    scripted, _ = model_server
+    scripted.transcripts += ["Hello, who is this?", "Not interested, goodbye."]
+    scripted.replies += [
+        "Hi, this is Widgets calling about your order.",
+        ToolCall("end_call", {}),
+        "Bye.",
+    ]
+    await stack.lk.control.set_outcome(
+        "+15550177",
+        ring_ms=300,
+        script=[
+            {"wait_ms": 500},
+            {"say": "Hello, who is this?"},
+            {"wait_for_silence_ms": 1000},
+            {"say": "Not interested, goodbye."},
+        ],
+    )
+
+    sip_call_id = await outbound_call(stack, "+15550177")
+
+    async def ended() -> dict[str, Any]:
+        view = await stack.lk.control.call(sip_call_id)
+        return view if view["ended_at_ms"] else {}
+
+    view = await until(ended)
+    person = view["person"]
+    # The agent waited for the callee: nothing was heard before the callee spoke.
+    said_at = person["steps"][1]["started_at_ms"]
+    assert person["first_heard_at_ms"] > said_at
+    chats = [r for r in scripted.requests if r.path == "/v1/chat/completions"]
+    assert chats[0].body["messages"][-1] == {"role": "user", "content": "Hello, who is this?"}
+
+
+async def test_a_machine_answer_gets_the_voicemail_message_after_the_beep(
+    stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
+) -> None:
+    scripted, _ = model_server
+    scripted.transcripts += ["Hi, you have reached the voicemail. Please leave a message."]
+    scripted.replies += [ToolCall("answering_machine_detected", {}), "Done."]
+    await stack.lk.control.set_outcome("+15550188", answered_by="machine")
+
+    sip_call_id = await outbound_call(
+        stack,
+        "+15550188",
+        voicemail_action="leave_message",
+        voicemail_message="This is Widgets. Please call us back.",
+    )
+
+    async def ended() -> dict[str, Any]:
+        view = await stack.lk.control.call(sip_call_id)
+        return view if view["ended_at_ms"] else {}
+
+    view = await until(ended)
+    person = view["person"]
+    beep_done = person["steps"][1]["done_at_ms"]
+    assert beep_done is not None
+    # The machine recorded the agent's message: speech heard after the beep ended.
+    assert person["heard_ms"] >= 1_500
+    assert view["ended_at_ms"] > beep_done
+
+    async def usage() -> Any:
+        return next((e for e in stack.events.events if e.name is EventName.CALL_USAGE), None)
+
+    event = await until(usage, within_s=15)
+    assert event.data.end_reason == "voicemail_message_left"

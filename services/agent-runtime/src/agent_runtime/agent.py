@@ -38,6 +38,8 @@ class CallState:
     recording_egress_id: str | None = None
     transferred_to: str | None = None
     dtmf_sent: list[str] = field(default_factory=list)
+    # Keys the other party pressed, one entry per burst (see keypad.py).
+    dtmf_received: list[str] = field(default_factory=list)
 
     async def finish(self, reason: str) -> None:
         """Hang up (the room is deleted, so the caller is disconnected) and mark the call ended."""

@@ -200,6 +200,10 @@ def call_instructions(
         "Use `end_call` when the conversation is over, `transfer_call` to hand the call to a "
         "person at another number, and `send_dtmf` to press keys in a phone menu."
     )
+    lines.append(
+        "When the other party presses keys on their phone, you receive them as a message "
+        "starting with [keypad], e.g. `[keypad] 12#`: treat it as their answer."
+    )
     return "\n".join(lines)
 
 

@@ -44,6 +44,7 @@ from agent_runtime.handlers import (
     report_call_failure,
     report_usage,
 )
+from agent_runtime.keypad import KeypadInput, keypad_turn
 
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer("agent_runtime")
@@ -146,6 +147,7 @@ async def entrypoint(job_ctx: JobContext, ctx: Context) -> None:
                 room=job_ctx.room,
                 room_options=RoomOptions(participant_identity=participant.identity),
             )
+            listen_to_keypad(job_ctx.room, session, state)
             try:
                 await asyncio.wait_for(state.ended.wait(), timeout=prepared.policy.max_duration_s)
             except TimeoutError:
@@ -167,6 +169,23 @@ async def entrypoint(job_ctx: JobContext, ctx: Context) -> None:
                     started=started,
                     started_at=started_at,
                 )
+
+
+def listen_to_keypad(room: rtc.Room, session: AgentSession[CallState], state: CallState) -> None:
+    """The other party's key presses reach the agent as user turns (`[keypad] 12#`)."""
+
+    def on_digits(digits: str) -> None:
+        state.dtmf_received.append(digits)
+        log.info("call.keypad", room=state.room, digits=digits)
+        session.generate_reply(user_input=keypad_turn(digits))
+
+    keypad = KeypadInput(on_digits)
+
+    def on_dtmf(dtmf: rtc.SipDTMF) -> None:
+        if dtmf.participant is not None and dtmf.participant.identity == state.sip_identity:
+            keypad.press(dtmf.digit)
+
+    room.on("sip_dtmf_received", on_dtmf)
 
 
 async def _fail(
