@@ -8,9 +8,11 @@ import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+import av
 import numpy as np
 import pytest
 from livekit import api, rtc
+from livekit.protocol import egress as egress_pb
 from livekit.protocol import sip
 
 from livekit_emulator.testing import ControlError, RunningEmulator
@@ -175,3 +177,45 @@ async def test_say_and_dtmf_need_a_live_answered_call(lk: RunningEmulator) -> No
     with pytest.raises(ControlError) as caught:
         await lk.control.press("SCL_unknown", "12x")
     assert caught.value.status_code == 422
+
+
+async def test_a_room_composite_recording_holds_both_voices(
+    lk: RunningEmulator, lkapi: api.LiveKitAPI, rooms: list[rtc.Room]
+) -> None:
+    trunk = await inbound_trunk(lkapi, NUMBER)
+    await individual_rule(lkapi, [trunk.sip_trunk_id])
+    call = await lk.control.inbound_call(CALLER, NUMBER)
+    room = await agent_in(lk, rooms, call.room_name)
+    started = await lkapi.egress.start_room_composite_egress(
+        api.RoomCompositeEgressRequest(
+            room_name=call.room_name,
+            audio_only=True,
+            file_outputs=[api.EncodedFileOutput(filepath="calls/{room_name}.ogg")],
+        )
+    )
+    await publish_tone(room, 440.0, seconds=1.0)
+    said = await lk.control.say(call.sip_call_id, "Yes, you may record this call.")
+    await asyncio.sleep(said["duration_ms"] / 1000 + 1.5)
+    await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=started.egress_id))
+
+    async def written() -> Any:
+        listed = await lkapi.egress.list_egress(api.ListEgressRequest(egress_id=started.egress_id))
+        return listed.items[0] if listed.items[0].file_results else None
+
+    info = await until(written)
+    assert info.status == egress_pb.EgressStatus.EGRESS_COMPLETE
+    result = info.file_results[0]
+    assert result.filename == f"{call.room_name}.ogg"
+    assert result.size > 0 and result.duration > 2 * 10**9
+    with av.open(result.location) as container:
+        stream = container.streams.audio[0]
+        assert stream.codec_context.name == "opus"
+        samples = np.concatenate(
+            [f.to_ndarray().reshape(-1) for f in container.decode(stream)]
+        ).astype(float)
+    rate = 48_000
+    # The agent's tone, then the caller's words: both in the file.
+    tone = samples[int(0.2 * rate) : int(0.9 * rate)]
+    assert abs(dominant_frequency(tone * 32767) - 440.0) <= 5.0
+    words = samples[int(1.3 * rate) :]
+    assert np.sqrt(np.mean(words**2)) * 32767 > 300

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from livekit import api
 from livekit.protocol import egress as egress_pb
 
 from livekit_emulator.testing import RunningEmulator
+from tests.support.emulator import WAIT_S
 
 
 async def test_create_dispatch_creates_the_room_and_lists_it(lkapi: api.LiveKitAPI) -> None:
@@ -97,6 +100,14 @@ async def test_egress_starts_lists_and_stops_once(lkapi: api.LiveKitAPI) -> None
     assert [e.egress_id for e in active.items] == [started.egress_id]
     stopped = await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=started.egress_id))
     assert stopped.status == egress_pb.EgressStatus.EGRESS_ENDING
+
+    async def written() -> bool:
+        listed = await lkapi.egress.list_egress(api.ListEgressRequest(room_name="rec"))
+        return bool(listed.items[0].file_results)
+
+    async with asyncio.timeout(WAIT_S):
+        while not await written():  # noqa: ASYNC110 - polled over Twirp
+            await asyncio.sleep(0.02)
     with pytest.raises(api.TwirpError) as caught:
         await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=started.egress_id))
     assert (caught.value.code, caught.value.message) == (

@@ -26,6 +26,8 @@ class EmulatorConfig:
     departure_timeout_s: float = 0.0
     # The SIP service rings for 30 s when a request leaves ringing_timeout unset.
     default_ringing_timeout_s: float = 30.0
+    # Egress writes recordings here: a file output's relative path is relative to this.
+    recordings_dir: str = "."
     webhook_max_attempts: int = 4
     webhook_retry_base_s: float = 0.2
     webhook_timeout_s: float = 5.0
@@ -47,4 +49,5 @@ class EmulatorConfig:
             api_key=env.get("LIVEKIT_API_KEY", DEV_API_KEY),
             api_secret=env.get("LIVEKIT_API_SECRET", DEV_API_SECRET),
             webhook_urls=urls,
+            recordings_dir=env.get("LIVEKIT_EMULATOR_RECORDINGS_DIR", "."),
         )

@@ -1,14 +1,19 @@
-"""`livekit.Egress`: recordings are only bookkeeping here (no media is ever written)."""
+"""`livekit.Egress`: room-composite egress records the room's audio into a real file
+(recording.py); participant egress is bookkeeping only."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livekit.protocol.egress import (
     EgressInfo,
     EgressSourceType,
     EgressStatus,
+    FileInfo,
     ListEgressRequest,
     ListEgressResponse,
     ParticipantEgressRequest,
@@ -16,7 +21,7 @@ from livekit.protocol.egress import (
     StopEgressRequest,
 )
 
-from livekit_emulator import auth, errors, ids
+from livekit_emulator import auth, errors, ids, recording
 from livekit_emulator.auth import Grants
 from livekit_emulator.state import RoomRecord
 from livekit_emulator.twirp import Method
@@ -25,6 +30,10 @@ if TYPE_CHECKING:
     from livekit_emulator.runtime import Emulator
 
 ACTIVE = (EgressStatus.EGRESS_STARTING, EgressStatus.EGRESS_ACTIVE)
+# LiveKit egress's default file name for an audio-only room composite.
+DEFAULT_FILEPATH = "{room_name}-{time}.ogg"
+
+log = logging.getLogger("livekit_emulator.egress")
 
 
 def _start(emu: Emulator, room_name: str) -> EgressInfo:
@@ -56,6 +65,13 @@ async def start_room_composite(
     info = _start(emu, req.room_name)
     info.source_type = EgressSourceType.EGRESS_SOURCE_TYPE_WEB
     info.room_composite.CopyFrom(req)
+    template = (
+        req.file_outputs[0].filepath
+        if req.file_outputs
+        else (req.file.filepath if req.HasField("file") else "")
+    ) or DEFAULT_FILEPATH
+    name = recording.expand(template, req.room_name, info.room_id)
+    emu.media.start_recording(info.egress_id, req.room_name, Path(emu.config.recordings_dir) / name)
     return info
 
 
@@ -86,9 +102,44 @@ async def list_egress(
 
 
 def end_egress(emu: Emulator, info: EgressInfo) -> None:
-    """Finish an egress: complete, ended_at set, egress_ended sent."""
+    """Finish an egress: its file written (in the background), then complete with its
+    file_results, ended_at set and egress_ended sent."""
+    recorder = emu.media.stop_recording(info.egress_id)
+    if recorder is None:
+        _complete(emu, info)
+        return
+    info.status = EgressStatus.EGRESS_ENDING
+    emu.media.spawn(_write_and_complete(emu, info, recorder))
+
+
+async def _write_and_complete(
+    emu: Emulator, info: EgressInfo, recorder: recording.RoomRecorder
+) -> None:
+    try:
+        written = await asyncio.to_thread(recorder.write)
+    except Exception as exc:  # a full disk, a bad path: the egress fails, as LiveKit reports it
+        log.exception("recording not written", extra={"egress_id": info.egress_id})
+        info.error = f"could not write {recorder.filepath}: {exc}"
+        info.status = EgressStatus.EGRESS_FAILED
+        _complete(emu, info, status=EgressStatus.EGRESS_FAILED)
+        return
     now = time.time_ns()
-    info.status = EgressStatus.EGRESS_COMPLETE
+    result = FileInfo(
+        filename=written.filename,
+        location=written.location,
+        size=written.size,
+        duration=written.duration_ns,
+        started_at=info.started_at,
+        ended_at=now,
+    )
+    info.file_results.append(result)
+    info.file.CopyFrom(result)
+    _complete(emu, info)
+
+
+def _complete(emu: Emulator, info: EgressInfo, status: int = EgressStatus.EGRESS_COMPLETE) -> None:
+    now = time.time_ns()
+    info.status = status  # type: ignore[assignment]
     info.ended_at = now
     info.updated_at = now
     emu.webhooks.notify("egress_ended", egress_info=info)

@@ -32,6 +32,11 @@ def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[Emulat
         help="repeatable; replaces LIVEKIT_WEBHOOK_URLS",
     )
     parser.add_argument("--departure-timeout", type=float, default=base.departure_timeout_s)
+    parser.add_argument(
+        "--recordings-dir",
+        default=base.recordings_dir,
+        help="where egress writes recordings (relative file outputs land here)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     config = replace(
@@ -42,6 +47,7 @@ def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[Emulat
         api_secret=args.api_secret,
         webhook_urls=tuple(args.webhook_url) if args.webhook_url else base.webhook_urls,
         departure_timeout_s=args.departure_timeout,
+        recordings_dir=args.recordings_dir,
     )
     return config, args.log_level
 

@@ -156,8 +156,8 @@ class Ear:
         self.voice_since_mark = False
         self.voice_heard.clear()
 
-    def wav(self) -> bytes:
-        """Everything heard, every speaker mixed, as a 48 kHz mono 16-bit WAV."""
+    def samples(self) -> np.ndarray:
+        """Everything heard, every speaker mixed, as 48 kHz mono int16 samples."""
         length = max(
             (pos + len(s) for heard in self._speakers.values() for pos, s in heard.chunks),
             default=0,
@@ -166,12 +166,17 @@ class Ear:
         for heard in self._speakers.values():
             for pos, samples in heard.chunks:
                 mix[pos : pos + len(samples)] += samples
+        clipped: np.ndarray = np.clip(mix, -32768, 32767).astype(np.int16)
+        return clipped
+
+    def wav(self) -> bytes:
+        """Everything heard as a 48 kHz mono 16-bit WAV."""
         out = io.BytesIO()
         with wave.open(out, "wb") as wav:
             wav.setnchannels(1)
             wav.setsampwidth(2)
             wav.setframerate(SAMPLE_RATE)
-            wav.writeframes(np.clip(mix, -32768, 32767).astype(np.int16).tobytes())
+            wav.writeframes(self.samples().tobytes())
         return out.getvalue()
 
 

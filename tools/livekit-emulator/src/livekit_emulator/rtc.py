@@ -20,8 +20,9 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from aiortc import (
@@ -41,6 +42,7 @@ from livekit_emulator import auth, ids
 from livekit_emulator.errors import AuthError
 from livekit_emulator.media import PublishedTrack, TrackFanout
 from livekit_emulator.people import Person
+from livekit_emulator.recording import RoomRecorder
 from livekit_emulator.state import CallRecord, RoomRecord
 
 if TYPE_CHECKING:
@@ -459,6 +461,8 @@ class MediaHub:
     emulator: Emulator
     sessions: dict[str, dict[str, RtcSession]] = field(default_factory=dict)
     people: dict[str, dict[str, Person]] = field(default_factory=dict)
+    recorders: dict[str, RoomRecorder] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         rooms = self.emulator.rooms
@@ -469,6 +473,12 @@ class MediaHub:
 
     def sessions_in(self, room: str) -> list[RtcSession]:
         return list(self.sessions.get(room, {}).values())
+
+    def spawn(self, coro: Coroutine[None, None, None]) -> None:
+        """Run in the background; `aclose` waits for it (a recording being written)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def people_in(self, room: str) -> list[Person]:
         return list(self.people.get(room, {}).values())
@@ -501,11 +511,35 @@ class MediaHub:
             info.tracks.append(track.info)
         self.emulator.rooms.participant_updated(call.room_name, info)
         for track in person.published.values():
+            self._record_new_track(call.room_name, person, track)
             for session in self.sessions_in(call.room_name):
                 if session.auto_subscribe:
                     session.subscribe(person, track)
         person.start()
         return person
+
+    # -- recordings ------------------------------------------------------------------------------
+
+    def start_recording(self, egress_id: str, room: str, filepath: Path) -> RoomRecorder:
+        """Record every audio track of the room, now and later, until `stop_recording`."""
+        recorder = RoomRecorder(egress_id, room, filepath)
+        self.recorders[egress_id] = recorder
+        for publisher in self.publishers_in(room):
+            for track in publisher.published.values():
+                recorder.hear(publisher, track)
+        return recorder
+
+    def stop_recording(self, egress_id: str) -> RoomRecorder | None:
+        """Stop a recording; the caller writes its file."""
+        recorder = self.recorders.pop(egress_id, None)
+        if recorder is not None:
+            recorder.stop()
+        return recorder
+
+    def _record_new_track(self, room: str, publisher: Publisher, track: PublishedTrack) -> None:
+        for recorder in self.recorders.values():
+            if recorder.room_name == room:
+                recorder.hear(publisher, track)
 
     def person(self, sip_call_id: str) -> Person | None:
         """The emulated person of a call (also after it ended), if it has one."""
@@ -661,6 +695,7 @@ class MediaHub:
                 other.subscribe(session, track)
         for person in self.people_in(session.room.info.name):
             person.hear(session, track)
+        self._record_new_track(session.room.info.name, session, track)
 
     def track_subscribed(self, publisher: Publisher, track: PublishedTrack) -> None:
         """Someone receives `track`: the first time, its publisher is told, as livekit-server
@@ -775,6 +810,15 @@ class MediaHub:
             self.leave(session, models.DisconnectReason.SERVER_SHUTDOWN)
         people = [p for room in list(self.people) for p in self.people_in(room)]
         self.people.clear()
+        for recorder in list(self.recorders.values()):
+            egress = self.emulator.state.egresses.get(recorder.egress_id)
+            if egress is not None:
+                from livekit_emulator.egress import end_egress
+
+                end_egress(self.emulator, egress)
         await asyncio.gather(
-            *(s.aclose() for s in sessions), *(p.aclose() for p in people), return_exceptions=True
+            *(s.aclose() for s in sessions),
+            *(p.aclose() for p in people),
+            *list(self._tasks),
+            return_exceptions=True,
         )

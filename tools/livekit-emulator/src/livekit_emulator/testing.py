@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -165,9 +166,12 @@ def test_config(
     webhook_urls: Sequence[str] = (),
     departure_timeout_s: float = 0.0,
     default_ringing_timeout_s: float = 30.0,
+    recordings_dir: str | None = None,
 ) -> EmulatorConfig:
-    """A configuration for tests: fast webhook retries, port chosen at bind time."""
+    """A configuration for tests: fast webhook retries, port chosen at bind time, recordings in
+    a fresh temporary directory unless told where."""
     return EmulatorConfig(
+        recordings_dir=recordings_dir or tempfile.mkdtemp(prefix="livekit-emulator-recordings-"),
         port=0,
         api_key=api_key,
         api_secret=api_secret,
