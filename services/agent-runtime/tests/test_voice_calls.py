@@ -314,3 +314,62 @@ async def test_a_machine_answer_gets_the_voicemail_message_after_the_beep(
 
     event = await until(usage, within_s=15)
     assert event.data.end_reason == "voicemail_message_left"
+
+
+async def test_a_model_server_failing_mid_call_fails_the_call_and_hangs_up(
+    stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
+) -> None:
+    scripted, _ = model_server
+    scripted.transcripts += ["I would like to book a table."]
+    # No scripted reply: every chat completion is answered 500 from now on.
+    await route_number_to_agent(stack.lk)
+
+    call = await stack.lk.control.inbound_call(
+        CALLER,
+        NUMBER,
+        script=[{"wait_for_silence_ms": 1000}, {"say": "I would like to book a table."}],
+    )
+
+    async def ended() -> dict[str, Any]:
+        view = await stack.lk.control.call(call.sip_call_id)
+        return view if view["ended_at_ms"] else {}
+
+    view = await until(ended)
+    assert view["status"] == "hangup"  # the caller was hung up on, not left in silence
+
+    async def failed() -> Any:
+        return next((e for e in stack.events.events if e.name is EventName.CALL_AGENT_FAILED), None)
+
+    failure = await until(failed, within_s=15)
+    assert failure.data.reason == "provider_error"
+    assert "llm_error" in failure.data.error and "500" in failure.data.error
+
+    async def usage() -> Any:
+        return next((e for e in stack.events.events if e.name is EventName.CALL_USAGE), None)
+
+    assert (await until(usage, within_s=15)).data.end_reason == "agent_error"
+
+
+async def test_a_caller_hanging_up_mid_sentence_ends_the_agents_call(
+    stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
+) -> None:
+    await route_number_to_agent(stack.lk)
+
+    # The caller hangs up while the greeting is still being said.
+    call = await stack.lk.control.inbound_call(
+        CALLER, NUMBER, script=[{"wait_ms": 1500}, {"hangup": True}]
+    )
+
+    async def usage() -> Any:
+        return next((e for e in stack.events.events if e.name is EventName.CALL_USAGE), None)
+
+    event = await until(usage)
+    assert event.data.end_reason == "caller_hangup"
+    view = await stack.lk.control.call(call.sip_call_id)
+    assert 0 < view["person"]["heard_ms"] < 3_000
+
+    async def room_closed() -> bool:
+        rooms = (await stack.lk.control.state())["rooms"]
+        return all(r["name"] != call.room_name for r in rooms)
+
+    await until(room_closed, within_s=15)

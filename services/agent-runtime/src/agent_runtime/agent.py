@@ -40,6 +40,8 @@ class CallState:
     dtmf_sent: list[str] = field(default_factory=list)
     # Keys the other party pressed, one entry per burst (see keypad.py).
     dtmf_received: list[str] = field(default_factory=list)
+    # Why the agent could not go on (a provider failed for good), when that ended the call.
+    failure: AgentRuntimeError | None = None
 
     async def finish(self, reason: str) -> None:
         """Hang up (the room is deleted, so the caller is disconnected) and mark the call ended."""

@@ -95,6 +95,13 @@ class UpstreamUnavailable(AgentRuntimeError):
     retryable = True
 
 
+class ProviderFailed(AgentRuntimeError):
+    """A model provider (STT, LLM, TTS, realtime) failed during the call and livekit-agents
+    gave up on it: the call cannot go on."""
+
+    reason = "provider_error"
+
+
 class LiveKitFailure(AgentRuntimeError):
     """LiveKit refused or failed an operation."""
 

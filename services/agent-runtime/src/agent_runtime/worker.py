@@ -24,6 +24,7 @@ from livekit.agents import (
     JobRequest,
 )
 from livekit.agents.job import JobExecutorType
+from livekit.agents.voice.events import CloseEvent, ErrorEvent
 from livekit.agents.voice.room_io import RoomOptions
 from livekit.plugins import silero
 from opentelemetry import trace
@@ -34,6 +35,7 @@ from agent_runtime.domain import (
     AgentRuntimeError,
     BadJobMetadata,
     LiveKitFailure,
+    ProviderFailed,
     call_instructions,
     parse_job,
 )
@@ -133,7 +135,8 @@ async def entrypoint(job_ctx: JobContext, ctx: Context) -> None:
             remote = prepared.meta.remote_number or participant.attributes.get("sip.phoneNumber")
             session = new_session(prepared, state, job_ctx.proc.userdata.get("vad"))
             call_state = state
-            session.on("close", lambda _ev: call_state.mark_ended("session_closed"))
+            session.on("close", lambda ev: on_session_closed(call_state, ev))
+            session.on("error", lambda ev: on_session_error(call_state, ev))
             job_ctx.room.on(
                 "participant_disconnected",
                 lambda p: (
@@ -153,6 +156,12 @@ async def entrypoint(job_ctx: JobContext, ctx: Context) -> None:
             except TimeoutError:
                 log.info("call.max_duration", room=room, limit_s=prepared.policy.max_duration_s)
                 await state.finish("max_duration")
+            if state.failure is not None:
+                raise state.failure
+            if state.end_reason == "session_closed":
+                # The session stopped by itself: hang up rather than leave the line silent.
+                with contextlib.suppress(AgentRuntimeError):
+                    await control.hang_up(room, state.sip_identity)
         except AgentRuntimeError as exc:
             await _fail(job_ctx, ctx, prepared, exc)
         finally:
@@ -169,6 +178,26 @@ async def entrypoint(job_ctx: JobContext, ctx: Context) -> None:
                     started=started,
                     started_at=started_at,
                 )
+
+
+def on_session_error(state: CallState, event: ErrorEvent) -> None:
+    """A provider gave up (livekit-agents retried it already): the agent cannot answer any
+    more, so the call fails with the provider's error rather than leaving the line silent."""
+    error = event.error
+    if getattr(error, "recoverable", True):
+        return
+    label = getattr(error, "label", "") or type(event.source).__name__
+    detail = getattr(error, "error", error)
+    state.failure = ProviderFailed(f"{getattr(error, 'type', 'error')} ({label}) failed: {detail}")
+    log.error("call.provider_failed", room=state.room, error=state.failure.message)
+    state.mark_ended("agent_error")
+
+
+def on_session_closed(state: CallState, event: CloseEvent) -> None:
+    """The session closed: after a provider failed for good, the call fails with its error."""
+    if event.error is not None:
+        on_session_error(state, ErrorEvent(error=event.error, source=event))
+    state.mark_ended("session_closed")
 
 
 def listen_to_keypad(room: rtc.Room, session: AgentSession[CallState], state: CallState) -> None:

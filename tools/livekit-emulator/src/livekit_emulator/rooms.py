@@ -50,6 +50,19 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def is_dependent(participant: ParticipantInfo) -> bool:
+    """An agent or a recorder: it does not keep a room open (livekit-server's IsDependent)."""
+    return (
+        participant.kind in (ParticipantInfo.Kind.AGENT, ParticipantInfo.Kind.EGRESS)
+        or participant.permission.agent
+        or participant.permission.recorder
+    )
+
+
+def _has_people(record: RoomRecord) -> bool:
+    return any(not is_dependent(p) for p in record.participants.values())
+
+
 class RoomManager:
     """Creates and closes rooms, adds and removes participants, and says so by webhook."""
 
@@ -144,7 +157,7 @@ class RoomManager:
         participant.state = ParticipantInfo.State.ACTIVE
         participant.joined_at = now_ms // 1000
         participant.joined_at_ms = now_ms
-        if record.close_timer is not None:
+        if record.close_timer is not None and not is_dependent(participant):
             record.close_timer.cancel()
             record.close_timer = None
         record.participants[participant.identity] = participant
@@ -205,7 +218,8 @@ class RoomManager:
         self._webhooks.notify("participant_left", room=record.info, participant=participant)
         for hook in list(self.participant_left_hooks):
             hook(room_name, participant, reason)
-        if not record.participants and room_name in self._state.rooms:
+        # Only agents and recorders left: the room closes after its departure timeout.
+        if not _has_people(record) and room_name in self._state.rooms:
             delay = record.explicit_departure_timeout
             delay_s = float(delay) if delay is not None else self._config.departure_timeout_s
             if record.close_timer is not None:
@@ -217,11 +231,12 @@ class RoomManager:
 
     def _close_if_empty(self, room_name: str, sid: str) -> None:
         record = self._state.rooms.get(room_name)
-        if record is not None and record.info.sid == sid and not record.participants:
-            self.close_room(room_name)
+        if record is not None and record.info.sid == sid and not _has_people(record):
+            self.close_room(room_name, DisconnectReason.ROOM_CLOSED)
 
-    def close_room(self, room_name: str) -> bool:
-        """End the room: participants leave, dispatches end, room_finished is sent."""
+    def close_room(self, room_name: str, reason: int = DisconnectReason.ROOM_DELETED) -> bool:
+        """End the room: participants leave (deleted, or closed once idle), dispatches end,
+        room_finished is sent."""
         record = self._state.rooms.get(room_name)
         if record is None:
             return False
@@ -229,7 +244,7 @@ class RoomManager:
             record.close_timer.cancel()
             record.close_timer = None
         for identity in list(record.participants):
-            self.remove_participant(room_name, identity, DisconnectReason.ROOM_DELETED)
+            self.remove_participant(room_name, identity, reason)
         if record.close_timer is not None:
             record.close_timer.cancel()
             record.close_timer = None
