@@ -5,8 +5,9 @@ Runs the LiveKit emulator and agent-runtime's real worker (`AgentServer` registe
 as trunk-sync does, then places inbound calls one after another. For each call it measures, on
 one clock: the control API's INVITE -> the worker's `available=true` answer reaching the emulator
 (target p50 <= 150 ms), and the emulator's availability request -> that answer (the worker's own
-share). Each job then fails to join the room (the emulator has no media) and hangs up; the next
-call waits for that, so calls do not overlap.
+share). The room refuses each job's join (the emulator's `refuse_joins` fault: only dispatch is
+measured here; bench/voice.py measures calls that talk), so each job fails and hangs up; the
+next call waits for that, so calls do not overlap.
 
     uv run python bench/agent_dispatch.py [--calls 50]
 """
@@ -104,6 +105,7 @@ async def run(calls: int) -> None:
         server.on("worker_registered", lambda *_: registered.set())
         task = asyncio.create_task(server.run(devmode=True))
         await asyncio.wait_for(registered.wait(), timeout=30)
+        await lk.control.set_faults(refuse_joins=True)
         lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
         trunk = await lkapi.sip.create_inbound_trunk(
             sip.CreateSIPInboundTrunkRequest(trunk=sip.SIPInboundTrunkInfo(numbers=[NUMBER]))
@@ -169,7 +171,7 @@ def main() -> None:
     logging.getLogger("livekit").setLevel(logging.CRITICAL)
     logging.getLogger("livekit.agents").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore")
-    # Every job logs its refused join (no media in the emulator); that is expected here.
+    # Every job logs its refused join (the injected fault); that is expected here.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     asyncio.run(run(args.calls))
 

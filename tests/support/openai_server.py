@@ -12,6 +12,7 @@ import io
 import json
 import math
 import struct
+import time
 import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ class Recorded:
     path: str
     authorization: str
     body: dict[str, Any]
+    # Wall-clock milliseconds: when the request arrived, when the answer's first bytes left.
+    received_at_ms: float = 0.0
+    answered_at_ms: float = 0.0
 
 
 @dataclass
@@ -60,28 +64,35 @@ class OpenAICompatibleServer:
             ]
         )
 
-    def _record(self, request: Request, body: dict[str, Any]) -> None:
+    def _record(self, request: Request, body: dict[str, Any]) -> Recorded:
         authorization = request.headers.get("authorization", "")
-        self.requests.append(Recorded(request.url.path, authorization, body))
+        recorded = Recorded(request.url.path, authorization, body, received_at_ms=_now_ms())
+        self.requests.append(recorded)
+        return recorded
 
     async def _chat(self, request: Request) -> Response:
         body = await request.json()
-        self._record(request, body)
+        recorded = self._record(request, body)
         if not self.replies:
             return JSONResponse({"error": {"message": "no scripted reply left"}}, 500)
         reply = self.replies.pop(0)
         chunks = _tool_call_chunks(reply) if isinstance(reply, ToolCall) else _text_chunks(reply)
         if not body.get("stream"):
             return JSONResponse({"error": {"message": "this server only streams"}}, 400)
-        return StreamingResponse(_sse(body["model"], chunks), media_type="text/event-stream")
+        return StreamingResponse(
+            _sse(body["model"], chunks, recorded), media_type="text/event-stream"
+        )
 
     async def _transcription(self, request: Request) -> Response:
         form = await request.form()
         upload: Any = form["file"]
         audio = await upload.read()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        self._record(request, {**fields, "file_bytes": len(audio), "file_head": audio[:4].hex()})
+        recorded = self._record(
+            request, {**fields, "file_bytes": len(audio), "file_head": audio[:4].hex()}
+        )
         text = self.transcripts.pop(0) if self.transcripts else ""
+        recorded.answered_at_ms = _now_ms()
         return JSONResponse({"text": text})
 
     async def _speech(self, request: Request) -> Response:
@@ -130,7 +141,14 @@ def _choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     return {"index": 0, "delta": delta, "finish_reason": finish}
 
 
-async def _sse(model: str, choices: list[dict[str, Any]]) -> AsyncIterator[bytes]:
+def _now_ms() -> float:
+    return time.time() * 1000
+
+
+async def _sse(
+    model: str, choices: list[dict[str, Any]], recorded: Recorded
+) -> AsyncIterator[bytes]:
+    recorded.answered_at_ms = _now_ms()
     for choice in choices:
         chunk = {
             "id": "chatcmpl-scripted",

@@ -142,6 +142,8 @@ class PacedAudioSource(MediaStreamTrack):
         self._started: float | None = None
         self._drained = asyncio.Event()
         self._drained.set()
+        # Stretches of voice sent [start_ms, end_ms] (wall clock): what this source said when.
+        self.spoke: list[list[int]] = []
 
     def push_pcm(self, pcm: bytes) -> None:
         """Queue signed 16-bit mono PCM at this source's rate."""
@@ -178,6 +180,12 @@ class PacedAudioSource(MediaStreamTrack):
             chunk += bytes(size - len(chunk))
         if not self._pending:
             self._drained.set()
+        if any(chunk):
+            now_ms = int(time.time() * 1000)
+            if self.spoke and now_ms - self.spoke[-1][1] <= 300:
+                self.spoke[-1][1] = now_ms
+            else:
+                self.spoke.append([now_ms, now_ms])
         frame = AudioFrame(format="s16", layout="mono", samples=self._samples_per_frame)
         frame.planes[0].update(chunk)
         frame.sample_rate = self._rate

@@ -38,6 +38,8 @@ ESPEAK = "espeak-ng"
 SILENCE_RMS = 300.0
 # A source whose next frame arrives this much later than its last one ended starts again there.
 _GAP_S = 0.2
+# Voice after this much silence starts a new stretch (a turn) in what a speaker was heard saying.
+_TURN_GAP_MS = 300
 # A `wait_for_silence_ms` step gives up after this long without a turn ending.
 SILENCE_WAIT_LIMIT_S = 60.0
 VOICEMAIL_GREETING = (
@@ -110,10 +112,32 @@ def mono(frame: AudioFrame) -> np.ndarray:
 
 @dataclass
 class _Heard:
-    """What one speaker's audio looked like to the ear: chunks placed on the timeline."""
+    """What one speaker's audio looked like to the ear: chunks placed on the timeline, and when
+    frames arrived (the first one, the first with voice, the longest wait between two)."""
 
     chunks: list[tuple[int, np.ndarray]] = field(default_factory=list)
     cursor: int | None = None
+    first_frame_at_ms: int | None = None
+    first_voice_at_ms: int | None = None
+    last_arrival: float | None = None
+    max_gap_ms: float = 0.0
+    # Stretches of voice [start_ms, end_ms], a new one after _TURN_GAP_MS of silence.
+    turns: list[list[int]] = field(default_factory=list)
+
+    def voiced(self, now_ms: int) -> None:
+        if self.turns and now_ms - self.turns[-1][1] <= _TURN_GAP_MS:
+            self.turns[-1][1] = now_ms
+        else:
+            self.turns.append([now_ms, now_ms])
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "first_frame_at_ms": self.first_frame_at_ms,
+            "first_voice_at_ms": self.first_voice_at_ms,
+            "max_gap_ms": round(self.max_gap_ms, 1),
+            "frames": len(self.chunks),
+            "turns": [list(t) for t in self.turns],
+        }
 
 
 class Ear:
@@ -136,6 +160,11 @@ class Ear:
         def on_frame(frame: AudioFrame) -> None:
             samples = mono(frame)
             now = time.monotonic()
+            if heard.last_arrival is not None:
+                heard.max_gap_ms = max(heard.max_gap_ms, (now - heard.last_arrival) * 1000)
+            heard.last_arrival = now
+            if heard.first_frame_at_ms is None:
+                heard.first_frame_at_ms = int(time.time() * 1000)
             end = int((now - self.started) * SAMPLE_RATE)
             if heard.cursor is None or end - heard.cursor > _GAP_S * SAMPLE_RATE:
                 heard.cursor = max(0, end - len(samples))
@@ -143,6 +172,10 @@ class Ear:
             heard.cursor += len(samples)
             if len(samples) and float(np.sqrt(np.mean(samples.astype(float) ** 2))) > SILENCE_RMS:
                 self.heard_ms += 1000 * len(samples) / SAMPLE_RATE
+                now_ms = int(time.time() * 1000)
+                heard.voiced(now_ms)
+                if heard.first_voice_at_ms is None:
+                    heard.first_voice_at_ms = now_ms
                 if self.first_heard_at_ms is None:
                     self.first_heard_at_ms = int(time.time() * 1000)
                 self.last_voice = now
@@ -150,6 +183,10 @@ class Ear:
                 self.voice_heard.set()
 
         return on_frame
+
+    def speakers(self) -> dict[str, dict[str, Any]]:
+        """Per speaker: when their audio began, when their voice began, the longest gap."""
+        return {name: heard.view() for name, heard in self._speakers.items()}
 
     def mark(self) -> None:
         """Start waiting for a new turn: voice heard before now does not count."""
@@ -328,7 +365,9 @@ class Person:
             "heard_ms": round(self.ear.heard_ms),
             "first_heard_at_ms": self.ear.first_heard_at_ms,
             "said": list(self.said),
+            "spoke": [list(t) for t in self.voice.spoke],
             "dtmf_heard": "".join(self.dtmf_heard),
+            "speakers": self.ear.speakers(),
             "steps": [
                 {
                     "step": s.step,
