@@ -7,7 +7,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: setup system-packages run test unit lint typecheck fmt pytest studio-test deploy-check asyncapi
+.PHONY: setup system-packages run demo test unit lint typecheck fmt pytest studio-test deploy-check asyncapi
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -20,6 +20,10 @@ system-packages:
 run: setup
 	@tools/dev/system-packages.sh || echo "make run: agents with the espeak voice cannot speak until espeak-ng is installed"
 	uv run python tools/dev/run.py
+
+# One scripted conversation end to end, offline; prints where to listen to it.
+demo: setup system-packages
+	uv run python tools/dev/demo.py
 
 test: setup lint typecheck pytest studio-test deploy-check
 
