@@ -373,3 +373,31 @@ async def test_a_caller_hanging_up_mid_sentence_ends_the_agents_call(
         return all(r["name"] != call.room_name for r in rooms)
 
     await until(room_closed, within_s=15)
+
+
+async def test_transfer_call_hands_the_caller_to_the_emulated_target(
+    stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
+) -> None:
+    scripted, _ = model_server
+    scripted.transcripts += ["I want to talk to a person."]
+    scripted.replies += [ToolCall("transfer_call", {"phone_number": "+12025550166"}), "Done."]
+    await stack.lk.control.set_outcome("+12025550166", ring_ms=200)
+    await route_number_to_agent(stack.lk)
+
+    call = await stack.lk.control.inbound_call(
+        CALLER,
+        NUMBER,
+        script=[{"wait_for_silence_ms": 1000}, {"say": "I want to talk to a person."}],
+    )
+
+    async def ended() -> dict[str, Any]:
+        view = await stack.lk.control.call(call.sip_call_id)
+        return view if view["ended_at_ms"] else {}
+
+    view = await until(ended)
+    assert view["transferred_to"] == "tel:+12025550166"
+
+    async def usage() -> Any:
+        return next((e for e in stack.events.events if e.name is EventName.CALL_USAGE), None)
+
+    assert (await until(usage, within_s=15)).data.end_reason == "transferred"

@@ -501,6 +501,9 @@ class CallManager:
         if 200 <= code < 300:
             response.status = SIPTransferStatus.STS_TRANSFER_SUCCESSFUL
             response.reason = SIPTransferReason.STR_COMPLETED
+            call = self._state.calls.get(call_id)
+            if call is not None:
+                call.transferred_to = req.transfer_to
             self._end_call(call_id, "transferred")
         else:
             response.status = SIPTransferStatus.STS_TRANSFER_FAILED

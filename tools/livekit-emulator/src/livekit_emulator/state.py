@@ -95,6 +95,8 @@ class CallRecord:
     answered_at_ms: int | None = None
     ended_at_ms: int | None = None
     request: dict[str, Any] | None = None
+    # Where a successful transfer (REFER) sent the call, as the request wrote it.
+    transferred_to: str | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     duration_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
     # The person on the phone end (people.py): their script, who answers, and once the call is
@@ -123,6 +125,7 @@ class CallRecord:
             "answered_at_ms": self.answered_at_ms,
             "ended_at_ms": self.ended_at_ms,
             "request": self.request,
+            "transferred_to": self.transferred_to,
             "person": self.person.view() if self.person is not None else None,
         }
 

@@ -1,0 +1,128 @@
+"""Every service of the product running in this process against real PostgreSQL, nats-server
+and the LiveKit emulator: numbers-api, trunk-sync, call-orchestrator and agent-runtime's worker.
+A test sets the provider variables agent-runtime reads (its environment) before entering."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import nats
+
+from agent_runtime.config import Settings as AgentRuntimeSettings
+from agent_runtime.main import Worker, running_worker
+from call_orchestrator.config import Settings as OrchestratorSettings
+from call_orchestrator.main import MIGRATIONS as ORCHESTRATOR_MIGRATIONS
+from call_orchestrator.main import create_app as create_orchestrator_app
+from livekit_emulator.testing import RunningEmulator, running_emulator
+from numbers_api.main import MIGRATIONS as NUMBERS_MIGRATIONS
+from numbers_api.main import create_app as create_numbers_app
+from talkifai_common import devinfra
+from talkifai_common.agent_capabilities import RuntimeBoard
+from tests.support.agent_runtimes import forget_agent_runtimes
+from tests.support.databases import DatabaseFactory
+from tests.support.numbers_api import Api
+from tests.support.servers import serve_asgi
+from tests.support.trunk_sync import (
+    INTERNAL_TOKEN,
+    JWT_SECRET,
+    eventually,
+    numbers_settings,
+    sync_settings,
+    token_factory,
+    wait_ready,
+)
+from trunk_sync.main import create_app as create_sync_app
+
+LIVEKIT_KEY, LIVEKIT_SECRET = "e2e-test-key", "e2e-test-livekit-secret-0123456789abcdef"
+WEBHOOK_SECRET = "e2e-webhook-signing-secret-0123456789"
+
+
+@dataclass
+class Stack:
+    """Every service, running."""
+
+    api: Api
+    calls: httpx.AsyncClient
+    lk: RunningEmulator
+    worker: Worker
+    runtimes: RuntimeBoard
+    orchestrator_db: str
+    events: list[dict[str, Any]]
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    database_factory: DatabaseFactory, clean_stream: str
+) -> AsyncIterator[Stack]:
+    """Start everything; agent-runtime reads its provider keys from the process environment."""
+    await forget_agent_runtimes(clean_stream)
+    numbers_app = create_numbers_app(
+        numbers_settings(await database_factory(NUMBERS_MIGRATIONS), clean_stream)
+    )
+    orchestrator_db = await database_factory(ORCHESTRATOR_MIGRATIONS)
+    orchestrator_port = devinfra.free_port()
+    webhook = f"http://127.0.0.1:{orchestrator_port}/livekit/webhook"
+    async with (
+        running_emulator(
+            api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET, webhook_urls=[webhook]
+        ) as lk,
+        serve_asgi(numbers_app) as api_url,
+        httpx.AsyncClient(base_url=api_url, timeout=10) as http,
+    ):
+        api = Api(base_url=api_url, http=http, token=token_factory(), app=numbers_app)
+        await api.wait_bus_ready()
+        orchestrator_app = create_orchestrator_app(
+            OrchestratorSettings(
+                dev_mode=False,
+                database_url=orchestrator_db,
+                nats_url=clean_stream,
+                auth_jwt_secret=JWT_SECRET,
+                internal_api_token=INTERNAL_TOKEN,
+                webhook_signing_secret=WEBHOOK_SECRET,
+                livekit_url=lk.url,
+                livekit_api_key=lk.api_key,
+                livekit_api_secret=lk.api_secret,
+                answer_poll_interval_s=0.05,
+                log_format="console",
+                shutdown_grace_s=0.3,
+            )
+        )
+        async with (
+            serve_asgi(create_sync_app(sync_settings(api_url, clean_stream, lk))) as sync_url,
+            serve_asgi(orchestrator_app, port=orchestrator_port) as orchestrator_url,
+            httpx.AsyncClient(base_url=orchestrator_url, timeout=30) as calls,
+        ):
+            await wait_ready(sync_url)
+            await wait_ready(orchestrator_url)
+            settings = AgentRuntimeSettings(
+                dev_mode=True,  # no CPU-load refusal on a busy test machine
+                nats_url=clean_stream,
+                numbers_api_url=api_url,
+                call_orchestrator_url=orchestrator_url,
+                internal_api_token=INTERNAL_TOKEN,
+                livekit_url=lk.url,
+                livekit_api_key=lk.api_key,
+                livekit_api_secret=lk.api_secret,
+                log_format="console",
+            )
+            events: list[dict[str, Any]] = []
+            watcher = await nats.connect(clean_stream)
+
+            async def record(msg: Any) -> None:
+                events.append(json.loads(msg.data))
+
+            await watcher.subscribe("telephony.call.>", cb=record)
+            async with running_worker(settings) as worker:
+                runtimes: RuntimeBoard = orchestrator_app.state.context.runtimes
+
+                async def advertised() -> bool:
+                    return worker.registered.is_set() and bool(runtimes.live("talkifai-agent"))
+
+                await eventually(advertised, within_s=20)
+                yield Stack(api, calls, lk, worker, runtimes, orchestrator_db, events)
+            await watcher.close()
