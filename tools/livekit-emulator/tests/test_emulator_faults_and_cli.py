@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +14,12 @@ from livekit.protocol import sip
 
 from livekit_emulator.config import EmulatorConfig
 from livekit_emulator.main import parse_args
-from livekit_emulator.testing import RunningEmulator, emulator_in_thread, test_config
+from livekit_emulator.testing import (
+    RunningEmulator,
+    emulator_in_thread,
+    running_emulator,
+    test_config,
+)
 
 
 async def test_unavailable_server_fails_every_twirp_call_with_503(
@@ -140,3 +147,41 @@ def test_command_line_overrides_the_environment() -> None:
 def test_emulator_runs_in_a_thread_for_synchronous_fixtures() -> None:
     with emulator_in_thread(test_config()) as running:
         assert httpx.get(running.url + "/healthz").json() == {"status": "ok"}
+
+
+def test_a_callee_script_file_is_read_and_checked(tmp_path: Path) -> None:
+    script = tmp_path / "callee.json"
+    script.write_text('[{"say": "Hello?"}, {"wait_for_silence_ms": 800}, {"hangup": true}]')
+    config, _ = parse_args(["--callee-script", str(script)], EmulatorConfig())
+    assert config.default_callee_script == (
+        {"say": "Hello?"},
+        {"wait_for_silence_ms": 800},
+        {"hangup": True},
+    )
+    script.write_text('[{"sing": "la"}]')
+    with pytest.raises(SystemExit) as caught:
+        parse_args(["--callee-script", str(script)], EmulatorConfig())
+    assert "--callee-script" in str(caught.value)
+
+
+async def test_callees_of_unprogrammed_numbers_follow_the_default_script() -> None:
+    config = replace(test_config(), default_callee_script=({"say": "Hello?"},))
+    async with running_emulator(config) as lk:
+        lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
+        try:
+            trunk = await lkapi.sip.create_outbound_trunk(
+                sip.CreateSIPOutboundTrunkRequest(
+                    trunk=sip.SIPOutboundTrunkInfo(
+                        name="out", address="sip.example.com", numbers=["+12025550123"]
+                    )
+                )
+            )
+            info = await lkapi.sip.create_sip_participant(
+                sip.CreateSIPParticipantRequest(
+                    sip_trunk_id=trunk.sip_trunk_id, sip_call_to="+15550100", room_name="r"
+                )
+            )
+        finally:
+            await lkapi.aclose()
+        call = await lk.control.call(info.sip_call_id)
+        assert call["person"]["steps"][0]["step"] == {"say": "Hello?"}

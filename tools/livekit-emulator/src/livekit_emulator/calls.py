@@ -107,6 +107,8 @@ class CallManager:
         self._state = state
         self._rooms = rooms
         self._default_ringing_timeout_s = default_ringing_timeout_s
+        # The script of callees whose number has no programmed outcome.
+        self.default_callee_script: list[dict[str, Any]] = []
         self._answers: dict[str, asyncio.Future[None]] = {}
         # Called when a call is answered (the line is open: an emulated person can talk).
         self.answered_hooks: list[Callable[[CallRecord], None]] = []
@@ -114,7 +116,9 @@ class CallManager:
 
     def outcome_for(self, number: str) -> Outcome:
         """The programmed outcome for a number (exact, then normalised); answer at once otherwise."""
-        return self._state.outcomes.for_number(number) or Outcome()
+        return self._state.outcomes.for_number(number) or Outcome(
+            script=list(self.default_callee_script)
+        )
 
     # --- outbound ---------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 DEV_API_KEY = "devkey"
 DEV_API_SECRET = "secret"
@@ -28,6 +29,9 @@ class EmulatorConfig:
     default_ringing_timeout_s: float = 30.0
     # Egress writes recordings here: a file output's relative path is relative to this.
     recordings_dir: str = "."
+    # What the callee of an outbound call to an unprogrammed number does once it answers (script
+    # steps, see people.py); empty: they answer and say nothing.
+    default_callee_script: tuple[Mapping[str, Any], ...] = ()
     webhook_max_attempts: int = 4
     webhook_retry_base_s: float = 0.2
     webhook_timeout_s: float = 5.0

@@ -8,14 +8,27 @@ import os
 import socket
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import uvicorn
+from pydantic import TypeAdapter, ValidationError
 
 from livekit_emulator import logs
 from livekit_emulator.app import create_app
 from livekit_emulator.config import EmulatorConfig
+from livekit_emulator.control import Script
 
 log = logging.getLogger("livekit_emulator")
+
+
+def load_script(path: Path) -> tuple[dict[str, Any], ...]:
+    """Script steps from a JSON file, validated as the control API validates them."""
+    try:
+        steps = TypeAdapter(Script).validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise SystemExit(f"livekit-emulator: --callee-script {path}: {exc}") from exc
+    return tuple(step.model_dump() for step in steps)
 
 
 def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[EmulatorConfig, str]:
@@ -33,6 +46,12 @@ def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[Emulat
     )
     parser.add_argument("--departure-timeout", type=float, default=base.departure_timeout_s)
     parser.add_argument(
+        "--callee-script",
+        type=Path,
+        default=None,
+        help="a JSON file of script steps: what callees of unprogrammed numbers do once they answer",
+    )
+    parser.add_argument(
         "--recordings-dir",
         default=base.recordings_dir,
         help="where egress writes recordings (relative file outputs land here)",
@@ -48,6 +67,7 @@ def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[Emulat
         webhook_urls=tuple(args.webhook_url) if args.webhook_url else base.webhook_urls,
         departure_timeout_s=args.departure_timeout,
         recordings_dir=args.recordings_dir,
+        default_callee_script=load_script(args.callee_script) if args.callee_script else (),
     )
     return config, args.log_level
 

@@ -28,6 +28,7 @@ class Emulator:
         self.webhooks = WebhookSender(config)
         self.rooms = RoomManager(config, self.state, self.webhooks)
         self.calls = CallManager(self.state, self.rooms, config.default_ringing_timeout_s)
+        self.calls.default_callee_script = [dict(step) for step in config.default_callee_script]
         self.rooms.room_closed_hooks.append(lambda record: egress.on_room_closed(self, record))
         self.workers = WorkerManager(config, self.state)
         self.rooms.dispatch_hooks.append(self.workers.on_dispatch)
