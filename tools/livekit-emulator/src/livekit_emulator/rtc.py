@@ -29,9 +29,11 @@ from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCRtpSender,
     RTCSessionDescription,
 )
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from livekit.protocol import models, rtc
@@ -69,6 +71,14 @@ class Subscription:
 
     sender: RTCRtpSender
     track: MediaStreamTrack
+
+
+def forward_without_delay(receiver: RTCRtpReceiver) -> None:
+    """LiveKit's SFU forwards RTP as it arrives; aiortc's receiver holds four audio packets
+    (80 ms) before decoding the first. The emulator decodes only to fan audio out, so it must not
+    add that delay: the receiver's jitter buffer gets no prefetch (loopback neither loses nor
+    reorders packets). aiortc offers no setting for it, hence its private attribute."""
+    receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=0)  # type: ignore[attr-defined]
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -342,6 +352,9 @@ class RtcSession:
     def _on_publisher_track(self, track: MediaStreamTrack) -> None:
         if track.kind != "audio":
             return
+        for receiver in self.publisher.getReceivers():
+            if receiver.track is track:
+                forward_without_delay(receiver)
         info = self._pending_tracks.pop(track.id, None)
         if info is None and self._pending_tracks:
             # The SDP carried another id than the AddTrackRequest's cid: take the oldest.
