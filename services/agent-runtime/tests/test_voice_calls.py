@@ -14,11 +14,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import jwt  # noqa: F401  # the warning filter below names its class
+import numpy as np
 import pytest
 from livekit import api
 from livekit.protocol import sip
 
 from agent_runtime.directory import KnownAgent, KnownNumber
+from agent_runtime.local_tts import EspeakTTS
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from talkifai_common.events import EventName
 from talkifai_common.jobs import InboundJob, OutboundJob
@@ -88,6 +90,24 @@ async def until(check: Callable[[], Awaitable[T]], within_s: float = CALL_TIMEOU
         return result
 
 
+async def voiced_ms(text: str) -> float:
+    """How long espeak-ng's rendering of `text` has voice (as the emulated ear counts it)."""
+    tts = EspeakTTS(voice="en-us")
+    frames = []
+    async with tts.synthesize(text) as stream:
+        async for chunk in stream:
+            frames.append(chunk.frame)
+    await tts.aclose()
+    samples = np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in frames])
+    rate = frames[0].sample_rate
+    window = rate // 50
+    windows = samples[: len(samples) // window * window].reshape(-1, window).astype(float)
+    voiced = np.sqrt((windows**2).mean(axis=1)) > 300
+    # From the first voiced window to the last: pauses between words count, as in a turn.
+    index = np.flatnonzero(voiced)
+    return float((index[-1] - index[0] + 1) * 20) if len(index) else 0.0
+
+
 async def route_number_to_agent(lk: RunningEmulator) -> None:
     """The inbound trunk and dispatch rule trunk-sync writes for pn_1 (created here directly)."""
     lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
@@ -146,6 +166,13 @@ async def test_an_inbound_caller_is_greeted_heard_answered_and_hung_up_on(
     # The greeting and the answer were heard: seconds of speech, the first soon after answering.
     assert person["heard_ms"] >= 2_000
     assert person["first_heard_at_ms"] - view["answered_at_ms"] < 10_000
+    # The greeting the caller heard lasts as long as espeak-ng's rendering of it.
+    agent = next(s for k, s in person["speakers"].items() if k.startswith("agent-"))
+    caller_spoke = person["spoke"][0][0]
+    greeting_heard_ms = sum(
+        min(end, caller_spoke) - start for start, end in agent["turns"] if start < caller_spoke
+    )
+    assert greeting_heard_ms == pytest.approx(await voiced_ms(GREETING), rel=0.3)
 
     chats = [r for r in scripted.requests if r.path == "/v1/chat/completions"]
     assert chats[0].body["messages"][-1] == {
