@@ -39,7 +39,6 @@ from typing import Any, TypeVar
 import psutil
 import structlog
 from livekit import api, rtc
-from livekit.protocol import sip
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
 
@@ -47,7 +46,6 @@ from agent_runtime.directory import KnownAgent, KnownNumber
 from agent_runtime.local_tts import EspeakTTS
 from livekit_emulator.main import bind
 from livekit_emulator.testing import EmulatorControl, RunningEmulator
-from talkifai_common.jobs import InboundJob
 from talkifai_common.voice import (
     LLMConfig,
     LLMProvider,
@@ -57,7 +55,7 @@ from talkifai_common.voice import (
     TTSProvider,
 )
 from tests.support.agent_fakes import agent_data, number_data
-from tests.support.agent_worker import registered_worker
+from tests.support.agent_worker import registered_worker, route_number
 from tests.support.openai_server import OpenAICompatibleServer
 from tests.support.servers import serve_asgi
 
@@ -131,28 +129,6 @@ async def emulator_process(recordings: str) -> AsyncIterator[tuple[RunningEmulat
         await asyncio.wait_for(proc.wait(), timeout=10)
 
 
-async def route(lk: RunningEmulator, *, with_agent: bool, number: str) -> None:
-    lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
-    try:
-        trunk = await lkapi.sip.create_inbound_trunk(
-            sip.CreateSIPInboundTrunkRequest(trunk=sip.SIPInboundTrunkInfo(numbers=[number]))
-        )
-        rule = sip.SIPDispatchRuleInfo(
-            trunk_ids=[trunk.sip_trunk_id],
-            rule=sip.SIPDispatchRule(
-                dispatch_rule_individual=sip.SIPDispatchRuleIndividual(room_prefix="call")
-            ),
-        )
-        if with_agent:
-            job = InboundJob(
-                agent_id="agent_1", phone_number_id="pn_1", phone_number=number, org_id="org_a"
-            )
-            rule.room_config.agents.add(agent_name="talkifai-agent", metadata=job.model_dump_json())
-        await lkapi.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=rule))
-    finally:
-        await lkapi.aclose()
-
-
 async def ended(lk: RunningEmulator, call_id: str) -> dict[str, Any]:
     async def check() -> dict[str, Any]:
         view = await lk.control.call(call_id)
@@ -195,7 +171,7 @@ async def greeting_latency(lk: RunningEmulator, calls: int) -> dict[str, list[fl
 
 async def floor_latency(lk: RunningEmulator, calls: int) -> list[float]:
     """A bare SDK participant joining a caller's room and playing a tone at once."""
-    await route(lk, with_agent=False, number="+12025550999")
+    await route_number(lk, "+12025550999", phone_number_id="pn_floor")
     results: list[float] = []
     for i in range(calls):
         call = await lk.control.inbound_call(f"+1555012{i:04d}", "+12025550999")
@@ -342,7 +318,7 @@ async def run(calls: int, concurrent: int) -> None:
                 env={"OPENAI_BASE_URL": f"{model_url}/v1"},
             ),
         ):
-            await route(lk, with_agent=True, number=NUMBER)
+            await route_number(lk, NUMBER, agent_id="agent_1")
             parts = await greeting_latency(lk, calls)
             floor = await floor_latency(lk, calls)
             print(f"greeting latency over {len(parts['total'])} inbound calls, one at a time")

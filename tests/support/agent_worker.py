@@ -9,11 +9,15 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from livekit import api
+from livekit.protocol import sip
+
 from agent_runtime.config import Settings
 from agent_runtime.directory import AgentDirectory, KnownAgent, KnownNumber, NumberDirectory
 from agent_runtime.handlers import Context
 from agent_runtime.worker import create_server
 from livekit_emulator.testing import RunningEmulator
+from talkifai_common.jobs import InboundJob
 from tests.support.agent_fakes import FakeSource, RecordingEvents
 
 REGISTER_TIMEOUT_S = 30.0  # a guard against hanging, never an expectation of speed
@@ -67,3 +71,40 @@ async def registered_worker(
     finally:
         await server.aclose()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def route_number(
+    lk: RunningEmulator,
+    number: str,
+    *,
+    agent_id: str | None = None,
+    phone_number_id: str = "pn_1",
+    org_id: str = "org_a",
+    agent_name: str = "talkifai-agent",
+) -> None:
+    """The inbound trunk and dispatch rule trunk-sync writes for a number (created here
+    directly): each call gets a room of its own, and our agent when `agent_id` is given."""
+    lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
+    try:
+        trunk = await lkapi.sip.create_inbound_trunk(
+            sip.CreateSIPInboundTrunkRequest(
+                trunk=sip.SIPInboundTrunkInfo(name=phone_number_id, numbers=[number])
+            )
+        )
+        rule = sip.SIPDispatchRuleInfo(
+            trunk_ids=[trunk.sip_trunk_id],
+            rule=sip.SIPDispatchRule(
+                dispatch_rule_individual=sip.SIPDispatchRuleIndividual(room_prefix="call")
+            ),
+        )
+        if agent_id is not None:
+            job = InboundJob(
+                agent_id=agent_id,
+                phone_number_id=phone_number_id,
+                phone_number=number,
+                org_id=org_id,
+            )
+            rule.room_config.agents.add(agent_name=agent_name, metadata=job.model_dump_json())
+        await lkapi.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=rule))
+    finally:
+        await lkapi.aclose()

@@ -27,13 +27,11 @@ from typing import Any
 
 import structlog
 from livekit import api
-from livekit.protocol import sip
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.support
 
 from agent_runtime.directory import KnownAgent, KnownNumber
 from livekit_emulator.testing import running_emulator, test_config
-from talkifai_common.jobs import InboundJob
 from talkifai_common.voice import (
     LLMConfig,
     LLMProvider,
@@ -43,7 +41,7 @@ from talkifai_common.voice import (
     TTSProvider,
 )
 from tests.support.agent_fakes import agent_data, number_data
-from tests.support.agent_worker import registered_worker
+from tests.support.agent_worker import registered_worker, route_number
 from tests.support.openai_server import OpenAICompatibleServer, ToolCall
 from tests.support.servers import serve_asgi
 
@@ -73,22 +71,6 @@ async def model_server(url: str | None) -> AsyncIterator[str]:
     )
     async with serve_asgi(scripted.app()) as base:
         yield f"{base}/v1"
-
-
-async def route(lkapi: api.LiveKitAPI) -> None:
-    """What trunk-sync writes for a number assigned to an inbound agent."""
-    trunk = await lkapi.sip.create_inbound_trunk(
-        sip.CreateSIPInboundTrunkRequest(trunk=sip.SIPInboundTrunkInfo(numbers=[NUMBER]))
-    )
-    rule = sip.SIPDispatchRuleInfo(
-        trunk_ids=[trunk.sip_trunk_id],
-        rule=sip.SIPDispatchRule(
-            dispatch_rule_individual=sip.SIPDispatchRuleIndividual(room_prefix="call")
-        ),
-    )
-    job = InboundJob(agent_id="agent_demo", phone_number_id="pn_1", phone_number=NUMBER, org_id="o")
-    rule.room_config.agents.add(agent_name="talkifai-agent", metadata=job.model_dump_json())
-    await lkapi.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=rule))
 
 
 def timeline(view: dict[str, Any]) -> list[tuple[int, str, str]]:
@@ -130,8 +112,8 @@ async def run(out: Path, model_url: str | None) -> None:
             env={"OPENAI_BASE_URL": base_url},
         ),
     ):
+        await route_number(lk, NUMBER, agent_id="agent_demo", org_id="o")
         lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
-        await route(lkapi)
         script: list[dict[str, Any]] = []
         for line in CALLER_LINES:
             script += [{"wait_for_silence_ms": 1000}, {"say": line}]

@@ -23,7 +23,7 @@ from agent_runtime.directory import KnownAgent, KnownNumber
 from agent_runtime.local_tts import EspeakTTS
 from livekit_emulator.testing import RunningEmulator, running_emulator
 from talkifai_common.events import EventName
-from talkifai_common.jobs import InboundJob, OutboundJob
+from talkifai_common.jobs import OutboundJob
 from talkifai_common.voice import (
     LLMConfig,
     LLMProvider,
@@ -33,7 +33,7 @@ from talkifai_common.voice import (
     TTSProvider,
 )
 from tests.support.agent_fakes import agent_data, number_data
-from tests.support.agent_worker import WorkerStack, registered_worker
+from tests.support.agent_worker import WorkerStack, registered_worker, route_number
 from tests.support.openai_server import OpenAICompatibleServer, ToolCall
 from tests.support.servers import serve_asgi
 
@@ -108,28 +108,23 @@ async def voiced_ms(text: str) -> float:
     return float((index[-1] - index[0] + 1) * 20) if len(index) else 0.0
 
 
-async def route_number_to_agent(lk: RunningEmulator) -> None:
-    """The inbound trunk and dispatch rule trunk-sync writes for pn_1 (created here directly)."""
-    lkapi = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
-    try:
-        trunk = await lkapi.sip.create_inbound_trunk(
-            sip.CreateSIPInboundTrunkRequest(
-                trunk=sip.SIPInboundTrunkInfo(name="pn_1", numbers=[NUMBER])
-            )
-        )
-        rule = sip.SIPDispatchRuleInfo(
-            trunk_ids=[trunk.sip_trunk_id],
-            rule=sip.SIPDispatchRule(
-                dispatch_rule_individual=sip.SIPDispatchRuleIndividual(room_prefix="call")
-            ),
-        )
-        metadata = InboundJob(
-            agent_id="agent_1", phone_number_id="pn_1", phone_number=NUMBER, org_id="org_a"
-        ).model_dump_json()
-        rule.room_config.agents.add(agent_name="talkifai-agent", metadata=metadata)
-        await lkapi.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=rule))
-    finally:
-        await lkapi.aclose()
+async def call_ended(lk: RunningEmulator, sip_call_id: str) -> dict[str, Any]:
+    """The emulator's view of the call once it has ended."""
+
+    async def ended() -> dict[str, Any]:
+        view = await lk.control.call(sip_call_id)
+        return view if view["ended_at_ms"] else {}
+
+    return await until(ended)
+
+
+async def published(stack: WorkerStack, name: EventName) -> Any:
+    """The first event of that name agent-runtime published."""
+
+    async def found() -> Any:
+        return next((e for e in stack.events.events if e.name is name), None)
+
+    return await until(found, within_s=15)
 
 
 async def test_an_inbound_caller_is_greeted_heard_answered_and_hung_up_on(
@@ -142,7 +137,7 @@ async def test_an_inbound_caller_is_greeted_heard_answered_and_hung_up_on(
         ToolCall("end_call", {}),
         "Goodbye!",
     ]
-    await route_number_to_agent(stack.lk)
+    await route_number(stack.lk, NUMBER, agent_id="agent_1")
 
     call = await stack.lk.control.inbound_call(
         CALLER,
@@ -155,11 +150,7 @@ async def test_an_inbound_caller_is_greeted_heard_answered_and_hung_up_on(
         ],
     )
 
-    async def ended() -> dict[str, Any]:
-        view = await stack.lk.control.call(call.sip_call_id)
-        return view if view["ended_at_ms"] else {}
-
-    view = await until(ended)
+    view = await call_ended(stack.lk, call.sip_call_id)
     person = view["person"]
     assert view["status"] == "hangup"
     assert person["said"] == ["I would like to book a table for two.", "Thank you, goodbye."]
@@ -184,10 +175,7 @@ async def test_an_inbound_caller_is_greeted_heard_answered_and_hung_up_on(
     assert len(transcriptions) == 2
     assert all(r.body["file_head"] == "52494646" for r in transcriptions)  # "RIFF": a WAV
 
-    async def usage() -> Any:
-        return next((e for e in stack.events.events if e.name is EventName.CALL_USAGE), None)
-
-    event = await until(usage, within_s=15)
+    event = await published(stack, EventName.CALL_USAGE)
     assert event.data.end_reason == "agent_ended"
     # The greeting and the answer, as the TTS was given them (sentence by sentence).
     assert event.data.tts_characters >= len(GREETING) + len("Of course. For what time?") - 3
@@ -207,7 +195,7 @@ async def test_keys_pressed_reach_the_agent_and_its_keys_reach_the_caller(
         ToolCall("end_call", {}),
         "Goodbye!",
     ]
-    await route_number_to_agent(stack.lk)
+    await route_number(stack.lk, NUMBER, agent_id="agent_1")
 
     call = await stack.lk.control.inbound_call(
         CALLER,
@@ -220,11 +208,7 @@ async def test_keys_pressed_reach_the_agent_and_its_keys_reach_the_caller(
         ],
     )
 
-    async def ended() -> dict[str, Any]:
-        view = await stack.lk.control.call(call.sip_call_id)
-        return view if view["ended_at_ms"] else {}
-
-    view = await until(ended)
+    view = await call_ended(stack.lk, call.sip_call_id)
     assert view["person"]["dtmf_heard"] == "5"
     chats = [r for r in scripted.requests if r.path == "/v1/chat/completions"]
     assert chats[0].body["messages"][-1] == {"role": "user", "content": "[keypad] 12#"}
@@ -296,11 +280,7 @@ async def test_an_outbound_callee_speaks_first_and_the_agent_answers(
 
     sip_call_id = await outbound_call(stack, "+15550177")
 
-    async def ended() -> dict[str, Any]:
-        view = await stack.lk.control.call(sip_call_id)
-        return view if view["ended_at_ms"] else {}
-
-    view = await until(ended)
+    view = await call_ended(stack.lk, sip_call_id)
     person = view["person"]
     # The agent waited for the callee: nothing was heard before the callee spoke.
     said_at = person["steps"][1]["started_at_ms"]
@@ -324,11 +304,7 @@ async def test_a_machine_answer_gets_the_voicemail_message_after_the_beep(
         voicemail_message="This is Widgets. Please call us back.",
     )
 
-    async def ended() -> dict[str, Any]:
-        view = await stack.lk.control.call(sip_call_id)
-        return view if view["ended_at_ms"] else {}
-
-    view = await until(ended)
+    view = await call_ended(stack.lk, sip_call_id)
     person = view["person"]
     beep_done = person["steps"][1]["done_at_ms"]
     assert beep_done is not None
@@ -336,10 +312,7 @@ async def test_a_machine_answer_gets_the_voicemail_message_after_the_beep(
     assert person["heard_ms"] >= 1_500
     assert view["ended_at_ms"] > beep_done
 
-    async def usage() -> Any:
-        return next((e for e in stack.events.events if e.name is EventName.CALL_USAGE), None)
-
-    event = await until(usage, within_s=15)
+    event = await published(stack, EventName.CALL_USAGE)
     assert event.data.end_reason == "voicemail_message_left"
 
 
@@ -349,7 +322,7 @@ async def test_a_model_server_failing_mid_call_fails_the_call_and_hangs_up(
     scripted, _ = model_server
     scripted.transcripts += ["I would like to book a table."]
     # No scripted reply: every chat completion is answered 500 from now on.
-    await route_number_to_agent(stack.lk)
+    await route_number(stack.lk, NUMBER, agent_id="agent_1")
 
     call = await stack.lk.control.inbound_call(
         CALLER,
@@ -357,40 +330,27 @@ async def test_a_model_server_failing_mid_call_fails_the_call_and_hangs_up(
         script=[{"wait_for_silence_ms": 1000}, {"say": "I would like to book a table."}],
     )
 
-    async def ended() -> dict[str, Any]:
-        view = await stack.lk.control.call(call.sip_call_id)
-        return view if view["ended_at_ms"] else {}
-
-    view = await until(ended)
+    view = await call_ended(stack.lk, call.sip_call_id)
     assert view["status"] == "hangup"  # the caller was hung up on, not left in silence
 
-    async def failed() -> Any:
-        return next((e for e in stack.events.events if e.name is EventName.CALL_AGENT_FAILED), None)
-
-    failure = await until(failed, within_s=15)
+    failure = await published(stack, EventName.CALL_AGENT_FAILED)
     assert failure.data.reason == "provider_error"
     assert "llm_error" in failure.data.error and "500" in failure.data.error
 
-    async def usage() -> Any:
-        return next((e for e in stack.events.events if e.name is EventName.CALL_USAGE), None)
-
-    assert (await until(usage, within_s=15)).data.end_reason == "agent_error"
+    assert (await published(stack, EventName.CALL_USAGE)).data.end_reason == "agent_error"
 
 
 async def test_a_caller_hanging_up_mid_sentence_ends_the_agents_call(
     stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
 ) -> None:
-    await route_number_to_agent(stack.lk)
+    await route_number(stack.lk, NUMBER, agent_id="agent_1")
 
     # The caller hangs up while the greeting is still being said.
     call = await stack.lk.control.inbound_call(
         CALLER, NUMBER, script=[{"wait_ms": 1500}, {"hangup": True}]
     )
 
-    async def usage() -> Any:
-        return next((e for e in stack.events.events if e.name is EventName.CALL_USAGE), None)
-
-    event = await until(usage)
+    event = await published(stack, EventName.CALL_USAGE)
     assert event.data.end_reason == "caller_hangup"
     view = await stack.lk.control.call(call.sip_call_id)
     assert 0 < view["person"]["heard_ms"] < 3_000
@@ -409,7 +369,7 @@ async def test_transfer_call_hands_the_caller_to_the_emulated_target(
     scripted.transcripts += ["I want to talk to a person."]
     scripted.replies += [ToolCall("transfer_call", {"phone_number": "+12025550166"}), "Done."]
     await stack.lk.control.set_outcome("+12025550166", ring_ms=200)
-    await route_number_to_agent(stack.lk)
+    await route_number(stack.lk, NUMBER, agent_id="agent_1")
 
     call = await stack.lk.control.inbound_call(
         CALLER,
@@ -417,14 +377,7 @@ async def test_transfer_call_hands_the_caller_to_the_emulated_target(
         script=[{"wait_for_silence_ms": 1000}, {"say": "I want to talk to a person."}],
     )
 
-    async def ended() -> dict[str, Any]:
-        view = await stack.lk.control.call(call.sip_call_id)
-        return view if view["ended_at_ms"] else {}
-
-    view = await until(ended)
+    view = await call_ended(stack.lk, call.sip_call_id)
     assert view["transferred_to"] == "tel:+12025550166"
 
-    async def usage() -> Any:
-        return next((e for e in stack.events.events if e.name is EventName.CALL_USAGE), None)
-
-    assert (await until(usage, within_s=15)).data.end_reason == "transferred"
+    assert (await published(stack, EventName.CALL_USAGE)).data.end_reason == "transferred"

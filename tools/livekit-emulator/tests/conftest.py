@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import jwt  # noqa: F401  # the warning filter below names its class
 import pytest
 import uvicorn
-from livekit import api
+from livekit import api, rtc
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -80,6 +80,15 @@ async def lk_hooks(_lk_hooks: RunningEmulator, sink: WebhookSink) -> RunningEmul
     """An emulator that sends webhooks to `sink`, freshly reset."""
     await _lk_hooks.control.reset()
     return _lk_hooks
+
+
+@pytest.fixture
+async def rooms() -> AsyncIterator[list[rtc.Room]]:
+    """SDK rooms (participants) opened by a test, disconnected after it."""
+    opened: list[rtc.Room] = []
+    yield opened
+    for room in opened:
+        await room.disconnect()
 
 
 @pytest.fixture

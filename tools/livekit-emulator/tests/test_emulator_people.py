@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import wave
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import av
@@ -25,44 +25,15 @@ from tests.support.audio import (
     subscribed_audio,
 )
 from tests.support.emulator import inbound_trunk, individual_rule
+from tests.support.sdk import join
 
-JOIN_TIMEOUT_S = 20.0  # a guard against hanging, never an expectation of speed
 T = TypeVar("T")
 CALLER = "+15550142"
 NUMBER = "+12025550123"
 
 
-def ws_url(lk: RunningEmulator) -> str:
-    return lk.url.replace("http://", "ws://")
-
-
-@pytest.fixture
-async def lkapi(lk: RunningEmulator) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[rtc.Room]]:
-    opened: list[rtc.Room] = []
-    yield opened
-    for room in opened:
-        await room.disconnect()
-
-
 async def agent_in(lk: RunningEmulator, rooms: list[rtc.Room], room_name: str) -> rtc.Room:
-    token = (
-        api.AccessToken(lk.api_key, lk.api_secret)
-        .with_identity("agent")
-        .with_kind("agent")
-        .with_grants(api.VideoGrants(room_join=True, room=room_name))
-        .to_jwt()
-    )
-    room = rtc.Room()
-    rooms.append(room)
-    await asyncio.wait_for(room.connect(ws_url(lk), token), JOIN_TIMEOUT_S)
-    return room
+    return await join(lk, rooms, "agent", room_name, kind="agent")
 
 
 async def until(check: Callable[[], Awaitable[T]], within_s: float = 20.0) -> T:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,32 +18,7 @@ from livekit.protocol import room as room_proto
 from livekit_emulator.testing import RunningEmulator
 from tests.support.audio import dominant_frequency, publish_tone, record, rms
 from tests.support.emulator import WAIT_S, WebhookSink
-
-JOIN_TIMEOUT_S = 20.0  # a guard against hanging, never an expectation of speed
-
-
-def ws_url(lk: RunningEmulator) -> str:
-    return lk.url.replace("http://", "ws://")
-
-
-def join_token(lk: RunningEmulator, identity: str, attributes: dict[str, str] | None = None) -> str:
-    token = (
-        api.AccessToken(lk.api_key, lk.api_secret)
-        .with_identity(identity)
-        .with_grants(api.VideoGrants(room_join=True, room="media", can_update_own_metadata=True))
-    )
-    if attributes:
-        token = token.with_attributes(attributes)
-    return token.to_jwt()
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[rtc.Room]]:
-    """SDK rooms opened by a test, disconnected after it."""
-    opened: list[rtc.Room] = []
-    yield opened
-    for room in opened:
-        await room.disconnect()
+from tests.support.sdk import JOIN_TIMEOUT_S, join, ws_url
 
 
 async def connect(
@@ -53,12 +27,7 @@ async def connect(
     identity: str,
     attributes: dict[str, str] | None = None,
 ) -> rtc.Room:
-    room = rtc.Room()
-    rooms.append(room)
-    await asyncio.wait_for(
-        room.connect(ws_url(lk), join_token(lk, identity, attributes)), JOIN_TIMEOUT_S
-    )
-    return room
+    return await join(lk, rooms, identity, "media", attributes=attributes)
 
 
 def first(room: rtc.Room, event: Any) -> asyncio.Future[tuple[object, ...]]:
@@ -195,7 +164,12 @@ async def test_joins_are_refused_without_a_valid_token(lk: RunningEmulator) -> N
         )
         refused = await client.get("/rtc/validate", params={"access_token": no_join.to_jwt()})
         assert (refused.status_code, refused.text) == (401, "permissions denied")
-        good = await client.get("/rtc/validate", params={"access_token": join_token(lk, "alice")})
+        joiner = (
+            api.AccessToken(lk.api_key, lk.api_secret)
+            .with_identity("alice")
+            .with_grants(api.VideoGrants(room_join=True, room="media"))
+        )
+        good = await client.get("/rtc/validate", params={"access_token": joiner.to_jwt()})
         assert (good.status_code, good.text) == (200, "success")
         plain = await client.get("/rtc")
         assert plain.status_code == 404
