@@ -12,9 +12,11 @@ import json
 from typing import Any
 
 import pytest
+from aiortc import RTCPeerConnection
 from livekit import api, rtc
 from livekit.protocol import room as room_proto
 
+from livekit_emulator.rtc import forward_without_delay
 from livekit_emulator.testing import RunningEmulator
 from tests.support.audio import dominant_frequency, publish_tone, record, rms
 from tests.support.emulator import WAIT_S, WebhookSink
@@ -182,3 +184,15 @@ async def test_joins_are_refused_without_a_valid_token(lk: RunningEmulator) -> N
         )
     state = await lk.control.state()
     assert state["participants"] == []
+
+
+@pytest.mark.unit
+async def test_received_audio_is_forwarded_without_a_prefetch_delay() -> None:
+    # A guard on the installed aiortc: the attribute forward_without_delay replaces exists, so
+    # the emulator does not hold four packets (80 ms) before forwarding each one.
+    pc = RTCPeerConnection()
+    receiver = pc.addTransceiver("audio", direction="recvonly").receiver
+    forward_without_delay(receiver)
+    await pc.close()
+    buffer = getattr(receiver, "_RTCRtpReceiver__jitter_buffer")  # noqa: B009
+    assert buffer._prefetch == 0

@@ -73,12 +73,20 @@ class Subscription:
     track: MediaStreamTrack
 
 
+# aiortc's receiver keeps its jitter buffer here (a name-mangled private attribute).
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+
+
 def forward_without_delay(receiver: RTCRtpReceiver) -> None:
     """LiveKit's SFU forwards RTP as it arrives; aiortc's receiver holds four audio packets
     (80 ms) before decoding the first. The emulator decodes only to fan audio out, so it must not
     add that delay: the receiver's jitter buffer gets no prefetch (loopback neither loses nor
-    reorders packets). aiortc offers no setting for it, hence its private attribute."""
-    receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=0)  # type: ignore[attr-defined]
+    reorders packets). aiortc offers no setting for it, hence its private attribute; should a later
+    aiortc rename it, this says so instead of silently adding the delay back."""
+    if not hasattr(receiver, _JITTER_BUFFER):
+        log.warning("aiortc's receiver has no %s: audio is forwarded 80 ms late", _JITTER_BUFFER)
+        return
+    setattr(receiver, _JITTER_BUFFER, JitterBuffer(capacity=16, prefetch=0))
 
 
 def _bool(value: str | None, default: bool) -> bool:
