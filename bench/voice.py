@@ -56,8 +56,7 @@ from talkifai_common.voice import (
 )
 from tests.support.agent_fakes import agent_data, number_data
 from tests.support.agent_worker import registered_worker, route_number
-from tests.support.openai_server import OpenAICompatibleServer
-from tests.support.servers import serve_asgi
+from tests.support.openai_server import OpenAICompatibleServer, serving
 
 T = TypeVar("T")
 NUMBER = "+12025550123"
@@ -309,13 +308,13 @@ async def run(calls: int, concurrent: int) -> None:
     )
     with tempfile.TemporaryDirectory() as recordings:
         async with (
-            serve_asgi(scripted.app()) as model_url,
+            serving(scripted) as model_url,
             emulator_process(recordings) as (lk, emulator_pid),
             registered_worker(
                 lk,
                 agents={"agent_1": KnownAgent("org_a", agent)},
                 numbers={"pn_1": KnownNumber("org_a", number_data())},
-                env={"OPENAI_BASE_URL": f"{model_url}/v1"},
+                env={"OPENAI_BASE_URL": model_url},
             ),
         ):
             await route_number(lk, NUMBER, agent_id="agent_1")

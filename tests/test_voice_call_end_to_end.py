@@ -21,8 +21,7 @@ from livekit import api
 from talkifai_common.agent_capabilities import ALL_KEYS
 from tests.support.databases import DatabaseFactory
 from tests.support.full_stack import Stack, running_stack
-from tests.support.openai_server import OpenAICompatibleServer, ToolCall
-from tests.support.servers import serve_asgi
+from tests.support.openai_server import OpenAICompatibleServer, ToolCall, serving
 from tests.support.trunk_sync import eventually, token_factory
 
 pytestmark = [
@@ -38,8 +37,8 @@ CALL_TIMEOUT_S = 90.0  # a guard against hanging, never an expectation of speed
 @pytest.fixture
 async def model_server() -> AsyncIterator[tuple[OpenAICompatibleServer, str]]:
     scripted = OpenAICompatibleServer()
-    async with serve_asgi(scripted.app()) as url:
-        yield scripted, f"{url}/v1"
+    async with serving(scripted) as base_url:
+        yield scripted, base_url
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ test scripted and records every request as it arrived.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -22,6 +23,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.support.servers import serve_asgi
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,14 @@ class OpenAICompatibleServer:
         body = await request.json()
         self._record(request, body)
         return Response(tone_wav(self.speech_tone_hz, self.speech_seconds), media_type="audio/wav")
+
+
+@contextlib.asynccontextmanager
+async def serving(server: OpenAICompatibleServer) -> AsyncIterator[str]:
+    """Serve the scripted server on loopback; yields its base URL as OPENAI_BASE_URL is written
+    (with `/v1`)."""
+    async with serve_asgi(server.app()) as url:
+        yield f"{url}/v1"
 
 
 def tone_wav(frequency_hz: float, seconds: float, sample_rate: int = 24_000) -> bytes:

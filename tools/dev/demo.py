@@ -42,8 +42,7 @@ from talkifai_common.voice import (
 )
 from tests.support.agent_fakes import agent_data, number_data
 from tests.support.agent_worker import registered_worker, route_number
-from tests.support.openai_server import OpenAICompatibleServer, ToolCall
-from tests.support.servers import serve_asgi
+from tests.support.openai_server import OpenAICompatibleServer, ToolCall, serving
 
 NUMBER = "+12025550123"
 CALLER = "+15550142"
@@ -69,8 +68,8 @@ async def model_server(url: str | None) -> AsyncIterator[str]:
         transcripts=list(CALLER_LINES),
         replies=[*AGENT_LINES, ToolCall("end_call", {}), "Goodbye!"],
     )
-    async with serve_asgi(scripted.app()) as base:
-        yield f"{base}/v1"
+    async with serving(scripted) as base_url:
+        yield base_url
 
 
 def timeline(view: dict[str, Any]) -> list[tuple[int, str, str]]:

@@ -37,8 +37,7 @@ from talkifai_common.voice import (
     TTSProvider,
 )
 from tests.support.agent_fakes import agent_data
-from tests.support.openai_server import OpenAICompatibleServer, ToolCall
-from tests.support.servers import serve_asgi
+from tests.support.openai_server import OpenAICompatibleServer, ToolCall, serving
 
 pytestmark = pytest.mark.unit
 
@@ -57,8 +56,8 @@ def openai_agent(stt: STTProvider = STTProvider.OPENAI) -> AgentData:
 async def server() -> AsyncIterator[tuple[OpenAICompatibleServer, str]]:
     """The scripted server and its base URL (as OPENAI_BASE_URL is written: with `/v1`)."""
     scripted = OpenAICompatibleServer()
-    async with serve_asgi(scripted.app()) as url:
-        yield scripted, f"{url}/v1"
+    async with serving(scripted) as base_url:
+        yield scripted, base_url
 
 
 @pytest.fixture

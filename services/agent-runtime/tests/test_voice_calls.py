@@ -34,8 +34,7 @@ from talkifai_common.voice import (
 )
 from tests.support.agent_fakes import agent_data, number_data
 from tests.support.agent_worker import WorkerStack, registered_worker, route_number
-from tests.support.openai_server import OpenAICompatibleServer, ToolCall
-from tests.support.servers import serve_asgi
+from tests.support.openai_server import OpenAICompatibleServer, ToolCall, serving
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
@@ -64,8 +63,8 @@ def local_agent() -> Any:
 @pytest.fixture
 async def model_server() -> AsyncIterator[tuple[OpenAICompatibleServer, str]]:
     scripted = OpenAICompatibleServer()
-    async with serve_asgi(scripted.app()) as url:
-        yield scripted, f"{url}/v1"
+    async with serving(scripted) as base_url:
+        yield scripted, base_url
 
 
 @pytest.fixture
@@ -118,6 +117,14 @@ async def call_ended(lk: RunningEmulator, sip_call_id: str) -> dict[str, Any]:
     return await until(ended)
 
 
+async def call_the_agent(stack: WorkerStack, script: list[dict[str, Any]]) -> dict[str, Any]:
+    """Route the number to our agent and let a scripted caller call it; the emulator's view of
+    the call once it has ended."""
+    await route_number(stack.lk, NUMBER, agent_id="agent_1")
+    call = await stack.lk.control.inbound_call(CALLER, NUMBER, script=script)
+    return await call_ended(stack.lk, call.sip_call_id)
+
+
 async def published(stack: WorkerStack, name: EventName) -> Any:
     """The first event of that name agent-runtime published."""
 
@@ -137,12 +144,9 @@ async def test_an_inbound_caller_is_greeted_heard_answered_and_hung_up_on(
         ToolCall("end_call", {}),
         "Goodbye!",
     ]
-    await route_number(stack.lk, NUMBER, agent_id="agent_1")
-
-    call = await stack.lk.control.inbound_call(
-        CALLER,
-        NUMBER,
-        script=[
+    view = await call_the_agent(
+        stack,
+        [
             {"wait_for_silence_ms": 1000},
             {"say": "I would like to book a table for two."},
             {"wait_for_silence_ms": 1000},
@@ -150,7 +154,6 @@ async def test_an_inbound_caller_is_greeted_heard_answered_and_hung_up_on(
         ],
     )
 
-    view = await call_ended(stack.lk, call.sip_call_id)
     person = view["person"]
     assert view["status"] == "hangup"
     assert person["said"] == ["I would like to book a table for two.", "Thank you, goodbye."]
@@ -195,12 +198,9 @@ async def test_keys_pressed_reach_the_agent_and_its_keys_reach_the_caller(
         ToolCall("end_call", {}),
         "Goodbye!",
     ]
-    await route_number(stack.lk, NUMBER, agent_id="agent_1")
-
-    call = await stack.lk.control.inbound_call(
-        CALLER,
-        NUMBER,
-        script=[
+    view = await call_the_agent(
+        stack,
+        [
             {"wait_for_silence_ms": 1000},
             {"dtmf": "12#"},
             {"wait_for_silence_ms": 1000},
@@ -208,7 +208,6 @@ async def test_keys_pressed_reach_the_agent_and_its_keys_reach_the_caller(
         ],
     )
 
-    view = await call_ended(stack.lk, call.sip_call_id)
     assert view["person"]["dtmf_heard"] == "5"
     chats = [r for r in scripted.requests if r.path == "/v1/chat/completions"]
     assert chats[0].body["messages"][-1] == {"role": "user", "content": "[keypad] 12#"}
@@ -322,15 +321,11 @@ async def test_a_model_server_failing_mid_call_fails_the_call_and_hangs_up(
     scripted, _ = model_server
     scripted.transcripts += ["I would like to book a table."]
     # No scripted reply: every chat completion is answered 500 from now on.
-    await route_number(stack.lk, NUMBER, agent_id="agent_1")
-
-    call = await stack.lk.control.inbound_call(
-        CALLER,
-        NUMBER,
-        script=[{"wait_for_silence_ms": 1000}, {"say": "I would like to book a table."}],
+    view = await call_the_agent(
+        stack,
+        [{"wait_for_silence_ms": 1000}, {"say": "I would like to book a table."}],
     )
 
-    view = await call_ended(stack.lk, call.sip_call_id)
     assert view["status"] == "hangup"  # the caller was hung up on, not left in silence
 
     failure = await published(stack, EventName.CALL_AGENT_FAILED)
@@ -343,21 +338,16 @@ async def test_a_model_server_failing_mid_call_fails_the_call_and_hangs_up(
 async def test_a_caller_hanging_up_mid_sentence_ends_the_agents_call(
     stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
 ) -> None:
-    await route_number(stack.lk, NUMBER, agent_id="agent_1")
-
     # The caller hangs up while the greeting is still being said.
-    call = await stack.lk.control.inbound_call(
-        CALLER, NUMBER, script=[{"wait_ms": 1500}, {"hangup": True}]
-    )
+    view = await call_the_agent(stack, [{"wait_ms": 1500}, {"hangup": True}])
 
     event = await published(stack, EventName.CALL_USAGE)
     assert event.data.end_reason == "caller_hangup"
-    view = await stack.lk.control.call(call.sip_call_id)
     assert 0 < view["person"]["heard_ms"] < 3_000
 
     async def room_closed() -> bool:
         rooms = (await stack.lk.control.state())["rooms"]
-        return all(r["name"] != call.room_name for r in rooms)
+        return all(r["name"] != view["room_name"] for r in rooms)
 
     await until(room_closed, within_s=15)
 
@@ -369,15 +359,10 @@ async def test_transfer_call_hands_the_caller_to_the_emulated_target(
     scripted.transcripts += ["I want to talk to a person."]
     scripted.replies += [ToolCall("transfer_call", {"phone_number": "+12025550166"}), "Done."]
     await stack.lk.control.set_outcome("+12025550166", ring_ms=200)
-    await route_number(stack.lk, NUMBER, agent_id="agent_1")
-
-    call = await stack.lk.control.inbound_call(
-        CALLER,
-        NUMBER,
-        script=[{"wait_for_silence_ms": 1000}, {"say": "I want to talk to a person."}],
+    view = await call_the_agent(
+        stack,
+        [{"wait_for_silence_ms": 1000}, {"say": "I want to talk to a person."}],
     )
-
-    view = await call_ended(stack.lk, call.sip_call_id)
     assert view["transferred_to"] == "tel:+12025550166"
 
     assert (await published(stack, EventName.CALL_USAGE)).data.end_reason == "transferred"

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import av
+import httpx
 import numpy as np
 import pytest
 from livekit import api, rtc
@@ -190,3 +191,25 @@ async def test_a_room_composite_recording_holds_both_voices(
     assert abs(dominant_frequency(tone * 32767) - 440.0) <= 5.0
     words = samples[int(1.3 * rate) :]
     assert np.sqrt(np.mean(words**2)) * 32767 > 300
+
+
+async def test_a_bad_script_is_refused_naming_the_step_and_places_no_call(
+    lk: RunningEmulator, lkapi: api.LiveKitAPI
+) -> None:
+    trunk = await inbound_trunk(lkapi, NUMBER)
+    await individual_rule(lkapi, [trunk.sip_trunk_id])
+    async with httpx.AsyncClient(base_url=lk.url) as client:
+        response = await client.post(
+            "/emulator/inbound-calls",
+            json={
+                "from_number": CALLER,
+                "to_number": NUMBER,
+                "script": [{"say": "Hello"}, {"dtmf": "12x"}],
+            },
+        )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "invalid request body"
+    assert any(d["loc"][:2] == ["script", 1] for d in body["details"])
+    state = await lk.control.state()
+    assert (state["calls"], state["rooms"]) == ([], [])

@@ -120,7 +120,6 @@ async def _write_and_complete(
     except Exception as exc:  # a full disk, a bad path: the egress fails, as LiveKit reports it
         log.exception("recording not written", extra={"egress_id": info.egress_id})
         info.error = f"could not write {recorder.filepath}: {exc}"
-        info.status = EgressStatus.EGRESS_FAILED
         _complete(emu, info, status=EgressStatus.EGRESS_FAILED)
         return
     now = time.time_ns()

@@ -151,18 +151,9 @@ class PacedAudioSource(MediaStreamTrack):
         if self._pending:
             self._drained.clear()
 
-    def clear(self) -> None:
-        """Drop what is still queued (the person stops talking)."""
-        self._pending.clear()
-        self._drained.set()
-
     async def drained(self) -> None:
         """Wait until everything queued has been sent."""
         await self._drained.wait()
-
-    @property
-    def speaking(self) -> bool:
-        return bool(self._pending)
 
     async def recv(self) -> AudioFrame:
         if self.readyState != "live":

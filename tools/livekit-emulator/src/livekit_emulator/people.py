@@ -14,6 +14,7 @@ import io
 import logging
 import math
 import shutil
+import subprocess
 import time
 import wave
 from collections.abc import Callable, Sequence
@@ -71,8 +72,6 @@ def synthesize(text: str, voice: str = "en-us") -> bytes:
     program = shutil.which(ESPEAK)
     if program is None:
         raise SpeechUnavailable(f"{ESPEAK} is not installed (apt-get install espeak-ng)")
-    import subprocess
-
     result = subprocess.run(
         [program, "--stdout", "-v", voice, text], capture_output=True, check=True, timeout=30
     )
@@ -149,7 +148,6 @@ class Ear:
         self.heard_ms = 0.0
         self.first_heard_at_ms: int | None = None
         self.last_voice = 0.0  # monotonic time non-silent audio was last heard
-        self.voice_since_mark = False
         self._speakers: dict[str, _Heard] = {}
         self.voice_heard = asyncio.Event()
 
@@ -179,7 +177,6 @@ class Ear:
                 if self.first_heard_at_ms is None:
                     self.first_heard_at_ms = int(time.time() * 1000)
                 self.last_voice = now
-                self.voice_since_mark = True
                 self.voice_heard.set()
 
         return on_frame
@@ -190,7 +187,6 @@ class Ear:
 
     def mark(self) -> None:
         """Start waiting for a new turn: voice heard before now does not count."""
-        self.voice_since_mark = False
         self.voice_heard.clear()
 
     def samples(self) -> np.ndarray:

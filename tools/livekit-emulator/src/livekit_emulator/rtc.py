@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -61,7 +61,7 @@ SERVER_VERSION = "1.9.0"
 # How long the server waits for the client's answer to a subscriber offer.
 ANSWER_TIMEOUT_S = 15.0
 JOIN_REFUSED = "livekit emulator: joins refused (injected fault)"
-# The protocol version LiveKit's clients speak today (the `protocol` query parameter).
+# The protocol version the server reports in its ServerInfo (livekit-server's current one).
 CURRENT_PROTOCOL = 16
 
 
@@ -110,14 +110,12 @@ class RtcSession:
         info: models.ParticipantInfo,
         *,
         auto_subscribe: bool,
-        protocol: int,
     ) -> None:
         self.hub = hub
         self.websocket = websocket
         self.room = record
         self.info = info
         self.auto_subscribe = auto_subscribe
-        self.protocol = protocol
         self.published: dict[str, PublishedTrack] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.closed = False
@@ -156,8 +154,9 @@ class RtcSession:
         """Send without waiting (from synchronous hooks)."""
         self.spawn(self.send(response))
 
-    def spawn(self, coro: Callable[[], object] | object) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    def spawn(self, coro: Coroutine[None, None, None]) -> None:
+        """Run in the background; closing the session cancels it."""
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -562,11 +561,6 @@ class MediaHub:
             if recorder.room_name == room:
                 recorder.hear(publisher, track)
 
-    def person(self, sip_call_id: str) -> Person | None:
-        """The emulated person of a call (also after it ended), if it has one."""
-        call = self.emulator.state.calls.get(sip_call_id)
-        return call.person if call is not None else None
-
     # -- the endpoint --------------------------------------------------------------------------
 
     async def serve(self, websocket: WebSocket) -> None:
@@ -596,16 +590,13 @@ class MediaHub:
             await websocket.send_denial_response(PlainTextResponse("room is full", status_code=503))
             return
         await websocket.accept()
-        info = self._participant_info(grants, identity, params.get("protocol"))
+        info = self._participant_info(grants, identity)
         session = RtcSession(
             self,
             websocket,
             record,
             info,
             auto_subscribe=_bool(params.get("auto_subscribe"), True),
-            protocol=int(params.get("protocol") or 0)
-            if (params.get("protocol") or "").isdigit()
-            else 0,
         )
         # Someone now listens: the people on the room's answered calls come to the line.
         for call in list(self.emulator.state.calls.values()):
@@ -644,9 +635,7 @@ class MediaHub:
             return None, 400, "identity cannot be empty"
         return grants, 200, "success"
 
-    def _participant_info(
-        self, grants: auth.Grants, identity: str, protocol: str | None
-    ) -> models.ParticipantInfo:
+    def _participant_info(self, grants: auth.Grants, identity: str) -> models.ParticipantInfo:
         claims = grants.claims
         kind_name = str(claims.get("kind", "") or "standard").upper()
         kind = (
