@@ -77,6 +77,8 @@ ALLOWED_SECRETS = {
         *PROVIDER_KEYS,
     },
     "studio": set(),
+    # LiveKit's SIP service (sip.enabled): the LiveKit keys and, optionally, a Redis password.
+    "sip": {"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "SIP_REDIS_PASSWORD"},
 }
 ALLOWED_SECRETS["numbers-api-migrate"] = ALLOWED_SECRETS["numbers-api"]
 ALLOWED_SECRETS["call-orchestrator-migrate"] = ALLOWED_SECRETS["call-orchestrator"]
@@ -268,7 +270,13 @@ def check_workloads(docs: list[dict[str, Any]]) -> list[str]:
                 for probe in ("livenessProbe", "readinessProbe"):
                     if probe not in c:
                         problems.append(f"{where}: has no {probe}")
-                if c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/healthz":
+                liveness = c.get("livenessProbe", {})
+                if component(doc) == "sip":
+                    # livekit/sip's health endpoint answers 429 under load: a busy SIP service
+                    # must not be restarted, so its liveness is the port and readiness the path.
+                    if "tcpSocket" not in liveness:
+                        problems.append(f"{where}: liveness is not the health port")
+                elif liveness.get("httpGet", {}).get("path") != "/healthz":
                     problems.append(f"{where}: liveness is not GET /healthz")
                 if ":latest" in c["image"] or ":" not in c["image"]:
                     problems.append(f"{where}: image {c['image']} is not pinned")
@@ -285,6 +293,7 @@ def check_secrets(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[st
     existing = {
         values.get("secrets", {}).get("existingSecret"),
         values.get("agentRuntime", {}).get("providers", {}).get("existingSecret"),
+        values.get("sip", {}).get("redis", {}).get("passwordSecret", {}).get("name"),
     } - {None, ""}
     for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
         comp = component(doc)
@@ -448,13 +457,16 @@ def check_scaling(docs: list[dict[str, Any]]) -> list[str]:
             for p in of_kind(docs, "PodDisruptionBudget")
         ):
             problems.append(f"{name}: no PodDisruptionBudget")
-        port = pod_spec(d)["containers"][0]["ports"][0]
+        ports = pod_spec(d)["containers"][0]["ports"]
+        targets = {p["name"] for p in ports} | {p["containerPort"] for p in ports}
         svc = [s for s in of_kind(docs, "Service") if selects(s["spec"]["selector"], labels)]
         if not svc:
             problems.append(f"{name}: no Service")
         for s in svc:
             for sp in s["spec"]["ports"]:
-                if sp["targetPort"] not in (port["name"], port["containerPort"]):
+                # The SIP service's RTP ports are not declared one by one (a range of hundreds).
+                rtp = component(d) == "sip" and sp["name"].startswith("rtp-")
+                if sp["targetPort"] not in targets and not rtp:
                     problems.append(
                         f"Service {s['metadata']['name']}: targetPort {sp['targetPort']} is not a container port"
                     )
@@ -465,7 +477,7 @@ def check_network_policies(docs: list[dict[str, Any]], values: dict[str, Any]) -
     """Every pod is isolated both ways; only the services that need the internet get it."""
     problems: list[str] = []
     policies = of_kind(docs, "NetworkPolicy")
-    internet = {"call-orchestrator", "agent-runtime"}
+    internet = {"call-orchestrator", "agent-runtime", "sip"}
     for w in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
         labels = w["spec"]["template"]["metadata"]["labels"]
         mine = [p for p in policies if selects(p["spec"]["podSelector"]["matchLabels"], labels)]
@@ -527,6 +539,147 @@ def check_hooks(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[str]
                     f"{res['kind']} {res['metadata']['name']} is not in place before {comp}-migrate"
                 )
     return problems
+
+
+def sip_config(doc: dict[str, Any]) -> dict[str, Any]:
+    """The livekit/sip configuration a SIP Deployment passes in SIP_CONFIG_BODY."""
+    env = {e["name"]: e for e in pod_spec(doc)["containers"][0].get("env", [])}
+    if "value" not in env.get("SIP_CONFIG_BODY", {}):
+        raise CheckFailed(f"{doc['metadata']['name']}: no SIP_CONFIG_BODY")
+    config = yaml.safe_load(env["SIP_CONFIG_BODY"]["value"])
+    assert isinstance(config, dict)
+    return config
+
+
+def check_sip(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[str]:
+    """The SIP service: TLS on its port with the certificate mounted from a Secret, the RTP range
+    and signalling reachable (hostNetwork, or a Service listing every port), no secret inline."""
+    problems: list[str] = []
+    sip = {**load_values(CHART / "values.yaml")["sip"], **values.get("sip", {})}
+    tls = {
+        **load_values(CHART / "values.yaml")["sip"]["tls"],
+        **values.get("sip", {}).get("tls", {}),
+    }
+    rtp = {
+        **load_values(CHART / "values.yaml")["sip"]["rtpPortRange"],
+        **sip.get("rtpPortRange", {}),
+    }
+    deployments = [d for d in of_kind(docs, "Deployment") if component(d) == "sip"]
+    if not sip.get("enabled"):
+        return ["a SIP Deployment although sip.enabled is false"] if deployments else []
+    if len(deployments) != 1:
+        return [f"{len(deployments)} SIP Deployments, not 1"]
+    doc = deployments[0]
+    spec = pod_spec(doc)
+    container = spec["containers"][0]
+    config = sip_config(doc)
+    if not re.fullmatch(r"[^:]+:v\d+\.\d+\.\d+", container["image"]):
+        problems.append(f"SIP image {container['image']} is not an exact release")
+    if config.get("sip_port") != sip["port"]:
+        problems.append(f"sip_port is {config.get('sip_port')}, not {sip['port']}")
+    if config.get("rtp_port") != f"{rtp['start']}-{rtp['end']}":
+        problems.append(f"rtp_port {config.get('rtp_port')} is not the values' range")
+    password = config.get("redis", {}).get("password")
+    if (
+        "api_key" in config
+        or "api_secret" in config
+        or password not in (None, "$(SIP_REDIS_PASSWORD)")
+    ):
+        problems.append("the SIP configuration holds a secret inline (not from a Secret)")
+    if tls.get("enabled", True):
+        block = config.get("tls") or {}
+        if block.get("port") != tls.get("port", 5061):
+            problems.append(f"the SIP configuration's tls.port is {block.get('port')}")
+        certs = block.get("certs") or []
+        if not certs:
+            problems.append("the SIP configuration's tls block has no certs")
+        secret_name = tls.get("secretName") or ""
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+        for cert in certs:
+            for path in (cert.get("cert_file", ""), cert.get("key_file", "")):
+                directory, _, file = path.rpartition("/")
+                mount = mounts.get(directory) or {}
+                source = volumes.get(mount.get("name", ""), {}).get("secret", {})
+                if not source or not mount.get("readOnly"):
+                    problems.append(f"{path} is not mounted read-only from a Secret")
+                    continue
+                if secret_name and source.get("secretName") != secret_name:
+                    problems.append(
+                        f"{path} comes from {source.get('secretName')}, not {secret_name}"
+                    )
+                if file not in {i["path"] for i in source.get("items", [])}:
+                    problems.append(f"{path}: the Secret volume does not project {file}")
+        if not secret_name:
+            dev = [
+                x
+                for x in of_kind(docs, "Secret")
+                if x["metadata"]["name"]
+                == volumes.get("tls", {}).get("secret", {}).get("secretName")
+            ]
+            if not tls.get("selfSigned") or not dev:
+                problems.append("TLS without sip.tls.secretName and without the dev certificate")
+        elif any(x["metadata"]["name"] == secret_name for x in of_kind(docs, "Secret")):
+            problems.append(
+                f"the chart creates the TLS Secret {secret_name} it should only refer to"
+            )
+        declared = {(p["containerPort"], p["protocol"]) for p in container["ports"]}
+        if (tls.get("port", 5061), "TCP") not in declared:
+            problems.append("the TLS port is not a container port")
+    services = [x for x in of_kind(docs, "Service") if component(x) == "sip"]
+    if spec.get("hostNetwork"):
+        if spec.get("dnsPolicy") != "ClusterFirstWithHostNet":
+            problems.append("hostNetwork without dnsPolicy ClusterFirstWithHostNet")
+    else:
+        exposed = {(p["port"], p["protocol"]) for x in services for p in x["spec"]["ports"]}
+        wanted = {(5060, "UDP"), (5060, "TCP")} | {
+            (port, "UDP") for port in range(rtp["start"], rtp["end"] + 1)
+        }
+        if tls.get("enabled", True):
+            wanted.add((tls.get("port", 5061), "TCP"))
+        if missing := sorted(wanted - exposed):
+            problems.append(f"the SIP Service does not expose {missing[:5]}...")
+        if not any(x["spec"].get("externalTrafficPolicy") == "Local" for x in services):
+            problems.append("the SIP Service hides the carrier's address (externalTrafficPolicy)")
+    return problems
+
+
+def check_sip_refusals(values: dict[str, Any]) -> str:
+    """The chart refuses SIP settings that cannot work."""
+    base: dict[str, Any] = {"sip": {"enabled": True, "tls": {"secretName": "sip-tls"}}}
+    bad: dict[str, dict[str, Any]] = {
+        "TLS without a certificate": {"sip": {"enabled": True}},
+        "hostNetwork with a LoadBalancer": {
+            "sip": {
+                "enabled": True,
+                "tls": {"secretName": "x"},
+                "service": {"type": "LoadBalancer"},
+            }
+        },
+        "neither hostNetwork nor a reachable Service": {
+            "sip": {"enabled": True, "tls": {"secretName": "x"}, "hostNetwork": False}
+        },
+        "2 replicas behind a LoadBalancer": {
+            "sip": {
+                "enabled": True,
+                "tls": {"secretName": "x"},
+                "hostNetwork": False,
+                "replicaCount": 2,
+                "service": {"type": "LoadBalancer"},
+            }
+        },
+        "an image tagged latest": {"sip": {"enabled": True, "image": {"tag": "latest"}}},
+    }
+    render({**values, **base})
+    problems = []
+    for what, override in bad.items():
+        try:
+            render({**values, **override})
+        except Exception:
+            continue
+        problems.append(f"accepted: {what}")
+    expect(problems)
+    return f"{len(bad)} refused"
 
 
 def check_secret_values(values: dict[str, Any]) -> str:
@@ -682,10 +835,8 @@ def check_compose() -> str:
                 for i in s
             )
         )
-        long_running = not name.endswith("-migrate") and name not in {
-            "otel-collector",
-            "livekit-sip",
-        }
+        one_shot = name.endswith("-migrate") or svc.get("restart") == "no"
+        long_running = not one_shot and name not in {"otel-collector", "livekit-sip"}
         if long_running and not has_health:
             problems.append(f"{name}: no health check")
         for dep, cond in (svc.get("depends_on") or {}).items():
@@ -730,6 +881,64 @@ def check_compose() -> str:
         problems.append(f".env.example does not document {var}")
     expect(problems)
     return f"{len(services)} services, {len(used)} variables documented"
+
+
+def check_compose_sip() -> str:
+    """The compose SIP service: an exact release (the chart's), TLS on 5061 with the certificate
+    mounted from deploy/livekit/tls, the config's ports published, the dev certificate first."""
+    services: dict[str, Any] = compose_config("livekit")["services"]
+    sip = services["livekit-sip"]
+    config = yaml.safe_load((DEPLOY / "livekit" / "sip.yaml").read_text())
+    chart_sip = load_values(CHART / "values.yaml")["sip"]
+    problems: list[str] = []
+    image = sip["image"]
+    if not re.fullmatch(r"livekit/sip:v\d+\.\d+\.\d+", image):
+        problems.append(f"livekit-sip image {image} is not an exact release")
+    if image.split(":")[1] != chart_sip["image"]["tag"]:
+        problems.append(f"compose runs {image}, the chart {chart_sip['image']['tag']}")
+    mounts: dict[str, str] = {}
+    for v in sip.get("volumes", []):
+        source, target = (v["source"], v["target"]) if isinstance(v, dict) else v.split(":")[:2]
+        mounts[target] = source
+    if not mounts.get("/sip/config.yaml", "").endswith("deploy/livekit/sip.yaml"):
+        problems.append(
+            "deploy/livekit/sip.yaml is not mounted at /sip/config.yaml (the image's --config)"
+        )
+    tls = config.get("tls") or {}
+    if tls.get("port") != 5061:
+        problems.append(f"sip.yaml: tls.port is {tls.get('port')}, not 5061")
+    if not tls.get("certs"):
+        problems.append("sip.yaml: the tls block has no certs")
+    for cert in tls.get("certs") or []:
+        for path in (cert.get("cert_file", ""), cert.get("key_file", "")):
+            if not mounts.get(path.rpartition("/")[0], "").endswith("deploy/livekit/tls"):
+                problems.append(f"sip.yaml: {path} is not in the mounted deploy/livekit/tls")
+    published = set()
+    for port in sip.get("ports", []):
+        if isinstance(port, dict):
+            published.add(
+                (int(port["published"]), int(port["target"]), port.get("protocol", "tcp"))
+            )
+    start, _, end = str(config.get("rtp_port", "")).partition("-")
+    wanted = {(5060, 5060, "udp"), (5060, 5060, "tcp"), (5061, 5061, "tcp")} | {
+        (n, n, "udp") for n in range(int(start), int(end or start) + 1)
+    }
+    if missing := sorted(wanted - published):
+        problems.append(f"livekit-sip does not publish {missing[:5]} (sip.yaml's ports)")
+    if len(wanted) - 3 > 1000:
+        problems.append("the compose RTP range is too large for Docker's port publishing")
+    cert = services.get("livekit-sip-tls", {})
+    if sip.get("depends_on", {}).get("livekit-sip-tls", {}).get("condition") != (
+        "service_completed_successfully"
+    ):
+        problems.append("livekit-sip does not wait for livekit-sip-tls (the dev certificate)")
+    if cert.get("image") != image:
+        problems.append("livekit-sip-tls does not use livekit-sip's image (its openssl)")
+    ignore = DEPLOY / "livekit" / "tls" / ".gitignore"
+    if not ignore.exists() or "*" not in ignore.read_text().split():
+        problems.append("deploy/livekit/tls/ does not git-ignore the certificate and key")
+    expect(problems)
+    return f"{image}, TLS 5061, RTP {config.get('rtp_port')}"
 
 
 def _env_items(svc: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -875,6 +1084,25 @@ def main() -> int:
             },
             "livekit": {"apiKey": "key", "apiSecret": "s" * 40},
         },
+        # The SIP service behind one LoadBalancer (not hostNetwork), with the development
+        # certificate and a Redis password from a Secret.
+        "sip-loadbalancer": {
+            "livekit": {
+                "apiKey": "key",
+                "apiSecret": "s" * 40,
+                "workerUrl": "wss://lk.example.com",
+            },
+            "sip": {
+                "enabled": True,
+                "replicaCount": 1,
+                "hostNetwork": False,
+                "natPublicIp": "203.0.113.10",
+                "service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["54.172.60.0/23"]},
+                "tls": {"selfSigned": True, "selfSignedHosts": ["sip.example.com"]},
+                "redis": {"passwordSecret": {"name": "livekit-redis", "key": "password"}},
+                "rtpPortRange": {"start": 10000, "end": 10019},
+            },
+        },
     }
 
     print("Helm chart (helm-python-sdk " + helm.__version__ + f", Kubernetes {args.kube_version})")
@@ -957,6 +1185,11 @@ def main() -> int:
         report.run(f"[{name}] HPAs, PDBs, Services", lambda d=docs: expect(check_scaling(d)))
         report.run(f"[{name}] services start with their env", lambda d=docs: check_settings(d))
         report.run(f"[{name}] migration hooks", lambda d=docs, v=values: expect(check_hooks(d, v)))
+        if values.get("sip", {}).get("enabled"):
+            report.run(
+                f"[{name}] SIP service: TLS from a Secret, RTP range, reachable",
+                lambda d=docs, v=values: expect(check_sip(d, v)),
+            )
 
     def production_rules() -> str:
         if "production" not in rendered:
@@ -966,7 +1199,7 @@ def main() -> int:
         if of_kind(docs, "Secret"):
             problems.append("the production example makes the chart hold secrets")
         for d in of_kind(docs, "Deployment"):
-            if component(d) == "studio":
+            if component(d) in {"studio", "sip"}:  # nginx and LiveKit's SIP service: no DEV_MODE
                 continue
             env = {e["name"]: e.get("value") for c in containers(d) for e in c.get("env", [])}
             if env.get("DEV_MODE") != "false":
@@ -988,10 +1221,15 @@ def main() -> int:
 
     report.run("values.schema.json", schema_rejects_typos)
     report.run("Secret values all come from values", lambda: check_secret_values({}))
+    report.run("SIP settings that cannot work are refused", lambda: check_sip_refusals({}))
 
     print("Containers and compose")
     report.run("Dockerfile targets: non-root, HEALTHCHECK, uv --locked", check_dockerfile)
     report.run("docker-compose config -q (default and emulator profiles) + rules", check_compose)
+    report.run(
+        "compose SIP service: pinned, TLS 5061 from a mounted cert, RTP published",
+        check_compose_sip,
+    )
     report.run("nginx gateway routes", check_nginx)
     report.run("Studio build inputs", check_studio_build)
     if not args.skip_uv:
