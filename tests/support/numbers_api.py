@@ -51,11 +51,11 @@ class Api:
         return dict(response.json())
 
     async def number(self, phone_number: str = "+12025550123", **kw: Any) -> dict[str, Any]:
-        """Create a phone number and return it."""
+        """Create a phone number and return it: a Twilio number unless `carrier` says otherwise
+        (Twilio's profile lists its signalling ranges, so an inbound agent may answer on it)."""
         org_id = kw.pop("org_id", "org_a")
-        response = await self.request(
-            "POST", "/phone-numbers", org_id, json={"phone_number": phone_number, **kw}
-        )
+        body = {"phone_number": phone_number, "carrier": "twilio", **kw}
+        response = await self.request("POST", "/phone-numbers", org_id, json=body)
         assert response.status_code == 201, response.text
         return dict(response.json())
 

@@ -11,7 +11,7 @@ from talkifai_common.internal_api import (
     InternalPhoneNumber,
     NumberForSync,
     NumbersForSync,
-    OutboundCredentials,
+    TrunkCredentials,
     reveal_json,
 )
 
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.unit
 PASSWORD = "s3cret-sip-pw"
 
 
-def _credentials(password: str | None = PASSWORD) -> OutboundCredentials:
-    return OutboundCredentials(
+def _credentials(password: str | None = PASSWORD) -> TrunkCredentials:
+    return TrunkCredentials(
         phone_number_id="pn_1",
         phone_number="+12025550123",
         org_id="org_a",
@@ -64,23 +64,23 @@ def test_the_password_never_shows_in_repr_str_or_an_ordinary_dump() -> None:
         str(creds),
         creds.model_dump_json(),
         str(creds.model_dump()),
-        repr(NumberForSync(number=_number(), outbound_credentials=creds)),
+        repr(NumberForSync(number=_number(), trunk_credentials=creds)),
     ):
         assert PASSWORD not in shown
 
 
 def test_numbers_apis_revealed_answer_reads_back_with_the_password_in_trunk_sync() -> None:
     written = NumbersForSync(
-        items=[NumberForSync(number=_number(), outbound_credentials=_credentials())]
+        items=[NumberForSync(number=_number(), trunk_credentials=_credentials())]
     )
     wire = reveal_json(written)
     assert PASSWORD in wire
     [read] = NumbersForSync.model_validate_json(wire).items
-    assert read.outbound_credentials == _credentials()
-    assert read.outbound_credentials.sip_password is not None
-    assert read.outbound_credentials.sip_password.get_secret_value() == PASSWORD
+    assert read.trunk_credentials == _credentials()
+    assert read.trunk_credentials.sip_password is not None
+    assert read.trunk_credentials.sip_password.get_secret_value() == PASSWORD
 
 
 def test_a_number_without_a_password_reads_back_without_one() -> None:
-    read = OutboundCredentials.model_validate_json(reveal_json(_credentials(None)))
+    read = TrunkCredentials.model_validate_json(reveal_json(_credentials(None)))
     assert read.sip_password is None

@@ -142,3 +142,68 @@ async def test_concurrent_assignments_with_crossed_agents_all_succeed(api: Api) 
     import asyncio
 
     assert await asyncio.gather(*(assign(i) for i in range(24))) == [200] * 24
+
+
+async def test_an_inbound_agent_is_refused_on_a_number_open_to_any_caller(
+    api: Api, bus: BusRecorder
+) -> None:
+    agent = await api.agent("Support")
+    number = await api.number("+12025550140", carrier="custom", termination_uri="sip.example.com")
+    response = await api.request(
+        "PUT", PATH, json={"phone_number": "+12025550140", "inbound_agent_id": agent["id"]}
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert {e["field"] for e in problem["errors"]} == {
+        "inbound_allowed_addresses",
+        "inbound_agent_id",
+    }
+    assert "only calls from the carrier" in problem["detail"]
+    # Nothing was applied: the number is as it was, and no update event was written.
+    shown = (await api.request("GET", f"/phone-numbers/{number['id']}")).json()
+    assert (shown["inbound_agent"], shown["version"]) == (None, number["version"])
+
+    # Naming the carrier's addresses, or accepting any source explicitly, lets the agent answer.
+    patch = {"inbound_allowed_addresses": ["198.41.0.0/24"]}
+    response = await api.request("PATCH", f"/phone-numbers/{number['id']}", json=patch)
+    assert response.status_code == 200, response.text
+    response = await api.request(
+        "PUT", PATH, json={"phone_number": "+12025550140", "inbound_agent_id": agent["id"]}
+    )
+    assert response.status_code == 200, response.text
+    # Taking the addresses away again while the agent answers is refused the same way.
+    response = await api.request(
+        "PATCH", f"/phone-numbers/{number['id']}", json={"inbound_allowed_addresses": None}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "inbound_allowed_addresses"
+    response = await api.request(
+        "PATCH",
+        f"/phone-numbers/{number['id']}",
+        json={"inbound_allowed_addresses": None, "inbound_allow_any_source": True},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["inbound_allow_any_source"] is True
+    updated = await bus.wait_for(3, "telephony.phone_number.updated")
+    assert [e["data"]["version"] for e in updated] == [2, 3, 4]
+
+
+async def test_inbound_credentials_are_write_only_and_need_a_username(
+    api: Api, bus: BusRecorder
+) -> None:
+    response = await api.request(
+        "POST",
+        "/phone-numbers",
+        json={"phone_number": "+12025550141", "inbound_auth_password": "in-s3cret"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "inbound_auth_username"
+    number = await api.number(
+        "+12025550141", inbound_auth_username="carrier", inbound_auth_password="in-s3cret"
+    )
+    assert number["has_inbound_auth_password"] is True
+    assert "inbound_auth_password" not in number
+    listed = await api.request("GET", "/phone-numbers")
+    await bus.wait_for(1, "telephony.phone_number.created")
+    assert "in-s3cret" not in listed.text
+    assert all(b"in-s3cret" not in m.data for m in bus.messages)

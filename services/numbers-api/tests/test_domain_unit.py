@@ -261,9 +261,11 @@ def test_a_field_the_body_does_not_know_is_refused_by_name() -> None:
     )
 
 
-def test_a_new_number_records_nothing_uses_tls_and_requires_media_encryption() -> None:
-    body = PhoneNumberCreate.model_validate({"phone_number": E164})
-    assert (body.recording_mode, body.sip_transport, body.media_encryption) == (
+def test_a_new_number_records_nothing_uses_tls_and_requires_media_encryption(
+    box: SecretBox,
+) -> None:
+    columns = _create_changes(box).columns()
+    assert (columns["recording_mode"], columns["sip_transport"], columns["media_encryption"]) == (
         RecordingMode.DISABLED,
         SipTransport.TLS,
         MediaEncryption.REQUIRE,
@@ -287,6 +289,13 @@ def test_a_create_writes_every_field_with_its_default_and_encrypts_the_password(
         "recording_mode": RecordingMode.DISABLED,
         "sip_transport": SipTransport.TLS,
         "media_encryption": MediaEncryption.REQUIRE,
+        "carrier": "custom",
+        "inbound_allowed_addresses": None,
+        "inbound_auth_username": None,
+        "inbound_auth_password_ciphertext": None,
+        "inbound_allow_any_source": False,
+        "number_format": None,
+        "sip_headers": None,
     }
     assert isinstance(ciphertext, str) and "s3cret-pass" not in ciphertext
     assert box.decrypt(ciphertext) == "s3cret-pass"
@@ -397,7 +406,7 @@ def test_a_new_number_cannot_be_written_with_agents() -> None:
         new_number_row("org_a", "pn_1", changes, NOW)
 
 
-def test_outbound_credentials_carry_the_decrypted_password_or_none(box: SecretBox) -> None:
+def test_trunk_credentials_carry_the_decrypted_password_or_none(box: SecretBox) -> None:
     changes = _create_changes(box, termination_uri="trunk.example.com", sip_password="pw")
     with_password = _credentials(new_number_row("org_a", "pn_1", changes, NOW), box)
     without = _credentials(new_number_row("org_a", "pn_2", _create_changes(box), NOW), box)

@@ -222,7 +222,7 @@ async def test_internal_credentials_need_the_internal_token_and_never_a_user_tok
     number = await api.number(
         termination_uri="sip:trunk.example.com", sip_username="u1", sip_password="pw-1"
     )
-    path = f"/internal/phone-numbers/{number['id']}/outbound-credentials"
+    path = f"/internal/phone-numbers/{number['id']}/trunk-credentials"
     assert (await api.http.get(path)).status_code == 401
     assert (await api.http.get(path, headers=api.as_())).status_code == 401
     response = await api.http.get(path, headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"})
@@ -237,9 +237,10 @@ async def test_internal_credentials_need_the_internal_token_and_never_a_user_tok
         "sip_password": "pw-1",
         "sip_transport": "tls",
         "media_encryption": "require",
+        "inbound_auth_password": None,
     }
     missing = await api.http.get(
-        "/internal/phone-numbers/pn_missing/outbound-credentials",
+        "/internal/phone-numbers/pn_missing/trunk-credentials",
         headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"},
     )
     assert missing.status_code == 404
@@ -264,8 +265,8 @@ async def test_a_number_for_sync_comes_with_its_credentials_in_one_read(api: Api
     assert response.status_code == 200
     body = response.json()
     assert body["number"] == {**current, "org_id": "org_a", "livekit": NO_RESOURCES}
-    assert body["outbound_credentials"]["version"] == current["version"]
-    assert body["outbound_credentials"]["sip_password"] == "pw-9"
+    assert body["trunk_credentials"]["version"] == current["version"]
+    assert body["trunk_credentials"]["sip_password"] == "pw-9"
     assert (await api.http.get(path, headers=api.as_())).status_code == 401
     missing = await api.http.get("/internal/phone-numbers/pn_missing/for-sync", headers=internal)
     assert missing.status_code == 404
@@ -285,7 +286,7 @@ async def test_many_numbers_for_sync_are_read_in_one_request(api: Api) -> None:
     items = {item["number"]["id"]: item for item in response.json()["items"]}
     assert sorted(items) == sorted([first["id"], second["id"]])  # the missing one is left out
     assert items[first["id"]]["number"] == {**first, "org_id": "org_a", "livekit": NO_RESOURCES}
-    assert items[first["id"]]["outbound_credentials"]["sip_password"] == "pw-a"
+    assert items[first["id"]]["trunk_credentials"]["sip_password"] == "pw-a"
     assert items[second["id"]]["number"]["org_id"] == "org_b"
     user = await api.http.post(
         "/internal/phone-numbers/for-sync", json={"ids": ids}, headers=api.as_()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from talkifai_common import carriers
 from talkifai_common.events import (
     AgentRef,
     LiveKitResources,
     MediaEncryption,
+    NumberFormat,
     NumberStatus,
     RecordingMode,
     SipTransport,
@@ -65,6 +68,7 @@ def _number(
     has_sip_password: bool = True,
     number_id: str = "pn_1",
     e164: str = E164,
+    **settings: Any,
 ) -> InternalPhoneNumber:
     now = datetime.now(UTC)
     agent = (
@@ -84,6 +88,7 @@ def _number(
         recording_mode=RecordingMode.DISABLED,
         sip_transport=SipTransport.TLS,
         media_encryption=MediaEncryption.REQUIRE,
+        **{"carrier": "twilio", **settings},
         status=NumberStatus.ACTIVE,
         sync=SyncStatus(state=SyncState.PENDING),
         version=version,
@@ -184,7 +189,13 @@ def test_a_number_wants_an_inbound_trunk_a_dispatch_rule_and_an_outbound_trunk()
         3,
     )
     assert desired.inbound == InboundTrunkSpec(
-        name=f"talkifai inbound {E164}", numbers=(E164,), meta=unversioned
+        name=f"talkifai inbound {E164}",
+        numbers=(E164,),
+        allowed_addresses=carriers.profile("twilio").signalling_addresses,
+        auth_username="",
+        has_password=False,
+        media_encryption=MediaEncryption.REQUIRE,
+        meta=unversioned,
     )
     assert desired.rule == DispatchRuleSpec(
         name=f"talkifai inbound {E164}",
@@ -208,8 +219,45 @@ def test_a_number_wants_an_inbound_trunk_a_dispatch_rule_and_an_outbound_trunk()
         has_password=True,
         transport=SipTransport.TLS,
         media_encryption=MediaEncryption.REQUIRE,
+        headers=(),
         meta=unversioned.model_copy(update={"version": 3}),
     )
+
+
+def test_the_inbound_trunk_takes_the_numbers_sources_over_its_carriers() -> None:
+    own = desired_state(_number(inbound_allowed_addresses=["3.1.77.0/24"])).inbound
+    assert own.allowed_addresses == ("3.1.77.0/24",)
+    anyone = desired_state(_number(carrier="custom", inbound_allow_any_source=True)).inbound
+    assert anyone.allowed_addresses == ()  # LiveKit: any source
+    # Accepting any source drops the profile's ranges too: the number said so explicitly.
+    assert desired_state(_number(inbound_allow_any_source=True)).inbound.allowed_addresses == ()
+
+
+def test_inbound_credentials_make_the_trunk_challenge_and_name_the_version() -> None:
+    inbound = desired_state(
+        _number(version=4, inbound_auth_username="carrier", has_inbound_auth_password=True)
+    ).inbound
+    assert (inbound.auth_username, inbound.has_password) == ("carrier", True)
+    assert inbound.meta is not None and inbound.meta.version == 4
+    # A username without a stored password is no credential at all.
+    half = desired_state(_number(inbound_auth_username="carrier")).inbound
+    assert (half.auth_username, half.has_password) == ("", False)
+    assert half.meta is not None and half.meta.version is None
+
+
+def test_the_outbound_trunk_writes_numbers_and_headers_as_the_carrier_wants() -> None:
+    vonage = desired_state(_number(carrier="vonage")).outbound
+    assert vonage is not None and vonage.numbers == (E164.removeprefix("+"),)
+    telnyx = desired_state(_number(carrier="telnyx", sip_username="conn-user")).outbound
+    assert telnyx is not None and telnyx.headers == (("X-Telnyx-Username", "conn-user"),)
+    own = desired_state(
+        _number(
+            number_format=NumberFormat(leading_plus=False, tech_prefix="99#"),
+            sip_headers={"X-B": "2", "X-A": "{sip_username}"},
+        )
+    ).outbound
+    assert own is not None and own.numbers == ("99#" + E164.removeprefix("+"),)
+    assert own.headers == (("X-A", "trunk-user"), ("X-B", "2"))
 
 
 def test_the_dispatch_rules_job_is_what_agent_runtime_reads() -> None:
@@ -377,7 +425,16 @@ def _mixed_holdings() -> Holdings:
         inbound_id="ST_gone_in",
         outbound_id="ST_gone_out",
     )
-    foreign = Observed("ST_foreign", InboundTrunkSpec(name="hand made", numbers=(), meta=None))
+    hand_made = InboundTrunkSpec(
+        name="hand made",
+        numbers=(),
+        allowed_addresses=(),
+        auth_username="",
+        has_password=False,
+        media_encryption=MediaEncryption.DISABLE,
+        meta=None,
+    )
+    foreign = Observed("ST_foreign", hand_made)
     return Holdings(
         inbound=[*mine.inbound, *gone.inbound, foreign],
         outbound=[*mine.outbound, *gone.outbound],

@@ -75,9 +75,9 @@ class CreationCounter:
         assert meta is not None
         self._created[(meta.phone_number_id, kind)] += 1
 
-    async def create_inbound_trunk(self, spec: InboundTrunkSpec) -> str:
+    async def create_inbound_trunk(self, spec: InboundTrunkSpec, password: str) -> str:
         """Create, then count."""
-        trunk_id = await self._port.create_inbound_trunk(spec)
+        trunk_id = await self._port.create_inbound_trunk(spec, password)
         self._count(spec.meta, "inbound")
         return trunk_id
 

@@ -94,10 +94,12 @@ class EmptyLiveKit:
     ) -> list[ObservedRule]:
         return []
 
-    async def create_inbound_trunk(self, spec: InboundTrunkSpec) -> str:
+    async def create_inbound_trunk(self, spec: InboundTrunkSpec, password: str) -> str:
         raise AssertionError("no trunk to create")
 
-    async def update_inbound_trunk(self, trunk_id: str, spec: InboundTrunkSpec) -> None:
+    async def update_inbound_trunk(
+        self, trunk_id: str, spec: InboundTrunkSpec, password: str
+    ) -> None:
         raise AssertionError("no trunk to update")
 
     async def create_outbound_trunk(self, spec: OutboundTrunkSpec, password: str) -> str:

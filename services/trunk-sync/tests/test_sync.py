@@ -496,3 +496,47 @@ async def test_a_replayed_creation_unknown_to_the_replica_adopts_the_existing_tr
     assert after["inbound"][0]["sip_trunk_id"] == before["inbound"][0]["sip_trunk_id"]
     assert after["outbound"][0]["sip_trunk_id"] == before["outbound"][0]["sip_trunk_id"]
     assert (await sync_of(api, number["id"]))["state"] == "synced"
+
+
+async def test_carrier_settings_reach_both_trunks_and_a_hand_edited_inbound_password_is_restored(
+    api: Api, sync: TrunkSync, lk: RunningEmulator, livekit: lkapi.LiveKitAPI, bus: BusRecorder
+) -> None:
+    number = await create_number(
+        api,
+        carrier="telnyx",
+        inbound_allowed_addresses=["192.76.120.10", "64.16.250.0/24"],
+        inbound_auth_username="carrier-in",
+        inbound_auth_password="in-s3cret-1",
+        media_encryption="allow",
+    )
+    state = await converged(lk, 1, 1, 0)
+    await synced_at_version(api, number["id"])
+    [inbound], [outbound] = state["inbound"], state["outbound"]
+    assert inbound["allowed_addresses"] == ["192.76.120.10", "64.16.250.0/24"]
+    assert (inbound["auth_username"], inbound["auth_password"]) == ("carrier-in", "in-s3cret-1")
+    assert inbound["media_encryption"] == "SIP_MEDIA_ENCRYPT_ALLOW"
+    assert "in-s3cret-1" not in inbound["metadata"]  # a keyed digest and the version only
+    assert meta(inbound)["version"] == number["version"]
+    # Telnyx names the connection's username in a header for credential authentication.
+    assert outbound["headers"] == {"X-Telnyx-Username": "acme"}
+
+    # A new inbound password alone reaches LiveKit (the trunk names the version it holds).
+    path = f"/phone-numbers/{number['id']}"
+    response = await api.request("PATCH", path, json={"inbound_auth_password": "in-s3cret-2"})
+    assert response.status_code == 200, response.text
+    await synced_at_version(api, number["id"])
+    [inbound] = (await sip_state(lk.control))["inbound"]
+    assert inbound["auth_password"] == "in-s3cret-2"
+
+    # A password changed by hand in LiveKit is drift: the full reconcile writes ours back.
+    listed = await livekit.sip.list_inbound_trunk(
+        lkapi.ListSIPInboundTrunkRequest(trunk_ids=[inbound["sip_trunk_id"]])
+    )
+    [info] = listed.items
+    info.auth_password = "changed-by-hand"
+    await livekit.sip.update_inbound_trunk(inbound["sip_trunk_id"], info)
+    report = await full_reconcile(sync.app.state.context)
+    assert (report.numbers, report.repaired) == (1, 1)
+    [repaired] = (await sip_state(lk.control))["inbound"]
+    assert repaired["auth_password"] == "in-s3cret-2"
+    assert all(b"in-s3cret" not in m.data for m in bus.messages)

@@ -19,14 +19,12 @@ import ipaddress
 import json
 import re
 from importlib import resources
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-from talkifai_common.events import MediaEncryption, SipTransport
+from talkifai_common.events import MediaEncryption, NumberFormat, SipTransport
 
 CUSTOM = "custom"
-TECH_PREFIX_PATTERN = r"^[0-9*#]{0,10}$"
 # RFC 3261 token characters: a header name is one token.
 HEADER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]{1,64}$")
 MAX_HEADERS = 20
@@ -46,28 +44,6 @@ RESERVED_HEADERS = frozenset(
         "v", "f", "t", "i", "m", "l", "c", "e", "k", "o", "r", "u", "x", "y",
     )
 )  # fmt: skip
-
-TechPrefix = Annotated[str, StringConstraints(pattern=TECH_PREFIX_PATTERN)]
-
-
-class NumberFormat(BaseModel):
-    """How the carrier wants numbers written in the INVITE's Request-URI, To and From."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    leading_plus: bool = Field(
-        default=True,
-        description="Write E.164 with its `+` (+12025550123) or without (12025550123).",
-    )
-    tech_prefix: TechPrefix = Field(
-        default="",
-        description="Digits (and * or #) the carrier wants before the number, e.g. 1234#.",
-    )
-
-    def write(self, e164: str) -> str:
-        """`+12025550123` in this format, e.g. `12025550123` or `1234#+12025550123`."""
-        digits = e164 if self.leading_plus else e164.removeprefix("+")
-        return f"{self.tech_prefix}{digits}"
 
 
 class Source(BaseModel):

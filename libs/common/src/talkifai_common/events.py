@@ -40,6 +40,7 @@ class EventName(StrEnum):
     PHONE_NUMBER_DELETED = "telephony.phone_number.deleted"
     PHONE_NUMBER_SYNCED = "telephony.phone_number.synced"
     PHONE_NUMBER_SYNC_FAILED = "telephony.phone_number.sync_failed"
+    PHONE_NUMBER_CHECKED = "telephony.phone_number.checked"
     CALL_INITIATED = "telephony.call.initiated"
     CALL_RINGING = "telephony.call.ringing"
     CALL_ANSWERED = "telephony.call.answered"
@@ -87,6 +88,27 @@ class MediaEncryption(StrEnum):
     DISABLE = "disable"
     ALLOW = "allow"
     REQUIRE = "require"
+
+
+class NumberFormat(BaseModel):
+    """How the carrier wants numbers written in the INVITE's Request-URI, To and From."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    leading_plus: bool = Field(
+        default=True,
+        description="Write E.164 with its `+` (+12025550123) or without (12025550123).",
+    )
+    tech_prefix: str = Field(
+        default="",
+        pattern=r"^[0-9*#]{0,10}$",
+        description="Up to 10 digits (or * and #) the carrier wants before the number, e.g. 1234#.",
+    )
+
+    def write(self, e164: str) -> str:
+        """`+12025550123` in this format, e.g. `12025550123` or `1234#+12025550123`."""
+        digits = e164 if self.leading_plus else e164.removeprefix("+")
+        return f"{self.tech_prefix}{digits}"
 
 
 class NumberStatus(StrEnum):
@@ -156,6 +178,27 @@ class PhoneNumberData(_Data):
     recording_mode: RecordingMode
     sip_transport: SipTransport
     media_encryption: MediaEncryption
+    carrier: str = Field(
+        default="custom",
+        description="The carrier profile whose defaults the number uses (twilio, telnyx, plivo, "
+        "signalwire, bandwidth, vonage, custom).",
+    )
+    inbound_allowed_addresses: list[str] | None = Field(
+        default=None,
+        description="IPs/CIDRs inbound calls may come from; null: the carrier profile's ranges.",
+    )
+    inbound_auth_username: str | None = None
+    has_inbound_auth_password: bool = False
+    inbound_allow_any_source: bool = Field(
+        default=False,
+        description="Inbound calls are accepted from any address without credentials.",
+    )
+    number_format: NumberFormat | None = Field(
+        default=None, description="Null: the carrier profile's format."
+    )
+    sip_headers: dict[str, str] | None = Field(
+        default=None, description="Headers sent on outbound INVITEs; null: the profile's."
+    )
     status: NumberStatus
     sync: SyncStatus
     version: int = Field(description="Increases with every change; sync results name it.")

@@ -2,7 +2,7 @@
 by numbers-api, which answers with them, and the services that read them; and the listing of
 every number through an httpx client that carries the token.
 
-`OutboundCredentials` carries a number's SIP password, which trunk-sync hands to LiveKit and
+`TrunkCredentials` carries a number's SIP password, which trunk-sync hands to LiveKit and
 nowhere else: it is a `SecretStr`, masked in `repr`, `str` and every ordinary dump, and written in
 clear only by `reveal_json`, which numbers-api's internal routes alone call.
 """
@@ -44,8 +44,10 @@ class InternalAgent(AgentData):
     org_id: str
 
 
-class OutboundCredentials(BaseModel):
-    """A number's outbound trunk settings with its SIP password, for trunk-sync to hand LiveKit."""
+class TrunkCredentials(BaseModel):
+    """A number's trunk settings with its SIP passwords (the outbound one LiveKit answers the
+    carrier's challenges with, the inbound one LiveKit challenges the carrier for), for
+    trunk-sync to hand LiveKit."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -58,8 +60,9 @@ class OutboundCredentials(BaseModel):
     sip_password: SecretStr | None = Field(repr=False)
     sip_transport: SipTransport
     media_encryption: MediaEncryption
+    inbound_auth_password: SecretStr | None = Field(default=None, repr=False)
 
-    @field_serializer("sip_password", when_used="json")
+    @field_serializer("sip_password", "inbound_auth_password", when_used="json")
     def _password_masked_unless_revealed(
         self, password: SecretStr | None, info: SerializationInfo
     ) -> str | None:
@@ -74,7 +77,7 @@ class NumberForSync(BaseModel):
     """A number and its outbound credentials, read together (one consistent version)."""
 
     number: InternalPhoneNumber
-    outbound_credentials: OutboundCredentials
+    trunk_credentials: TrunkCredentials
 
 
 class NumbersForSync(BaseModel):

@@ -10,9 +10,16 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from numbers_api.errors import TextAgentRefused
+from talkifai_common import carriers
 from talkifai_common.destinations import check_host, is_hostname, literal_address, split_sip_host
 from talkifai_common.errors import FieldError, ValidationFailed
-from talkifai_common.events import MediaEncryption, NumberStatus, RecordingMode, SipTransport
+from talkifai_common.events import (
+    MediaEncryption,
+    NumberStatus,
+    PhoneNumberData,
+    RecordingMode,
+    SipTransport,
+)
 from talkifai_common.ids import random_id
 from talkifai_common.voice import Architecture
 
@@ -34,6 +41,13 @@ class PhoneNumberChanges(BaseModel):
     recording_mode: RecordingMode | None = None
     sip_transport: SipTransport | None = None
     media_encryption: MediaEncryption | None = None
+    carrier: str | None = None
+    inbound_allowed_addresses: list[str] | None = None
+    inbound_auth_username: str | None = None
+    inbound_auth_password_ciphertext: str | None = None
+    inbound_allow_any_source: bool | None = None
+    number_format: dict[str, object] | None = None
+    sip_headers: dict[str, str] | None = None
     inbound_agent_id: str | None = None
     outbound_agent_id: str | None = None
 
@@ -140,6 +154,37 @@ def check_assignment(inbound_agent_id: str | None, outbound_agent_id: str | None
                 FieldError("outbound_agent_id", AT_LEAST_ONE_AGENT),
             ],
         )
+
+
+INBOUND_OPEN = (
+    "An inbound agent answers only calls from the carrier: set inbound_allowed_addresses (the "
+    "carrier's signalling addresses), inbound credentials, or a carrier profile that lists its "
+    "addresses; or set inbound_allow_any_source to true to accept calls from anywhere"
+)
+CREDENTIALS_WITHOUT_USERNAME = "Inbound credentials need a username as well as a password"
+
+
+def inbound_sources(number: PhoneNumberData) -> tuple[str, ...]:
+    """The addresses the number's inbound calls may come from (its own, else its profile's)."""
+    if number.inbound_allowed_addresses is not None:
+        return tuple(number.inbound_allowed_addresses)
+    return carriers.profile(number.carrier).signalling_addresses
+
+
+def check_inbound_security(number: PhoneNumberData, *, agent_field: str | None = None) -> None:
+    """A number's inbound side must be closed to everyone but its carrier before an agent answers
+    on it: source ranges, digest credentials, or the explicit `inbound_allow_any_source`.
+    `agent_field` names the request field that assigned the agent, when one did."""
+    if number.has_inbound_auth_password and not number.inbound_auth_username:
+        raise ValidationFailed.for_field("inbound_auth_username", CREDENTIALS_WITHOUT_USERNAME)
+    if number.inbound_agent is None or number.inbound_allow_any_source:
+        return
+    if inbound_sources(number) or number.has_inbound_auth_password:
+        return
+    fields = [FieldError("inbound_allowed_addresses", INBOUND_OPEN)]
+    if agent_field:
+        fields.append(FieldError(agent_field, INBOUND_OPEN))
+    raise ValidationFailed(INBOUND_OPEN, fields)
 
 
 def check_voice_capable(field: str, architecture: Architecture) -> None:

@@ -7,9 +7,10 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from numbers_api.domain import parse_termination_uri
+from talkifai_common import carriers
 from talkifai_common.auth import Role
 from talkifai_common.e164 import E164
-from talkifai_common.events import MediaEncryption, RecordingMode, SipTransport
+from talkifai_common.events import MediaEncryption, NumberFormat, RecordingMode, SipTransport
 from talkifai_common.voice import (
     LANGUAGE_PATTERN,
     Architecture,
@@ -32,6 +33,35 @@ SipUsername = Annotated[str, StringConstraints(min_length=1, max_length=128, pat
 SipPassword = Annotated[SecretStr, Field(min_length=1, max_length=128)]
 WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
 MAX_SYNC_READ = 500  # numbers per internal for-sync read
+MAX_ALLOWED_ADDRESSES = 100
+
+
+def _known_carrier(value: str) -> str:
+    known = carriers.profiles()
+    if value not in known:
+        raise ValueError(f"Unknown carrier profile {value!r}; one of {', '.join(known)}")
+    return value
+
+
+CarrierId = Annotated[str, StringConstraints(max_length=32), AfterValidator(_known_carrier)]
+AllowedAddresses = Annotated[
+    list[Annotated[str, StringConstraints(max_length=64)]],
+    Field(
+        max_length=MAX_ALLOWED_ADDRESSES,
+        description="IPs or CIDR networks (e.g. 54.172.60.0/23) the carrier sends calls from; "
+        "overrides the carrier profile's ranges; private ranges are refused.",
+        examples=[["54.172.60.0/23", "34.203.250.0/23"]],
+    ),
+]
+SipHeaders = Annotated[
+    dict[str, str],
+    AfterValidator(carriers.check_sip_headers),
+    Field(
+        description="Headers added to outbound INVITEs (overrides the profile's); "
+        "`{sip_username}` in a value is replaced by the number's SIP username.",
+        examples=[{"X-Telnyx-Username": "{sip_username}"}],
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -104,8 +134,28 @@ class PhoneNumberCreate(_Body):
     )
     webhook_url: WebhookUrl | None = None
     recording_mode: RecordingMode = RecordingMode.DISABLED
-    sip_transport: SipTransport = SipTransport.TLS
-    media_encryption: MediaEncryption = MediaEncryption.REQUIRE
+    carrier: CarrierId | None = Field(
+        default=None,
+        description="Carrier profile; left out: recognised from the termination host "
+        "(*.pstn.twilio.com is twilio), else custom.",
+    )
+    sip_transport: SipTransport | None = Field(
+        default=None, description="Left out: the carrier profile's (tls for most)."
+    )
+    media_encryption: MediaEncryption | None = Field(
+        default=None, description="Left out: the carrier profile's (require for most)."
+    )
+    inbound_allowed_addresses: AllowedAddresses | None = None
+    inbound_auth_username: SipUsername | None = None
+    inbound_auth_password: SipPassword | None = Field(
+        default=None, description="Write-only; encrypted at rest."
+    )
+    inbound_allow_any_source: bool = Field(
+        default=False,
+        description="Accept inbound calls from any address without credentials (not advised).",
+    )
+    number_format: NumberFormat | None = None
+    sip_headers: SipHeaders | None = None
 
 
 class PhoneNumberUpdate(_Body):
@@ -123,6 +173,13 @@ class PhoneNumberUpdate(_Body):
     recording_mode: RecordingMode | None = None
     sip_transport: SipTransport | None = None
     media_encryption: MediaEncryption | None = None
+    carrier: CarrierId | None = None
+    inbound_allowed_addresses: AllowedAddresses | None = None
+    inbound_auth_username: SipUsername | None = None
+    inbound_auth_password: SipPassword | None = None
+    inbound_allow_any_source: bool | None = None
+    number_format: NumberFormat | None = None
+    sip_headers: SipHeaders | None = None
 
 
 class AgentAssignment(_Body):

@@ -1,6 +1,8 @@
 """What LiveKit should hold for a phone number, and the plan that gets it there (no I/O).
 
-Per number (ARCHITECTURE.md): one inbound trunk (`numbers=[e164]`); one dispatch rule while an
+Per number (ARCHITECTURE.md): one inbound trunk (`numbers=[e164]`, accepting calls only from
+the carrier: its signalling ranges as `allowed_addresses` and/or the number's inbound digest
+credentials, unless the number accepts any source; the number's media encryption); one dispatch rule while an
 inbound agent is assigned (a room per call, `talkifai-agent` dispatched with an `InboundJob` of
 `talkifai_common.jobs` naming the agent, number and organization); one outbound trunk while the
 number has a termination URI. Every resource we manage carries `ResourceMetadata` JSON
@@ -29,6 +31,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from talkifai_common import carriers
 from talkifai_common.events import (
     LiveKitResources,
     MediaEncryption,
@@ -101,11 +104,12 @@ class ResourceMetadata(BaseModel):
     org_id: str
     version: int | None = Field(
         default=None,
-        description="Outbound trunks only: the number version whose credentials the trunk holds.",
+        description="Trunks with a password only: the number version whose credentials the "
+        "trunk holds.",
     )
     password_digest: str | None = Field(
         default=None,
-        description="Outbound trunks only: a keyed digest of the password we wrote, so a password "
+        description="Trunks with a password only: a keyed digest of the password we wrote, so a password "
         "changed by hand in LiveKit shows as drift without reading ours (the LiveKit adapter "
         "writes and checks it; the domain never sees it).",
     )
@@ -135,10 +139,14 @@ def dispatched_job(raw: str) -> InboundJob | None:
 
 @dataclass(frozen=True)
 class InboundTrunkSpec:
-    """An inbound trunk as we want it (or as LiveKit holds it, when `foreign` is False)."""
+    """An inbound trunk as we want it (or as LiveKit holds it), its password as present or not."""
 
     name: str
     numbers: tuple[str, ...]
+    allowed_addresses: tuple[str, ...]
+    auth_username: str
+    has_password: bool
+    media_encryption: MediaEncryption
     meta: ResourceMetadata | None
     foreign: bool = False  # LiveKit holds fields we never set (edited by hand)
 
@@ -154,6 +162,7 @@ class OutboundTrunkSpec:
     has_password: bool
     transport: SipTransport
     media_encryption: MediaEncryption
+    headers: tuple[tuple[str, str], ...]  # sorted by name
     meta: ResourceMetadata | None
     foreign: bool = False
 
@@ -244,16 +253,36 @@ class Desired:
 
 
 def desired_state(number: InternalPhoneNumber) -> Desired:
-    """The desired LiveKit state of a number, from numbers-api's view of it."""
-    # Only the outbound trunk names the version: its password may change with any version, while
-    # the inbound trunk and the rule change only with the number or the agent, so most changes
-    # leave them alone (and a full reconcile still sees a stale password by the version).
+    """The desired LiveKit state of a number, from numbers-api's view of it (its carrier
+    profile's defaults under its own overrides, `talkifai_common.carriers`)."""
+    # Only trunks with a password name the version: a password may change with any version,
+    # while the rest changes only with fields the spec holds, so most changes leave trunks
+    # without passwords, and the rule, alone (and a full reconcile still sees a stale password
+    # by the version).
     meta = ResourceMetadata(
         phone_number_id=number.id, phone_number=number.phone_number, org_id=number.org_id
     )
     versioned = meta.model_copy(update={"version": number.version})
+    settings = carriers.effective_settings(
+        carrier=number.carrier,
+        inbound_allowed_addresses=number.inbound_allowed_addresses,
+        number_format=number.number_format,
+        sip_headers=number.sip_headers,
+        sip_username=number.sip_username,
+    )
     e164 = number.phone_number
-    inbound = InboundTrunkSpec(name=f"talkifai inbound {e164}", numbers=(e164,), meta=meta)
+    # LiveKit accepts any source when `allowed_addresses` is empty.
+    sources = () if number.inbound_allow_any_source else settings.inbound_allowed_addresses
+    inbound_auth = bool(number.inbound_auth_username and number.has_inbound_auth_password)
+    inbound = InboundTrunkSpec(
+        name=f"talkifai inbound {e164}",
+        numbers=(e164,),
+        allowed_addresses=tuple(sources),
+        auth_username=(number.inbound_auth_username or "") if inbound_auth else "",
+        has_password=inbound_auth,
+        media_encryption=number.media_encryption,
+        meta=versioned if inbound_auth else meta,
+    )
     rule = None
     if number.inbound_agent is not None:
         job = InboundJob(
@@ -276,11 +305,12 @@ def desired_state(number: InternalPhoneNumber) -> Desired:
         outbound = OutboundTrunkSpec(
             name=f"talkifai outbound {e164}",
             address=number.termination_uri,
-            numbers=(e164,),
+            numbers=(settings.number_format.write(e164),),
             auth_username=number.sip_username or "",
             has_password=number.has_sip_password,
             transport=number.sip_transport,
             media_encryption=number.media_encryption,
+            headers=tuple(sorted(settings.sip_headers.items())),
             meta=versioned,
         )
     return Desired(number.id, e164, number.org_id, number.version, inbound, rule, outbound)

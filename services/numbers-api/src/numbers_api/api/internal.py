@@ -13,7 +13,7 @@ from talkifai_common.internal_api import (
     InternalPhoneNumber,
     NumberForSync,
     NumbersForSync,
-    OutboundCredentials,
+    TrunkCredentials,
     reveal_json,
 )
 from talkifai_common.web import BearerCredentials, check_internal_token, problem_responses
@@ -35,16 +35,14 @@ async def internal_caller(
 
 
 @router.get(
-    "/phone-numbers/{number_id}/outbound-credentials",
-    response_model=OutboundCredentials,
+    "/phone-numbers/{number_id}/trunk-credentials",
+    response_model=TrunkCredentials,
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(401, 404, 503),
 )
-async def outbound_credentials(ctx: ContextDep, number_id: str) -> Response:
+async def trunk_credentials(ctx: ContextDep, number_id: str) -> Response:
     """For trunk-sync: a number's outbound trunk settings with its SIP password, in clear."""
-    return _json_revealing_secrets(
-        await handlers.outbound_credentials(ctx.store, number_id, ctx.box)
-    )
+    return _json_revealing_secrets(await handlers.trunk_credentials(ctx.store, number_id, ctx.box))
 
 
 @router.get(
@@ -57,7 +55,7 @@ async def number_for_sync(ctx: ContextDep, number_id: str) -> Response:
     """For trunk-sync: the number and its outbound credentials (SIP password in clear) in one
     read, so both describe the same version and a sync costs one request."""
     number, credentials = await handlers.number_for_sync(ctx.store, number_id, ctx.box)
-    return _json_revealing_secrets(NumberForSync(number=number, outbound_credentials=credentials))
+    return _json_revealing_secrets(NumberForSync(number=number, trunk_credentials=credentials))
 
 
 @router.post(
@@ -73,7 +71,7 @@ async def numbers_for_sync(ctx: ContextDep, body: NumbersForSyncRequest) -> Resp
     return _json_revealing_secrets(
         NumbersForSync(
             items=[
-                NumberForSync(number=number, outbound_credentials=credentials)
+                NumberForSync(number=number, trunk_credentials=credentials)
                 for number, credentials in found
             ]
         )

@@ -18,9 +18,9 @@ from numbers_api.handlers.internal import (
     list_all_numbers,
     number_for_sync,
     numbers_for_sync,
-    outbound_credentials,
     record_sync_result,
     rotate_keys,
+    trunk_credentials,
 )
 from numbers_api.handlers.phone_numbers import (
     assign_agents,
@@ -46,9 +46,9 @@ __all__ = [
     "list_numbers",
     "number_for_sync",
     "numbers_for_sync",
-    "outbound_credentials",
     "record_sync_result",
     "rotate_keys",
+    "trunk_credentials",
     "update_agent",
     "update_number",
 ]

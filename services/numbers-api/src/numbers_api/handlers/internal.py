@@ -19,7 +19,7 @@ from numbers_api.errors import AgentNotFound, PhoneNumberNotFound
 from talkifai_common.crypto import SecretBox
 from talkifai_common.errors import ValidationFailed
 from talkifai_common.events import AgentData, CloudEvent, PhoneNumberSyncData, SyncState
-from talkifai_common.internal_api import InternalPhoneNumber, OutboundCredentials
+from talkifai_common.internal_api import InternalPhoneNumber, TrunkCredentials
 
 
 async def record_sync_result(store: Store, event: CloudEvent[PhoneNumberSyncData]) -> SyncRecorded:
@@ -34,7 +34,7 @@ async def record_sync_result(store: Store, event: CloudEvent[PhoneNumberSyncData
         )
 
 
-async def outbound_credentials(store: Store, number_id: str, box: SecretBox) -> OutboundCredentials:
+async def trunk_credentials(store: Store, number_id: str, box: SecretBox) -> TrunkCredentials:
     """Internal: a number's outbound trunk settings with the decrypted SIP password."""
     async with store.reader() as tx:
         row = await tx.number_org(number_id)
@@ -45,7 +45,7 @@ async def outbound_credentials(store: Store, number_id: str, box: SecretBox) -> 
 
 async def number_for_sync(
     store: Store, number_id: str, box: SecretBox
-) -> tuple[InternalPhoneNumber, OutboundCredentials]:
+) -> tuple[InternalPhoneNumber, TrunkCredentials]:
     """Internal: a number and its outbound credentials from one row."""
     async with store.reader() as tx:
         row = await tx.number_view(number_id)
@@ -56,25 +56,29 @@ async def number_for_sync(
 
 async def numbers_for_sync(
     store: Store, number_ids: list[str], box: SecretBox
-) -> list[tuple[InternalPhoneNumber, OutboundCredentials]]:
+) -> list[tuple[InternalPhoneNumber, TrunkCredentials]]:
     """Internal: `number_for_sync` for many numbers in one read; absent ones are left out."""
     async with store.reader() as tx:
         rows = await tx.number_views(number_ids)
     return [(internal_from_row(row), _credentials(row, box)) for row in rows]
 
 
-def _credentials(row: Mapping[str, Any], box: SecretBox) -> OutboundCredentials:
-    ciphertext = row["sip_password_ciphertext"]
-    return OutboundCredentials(
+def _credentials(row: Mapping[str, Any], box: SecretBox) -> TrunkCredentials:
+    def clear(column: str) -> SecretStr | None:
+        ciphertext = row[column]
+        return SecretStr(box.decrypt(ciphertext)) if ciphertext is not None else None
+
+    return TrunkCredentials(
         phone_number_id=row["id"],
         phone_number=row["phone_number"],
         org_id=row["org_id"],
         version=row["version"],
         termination_uri=row["termination_uri"],
         sip_username=row["sip_username"],
-        sip_password=SecretStr(box.decrypt(ciphertext)) if ciphertext is not None else None,
+        sip_password=clear("sip_password_ciphertext"),
         sip_transport=row["sip_transport"],
         media_encryption=row["media_encryption"],
+        inbound_auth_password=clear("inbound_auth_password_ciphertext"),
     )
 
 
@@ -111,14 +115,24 @@ async def list_all_numbers(
 
 
 async def rotate_keys(store: Store, box: SecretBox, batch_size: int = 500) -> int:
-    """Re-encrypt every stored SIP password with the newest key; returns how many."""
+    """Re-encrypt every stored SIP password (outbound and inbound) with the newest key; returns
+    how many numbers."""
     rotated = 0
     after: str | None = None
     while True:
         async with store.transaction() as tx:
             rows = await tx.ciphertexts(after, batch_size)
             for row in rows:
-                await tx.set_ciphertext(row["id"], box.rotate(row["sip_password_ciphertext"]))
+                await tx.set_ciphertexts(
+                    row["id"],
+                    *(
+                        box.rotate(row[column]) if row[column] is not None else None
+                        for column in (
+                            "sip_password_ciphertext",
+                            "inbound_auth_password_ciphertext",
+                        )
+                    ),
+                )
         rotated += len(rows)
         if len(rows) < batch_size:
             return rotated

@@ -16,19 +16,29 @@ from numbers_api.domain import (
     SOURCE,
     PhoneNumberChanges,
     check_assignment,
+    check_inbound_security,
     check_termination_host,
     check_voice_capable,
     new_id,
 )
 from numbers_api.errors import PhoneNumberNotFound
 from numbers_api.schemas import AgentAssignment, Page, PhoneNumberCreate, PhoneNumberUpdate
+from talkifai_common import carriers
 from talkifai_common.auth import Principal
 from talkifai_common.crypto import SecretBox
 from talkifai_common.destinations import DestinationRefused, validate_webhook_url
 from talkifai_common.errors import ValidationFailed
 from talkifai_common.events import EventName, PhoneNumberData, new_event
 
-_ENUM_FIELDS = ("recording_mode", "sip_transport", "media_encryption")
+_NOT_NULL = (
+    "recording_mode",
+    "sip_transport",
+    "media_encryption",
+    "carrier",
+    "inbound_allow_any_source",
+)
+_PROFILE_DEFAULTS = ("sip_transport", "media_encryption")  # from the carrier profile when left out
+_CREATE_DEFAULTED = (*_PROFILE_DEFAULTS, "carrier")  # a create may leave these null
 
 
 def _changes(
@@ -38,19 +48,26 @@ def _changes(
     allow_private_sip: bool,
 ) -> PhoneNumberChanges:
     """The changes the body asks for (every field of a create, the set ones of an update);
-    encrypts the password, checks where the webhook and termination URI point."""
-    given = body.model_fields_set
-    if isinstance(body, PhoneNumberCreate):
-        given = given | set(PhoneNumberCreate.model_fields)
+    encrypts the passwords, checks where the webhook, termination URI and carrier sources point.
+    A create without a carrier gets the one its termination host names; a create, or an update
+    picking a carrier, takes the profile's transport and media encryption where none is given."""
+    given = set(body.model_fields_set)
+    creating = isinstance(body, PhoneNumberCreate)
+    if creating:
+        given |= set(PhoneNumberCreate.model_fields)
     changes: dict[str, object] = {}
     for name in given:
         value = getattr(body, name)
         if name == "phone_number" and value is None:
             raise ValidationFailed.for_field("phone_number", "Phone number may not be null")
-        if name in _ENUM_FIELDS and value is None:
+        if value is None and name in _NOT_NULL and not (creating and name in _CREATE_DEFAULTED):
             raise ValidationFailed.for_field(name, "Field may not be null")
         if name == "sip_password":
             changes["sip_password_ciphertext"] = (
+                box.encrypt(value.get_secret_value()) if value is not None else None
+            )
+        elif name == "inbound_auth_password":
+            changes["inbound_auth_password_ciphertext"] = (
                 box.encrypt(value.get_secret_value()) if value is not None else None
             )
         elif name == "webhook_url" and value is not None:
@@ -64,8 +81,26 @@ def _changes(
             except DestinationRefused as exc:
                 raise ValidationFailed.for_field("termination_uri", str(exc)) from exc
             changes[name] = value
+        elif name == "inbound_allowed_addresses" and value is not None:
+            try:
+                changes[name] = carriers.parse_networks(value, allow_private=allow_private_sip)
+            except ValueError as exc:
+                raise ValidationFailed.for_field(name, str(exc)) from exc
+        elif name == "number_format" and value is not None:
+            changes[name] = value.model_dump()
         else:
             changes[name] = value
+    if creating and changes.get("carrier") is None:
+        changes["carrier"] = carriers.carrier_of_host(body.termination_uri)
+    if "carrier" in changes:
+        profile = carriers.profile(str(changes["carrier"]))
+        defaults = {
+            "sip_transport": profile.transport,
+            "media_encryption": profile.media_encryption,
+        }
+        for name in _PROFILE_DEFAULTS:
+            if changes.get(name) is None:
+                changes[name] = defaults[name]
     return PhoneNumberChanges.model_validate(changes)
 
 
@@ -84,6 +119,7 @@ async def create_number(
     number_id = new_id("pn")
     row = new_number_row(principal.org_id, number_id, changes, datetime.now(UTC))
     number = number_from_row(row)
+    check_inbound_security(number)
     event = new_event(
         EventName.PHONE_NUMBER_CREATED,
         source=SOURCE,
@@ -192,11 +228,22 @@ async def assign_agents(
             inbound_agent_id=body.inbound_agent_id, outbound_agent_id=body.outbound_agent_id
         )
         await tx.update_number(number_id, changes)
-        return await _emit_number(tx, principal.org_id, number_id, EventName.PHONE_NUMBER_UPDATED)
+        return await _emit_number(
+            tx,
+            principal.org_id,
+            number_id,
+            EventName.PHONE_NUMBER_UPDATED,
+            agent_field="inbound_agent_id" if body.inbound_agent_id else None,
+        )
 
 
-async def _emit_number(tx: Tx, org_id: str, number_id: str, name: EventName) -> PhoneNumberData:
+async def _emit_number(
+    tx: Tx, org_id: str, number_id: str, name: EventName, *, agent_field: str | None = None
+) -> PhoneNumberData:
+    """Read the changed number, check the rules that span fields (raising rolls the change
+    back) and write its event."""
     number = await tx.get_number(org_id, number_id)
     assert number is not None
+    check_inbound_security(number, agent_field=agent_field)
     await tx.emit(new_event(name, source=SOURCE, subject=number_id, orgid=org_id, data=number))
     return number

@@ -374,6 +374,24 @@ export interface components {
          */
         MediaEncryption: "disable" | "allow" | "require";
         /**
+         * NumberFormat
+         * @description How the carrier wants numbers written in the INVITE's Request-URI, To and From.
+         */
+        NumberFormat: {
+            /**
+             * Leading Plus
+             * @description Write E.164 with its `+` (+12025550123) or without (12025550123).
+             * @default true
+             */
+            leading_plus: boolean;
+            /**
+             * Tech Prefix
+             * @description Up to 10 digits (or * and #) the carrier wants before the number, e.g. 1234#.
+             * @default
+             */
+            tech_prefix: string;
+        };
+        /**
          * NumberStatus
          * @description The product's status badge.
          * @enum {string}
@@ -425,10 +443,35 @@ export interface components {
             webhook_url?: string | null;
             /** @default disabled */
             recording_mode: components["schemas"]["RecordingMode"];
-            /** @default tls */
-            sip_transport: components["schemas"]["SipTransport"];
-            /** @default require */
-            media_encryption: components["schemas"]["MediaEncryption"];
+            /**
+             * Carrier
+             * @description Carrier profile; left out: recognised from the termination host (*.pstn.twilio.com is twilio), else custom.
+             */
+            carrier?: string | null;
+            /** @description Left out: the carrier profile's (tls for most). */
+            sip_transport?: components["schemas"]["SipTransport"] | null;
+            /** @description Left out: the carrier profile's (require for most). */
+            media_encryption?: components["schemas"]["MediaEncryption"] | null;
+            /** Inbound Allowed Addresses */
+            inbound_allowed_addresses?: string[] | null;
+            /** Inbound Auth Username */
+            inbound_auth_username?: string | null;
+            /**
+             * Inbound Auth Password
+             * @description Write-only; encrypted at rest.
+             */
+            inbound_auth_password?: string | null;
+            /**
+             * Inbound Allow Any Source
+             * @description Accept inbound calls from any address without credentials (not advised).
+             * @default false
+             */
+            inbound_allow_any_source: boolean;
+            number_format?: components["schemas"]["NumberFormat"] | null;
+            /** Sip Headers */
+            sip_headers?: {
+                [key: string]: string;
+            } | null;
         };
         /**
          * PhoneNumberData
@@ -461,6 +504,39 @@ export interface components {
             recording_mode: components["schemas"]["RecordingMode"];
             sip_transport: components["schemas"]["SipTransport"];
             media_encryption: components["schemas"]["MediaEncryption"];
+            /**
+             * Carrier
+             * @description The carrier profile whose defaults the number uses (twilio, telnyx, plivo, signalwire, bandwidth, vonage, custom).
+             * @default custom
+             */
+            carrier: string;
+            /**
+             * Inbound Allowed Addresses
+             * @description IPs/CIDRs inbound calls may come from; null: the carrier profile's ranges.
+             */
+            inbound_allowed_addresses?: string[] | null;
+            /** Inbound Auth Username */
+            inbound_auth_username?: string | null;
+            /**
+             * Has Inbound Auth Password
+             * @default false
+             */
+            has_inbound_auth_password: boolean;
+            /**
+             * Inbound Allow Any Source
+             * @description Inbound calls are accepted from any address without credentials.
+             * @default false
+             */
+            inbound_allow_any_source: boolean;
+            /** @description Null: the carrier profile's format. */
+            number_format?: components["schemas"]["NumberFormat"] | null;
+            /**
+             * Sip Headers
+             * @description Headers sent on outbound INVITEs; null: the profile's.
+             */
+            sip_headers?: {
+                [key: string]: string;
+            } | null;
             status: components["schemas"]["NumberStatus"];
             sync: components["schemas"]["SyncStatus"];
             /**
@@ -500,6 +576,21 @@ export interface components {
             recording_mode?: components["schemas"]["RecordingMode"] | null;
             sip_transport?: components["schemas"]["SipTransport"] | null;
             media_encryption?: components["schemas"]["MediaEncryption"] | null;
+            /** Carrier */
+            carrier?: string | null;
+            /** Inbound Allowed Addresses */
+            inbound_allowed_addresses?: string[] | null;
+            /** Inbound Auth Username */
+            inbound_auth_username?: string | null;
+            /** Inbound Auth Password */
+            inbound_auth_password?: string | null;
+            /** Inbound Allow Any Source */
+            inbound_allow_any_source?: boolean | null;
+            number_format?: components["schemas"]["NumberFormat"] | null;
+            /** Sip Headers */
+            sip_headers?: {
+                [key: string]: string;
+            } | null;
         };
         /**
          * Problem

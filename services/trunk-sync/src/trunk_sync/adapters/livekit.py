@@ -62,9 +62,11 @@ class LiveKitPort(Protocol):
         self, *, trunk_ids: Sequence[str] = (), rule_ids: Sequence[str] = ()
     ) -> list[ObservedRule]: ...
 
-    async def create_inbound_trunk(self, spec: InboundTrunkSpec) -> str: ...
+    async def create_inbound_trunk(self, spec: InboundTrunkSpec, password: str) -> str: ...
 
-    async def update_inbound_trunk(self, trunk_id: str, spec: InboundTrunkSpec) -> None: ...
+    async def update_inbound_trunk(
+        self, trunk_id: str, spec: InboundTrunkSpec, password: str
+    ) -> None: ...
 
     async def create_outbound_trunk(self, spec: OutboundTrunkSpec, password: str) -> str: ...
 
@@ -122,7 +124,7 @@ class LiveKitAdapter:
             )
         except Exception as exc:
             _raise(exc)
-        return [inbound_spec(t) for t in response.items]
+        return [inbound_spec(t, self._digest) for t in response.items]
 
     async def list_outbound_trunks(
         self, *, numbers: Sequence[str] = (), trunk_ids: Sequence[str] = ()
@@ -158,12 +160,12 @@ class LiveKitAdapter:
             _raise(exc)
         return [rule_spec(r) for r in response.items]
 
-    async def create_inbound_trunk(self, spec: InboundTrunkSpec) -> str:
+    async def create_inbound_trunk(self, spec: InboundTrunkSpec, password: str) -> str:
         """Create; the new trunk's id."""
         try:
             info = await within_deadline(
                 self._livekit.api().sip.create_inbound_trunk(
-                    CreateSIPInboundTrunkRequest(trunk=inbound_info(spec))
+                    CreateSIPInboundTrunkRequest(trunk=inbound_info(spec, password, self._digest))
                 ),
                 "CreateSIPInboundTrunk",
                 self._timeout_s,
@@ -172,11 +174,15 @@ class LiveKitAdapter:
             _raise(exc)
         return str(info.sip_trunk_id)
 
-    async def update_inbound_trunk(self, trunk_id: str, spec: InboundTrunkSpec) -> None:
+    async def update_inbound_trunk(
+        self, trunk_id: str, spec: InboundTrunkSpec, password: str
+    ) -> None:
         """Replace the trunk in place."""
         try:
             await within_deadline(
-                self._livekit.api().sip.update_inbound_trunk(trunk_id, inbound_info(spec)),
+                self._livekit.api().sip.update_inbound_trunk(
+                    trunk_id, inbound_info(spec, password, self._digest)
+                ),
                 "UpdateSIPInboundTrunk",
                 self._timeout_s,
             )

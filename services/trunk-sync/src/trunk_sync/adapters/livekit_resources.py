@@ -1,7 +1,7 @@
 """trunk-sync's specs as livekit-protocol messages and back (no I/O).
 
-Writing: `inbound_info`, `outbound_info` (the SIP password in clear, only here) and `rule_info`.
-Reading: `inbound_spec`, `outbound_spec` (the password compared through `PasswordDigest`, never
+Writing: `inbound_info`, `outbound_info` (the SIP passwords in clear, only here) and `rule_info`.
+Reading: `inbound_spec`, `outbound_spec` (passwords compared through `PasswordDigest`, never
 kept) and `rule_spec`; resources another tool made, or half-written ones, read as foreign.
 """
 
@@ -49,15 +49,6 @@ _MEDIA = {
 _MEDIA_BACK = {v: k for k, v in _MEDIA.items()}
 
 
-def inbound_info(spec: InboundTrunkSpec) -> SIPInboundTrunkInfo:
-    """The protobuf of an inbound trunk spec."""
-    return SIPInboundTrunkInfo(
-        name=spec.name,
-        numbers=list(spec.numbers),
-        metadata=spec.meta.dump() if spec.meta else "",
-    )
-
-
 class PasswordDigest:
     """HMAC-SHA256 of outbound trunk passwords under a key derived from the LiveKit API secret:
     whoever could reverse it can already read the password from LiveKit."""
@@ -77,14 +68,37 @@ class PasswordDigest:
         return hmac.compare_digest(self(password), digest)
 
 
+def _with_digest(
+    meta: ResourceMetadata | None, password: str, digest: PasswordDigest
+) -> ResourceMetadata | None:
+    if meta is not None and password:
+        return meta.model_copy(update={"password_digest": digest(password)})
+    return meta
+
+
+def inbound_info(
+    spec: InboundTrunkSpec, password: str, digest: PasswordDigest
+) -> SIPInboundTrunkInfo:
+    """The protobuf of an inbound trunk spec with its password (and the password's digest in
+    the metadata)."""
+    meta = _with_digest(spec.meta, password, digest)
+    return SIPInboundTrunkInfo(
+        name=spec.name,
+        numbers=list(spec.numbers),
+        allowed_addresses=list(spec.allowed_addresses),
+        auth_username=spec.auth_username,
+        auth_password=password,
+        media_encryption=_MEDIA[spec.media_encryption],
+        metadata=meta.dump() if meta else "",
+    )
+
+
 def outbound_info(
     spec: OutboundTrunkSpec, password: str, digest: PasswordDigest
 ) -> SIPOutboundTrunkInfo:
     """The protobuf of an outbound trunk spec with its password (and the password's digest in
     the metadata)."""
-    meta = spec.meta
-    if meta is not None and password:
-        meta = meta.model_copy(update={"password_digest": digest(password)})
+    meta = _with_digest(spec.meta, password, digest)
     return SIPOutboundTrunkInfo(
         name=spec.name,
         address=spec.address,
@@ -93,6 +107,7 @@ def outbound_info(
         auth_password=password,
         transport=_TRANSPORT[spec.transport],
         media_encryption=_MEDIA[spec.media_encryption],
+        headers=dict(spec.headers),
         metadata=meta.dump() if meta else "",
     )
 
@@ -122,17 +137,42 @@ def _leftover(info: SIPInboundTrunkInfo | SIPOutboundTrunkInfo | SIPDispatchRule
     return info.ByteSize() > 0
 
 
-def inbound_spec(info: SIPInboundTrunkInfo) -> ObservedInbound:
-    """What LiveKit holds, in the domain's terms."""
+def _ours(
+    meta: ResourceMetadata | None, password: str, digest: PasswordDigest
+) -> tuple[ResourceMetadata | None, bool]:
+    """The metadata without its digest, and whether LiveKit's password is the one it names."""
+    if meta is None:
+        return None, True
+    return meta.model_copy(update={"password_digest": None}), digest.matches(
+        password, meta.password_digest
+    )
+
+
+def inbound_spec(info: SIPInboundTrunkInfo, digest: PasswordDigest) -> ObservedInbound:
+    """What LiveKit holds, in the domain's terms: the password as for outbound trunks."""
     rest = SIPInboundTrunkInfo()
     rest.CopyFrom(info)
-    for name in ("sip_trunk_id", "name", "numbers", "metadata"):
+    for name in (
+        "sip_trunk_id",
+        "name",
+        "numbers",
+        "allowed_addresses",
+        "auth_username",
+        "auth_password",
+        "media_encryption",
+        "metadata",
+    ):
         rest.ClearField(name)
+    meta, ours = _ours(ResourceMetadata.parse(info.metadata), info.auth_password, digest)
     spec = InboundTrunkSpec(
         name=info.name,
         numbers=tuple(info.numbers),
-        meta=ResourceMetadata.parse(info.metadata),
-        foreign=_leftover(rest),
+        allowed_addresses=tuple(info.allowed_addresses),
+        auth_username=info.auth_username,
+        has_password=bool(info.auth_password),
+        media_encryption=_MEDIA_BACK.get(info.media_encryption, MediaEncryption.DISABLE),
+        meta=meta,
+        foreign=_leftover(rest) or not ours,
     )
     return Observed(info.sip_trunk_id, spec)
 
@@ -151,14 +191,11 @@ def outbound_spec(info: SIPOutboundTrunkInfo, digest: PasswordDigest) -> Observe
         "auth_password",
         "transport",
         "media_encryption",
+        "headers",
         "metadata",
     ):
         rest.ClearField(name)
-    meta = ResourceMetadata.parse(info.metadata)
-    ours = True
-    if meta is not None:
-        ours = digest.matches(info.auth_password, meta.password_digest)
-        meta = meta.model_copy(update={"password_digest": None})
+    meta, ours = _ours(ResourceMetadata.parse(info.metadata), info.auth_password, digest)
     spec = OutboundTrunkSpec(
         name=info.name,
         address=info.address,
@@ -167,6 +204,7 @@ def outbound_spec(info: SIPOutboundTrunkInfo, digest: PasswordDigest) -> Observe
         has_password=bool(info.auth_password),
         transport=_TRANSPORT_BACK.get(info.transport, SipTransport.AUTO),
         media_encryption=_MEDIA_BACK.get(info.media_encryption, MediaEncryption.DISABLE),
+        headers=tuple(sorted(info.headers.items())),
         meta=meta,
         foreign=_leftover(rest) or not ours,
     )

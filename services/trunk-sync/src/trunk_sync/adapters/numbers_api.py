@@ -8,7 +8,7 @@ in flight reach their read together) are read with one `POST .../for-sync`. The 
 links the span of every sync waiting on it, so each sync's trace still shows its read.
 
 The outbound credentials carry the SIP password: it goes to LiveKit and nowhere else
-(`talkifai_common.internal_api.OutboundCredentials` holds it as a `SecretStr`, so no log line or
+(`talkifai_common.internal_api.TrunkCredentials` holds it as a `SecretStr`, so no log line or
 traceback can show it).
 """
 
@@ -27,11 +27,11 @@ from talkifai_common.internal_api import (
     InternalPhoneNumber,
     NumberForSync,
     NumbersForSync,
-    OutboundCredentials,
+    TrunkCredentials,
 )
 from trunk_sync.domain import NumbersApiUnavailable, TrunkSyncError
 
-ForSync = tuple[InternalPhoneNumber, OutboundCredentials] | tuple[None, None]
+ForSync = tuple[InternalPhoneNumber, TrunkCredentials] | tuple[None, None]
 MAX_BATCH = 500  # numbers-api's limit per read
 MAX_READS_IN_FLIGHT = 2
 tracer = trace.get_tracer("trunk_sync")
@@ -195,7 +195,7 @@ class NumbersApiClient:
         if response.status_code != 200:
             raise NumbersApiError(f"numbers-api answered {response.status_code} to a batch read")
         read = NumbersForSync.model_validate_json(response.content)
-        return {item.number.id: (item.number, item.outbound_credentials) for item in read.items}
+        return {item.number.id: (item.number, item.trunk_credentials) for item in read.items}
 
     async def _read_one(self, number_id: str) -> ForSync:
         response = await self._call(f"/internal/phone-numbers/{number_id}/for-sync")
@@ -204,7 +204,7 @@ class NumbersApiClient:
         if response.status_code != 200:
             raise NumbersApiError(f"numbers-api answered {response.status_code} to a read")
         read = NumberForSync.model_validate_json(response.content)
-        return read.number, read.outbound_credentials
+        return read.number, read.trunk_credentials
 
     async def all_numbers(self, page_size: int = 200) -> AsyncIterator[list[InternalPhoneNumber]]:
         """Every number of every organization, a page at a time, in id order."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from opentelemetry import trace
 
 from talkifai_common.destinations import DestinationError, ResolutionFailed, check_sip_destination
 from talkifai_common.events import LiveKitResources
-from talkifai_common.internal_api import InternalPhoneNumber, OutboundCredentials
+from talkifai_common.internal_api import InternalPhoneNumber, TrunkCredentials
 from trunk_sync.domain import (
     Desired,
     Holdings,
@@ -101,13 +102,17 @@ async def _delete_all(ctx: Context, held: Holdings) -> int:
     return len(held.rules) + len(held.inbound) + len(held.outbound)
 
 
-def _password(desired: Desired, creds: OutboundCredentials | None) -> str:
-    """The SIP password for the outbound trunk, read for exactly the version being written."""
-    if desired.outbound is None or not desired.outbound.has_password:
+def _password(
+    desired: Desired, creds: TrunkCredentials | None, direction: Literal["inbound", "outbound"]
+) -> str:
+    """A trunk's SIP password, read for exactly the version being written."""
+    spec = desired.inbound if direction == "inbound" else desired.outbound
+    if spec is None or not spec.has_password:
         return ""
     if creds is None or creds.version != desired.version:
-        raise StaleRead("the number changed while its outbound trunk was being written")
-    return creds.sip_password.get_secret_value() if creds.sip_password else ""
+        raise StaleRead(f"the number changed while its {direction} trunk was being written")
+    secret = creds.inbound_auth_password if direction == "inbound" else creds.sip_password
+    return secret.get_secret_value() if secret else ""
 
 
 async def check_termination(address: str, *, allow_private: bool) -> None:
@@ -124,7 +129,7 @@ async def apply(
     ctx: Context,
     desired: Desired,
     held: Holdings,
-    creds: OutboundCredentials | None,
+    creds: TrunkCredentials | None,
     *,
     inbound_first: bool = False,
 ) -> tuple[LiveKitResources, bool]:
@@ -141,19 +146,25 @@ async def apply(
 
     async def write_inbound() -> str:
         if inbound.keep is None:
-            return await lk.create_inbound_trunk(desired.inbound)
+            return await lk.create_inbound_trunk(
+                desired.inbound, _password(desired, creds, "inbound")
+            )
         if inbound.rewrite:
-            await lk.update_inbound_trunk(inbound.keep.id, desired.inbound)
+            await lk.update_inbound_trunk(
+                inbound.keep.id, desired.inbound, _password(desired, creds, "inbound")
+            )
         return inbound.keep.id
 
     async def write_outbound() -> str | None:
         if desired.outbound is None:
             return None
         if outbound.keep is None:
-            return await lk.create_outbound_trunk(desired.outbound, _password(desired, creds))
+            return await lk.create_outbound_trunk(
+                desired.outbound, _password(desired, creds, "outbound")
+            )
         if outbound.rewrite:
             await lk.update_outbound_trunk(
-                outbound.keep.id, desired.outbound, _password(desired, creds)
+                outbound.keep.id, desired.outbound, _password(desired, creds, "outbound")
             )
         return outbound.keep.id
 

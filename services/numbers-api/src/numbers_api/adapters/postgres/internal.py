@@ -78,11 +78,14 @@ class InternalQueries:
         return SyncRecorded.STALE if row["known"] else SyncRecorded.UNKNOWN_NUMBER
 
     async def ciphertexts(self, after: str | None, limit: int) -> Sequence[asyncpg.Record]:
-        """Stored SIP password ciphertexts in id order, for key rotation."""
+        """Stored SIP password ciphertexts (outbound and inbound) in id order, for key rotation."""
         rows: Sequence[asyncpg.Record] = await self.conn.fetch(
             """
-            SELECT id, sip_password_ciphertext FROM phone_numbers
-            WHERE sip_password_ciphertext IS NOT NULL AND ($1::text IS NULL OR id > $1)
+            SELECT id, sip_password_ciphertext, inbound_auth_password_ciphertext
+            FROM phone_numbers
+            WHERE (sip_password_ciphertext IS NOT NULL
+                   OR inbound_auth_password_ciphertext IS NOT NULL)
+              AND ($1::text IS NULL OR id > $1)
             ORDER BY id LIMIT $2 FOR UPDATE
             """,
             after,
@@ -90,12 +93,19 @@ class InternalQueries:
         )
         return rows
 
-    async def set_ciphertext(self, number_id: str, ciphertext: str) -> None:
-        """Replace a ciphertext (same plaintext, newer key): no version bump, no event."""
+    async def set_ciphertexts(
+        self, number_id: str, outbound: str | None, inbound: str | None
+    ) -> None:
+        """Replace the ciphertexts (same plaintexts, newer key): no version bump, no event."""
         await self.conn.execute(
-            "UPDATE phone_numbers SET sip_password_ciphertext = $2 WHERE id = $1",
+            """
+            UPDATE phone_numbers
+            SET sip_password_ciphertext = $2, inbound_auth_password_ciphertext = $3
+            WHERE id = $1
+            """,
             number_id,
-            ciphertext,
+            outbound,
+            inbound,
         )
 
     async def all_numbers(self, after: str | None, limit: int) -> list[InternalPhoneNumber]:

@@ -13,6 +13,7 @@ import asyncpg
 from pydantic import TypeAdapter
 
 from numbers_api.domain import PhoneNumberChanges, number_status
+from talkifai_common import carriers
 from talkifai_common.events import AgentData, LiveKitResources, PhoneNumberData, SyncState
 from talkifai_common.internal_api import InternalPhoneNumber
 from talkifai_common.voice import Architecture
@@ -105,6 +106,13 @@ def _number_dict(row: Mapping[str, Any]) -> dict[str, Any]:
         "recording_mode": row["recording_mode"],
         "sip_transport": row["sip_transport"],
         "media_encryption": row["media_encryption"],
+        "carrier": row["carrier"],
+        "inbound_allowed_addresses": row["inbound_allowed_addresses"],
+        "inbound_auth_username": row["inbound_auth_username"],
+        "has_inbound_auth_password": row["inbound_auth_password_ciphertext"] is not None,
+        "inbound_allow_any_source": row["inbound_allow_any_source"],
+        "number_format": row["number_format"],
+        "sip_headers": row["sip_headers"],
         "status": number_status(
             termination_uri=row["termination_uri"],
             inbound_agent_id=row["inbound_agent_id"],
@@ -161,6 +169,13 @@ NUMBER_COLUMNS = (
     "recording_mode",
     "sip_transport",
     "media_encryption",
+    "carrier",
+    "inbound_allowed_addresses",
+    "inbound_auth_username",
+    "inbound_auth_password_ciphertext",
+    "inbound_allow_any_source",
+    "number_format",
+    "sip_headers",
     "sync_state",
     "sync_error",
     "synced_at",
@@ -186,6 +201,13 @@ def new_number_row(
         "sip_username": None,
         "sip_password_ciphertext": None,
         "webhook_url": None,
+        "carrier": carriers.CUSTOM,
+        "inbound_allowed_addresses": None,
+        "inbound_auth_username": None,
+        "inbound_auth_password_ciphertext": None,
+        "inbound_allow_any_source": False,
+        "number_format": None,
+        "sip_headers": None,
         **fields,
         "sync_state": SyncState.PENDING,
         "sync_error": None,
