@@ -100,6 +100,7 @@ REQUIRED_SECRETS = {
 PUBLIC_ROUTES = {
     "/agents": ("Prefix", "numbers-api"),
     "/phone-numbers": ("Prefix", "numbers-api"),
+    "/carriers": ("Prefix", "numbers-api"),
     "/events": ("Prefix", "numbers-api"),
     "/telephony/outbound-call": ("Exact", "call-orchestrator"),
     "/calls": ("Prefix", "call-orchestrator"),

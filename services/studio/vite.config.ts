@@ -8,6 +8,7 @@ const callOrchestrator = process.env.CALL_ORCHESTRATOR_URL ?? "http://127.0.0.1:
 const proxy = {
   "/agents": numbersApi,
   "/phone-numbers": numbersApi,
+  "/carriers": numbersApi,
   "/events": numbersApi,
   "/dev/token": numbersApi,
   "/telephony/outbound-call": callOrchestrator,

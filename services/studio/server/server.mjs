@@ -3,7 +3,7 @@
  * The Studio's local server (`make run`, end-to-end tests): the built page at /telephony and the public
  * API routes proxied on the same origin, as the production gateway (deploy/docker/nginx.conf) does.
  *
- *   /agents, /phone-numbers, /events, /dev/token   -> NUMBERS_API_URL        (http://127.0.0.1:8010)
+ *   /agents, /phone-numbers, /carriers, /events, /dev/token -> NUMBERS_API_URL       (http://127.0.0.1:8010)
  *   /telephony/outbound-call, /calls              -> CALL_ORCHESTRATOR_URL  (http://127.0.0.1:8020)
  *   /telephony/*                                  -> the files of dist/ (index.html for app routes)
  *
@@ -60,6 +60,7 @@ export function routesFor(options) {
     { prefix: "/calls", upstream: calls, name: "call-orchestrator" },
     { prefix: "/agents", upstream: numbers, name: "numbers-api" },
     { prefix: "/phone-numbers", upstream: numbers, name: "numbers-api" },
+    { prefix: "/carriers", upstream: numbers, name: "numbers-api" },
     { prefix: "/events", upstream: numbers, name: "numbers-api" },
     { prefix: "/dev/token", upstream: numbers, name: "numbers-api" },
   ];

@@ -21,6 +21,7 @@ from talkifai_common.events import (
     CallUsageData,
     CloudEvent,
     EventName,
+    PhoneNumberCheckedData,
     PhoneNumberData,
     PhoneNumberSyncData,
 )
@@ -34,6 +35,7 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
     EventName.PHONE_NUMBER_DELETED: PhoneNumberData,
     EventName.PHONE_NUMBER_SYNCED: PhoneNumberSyncData,
     EventName.PHONE_NUMBER_SYNC_FAILED: PhoneNumberSyncData,
+    EventName.PHONE_NUMBER_CHECKED: PhoneNumberCheckedData,
     EventName.CALL_INITIATED: CallData,
     EventName.CALL_RINGING: CallData,
     EventName.CALL_ANSWERED: CallData,

@@ -164,6 +164,46 @@ class SyncStatus(_Data):
     synced_at: datetime | None = None
 
 
+class CheckVerdict(StrEnum):
+    """The trunk doctor's verdict on a number's carrier trunk."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    FAILING = "failing"
+
+
+class CheckStepStatus(StrEnum):
+    """How one probe step went."""
+
+    OK = "ok"
+    WARNING = "warning"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class CheckStep(_Data):
+    """One step of a trunk check: what was tried, what happened, and what to do about it."""
+
+    name: Literal["dns", "connect", "tls", "options", "auth"]
+    status: CheckStepStatus
+    detail: str
+    fix: str | None = None
+    duration_ms: float | None = None
+
+
+class PhoneNumberCheck(_Data):
+    """The trunk doctor's report: the carrier probed as a SIP client would reach it."""
+
+    verdict: CheckVerdict
+    summary: str = Field(description="One sentence: the verdict and the first thing to fix.")
+    round_trip_ms: float | None = Field(
+        default=None, description="OPTIONS round-trip time, when the carrier answered."
+    )
+    target: str = Field(description="What was probed, e.g. sips:acme.pstn.twilio.com:5061.")
+    steps: list[CheckStep]
+    checked_at: datetime
+
+
 class PhoneNumberData(_Data):
     """A phone number's public representation; the SIP password is never part of it."""
 
@@ -199,6 +239,9 @@ class PhoneNumberData(_Data):
     sip_headers: dict[str, str] | None = Field(
         default=None, description="Headers sent on outbound INVITEs; null: the profile's."
     )
+    last_check: PhoneNumberCheck | None = Field(
+        default=None, description="The trunk doctor's last report (POST /phone-numbers/{id}/check)."
+    )
     status: NumberStatus
     sync: SyncStatus
     version: int = Field(description="Increases with every change; sync results name it.")
@@ -224,6 +267,14 @@ class PhoneNumberSyncData(_Data):
     error: str | None = None
     resources: LiveKitResources = LiveKitResources()
     at: datetime
+
+
+class PhoneNumberCheckedData(_Data):
+    """The trunk doctor checked a number's carrier trunk."""
+
+    phone_number_id: str
+    phone_number: str
+    check: PhoneNumberCheck
 
 
 class CallDirection(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from numbers_api.api import agents, dev, events, internal, phone_numbers
+from numbers_api.api import agents, carriers, dev, events, internal, phone_numbers
 from numbers_api.api.deps import Context
 from numbers_api.config import Settings
 from numbers_api.stream_slots import StreamSlots
@@ -19,7 +19,7 @@ def include_routes(app: FastAPI, settings: Settings) -> None:
         settings.events_streams_per_token, settings.events_streams_per_org
     )
     guarded = [Depends(refuse_invalid_text)]
-    for router in (agents.router, phone_numbers.router, events.router):
+    for router in (agents.router, phone_numbers.router, carriers.router, events.router):
         app.include_router(router, dependencies=guarded)
     app.include_router(internal.router, dependencies=guarded, include_in_schema=False)
     if settings.dev_mode:

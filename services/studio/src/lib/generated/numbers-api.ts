@@ -128,6 +128,27 @@ export interface paths {
         patch: operations["update_number_phone_numbers__number_id__patch"];
         trace?: never;
     };
+    "/carriers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Carriers
+         * @description Every carrier profile (custom last): signalling ranges, number format, headers,
+         *     transport, SRTP and the setup steps in the carrier's console, each with its sources.
+         */
+        get: operations["list_carriers_carriers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events": {
         parameters: {
             query?: never;
@@ -309,6 +330,99 @@ export interface components {
          */
         Architecture: "pipeline" | "realtime" | "text";
         /**
+         * CarrierProfile
+         * @description One carrier's SIP trunking facts and defaults.
+         */
+        CarrierProfile: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Signalling Addresses
+             * @description IPs/CIDRs the carrier sends INVITEs from (empty: unknown, set per number).
+             */
+            signalling_addresses: string[];
+            /**
+             * Termination Host Suffixes
+             * @description Termination hosts ending so belong to this carrier.
+             * @default []
+             */
+            termination_host_suffixes: string[];
+            /**
+             * @default {
+             *       "leading_plus": true,
+             *       "tech_prefix": ""
+             *     }
+             */
+            number_format: components["schemas"]["NumberFormat"];
+            /** Headers */
+            headers?: {
+                [key: string]: string;
+            };
+            /** @default tls */
+            transport: components["schemas"]["SipTransport"];
+            /**
+             * Port
+             * @description The termination port for `transport`.
+             * @default 5061
+             */
+            port: number;
+            /**
+             * Srtp
+             * @description Whether the carrier's trunks can encrypt media (SRTP).
+             */
+            srtp: boolean;
+            /** @default require */
+            media_encryption: components["schemas"]["MediaEncryption"];
+            /**
+             * Inbound Auth
+             * @description Whether the carrier can authenticate the INVITEs it sends us (digest).
+             * @default false
+             */
+            inbound_auth: boolean;
+            /**
+             * Setup Steps
+             * @default []
+             */
+            setup_steps: string[];
+            /**
+             * Sources
+             * @default []
+             */
+            sources: components["schemas"]["Source"][];
+        };
+        /**
+         * CheckStep
+         * @description One step of a trunk check: what was tried, what happened, and what to do about it.
+         */
+        CheckStep: {
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "dns" | "connect" | "tls" | "options" | "auth";
+            status: components["schemas"]["CheckStepStatus"];
+            /** Detail */
+            detail: string;
+            /** Fix */
+            fix?: string | null;
+            /** Duration Ms */
+            duration_ms?: number | null;
+        };
+        /**
+         * CheckStepStatus
+         * @description How one probe step went.
+         * @enum {string}
+         */
+        CheckStepStatus: "ok" | "warning" | "failed" | "skipped";
+        /**
+         * CheckVerdict
+         * @description The trunk doctor's verdict on a number's carrier trunk.
+         * @enum {string}
+         */
+        CheckVerdict: "healthy" | "degraded" | "failing";
+        /**
          * DevTokenRequest
          * @description Dev mode only: a token for any organization and role.
          */
@@ -410,6 +524,35 @@ export interface components {
             items: components["schemas"]["PhoneNumberData"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /**
+         * PhoneNumberCheck
+         * @description The trunk doctor's report: the carrier probed as a SIP client would reach it.
+         */
+        PhoneNumberCheck: {
+            verdict: components["schemas"]["CheckVerdict"];
+            /**
+             * Summary
+             * @description One sentence: the verdict and the first thing to fix.
+             */
+            summary: string;
+            /**
+             * Round Trip Ms
+             * @description OPTIONS round-trip time, when the carrier answered.
+             */
+            round_trip_ms?: number | null;
+            /**
+             * Target
+             * @description What was probed, e.g. sips:acme.pstn.twilio.com:5061.
+             */
+            target: string;
+            /** Steps */
+            steps: components["schemas"]["CheckStep"][];
+            /**
+             * Checked At
+             * Format: date-time
+             */
+            checked_at: string;
         };
         /**
          * PhoneNumberCreate
@@ -537,6 +680,8 @@ export interface components {
             sip_headers?: {
                 [key: string]: string;
             } | null;
+            /** @description The trunk doctor's last report (POST /phone-numbers/{id}/check). */
+            last_check?: components["schemas"]["PhoneNumberCheck"] | null;
             status: components["schemas"]["NumberStatus"];
             sync: components["schemas"]["SyncStatus"];
             /**
@@ -668,6 +813,24 @@ export interface components {
          * @enum {string}
          */
         SipTransport: "auto" | "udp" | "tcp" | "tls";
+        /**
+         * Source
+         * @description Where a profile's values were read, and when.
+         */
+        Source: {
+            /** Url */
+            url: string;
+            /**
+             * Read On
+             * @description ISO date the page was read.
+             */
+            read_on: string;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
         /**
          * SyncState
          * @description Whether LiveKit holds the number's current desired state.
@@ -1695,6 +1858,66 @@ export interface operations {
             };
             /** @description Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_carriers_carriers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarrierProfile"][];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -113,6 +113,7 @@ def _number_dict(row: Mapping[str, Any]) -> dict[str, Any]:
         "inbound_allow_any_source": row["inbound_allow_any_source"],
         "number_format": row["number_format"],
         "sip_headers": row["sip_headers"],
+        "last_check": row["last_check"],
         "status": number_status(
             termination_uri=row["termination_uri"],
             inbound_agent_id=row["inbound_agent_id"],
@@ -208,6 +209,7 @@ def new_number_row(
         "inbound_allow_any_source": False,
         "number_format": None,
         "sip_headers": None,
+        "last_check": None,
         **fields,
         "sync_state": SyncState.PENDING,
         "sync_error": None,
