@@ -76,8 +76,9 @@ def number_data(
     version: int = 1,
     webhook_url: str | None = None,
     recording_mode: str = "disabled",
+    **settings: Any,
 ) -> PhoneNumberData:
-    """A phone number as numbers-api publishes it."""
+    """A phone number as numbers-api publishes it (`settings`: its carrier settings)."""
     now = datetime.now(UTC)
 
     def ref(agent: AgentData | None) -> AgentRef | None:
@@ -99,6 +100,7 @@ def number_data(
         recording_mode=RecordingMode(recording_mode),
         sip_transport=SipTransport.TLS,
         media_encryption=MediaEncryption.REQUIRE,
+        **{"carrier": "twilio", **settings},
         status=NumberStatus.ACTIVE,
         sync=SyncStatus(state=SyncState.PENDING),
         version=version,
@@ -264,8 +266,10 @@ class Harness:
         webhook_url: str | None = None,
         recording_mode: str = "disabled",
         inbound: bool = False,
+        **settings: Any,
     ) -> Seeded:
-        """A number with an outbound agent in the read model and, if synced, a LiveKit trunk."""
+        """A number with an outbound agent in the read model and, if synced, a LiveKit trunk
+        (`settings`: the number's carrier settings)."""
         agent = agent_data(f"agent_{uuid.uuid4().hex[:12]}", architecture=architecture)
         number_id = f"pn_{uuid.uuid4().hex[:12]}"
         await self.publish(EventName.AGENT_CREATED, org_id, agent.id, agent)
@@ -276,6 +280,7 @@ class Harness:
             inbound=agent if inbound else None,
             webhook_url=webhook_url,
             recording_mode=recording_mode,
+            **settings,
         )
         await self.publish(EventName.PHONE_NUMBER_CREATED, org_id, number_id, number)
         seeded = Seeded(number_id=number_id, phone_number=phone_number, org_id=org_id, agent=agent)

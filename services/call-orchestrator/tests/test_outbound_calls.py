@@ -465,3 +465,26 @@ async def test_a_slow_livekit_is_503_within_the_deadline_and_the_call_fails(
     state = await eventually(harness.lk.control.state, cleaned_up, within_s=15)
     await harness.lk.control.set_faults()
     assert state["calls"] == []
+
+
+@pytest.mark.parametrize(
+    ("number_settings", "to_user", "from_user"),
+    [
+        ({"carrier": "vonage"}, "12025550123", "12025550111"),  # Vonage: E.164 without `+`
+        (
+            {"number_format": {"leading_plus": True, "tech_prefix": "77#"}},
+            "77#" + TO,
+            "77#+12025550111",
+        ),
+    ],
+)
+async def test_the_invite_writes_both_numbers_as_the_carrier_wants(
+    harness: Harness, number_settings: dict[str, Any], to_user: str, from_user: str
+) -> None:
+    seeded = await harness.seed("+12025550111", **number_settings)
+    response = await harness.call(TO, seeded.phone_number)
+    assert response.status_code == 200, response.text
+    # The call and its history keep E.164; only the INVITE LiveKit sends is written differently.
+    assert (response.json()["to_number"], response.json()["from_number"]) == (TO, "+12025550111")
+    [sip_call] = (await harness.lk.control.state())["calls"]
+    assert (sip_call["to_number"], sip_call["from_number"]) == (to_user, from_user)

@@ -114,7 +114,8 @@ async def run(count: int) -> None:
                     inbound = agents[i % 3] if i % 4 else None
                     outbound = agents[(i + 1) % 3] if i % 5 == 0 else None
                     async with sem:
-                        r = await http.post("/phone-numbers", json={"phone_number": number})
+                        body = {"phone_number": number, "carrier": "twilio"}
+                        r = await http.post("/phone-numbers", json=body)
                         assert r.status_code == 201, r.text
                     if inbound or outbound:
                         async with assigning:

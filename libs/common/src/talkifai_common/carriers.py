@@ -103,6 +103,15 @@ def profile(carrier_id: str | None) -> CarrierProfile:
     return profiles()[carrier_id or CUSTOM]
 
 
+def dial_format(carrier: str | None, number_format: NumberFormat | None) -> NumberFormat:
+    """How numbers are written on the number's outbound INVITEs: its own format, else its
+    profile's (E.164 with `+` for a profile this release does not know)."""
+    if number_format is not None:
+        return number_format
+    known = profiles().get(carrier or CUSTOM)
+    return known.number_format if known else NumberFormat()
+
+
 def carrier_of_host(termination_uri: str | None) -> str:
     """The profile whose termination hosts `termination_uri` (host[:port]) belongs to, else custom."""
     if not termination_uri:
@@ -195,6 +204,6 @@ def effective_settings(
     return EffectiveSettings(
         carrier=p.id,
         inbound_allowed_addresses=addresses,
-        number_format=number_format or p.number_format,
+        number_format=dial_format(p.id, number_format),
         sip_headers={k: v for k, v in filled.items() if v},
     )

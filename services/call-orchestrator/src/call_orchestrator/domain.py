@@ -6,7 +6,7 @@ The outbound route's errors are in `call_orchestrator.errors`; other failures us
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from call_orchestrator.errors import (
     CallError,
@@ -16,7 +16,7 @@ from call_orchestrator.errors import (
     NotAnswered,
 )
 from talkifai_common.e164 import digits_of
-from talkifai_common.events import CallStatus, RecordingMode
+from talkifai_common.events import CallStatus, NumberFormat, RecordingMode
 from talkifai_common.ids import random_id
 from talkifai_common.voice import Architecture
 
@@ -94,6 +94,8 @@ class OutboundTarget:
     inactive: bool = False
     # The provider-key variables the agent needs where agent-runtime runs (None: not known).
     agent_provider_keys: tuple[str, ...] | None = None
+    # How the carrier wants numbers written on the INVITE (the number's, else its profile's).
+    dial_format: NumberFormat = field(default_factory=NumberFormat)
 
 
 @dataclass(frozen=True)

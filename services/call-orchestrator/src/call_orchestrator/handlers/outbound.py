@@ -37,7 +37,7 @@ from call_orchestrator.handlers.timing import segment
 from call_orchestrator.schemas import OutboundCallRequest, OutboundCallResponse
 from talkifai_common.auth import Principal
 from talkifai_common.e164 import InvalidPhoneNumber, normalize_e164
-from talkifai_common.events import CallAgentRef, CallDirection, CallStatus
+from talkifai_common.events import CallAgentRef, CallDirection, CallStatus, NumberFormat
 from talkifai_common.jobs import OutboundJob
 
 log = structlog.get_logger(__name__)
@@ -71,7 +71,7 @@ async def place_outbound_call(
     dispatch = asyncio.create_task(_dispatch(ctx, room_name, job))
     call = await _record(ctx, _new_call(call_id, principal, leg, target, room_name), dispatch)
     log.info("call.initiated", call_id=call.data.id, room=room_name, org_id=principal.org_id)
-    dial = _dial_request(ctx, body, leg, trunk_id, call)
+    dial = _dial_request(ctx, body, leg, trunk_id, call, target.dial_format)
     response = _response(call, leg, target)
     if not body.wait_until_answered:
         # The dispatch answers within LiveKit's deadline: a LiveKit that is slow or down is
@@ -158,12 +158,18 @@ async def _record(ctx: Context, new: NewCall, dispatch: asyncio.Task[str]) -> Ca
 
 
 def _dial_request(
-    ctx: Context, body: OutboundCallRequest, leg: Leg, trunk_id: str, call: CallRow
+    ctx: Context,
+    body: OutboundCallRequest,
+    leg: Leg,
+    trunk_id: str,
+    call: CallRow,
+    dial_format: NumberFormat,
 ) -> DialRequest:
+    """The INVITE LiveKit sends: both numbers written as the carrier wants them."""
     return DialRequest(
         trunk_id=trunk_id,
-        to_number=leg.to_number,
-        from_number=leg.from_number,
+        to_number=dial_format.write(leg.to_number),
+        from_number=dial_format.write(leg.from_number),
         room_name=call.data.room_name,
         participant_identity=outbound_identity(leg.to_number),
         ringing_timeout_s=body.ringing_timeout_s or ctx.settings.default_ringing_timeout_s,

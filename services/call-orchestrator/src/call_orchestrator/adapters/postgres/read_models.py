@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from talkifai_common import carriers
 from talkifai_common.agent_capabilities import required_keys
 from talkifai_common.events import AgentData, PhoneNumberData, PhoneNumberSyncData
 
@@ -62,8 +63,8 @@ class ReadModelStore:
                 INSERT INTO phone_numbers (id, org_id, phone_number, inbound_agent_id,
                     inbound_agent_name, inbound_agent_arch, outbound_agent_id,
                     outbound_agent_name, outbound_agent_arch, webhook_url, recording_mode, version,
-                    status)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                    status, dial_format)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                 ON CONFLICT (id) DO UPDATE SET
                     org_id = EXCLUDED.org_id, phone_number = EXCLUDED.phone_number,
                     inbound_agent_id = EXCLUDED.inbound_agent_id,
@@ -74,7 +75,7 @@ class ReadModelStore:
                     outbound_agent_arch = EXCLUDED.outbound_agent_arch,
                     webhook_url = EXCLUDED.webhook_url,
                     recording_mode = EXCLUDED.recording_mode, version = EXCLUDED.version,
-                    status = EXCLUDED.status
+                    status = EXCLUDED.status, dial_format = EXCLUDED.dial_format
                 WHERE phone_numbers.version < EXCLUDED.version
                    -- a row from before statuses were kept takes its status from the same version
                    OR (phone_numbers.version = EXCLUDED.version AND phone_numbers.status IS NULL)
@@ -93,6 +94,7 @@ class ReadModelStore:
                 number.recording_mode.value,
                 number.version,
                 number.status.value,
+                carriers.dial_format(number.carrier, number.number_format).model_dump(),
             )
             return row is not None
 

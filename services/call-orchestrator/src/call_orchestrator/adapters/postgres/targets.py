@@ -10,7 +10,7 @@ from call_orchestrator.domain import (
     OutboundTarget,
     outbound_room_suffix,
 )
-from talkifai_common.events import RecordingMode
+from talkifai_common.events import NumberFormat, RecordingMode
 from talkifai_common.voice import Architecture
 
 
@@ -32,6 +32,7 @@ class TargetStore:
                    COALESCE(a.name, n.outbound_agent_name) AS agent_name,
                    COALESCE(a.architecture, n.outbound_agent_arch) AS agent_arch,
                    s.outbound_trunk_id, n.webhook_url, n.recording_mode, a.provider_keys,
+                   n.dial_format,
                    n.status = 'inactive' AS inactive,
                    EXISTS (SELECT 1 FROM calls c
                             WHERE c.room_name = $3 || n.outbound_agent_id || $4
@@ -67,6 +68,11 @@ class TargetStore:
                 tuple(row["provider_keys"]) if row["provider_keys"] is not None else None
             ),
             inactive=bool(row["inactive"]),
+            dial_format=(
+                NumberFormat.model_validate(row["dial_format"])
+                if row["dial_format"] is not None
+                else NumberFormat()
+            ),
         )
 
     async def inbound_target(self, phone_number: str) -> InboundTarget | None:
