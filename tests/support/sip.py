@@ -1,5 +1,6 @@
-"""A SIP carrier for tests: SIPp (Debian `sip-tester`) running a UAS scenario, and a test PKI with
-a small TLS SIP server (SIPp's Debian build has no TLS) that answers OPTIONS with 200."""
+"""A SIP carrier for tests: SIPp (Debian `sip-tester`) running a UAS scenario; a test PKI with a
+small TLS SIP server (SIPp's Debian build has no TLS) that answers OPTIONS with 200; a DNS server
+on loopback serving a zone (SRV, NAPTR, A) to the probe's resolvers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
+import dns.asyncresolver
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+import dns.rrset
 import psutil
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -256,3 +265,69 @@ async def tls_sip_server(issued: Issued) -> AsyncIterator[int]:
     server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
     async with server:
         yield int(server.sockets[0].getsockname()[1])
+
+
+# A DNS zone on loopback
+
+
+class _Zone(asyncio.DatagramProtocol):
+    """An authoritative answer for each name in `records` ({(name, type): [rdata...]}), NXDOMAIN
+    for names it does not have at all."""
+
+    def __init__(self, records: dict[tuple[str, str], list[str]]) -> None:
+        self.records = {(n.lower().rstrip(".") + ".", t): v for (n, t), v in records.items()}
+        self.names = {name for name, _ in self.records}
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        query = dns.message.from_wire(data)
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        question = query.question[0]
+        name, kind = question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype)
+        if name not in self.names:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        elif (name, kind) in self.records:
+            response.answer.append(
+                dns.rrset.from_text_list(question.name, 60, "IN", kind, self.records[name, kind])
+            )
+        assert self.transport is not None
+        self.transport.sendto(response.to_wire(), addr)
+
+
+@dataclass(frozen=True)
+class Zone:
+    """Resolvers that ask the test zone: dnspython's (SRV, NAPTR) and getaddrinfo's stand-in."""
+
+    dns_resolver: dns.asyncresolver.Resolver
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        """A and AAAA of `host` from the zone, failing like getaddrinfo for a missing name."""
+        found: list[str] = []
+        for kind in ("A", "AAAA"):
+            try:
+                answer = await self.dns_resolver.resolve(host, kind, search=False)
+            except dns.resolver.NXDOMAIN as exc:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from exc
+            except dns.resolver.NoAnswer:
+                continue
+            found += [r.to_text() for r in answer]
+        return found
+
+
+@contextlib.asynccontextmanager
+async def dns_zone(records: dict[tuple[str, str], list[str]]) -> AsyncIterator[Zone]:
+    """A DNS server on a free loopback UDP port serving `records`."""
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: _Zone(records), local_addr=("127.0.0.1", 0)
+    )
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = ["127.0.0.1"]
+    resolver.port = transport.get_extra_info("sockname")[1]
+    try:
+        yield Zone(resolver)
+    finally:
+        transport.close()

@@ -26,7 +26,14 @@ from numbers_api.trunk_check import (
     Verdict,
 )
 from talkifai_common.events import SipTransport
-from tests.support.sip import CertificateAuthority, answer, scenario, sipp_carrier, tls_sip_server
+from tests.support.sip import (
+    CertificateAuthority,
+    answer,
+    dns_zone,
+    scenario,
+    sipp_carrier,
+    tls_sip_server,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -52,7 +59,9 @@ def digest_scenario(challenge_code: str, header: str) -> str:
     verifyauth reads only `Authorization`, so the 407 variant checks the header's presence."""
     challenge = answer(
         challenge_code,
-        extra=f'{header}: Digest realm="{REALM}", nonce="4f2b7c9e01", qop="auth", algorithm=MD5',
+        # A qop list (RFC 2617 allows several): a comma inside the quotes.
+        extra=f'{header}: Digest realm="{REALM}", nonce="4f2b7c9e01", qop="auth,auth-int", '
+        "algorithm=MD5",
     )
     if header == "WWW-Authenticate":
         check = f'<verifyauth assign_to="accepted" username="{USERNAME}" password="{PASSWORD}"/>'
@@ -310,3 +319,102 @@ async def test_tls_to_a_plain_port_fails_the_handshake() -> None:
     assert status == StepStatus.FAILED
     assert detail.startswith(f"the TLS handshake with 127.0.0.1:{port} failed")
     assert fix is not None and f"127.0.0.1:{port} speaks TLS" in fix
+
+
+# DNS: a zone served on loopback to both resolvers
+
+
+@pytest.mark.parametrize(
+    ("transport", "sipp_transport", "records"),
+    [
+        ("udp", "u1", {("_sip._udp.carrier.test", "SRV"): ["10 5 {port} sip1.carrier.test."]}),
+        (
+            "auto",
+            "t1",
+            {
+                ("carrier.test", "NAPTR"): [
+                    '10 10 "s" "SIPS+D2T" "" _sips._tcp.carrier.test.',
+                    '20 10 "s" "SIP+D2T" "" _sip._tcp.carrier.test.',
+                ],
+                ("_sip._tcp.carrier.test", "SRV"): [
+                    "10 5 {port} sip1.carrier.test.",
+                    "20 5 5060 sip2.carrier.test.",
+                ],
+            },
+        ),
+        ("auto", "u1", {("_sip._udp.carrier.test", "SRV"): ["10 5 {port} sip1.carrier.test."]}),
+    ],
+    ids=["srv-for-the-transport", "auto-follows-naptr", "auto-tries-each-srv-name"],
+)
+async def test_srv_records_lead_to_the_carrier(
+    tmp_path: Path, transport: str, sipp_transport: str, records: dict[tuple[str, str], list[str]]
+) -> None:
+    async with sipp_carrier(tmp_path, ANSWER_200, transport=sipp_transport) as carrier:
+        zone_records = {
+            key: [r.format(port=carrier.port) for r in values] for key, values in records.items()
+        }
+        zone_records |= {
+            ("carrier.test", "A"): ["203.0.113.1"],
+            ("sip1.carrier.test", "A"): ["127.0.0.1"],
+            ("sip2.carrier.test", "A"): ["127.0.0.1"],
+        }
+        async with dns_zone(zone_records) as zone:
+            check = await check_trunk(
+                target("carrier.test", SipTransport(transport)),
+                resolver=zone.addresses,
+                dns_resolver=zone.dns_resolver,
+            )
+    assert carrier.returncode == 0, carrier.errors
+    status, detail, _ = step(check, StepName.DNS)
+    assert status == StepStatus.OK
+    assert f"sip1.carrier.test:{carrier.port}" in detail and "127.0.0.1" in detail
+    assert check.verdict == Verdict.HEALTHY, check.summary
+
+
+async def test_without_srv_the_host_and_the_carrier_default_port_are_used(tmp_path: Path) -> None:
+    async with (
+        sipp_carrier(tmp_path, ANSWER_200, transport="t1") as carrier,
+        dns_zone({("carrier.test", "A"): ["127.0.0.1"]}) as zone,
+    ):
+        check = await check_trunk(
+            target("carrier.test", SipTransport.TCP, default_port=carrier.port),
+            resolver=zone.addresses,
+            dns_resolver=zone.dns_resolver,
+        )
+    assert step(check, StepName.DNS)[1] == "carrier.test resolves to 127.0.0.1"
+    assert step(check, StepName.CONNECT)[1] == f"TCP connected to 127.0.0.1:{carrier.port}"
+    assert check.verdict == Verdict.HEALTHY
+
+
+async def test_a_name_that_does_not_exist_names_the_host_in_its_fix() -> None:
+    async with dns_zone({("carrier.test", "A"): ["203.0.113.1"]}) as zone:
+        check = await check_trunk(
+            target("carier.test", SipTransport.UDP),
+            resolver=zone.addresses,
+            dns_resolver=zone.dns_resolver,
+        )
+    status, detail, fix = step(check, StepName.DNS)
+    assert status == StepStatus.FAILED
+    assert detail == "carier.test does not resolve to any address"
+    assert fix is not None and "carier.test" in fix
+
+
+async def test_an_srv_target_on_a_private_address_is_refused() -> None:
+    records = {
+        ("_sip._udp.carrier.test", "SRV"): [
+            "10 5 5060 sip1.carrier.test.",
+            "20 5 5060 backup.carrier.test.",
+        ],
+        ("sip1.carrier.test", "A"): ["8.8.8.8"],  # public; nothing is sent anywhere
+        ("backup.carrier.test", "A"): ["10.20.30.40"],
+    }
+    async with dns_zone(records) as zone:
+        check = await check_trunk(
+            CheckTarget(termination_uri="carrier.test", transport=SipTransport.UDP),
+            resolver=zone.addresses,
+            dns_resolver=zone.dns_resolver,
+        )
+    status, detail, fix = step(check, StepName.DNS)
+    assert status == StepStatus.FAILED
+    assert detail.startswith("backup.carrier.test resolves to 10.20.30.40")
+    assert fix == PRIVATE_ADDRESS_FIX

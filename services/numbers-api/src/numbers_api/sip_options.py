@@ -1,17 +1,19 @@
 """The trunk doctor's SIP: an OPTIONS request, digest credentials for it, matching its answer.
 
-Messages are built and parsed with sipmessage. The digest (RFC 2617 as RFC 3261 section 22 uses
-it, MD5 or RFC 8760's SHA-256, with qop=auth or without) is written here: it is a few lines, and
-sipmessage's writer quotes `qop` and `nc`, which RFC 3261 section 25 writes bare.
+Messages are built and parsed with sipmessage. Challenges and the digest (RFC 2617 as RFC 3261
+section 22 uses it, MD5 or RFC 8760's SHA-256, with qop=auth or without) are handled here, in a
+few lines: sipmessage 0.7 splits `qop="auth,auth-int"` at its comma and refuses the challenge,
+and its writer quotes `qop` and `nc`, which RFC 3261 section 25 writes bare.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 
-from sipmessage import URI, Address, AuthChallenge, CSeq, Parameters, Request, Response, Via
+from sipmessage import URI, Address, CSeq, Parameters, Request, Response, Via
 
 from talkifai_common.destinations import literal_address
 from talkifai_common.events import SipTransport
@@ -19,6 +21,7 @@ from talkifai_common.events import SipTransport
 USER_AGENT = "TalkifAI trunk doctor"
 BRANCH_MAGIC = "z9hG4bK"  # RFC 3261 section 8.1.1.7
 HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+_AUTH_PARAM = re.compile(r'([A-Za-z][\w-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)')
 
 
 class UnsupportedChallenge(ValueError):
@@ -102,19 +105,41 @@ def answers(response: Response, request: Request) -> bool:
         return False
 
 
-def challenge_of(response: Response) -> tuple[str, AuthChallenge]:
-    """The header our credentials go in and the challenge of a 401 or 407."""
+@dataclass(frozen=True)
+class Challenge:
+    """One challenge of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate), and the header
+    that answers it."""
+
+    answer_header: str
+    scheme: str
+    params: dict[str, str]
+
+    @property
+    def realm(self) -> str:
+        """The realm the carrier names (may be empty)."""
+        return self.params.get("realm", "")
+
+
+def parse_challenge(value: str, answer_header: str) -> Challenge:
+    """A challenge header's scheme and parameters (quoted values unquoted)."""
+    scheme, _, rest = value.strip().partition(" ")
+    params = {}
+    for name, raw in _AUTH_PARAM.findall(rest):
+        params[name.lower()] = re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw.startswith('"') else raw
+    return Challenge(answer_header, scheme, params)
+
+
+def challenges_of(response: Response) -> list[Challenge]:
+    """Every challenge of a 401 or 407, in the carrier's order of preference."""
     if response.code == 407:
-        name, challenge = "Proxy-Authorization", response.proxy_authenticate
+        name, answer_header = "Proxy-Authenticate", "Proxy-Authorization"
     else:
-        name, challenge = "Authorization", response.www_authenticate
-    if challenge is None:
-        raise UnsupportedChallenge(f"the {response.code} carries no challenge")
-    return name, challenge
+        name, answer_header = "WWW-Authenticate", "Authorization"
+    return [parse_challenge(value, answer_header) for value in response.headers.getlist(name)]
 
 
 def digest_authorization(
-    challenge: AuthChallenge,
+    challenge: Challenge,
     *,
     method: str,
     uri: str,
@@ -125,7 +150,7 @@ def digest_authorization(
     """The value of an Authorization header answering a Digest `challenge` (nonce count 1)."""
     if challenge.scheme.lower() != "digest":
         raise UnsupportedChallenge(f"the carrier asks for {challenge.scheme} authentication")
-    params = challenge.parameters
+    params = challenge.params
     algorithm = params.get("algorithm", "MD5")
     hash_ = HASHES.get(algorithm.upper())
     if hash_ is None:

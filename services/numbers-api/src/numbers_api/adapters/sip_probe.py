@@ -33,7 +33,7 @@ from numbers_api.adapters.sip_transport import (
 from numbers_api.sip_options import (
     OptionsDialog,
     UnsupportedChallenge,
-    challenge_of,
+    challenges_of,
     digest_authorization,
 )
 from numbers_api.trunk_check import (
@@ -324,26 +324,31 @@ async def _authenticate(
         return not_challenged(target.has_credentials)
     if not target.has_credentials or target.username is None or target.password is None:
         return credentials_missing(response.code)
+    challenges = challenges_of(response)
+    if not challenges:
+        return unsupported_challenge(f"the {response.code} carries no challenge")
+    reasons = []
+    for challenge in challenges:
+        try:
+            credentials = digest_authorization(
+                challenge,
+                method="OPTIONS",
+                uri=str(dialog.uri),
+                username=target.username,
+                password=target.password.get_secret_value(),
+            )
+            break
+        except UnsupportedChallenge as exc:
+            reasons.append(str(exc))
+    else:
+        return unsupported_challenge("; ".join(reasons))
     try:
-        header, challenge = challenge_of(response)
-        credentials = digest_authorization(
-            challenge,
-            method="OPTIONS",
-            uri=str(dialog.uri),
-            username=target.username,
-            password=target.password.get_secret_value(),
-        )
-    except UnsupportedChallenge as exc:
-        return unsupported_challenge(str(exc))
-    except ValueError:
-        return unsupported_challenge("its challenge header cannot be read")
-    realm = challenge.parameters.get("realm", "")
-    try:
-        answer = await channel.exchange(dialog.request((header, credentials)), timeout_s)
+        request = dialog.request((challenge.answer_header, credentials))
+        answer = await channel.exchange(request, timeout_s)
     except ExchangeError as exc:
         failed = _exchange_failed(exc, destination, timeout_s)
         return Outcome(failed.status, f"after our credentials, {failed.detail}", failed.fix)
-    return credentials_answer(answer.code, answer.phrase, realm)
+    return credentials_answer(answer.code, answer.phrase, challenge.realm)
 
 
 def _exchange_failed(exc: ExchangeError, destination: Destination, timeout_s: float) -> Outcome:
