@@ -2,10 +2,11 @@
 
 Five steps, each timed and told in plain language (`numbers_api.trunk_check`): DNS (RFC 3263
 and the destination policy, `adapters.sip_dns`), a TCP connect (not for UDP), a TLS handshake
-verified against the termination URI's host (RFC 5922), a SIP OPTIONS (`adapters.sip_transport`)
-and, when the carrier challenges it and the number has credentials, the same OPTIONS with digest
-credentials. A step that fails ends the check: the later ones are reported as not run. No
-exception leaves `check_trunk` for anything the carrier does; the password is only ever hashed.
+verified for the termination URI's host (`adapters.sip_tls`), a SIP OPTIONS
+(`adapters.sip_transport`) and, when the carrier challenges it and the number has credentials,
+the same OPTIONS with digest credentials. A step that fails ends the check: the later ones are
+reported as not run. No exception leaves `check_trunk` for anything the carrier does; the
+password is only ever hashed.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dns.asyncresolver
-from cryptography import x509
-from cryptography.x509.oid import NameOID
 from sipmessage import Response
 
 from numbers_api.adapters.sip_dns import Destination, locate
+from numbers_api.adapters.sip_tls import handshake
 from numbers_api.adapters.sip_transport import (
     Channel,
     ExchangeError,
@@ -43,14 +43,9 @@ from numbers_api.trunk_check import (
     StepName,
     StepStatus,
     TrunkCheck,
-    certificate_expired,
-    certificate_name_mismatch,
-    certificate_not_yet_valid,
-    certificate_untrusted,
     connect_timeout,
     credentials_answer,
     credentials_missing,
-    handshake_failed,
     no_answer,
     not_challenged,
     not_run,
@@ -64,9 +59,6 @@ from talkifai_common.destinations import Resolver, system_resolver
 from talkifai_common.events import SipTransport
 
 TIMEOUT_S = 5.0  # for each network step
-RENEW_WARNING = timedelta(days=14)
-# OpenSSL's X509_V_ERR_* codes that get their own explanation.
-CERT_NOT_YET_VALID, CERT_HAS_EXPIRED, HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH = 9, 10, 62, 64
 
 
 class _Steps:
@@ -152,7 +144,7 @@ async def _open(
     if transport == SipTransport.TCP:
         steps.add(StepName.TLS, Outcome(StepStatus.SKIPPED, "the transport is TCP: no TLS"))
         return StreamChannel(reader, writer)
-    outcome = await _handshake(writer, destination, address, ssl_context, timeout_s)
+    outcome = await handshake(writer, destination, address, ssl_context, timeout_s)
     if not steps.add(StepName.TLS, outcome):
         writer.close()
         return None
@@ -182,103 +174,6 @@ async def _connect(
                 writer,
             )
     return outcome, None
-
-
-async def _handshake(
-    writer: asyncio.StreamWriter,
-    destination: Destination,
-    address: str,
-    ssl_context: ssl.SSLContext | None,
-    timeout_s: float,
-) -> Outcome:
-    """TLS over the connection, the certificate verified for the URI's host."""
-    context = ssl_context or ssl.create_default_context()
-    try:
-        await writer.start_tls(
-            context, server_hostname=destination.host, ssl_handshake_timeout=timeout_s
-        )
-    except ssl.SSLCertVerificationError as exc:
-        certificate = await _peer_certificate(address, destination, timeout_s)
-        return _refused_certificate(exc, certificate, destination.host)
-    except (ssl.SSLError, OSError, TimeoutError) as exc:
-        reason = "no answer" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
-        return handshake_failed(destination.target, destination.port, reason)
-    ssl_object = writer.get_extra_info("ssl_object")
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    if der is None:
-        return Outcome(StepStatus.OK, f"TLS {ssl_object.version() if ssl_object else ''}".strip())
-    certificate = x509.load_der_x509_certificate(der)
-    expires = certificate.not_valid_after_utc
-    detail = (
-        f"{ssl_object.version()}; certificate for {', '.join(_names(certificate))} issued by "
-        f"{_issuer(certificate)}, valid until {expires:%Y-%m-%d}"
-    )
-    if expires - datetime.now(UTC) < RENEW_WARNING:
-        return Outcome(
-            StepStatus.WARNING,
-            detail,
-            f"the certificate expires on {expires:%Y-%m-%d}: ask the carrier when it renews it",
-        )
-    return Outcome(StepStatus.OK, detail)
-
-
-async def _peer_certificate(
-    address: str, destination: Destination, timeout_s: float
-) -> x509.Certificate | None:
-    """The certificate the carrier presents, read over a second, unverified handshake (only to
-    explain why verification failed; nothing is sent on it)."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        async with asyncio.timeout(timeout_s):
-            _, writer = await asyncio.open_connection(
-                address, destination.port, ssl=context, server_hostname=destination.host
-            )
-    except (OSError, TimeoutError):
-        return None
-    try:
-        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
-        return x509.load_der_x509_certificate(der) if der else None
-    finally:
-        writer.close()
-
-
-def _refused_certificate(
-    exc: ssl.SSLCertVerificationError, certificate: x509.Certificate | None, host: str
-) -> Outcome:
-    """Why verification failed, in the certificate's own words when it could be read."""
-    reason = exc.verify_message or str(exc)
-    if certificate is None:
-        return certificate_untrusted("an unreadable issuer", reason)
-    now = datetime.now(UTC)
-    if exc.verify_code == CERT_HAS_EXPIRED or certificate.not_valid_after_utc < now:
-        return certificate_expired(host, certificate.not_valid_after_utc)
-    if exc.verify_code == CERT_NOT_YET_VALID or certificate.not_valid_before_utc > now:
-        return certificate_not_yet_valid(certificate.not_valid_before_utc)
-    if exc.verify_code in (HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH):
-        return certificate_name_mismatch(host, _names(certificate))
-    return certificate_untrusted(_issuer(certificate), reason)
-
-
-def _names(certificate: x509.Certificate) -> list[str]:
-    """The DNS names and addresses a certificate is for (its common name without any)."""
-    try:
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        san = None
-    if san is not None:
-        names = san.get_values_for_type(x509.DNSName) + [
-            str(a) for a in san.get_values_for_type(x509.IPAddress)
-        ]
-        if names:
-            return names
-    return [str(a.value) for a in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-
-
-def _issuer(certificate: x509.Certificate) -> str:
-    common = certificate.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(common[0].value) if common else certificate.issuer.rfc4514_string()
 
 
 async def _options_and_auth(
