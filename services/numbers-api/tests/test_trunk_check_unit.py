@@ -23,6 +23,8 @@ from talkifai_common.events import SipTransport
 
 pytestmark = pytest.mark.unit
 
+TARGET = CheckTarget(termination_uri="acme.pstn.twilio.com", transport=SipTransport.TLS)
+
 
 def test_the_md5_digest_matches_rfc_2617s_example() -> None:
     challenge = parse_challenge(
@@ -97,19 +99,19 @@ def _step(name: StepName, status: StepStatus) -> CheckStep:
 )
 def test_the_verdict_is_the_worst_step(statuses: list[StepStatus], verdict: Verdict) -> None:
     steps = tuple(_step(n, s) for n, s in zip(StepName, statuses, strict=False))
-    checked = report(steps, checked_at=datetime.now(UTC), round_trip_ms=12.3)
+    checked = report(steps, target=TARGET, checked_at=datetime.now(UTC), round_trip_ms=12.3)
     assert checked.verdict == verdict
 
 
 def test_the_summary_tells_the_first_failure() -> None:
     steps = (_step(StepName.DNS, StepStatus.WARNING), _step(StepName.CONNECT, StepStatus.FAILED))
-    checked = report(steps, checked_at=datetime.now(UTC), round_trip_ms=None)
+    checked = report(steps, target=TARGET, checked_at=datetime.now(UTC), round_trip_ms=None)
     assert checked.summary == "The trunk fails at the connect step: connect went failed."
 
 
 def test_the_report_round_trips_through_json() -> None:
     steps = (_step(StepName.DNS, StepStatus.OK), _step(StepName.OPTIONS, StepStatus.OK))
-    checked = report(steps, checked_at=datetime.now(UTC), round_trip_ms=41.7)
+    checked = report(steps, target=TARGET, checked_at=datetime.now(UTC), round_trip_ms=41.7)
     assert TrunkCheck.model_validate_json(checked.model_dump_json()) == checked
     assert checked.summary == "Every step passed: the carrier answered OPTIONS in 42 ms."
 

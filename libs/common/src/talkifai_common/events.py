@@ -165,15 +165,25 @@ class SyncStatus(_Data):
 
 
 class CheckVerdict(StrEnum):
-    """The trunk doctor's verdict on a number's carrier trunk."""
+    """The trunk doctor's check in one word: failing if a step failed, degraded if one warned."""
 
     HEALTHY = "healthy"
     DEGRADED = "degraded"
     FAILING = "failing"
 
 
+class CheckStepName(StrEnum):
+    """The steps of a trunk check, in the order they run."""
+
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    OPTIONS = "options"
+    AUTH = "auth"
+
+
 class CheckStepStatus(StrEnum):
-    """How one probe step went."""
+    """How one step went."""
 
     OK = "ok"
     WARNING = "warning"
@@ -184,23 +194,28 @@ class CheckStepStatus(StrEnum):
 class CheckStep(_Data):
     """One step of a trunk check: what was tried, what happened, and what to do about it."""
 
-    name: Literal["dns", "connect", "tls", "options", "auth"]
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: CheckStepName
     status: CheckStepStatus
     detail: str
     fix: str | None = None
-    duration_ms: float | None = None
+    duration_ms: float = Field(ge=0)
 
 
 class PhoneNumberCheck(_Data):
-    """The trunk doctor's report: the carrier probed as a SIP client would reach it."""
+    """The trunk doctor's report: the carrier probed as a SIP client reaches it (DNS, connect,
+    TLS, SIP OPTIONS, digest authentication). A detail or fix never carries a password."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     verdict: CheckVerdict
     summary: str = Field(description="One sentence: the verdict and the first thing to fix.")
+    target: str = Field(description="What was probed, e.g. acme.pstn.twilio.com over tls.")
     round_trip_ms: float | None = Field(
-        default=None, description="OPTIONS round-trip time, when the carrier answered."
+        description="The OPTIONS round trip; null when the carrier did not answer."
     )
-    target: str = Field(description="What was probed, e.g. sips:acme.pstn.twilio.com:5061.")
-    steps: list[CheckStep]
+    steps: tuple[CheckStep, ...]
     checked_at: datetime
 
 

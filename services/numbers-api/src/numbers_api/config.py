@@ -46,6 +46,23 @@ class Settings(ServiceSettings, DatabaseSettings, JwtAuthSettings, InternalToken
         "globally routable, e.g. an in-cluster Ollama (unset: only in dev mode).",
     )
 
+    trunk_check_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=30,
+        description="Each network step of a trunk check (DNS, connect, "
+        "TLS, OPTIONS) gives up after this long.",
+    )
+    trunk_check_interval_s: float = Field(
+        default=6 * 3600.0,
+        ge=0,
+        description="Numbers with a termination URI are re-checked this long after their last "
+        "check (0: only on request).",
+    )
+    trunk_check_batch: int = Field(
+        default=5, ge=1, le=100, description="Numbers one periodic pass checks at most."
+    )
+
     @model_validator(mode="after")
     def _fernet_keys_are_real(self) -> Settings:
         keys = self.fernet_keys.get_secret_value() if self.fernet_keys else ""

@@ -24,11 +24,13 @@ from talkifai_common.db import create_pool
 from talkifai_common.entrypoint import migrate_command, run_cli, serve_http, start_telemetry
 from talkifai_common.heap import freeze_startup_objects
 from talkifai_common.outbox import OutboxRelay
+from talkifai_common.periodic import repeat
 from talkifai_common.settings import DEV_JWT_SECRET
 from talkifai_common.web import add_health_routes, bus_check, pool_check, service_app
 
 SERVICE = "numbers-api"
 MIGRATIONS = Path(__file__).parent / "migrations"
+TRUNK_RECHECK_POLL_S = 60.0  # how often a replica looks for numbers whose re-check is due
 log = structlog.get_logger(__name__)
 
 
@@ -65,13 +67,28 @@ def create_app(settings: Settings) -> FastAPI:
             name="bus-start",
         )
         relay_task = asyncio.create_task(relay.run_after(bus_started), name="outbox-relay")
+        tasks = [relay_task, bus_task]
+        if settings.trunk_check_interval_s:
+            box = app.state.context.box
+            tasks.append(
+                asyncio.create_task(
+                    repeat(
+                        lambda: handlers.recheck_due(store, box, settings),
+                        TRUNK_RECHECK_POLL_S,
+                        failure_event="trunk.recheck_failed",
+                        first_now=False,
+                        jitter=0.2,
+                    ),
+                    name="trunk-recheck",
+                )
+            )
         freeze_startup_objects()
         try:
             yield
         finally:
             shutting_down.set()
             live.close_all()
-            for task in (relay_task, bus_task):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

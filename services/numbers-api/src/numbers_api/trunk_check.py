@@ -1,54 +1,32 @@
 """The trunk doctor's report: what one check of a number's SIP trunk found, and what to do.
 
 `adapters.sip_probe.check_trunk` runs the steps against the carrier (DNS, TCP connect, TLS, a SIP
-OPTIONS, digest authentication); this module holds what is pure: the target and report models, the
-verdict, the summary and the plain-language outcome of each step, so that the route, the event and
-the Studio read one shape. A detail or fix never carries the password.
+OPTIONS, digest authentication); this module holds what is pure: the target, the verdict, the
+summary and the plain-language outcome of each step. The report is the event contract's
+`PhoneNumberCheck` (named `TrunkCheck` here), so the route, the event and the Studio read one shape. A detail or fix never carries the password.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from talkifai_common.destinations import split_sip_host
-from talkifai_common.events import SipTransport
+from talkifai_common.events import CheckStep, SipTransport
+from talkifai_common.events import CheckStepName as StepName
+from talkifai_common.events import CheckStepStatus as StepStatus
+from talkifai_common.events import CheckVerdict as Verdict
+from talkifai_common.events import PhoneNumberCheck as TrunkCheck
+
+__all__ = ["CheckStep", "CheckTarget", "StepName", "StepStatus", "TrunkCheck", "Verdict"]
 
 PRIVATE_ADDRESS_FIX = (
     "use the carrier's public SIP host: calls are never placed to private or loopback addresses "
     "(a lab can allow them with ALLOW_PRIVATE_SIP_DESTINATIONS)"
 )
 CREDENTIALS_MISSING_FIX = "the carrier asks for credentials: store the SIP username and password it gave you on the number"
-
-
-class StepName(StrEnum):
-    """The steps of a check, in the order they run."""
-
-    DNS = "dns"
-    CONNECT = "connect"
-    TLS = "tls"
-    OPTIONS = "options"
-    AUTH = "auth"
-
-
-class StepStatus(StrEnum):
-    """How one step went."""
-
-    OK = "ok"
-    WARNING = "warning"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-class Verdict(StrEnum):
-    """The check in one word: failing if a step failed, degraded if one warned, else healthy."""
-
-    HEALTHY = "healthy"
-    DEGRADED = "degraded"
-    FAILING = "failing"
 
 
 class CheckTarget(BaseModel):
@@ -79,6 +57,10 @@ class CheckTarget(BaseModel):
         """The port the termination URI names, if any."""
         return split_sip_host(self.termination_uri)[1]
 
+    def describe(self) -> str:
+        """What is probed, for people: `acme.pstn.twilio.com over tls`."""
+        return f"{self.termination_uri} over {self.transport.value}"
+
     @property
     def has_credentials(self) -> bool:
         """Whether a username and a password are stored."""
@@ -91,30 +73,6 @@ class Outcome(NamedTuple):
     status: StepStatus
     detail: str
     fix: str | None = None
-
-
-class CheckStep(BaseModel):
-    """One step of the check."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: StepName
-    status: StepStatus
-    detail: str
-    fix: str | None = None
-    duration_ms: float = Field(ge=0)
-
-
-class TrunkCheck(BaseModel):
-    """One check of a trunk: the verdict, every step, and a sentence for people."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    verdict: Verdict
-    checked_at: datetime
-    round_trip_ms: float | None = Field(description="The OPTIONS round trip, null without answer.")
-    steps: tuple[CheckStep, ...]
-    summary: str
 
 
 def verdict_of(steps: tuple[CheckStep, ...]) -> Verdict:
@@ -142,11 +100,16 @@ def summarize(steps: tuple[CheckStep, ...], round_trip_ms: float | None) -> str:
 
 
 def report(
-    steps: tuple[CheckStep, ...], *, checked_at: datetime, round_trip_ms: float | None
+    steps: tuple[CheckStep, ...],
+    *,
+    target: CheckTarget,
+    checked_at: datetime,
+    round_trip_ms: float | None,
 ) -> TrunkCheck:
     """The report of a finished check."""
     return TrunkCheck(
         verdict=verdict_of(steps),
+        target=target.describe(),
         checked_at=checked_at,
         round_trip_ms=round_trip_ms,
         steps=steps,

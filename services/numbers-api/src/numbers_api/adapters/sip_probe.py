@@ -106,7 +106,7 @@ async def check_trunk(
         target, resolver=resolver, dns_resolver=dns_resolver, timeout_s=timeout_s
     )
     if not steps.add(StepName.DNS, outcome) or destination is None:
-        return report(steps.not_run(), checked_at=checked_at, round_trip_ms=None)
+        return report(steps.not_run(), target=target, checked_at=checked_at, round_trip_ms=None)
     channel, round_trip_ms = None, None
     try:
         channel = await _open(destination, steps, ssl_context, timeout_s)
@@ -116,7 +116,7 @@ async def check_trunk(
         if channel is not None:
             channel.close()
     done = tuple(steps.done) if len(steps.done) == len(StepName) else steps.not_run()
-    return report(done, checked_at=checked_at, round_trip_ms=round_trip_ms)
+    return report(done, target=target, checked_at=checked_at, round_trip_ms=round_trip_ms)
 
 
 async def _open(

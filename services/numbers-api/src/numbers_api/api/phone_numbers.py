@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from numbers_api import handlers
 from numbers_api.api.deps import READ, WRITE, ContextDep, Cursor, Limit, PrincipalDep
 from numbers_api.schemas import AgentAssignment, Page, PhoneNumberCreate, PhoneNumberUpdate
-from talkifai_common.events import PhoneNumberData
+from talkifai_common.events import PhoneNumberCheck, PhoneNumberData
 
 router = APIRouter(prefix="/phone-numbers", tags=["phone numbers"])
 
@@ -85,6 +85,18 @@ async def update_number(
         allow_private_webhooks=ctx.settings.allows_private_webhooks,
         allow_private_sip=ctx.settings.allows_private_sip_destinations,
     )
+
+
+@router.post("/{number_id}/check", response_model=PhoneNumberCheck, responses=WRITE)
+async def check_number(
+    ctx: ContextDep, principal: PrincipalDep, number_id: str
+) -> PhoneNumberCheck:
+    """Probe the number's carrier as LiveKit reaches it (DNS SRV and A/AAAA, TCP/TLS connect
+    with certificate checks, SIP OPTIONS, a digest challenge answered with the stored
+    credentials) and say what to fix; stored as the number's `last_check` and published as
+    `telephony.phone_number.checked`. Takes up to a few seconds per step. 422 without a
+    termination URI."""
+    return await handlers.check_number(ctx.store, principal, number_id, ctx.box, ctx.settings)
 
 
 @router.delete("/{number_id}", status_code=204, responses=WRITE)

@@ -12,6 +12,7 @@ from numbers_api.handlers.agents import (
     list_agents,
     update_agent,
 )
+from numbers_api.handlers.checks import check_number, recheck_due
 from numbers_api.handlers.internal import (
     internal_agent,
     internal_number,
@@ -33,6 +34,7 @@ from numbers_api.handlers.phone_numbers import (
 
 __all__ = [
     "assign_agents",
+    "check_number",
     "create_agent",
     "create_number",
     "delete_agent",
@@ -46,6 +48,7 @@ __all__ = [
     "list_numbers",
     "number_for_sync",
     "numbers_for_sync",
+    "recheck_due",
     "record_sync_result",
     "rotate_keys",
     "trunk_credentials",

@@ -128,6 +128,30 @@ export interface paths {
         patch: operations["update_number_phone_numbers__number_id__patch"];
         trace?: never;
     };
+    "/phone-numbers/{number_id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Number
+         * @description Probe the number's carrier as LiveKit reaches it (DNS SRV and A/AAAA, TCP/TLS connect
+         *     with certificate checks, SIP OPTIONS, a digest challenge answered with the stored
+         *     credentials) and say what to fix; stored as the number's `last_check` and published as
+         *     `telephony.phone_number.checked`. Takes up to a few seconds per step. 422 without a
+         *     termination URI.
+         */
+        post: operations["check_number_phone_numbers__number_id__check_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/carriers": {
         parameters: {
             query?: never;
@@ -397,28 +421,30 @@ export interface components {
          * @description One step of a trunk check: what was tried, what happened, and what to do about it.
          */
         CheckStep: {
-            /**
-             * Name
-             * @enum {string}
-             */
-            name: "dns" | "connect" | "tls" | "options" | "auth";
+            name: components["schemas"]["CheckStepName"];
             status: components["schemas"]["CheckStepStatus"];
             /** Detail */
             detail: string;
             /** Fix */
             fix?: string | null;
             /** Duration Ms */
-            duration_ms?: number | null;
+            duration_ms: number;
         };
         /**
+         * CheckStepName
+         * @description The steps of a trunk check, in the order they run.
+         * @enum {string}
+         */
+        CheckStepName: "dns" | "connect" | "tls" | "options" | "auth";
+        /**
          * CheckStepStatus
-         * @description How one probe step went.
+         * @description How one step went.
          * @enum {string}
          */
         CheckStepStatus: "ok" | "warning" | "failed" | "skipped";
         /**
          * CheckVerdict
-         * @description The trunk doctor's verdict on a number's carrier trunk.
+         * @description The trunk doctor's check in one word: failing if a step failed, degraded if one warned.
          * @enum {string}
          */
         CheckVerdict: "healthy" | "degraded" | "failing";
@@ -527,7 +553,8 @@ export interface components {
         };
         /**
          * PhoneNumberCheck
-         * @description The trunk doctor's report: the carrier probed as a SIP client would reach it.
+         * @description The trunk doctor's report: the carrier probed as a SIP client reaches it (DNS, connect,
+         *     TLS, SIP OPTIONS, digest authentication). A detail or fix never carries a password.
          */
         PhoneNumberCheck: {
             verdict: components["schemas"]["CheckVerdict"];
@@ -537,15 +564,15 @@ export interface components {
              */
             summary: string;
             /**
-             * Round Trip Ms
-             * @description OPTIONS round-trip time, when the carrier answered.
-             */
-            round_trip_ms?: number | null;
-            /**
              * Target
-             * @description What was probed, e.g. sips:acme.pstn.twilio.com:5061.
+             * @description What was probed, e.g. acme.pstn.twilio.com over tls.
              */
             target: string;
+            /**
+             * Round Trip Ms
+             * @description The OPTIONS round trip; null when the carrier did not answer.
+             */
+            round_trip_ms: number | null;
             /** Steps */
             steps: components["schemas"]["CheckStep"][];
             /**
@@ -1804,6 +1831,108 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PhoneNumberData"];
+                };
+            };
+            /** @description Malformed request (bad JSON, missing body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    check_number_phone_numbers__number_id__check_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneNumberCheck"];
                 };
             };
             /** @description Malformed request (bad JSON, missing body) */

@@ -1,5 +1,6 @@
 """numbers-api's PostgreSQL adapter: one `Tx` per unit of work, with the queries of each
-aggregate (`agents`, `phone_numbers`) and of internal callers (`internal`) on one connection.
+aggregate (`agents`, `phone_numbers`), of internal callers (`internal`) and of the trunk doctor
+(`checks`) on one connection.
 
 Driver errors do not leave it: a unique violation on a phone number is `AlreadyRegistered`.
 """
@@ -13,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from numbers_api.adapters.postgres.agents import AgentQueries
+from numbers_api.adapters.postgres.checks import CheckQueries
 from numbers_api.adapters.postgres.internal import InternalQueries, SyncRecorded
 from numbers_api.adapters.postgres.phone_numbers import PhoneNumberQueries
 from numbers_api.adapters.postgres.rows import (
@@ -67,7 +69,7 @@ class Store:
             yield Tx(conn)
 
 
-class Tx(AgentQueries, PhoneNumberQueries, InternalQueries):
+class Tx(AgentQueries, PhoneNumberQueries, InternalQueries, CheckQueries):
     """Queries and changes on one connection."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:

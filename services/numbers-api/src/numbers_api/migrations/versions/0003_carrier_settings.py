@@ -31,7 +31,8 @@ def upgrade() -> None:
             ADD COLUMN inbound_allow_any_source          boolean NOT NULL DEFAULT false,
             ADD COLUMN number_format                     jsonb,
             ADD COLUMN sip_headers                       jsonb,
-            ADD COLUMN last_check                        jsonb
+            ADD COLUMN last_check                        jsonb,
+            ADD COLUMN check_due_at                      timestamptz
         """
     )
     op.execute(
@@ -41,6 +42,11 @@ def upgrade() -> None:
         """
     )
     op.execute("UPDATE phone_numbers SET inbound_allow_any_source = true WHERE carrier = 'custom'")
+    # The periodic re-check takes the numbers whose check is due, oldest first.
+    op.execute(
+        "CREATE INDEX phone_numbers_check_due ON phone_numbers (check_due_at) "
+        "WHERE termination_uri IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
@@ -54,6 +60,7 @@ def downgrade() -> None:
             DROP COLUMN inbound_allow_any_source,
             DROP COLUMN number_format,
             DROP COLUMN sip_headers,
-            DROP COLUMN last_check
+            DROP COLUMN last_check,
+            DROP COLUMN check_due_at
         """
     )
