@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The Debian packages the tests and `make run` use beside the Python ones, installed with apt-get
-# when missing: espeak-ng (agent-runtime's built-in offline voice). Chromium is the Studio's
+# when missing: espeak-ng (agent-runtime's built-in offline voice) and sip-tester (SIPp, the judge
+# of the LiveKit emulator's SIP edge in its tests). Chromium is the Studio's
 # (services/studio/scripts/test.sh installs it for its end-to-end tests).
 set -euo pipefail
 
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
