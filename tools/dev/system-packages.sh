@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the tests and `make run` use beside the Python ones, installed with apt-get
-# when missing: espeak-ng (agent-runtime's built-in offline voice) and sip-tester (SIPp, the
-# carrier in numbers-api's trunk doctor tests). Chromium is the Studio's
+# when missing: espeak-ng (agent-runtime's built-in offline voice) and sip-tester (SIPp: the judge
+# of the LiveKit emulator's SIP edge, and the carrier in numbers-api's trunk doctor tests).
+# Chromium is the Studio's
 # (services/studio/scripts/test.sh installs it for its end-to-end tests).
 set -euo pipefail
 

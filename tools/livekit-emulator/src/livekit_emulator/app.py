@@ -53,6 +53,7 @@ def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Star
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await emu.start()
         yield
         await emu.aclose()
 

@@ -23,6 +23,7 @@ from livekit.protocol.sip import (
     CreateSIPParticipantRequest,
     SIPDispatchRuleInfo,
     SIPInboundTrunkInfo,
+    SIPOutboundTrunkInfo,
     SIPParticipantInfo,
     SIPStatus,
     SIPTransferReason,
@@ -31,7 +32,7 @@ from livekit.protocol.sip import (
     TransferSIPParticipantResponse,
 )
 
-from livekit_emulator import auth, errors, ids, sip, sipstatus
+from livekit_emulator import auth, errors, ids, sip, sipdial, sipstatus
 from livekit_emulator.auth import Grants
 from livekit_emulator.errors import TwirpError, invalid
 from livekit_emulator.index import normalize_number
@@ -41,6 +42,7 @@ from livekit_emulator.twirp import Method
 if TYPE_CHECKING:
     from livekit_emulator.rooms import RoomManager
     from livekit_emulator.runtime import Emulator
+    from livekit_emulator.sipedge import SipEdge
 
 ATTR_CALL_ID = "sip.callID"
 ATTR_TRUNK_ID = "sip.trunkID"
@@ -66,12 +68,17 @@ def _seconds(duration: Duration) -> float:
 
 
 class InboundRejected(errors.EmulatorError):
-    """A carrier INVITE that LiveKit answers with a SIP failure instead of a room."""
+    """A carrier INVITE that LiveKit answers with a SIP failure instead of a room.
 
-    def __init__(self, sip_status_code: int, reason: str) -> None:
+    `drop`: livekit/sip sends no final response at all (LiveKit OSS's dispatch evaluation
+    answers DROP when no rule matches); the control API still reports the 404 it stands for.
+    """
+
+    def __init__(self, sip_status_code: int, reason: str, *, drop: bool = False) -> None:
         super().__init__(reason)
         self.sip_status_code = sip_status_code
         self.reason = reason
+        self.drop = drop
 
 
 @dataclass
@@ -112,6 +119,8 @@ class CallManager:
         self._answers: dict[str, asyncio.Future[None]] = {}
         # Called when a call is answered (the line is open: an emulated person can talk).
         self.answered_hooks: list[Callable[[CallRecord], None]] = []
+        # The SIP edge, when it runs: outbound trunks it may reach are dialled for real.
+        self.sip_edge: SipEdge | None = None
         rooms.participant_left_hooks.append(self._on_participant_left)
 
     def outcome_for(self, number: str) -> Outcome:
@@ -136,6 +145,8 @@ class CallManager:
             if trunk is None or not trunk.numbers:
                 raise errors.from_psrpc("failed_precondition", "no numbers on outbound trunk")
             number = random.choice(list(trunk.numbers))
+        if hostname.endswith("twilio.com") and not number.startswith("+"):
+            number = "+" + number  # NewCreateSIPParticipantRequestResult: Twilio needs the "+"
         has_creds = (
             bool(trunk.auth_username and trunk.auth_password)
             if trunk
@@ -185,9 +196,13 @@ class CallManager:
         max_duration = _seconds(req.max_call_duration) if req.HasField("max_call_duration") else 0.0
         answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._answers[call_id] = answered
-        call.task = asyncio.get_running_loop().create_task(
-            self._play_outbound(call, outcome, ringing_timeout, max_duration, has_creds)
+        target = self._real_target(req, trunk, hostname, number)
+        play = (
+            self._dial_for_real(call, target, ringing_timeout, max_duration, has_creds)
+            if target is not None
+            else self._play_outbound(call, outcome, ringing_timeout, max_duration, has_creds)
         )
+        call.task = asyncio.get_running_loop().create_task(play)
         log.info(
             "outbound call",
             extra={"sip_call_id": call_id, "room": req.room_name, "to": req.sip_call_to},
@@ -200,6 +215,82 @@ class CallManager:
             participant_identity=identity,
             room_name=req.room_name,
             sip_call_id=call_id,
+        )
+
+    def _real_target(
+        self,
+        req: CreateSIPParticipantRequest,
+        trunk: SIPOutboundTrunkInfo | None,
+        hostname: str,
+        number: str,
+    ) -> sipdial.DialTarget | None:
+        """Where to send a real INVITE, when the SIP edge runs and may dial the trunk's address."""
+        edge = self.sip_edge
+        if edge is None:
+            return None
+        host, port = sipdial.split_address(hostname)
+        if not edge.may_dial(host):
+            return None
+        if trunk is not None:
+            transport, headers = trunk.transport, dict(trunk.headers)
+            username, password = trunk.auth_username, trunk.auth_password
+        else:
+            transport, headers = req.trunk.transport, {}
+            username, password = req.trunk.auth_username, req.trunk.auth_password
+        headers.update(req.headers)
+        return sipdial.DialTarget(
+            transport=transport,
+            host=host,
+            port=port,
+            call_to=req.sip_call_to,
+            number=number,
+            to_user_override=req.to_user_override,
+            display_name=req.display_name if req.HasField("display_name") else None,
+            headers=dict(sorted(headers.items())),
+            username=username,
+            password=password,
+        )
+
+    async def _dial_for_real(
+        self,
+        call: CallRecord,
+        target: sipdial.DialTarget,
+        ringing_timeout: float,
+        max_duration: float,
+        has_creds: bool,
+    ) -> None:
+        """Send the INVITE over SIP and settle the call by the carrier's final response."""
+        assert self.sip_edge is not None
+        try:
+            code, reason = await sipdial.invite(
+                self.sip_edge, call, target, ringing_timeout, lambda: self._ringing(call)
+            )
+        except sipdial.DialFailed as exc:
+            self._fail(call, exc.error, exc.code, exc.reason, exc.disconnect)
+            return
+        except asyncio.CancelledError:
+            self._resolve(call.sip_call_id, errors.from_psrpc("canceled", "service shutting down"))
+            raise
+        self._settle(call, code, reason, has_creds, max_duration)
+
+    def _ringing(self, call: CallRecord) -> None:
+        if call.status == "dialing":
+            self._set_status(call, "ringing")
+
+    def _settle(
+        self, call: CallRecord, code: int, reason: str | None, has_creds: bool, max_duration: float
+    ) -> None:
+        """A final response from the callee's side: answered, or the failure LiveKit reports."""
+        if 200 <= code < 300:
+            self._answer(call, max_duration)
+            return
+        if code in (401, 407):
+            text = AUTH_MAX_RETRY if has_creds else AUTH_MISSING_CREDS
+            err = errors.from_psrpc("failed_precondition", text)
+            self._fail(call, err, code, None, DisconnectReason.USER_REJECTED)
+            return
+        self._fail(
+            call, sipstatus.call_failed(code, reason), code, reason, _disconnect_reason(code)
         )
 
     async def _play_outbound(
@@ -227,22 +318,7 @@ class CallManager:
                 return
             if ring_s > 0:
                 await asyncio.sleep(ring_s)
-            code = outcome.sip_status_code
-            if 200 <= code < 300:
-                self._answer(call, max_duration)
-                return
-            if code in (401, 407):
-                text = AUTH_MAX_RETRY if has_creds else AUTH_MISSING_CREDS
-                err = errors.from_psrpc("failed_precondition", text)
-                self._fail(call, err, code, None, DisconnectReason.USER_REJECTED)
-                return
-            self._fail(
-                call,
-                sipstatus.call_failed(code, outcome.reason),
-                code,
-                outcome.reason,
-                _disconnect_reason(code),
-            )
+            self._settle(call, outcome.sip_status_code, outcome.reason, has_creds, max_duration)
         except asyncio.CancelledError:
             self._resolve(call.sip_call_id, errors.from_psrpc("canceled", "service shutting down"))
             raise
@@ -313,6 +389,8 @@ class CallManager:
         call = self._state.calls.get(call_id)
         if call is None or call.ended_at_ms is not None:
             return
+        if call.line is not None:
+            call.line.hang_up()
         if call.status in ("dialing", "ringing"):
             # Cancelled before an answer: the caller abandoned the call.
             self._fail(
@@ -345,6 +423,8 @@ class CallManager:
         ):
             return
         # Removed from the room by the API or a room deletion: the SIP bridge hangs up.
+        if call.line is not None:
+            call.line.hang_up()
         call.status = "hangup"
         call.ended_at_ms = _now_ms()
         if call.duration_timer is not None:
@@ -367,32 +447,83 @@ class CallManager:
 
     # --- inbound ----------------------------------------------------------------------------
 
+    def match_inbound_trunk(
+        self, from_number: str, to_number: str, source_address: str = "", from_host: str = ""
+    ) -> SIPInboundTrunkInfo | None:
+        """`GetSIPTrunkAuthentication`: the trunk a carrier INVITE comes through, if any."""
+        trunks = sip.lookup_candidates(
+            self._state.inbound_trunks, keys=[normalize_number(to_number)]
+        )
+        return sip.match_trunk(trunks, from_number, to_number, source_address, from_host)
+
     def receive(
         self,
         from_number: str,
         to_number: str,
         pin: str = "",
         script: Sequence[dict[str, Any]] = (),
+        *,
+        source_address: str | None = None,
+        auth_username: str | None = None,
+        auth_password: str | None = None,
     ) -> InboundResult:
-        """A carrier INVITE: match a trunk and a rule, create the room, join the caller."""
-        trunks = sip.lookup_candidates(
-            self._state.inbound_trunks, keys=[normalize_number(to_number)]
-        )
-        trunk = sip.match_trunk(trunks, from_number, to_number)
+        """A carrier INVITE: match a trunk and a rule, create the room, join the caller.
+
+        `source_address` is checked against the trunks' `allowed_addresses`, and credentials,
+        when given, against the matched trunk's; left out, the call is taken as having passed
+        those checks (the control API's INVITE that reached the SIP service)."""
+        trunk = self.match_inbound_trunk(from_number, to_number, source_address or "")
+        if (
+            trunk is not None
+            and trunk.auth_username
+            and trunk.auth_password
+            and (auth_username is not None or auth_password is not None)
+            and (auth_username != trunk.auth_username or auth_password != trunk.auth_password)
+        ):
+            raise InboundRejected(401, "Unauthorized")
+        return self.dispatch_inbound(trunk, from_number, to_number, pin, script)
+
+    def dispatch_inbound(
+        self,
+        trunk: SIPInboundTrunkInfo | None,
+        from_number: str,
+        to_number: str,
+        pin: str = "",
+        script: Sequence[dict[str, Any]] = (),
+        *,
+        sip_call_id: str = "",
+        answer: bool = True,
+    ) -> InboundResult:
+        """`EvaluateSIPDispatchRules` for a call past the trunk checks, then the room and the
+        caller; `answer=False` leaves the call ringing (the SIP edge answers it)."""
         rules = sip.lookup_candidates(
             self._state.dispatch_rules, keys=[trunk.sip_trunk_id] if trunk else None
         )
         rule = sip.match_dispatch_rule(trunk, rules, from_number, to_number, pin)
         if rule is None:
             if trunk is None:
-                raise InboundRejected(404, "Does not match any SIP Trunks")
-            raise InboundRejected(404, "Does not match Trunks or Dispatch Rules")
+                raise InboundRejected(404, "Does not match any SIP Trunks", drop=True)
+            raise InboundRejected(404, "Does not match Trunks or Dispatch Rules", drop=True)
         _, rule_pin = sip.rule_room_and_pin(rule)
         if rule_pin and not pin:
             raise InboundRejected(
                 400, "dispatch rule requires a PIN; the emulator cannot prompt for one"
             )
-        return self._admit(trunk, rule, from_number, to_number, script)
+        return self._admit(
+            trunk, rule, from_number, to_number, script, call_id=sip_call_id, answer=answer
+        )
+
+    def answer_inbound(self, call: CallRecord) -> None:
+        """The SIP edge accepted a ringing inbound call (200 OK sent)."""
+        if call.status != "ringing" or call.ended_at_ms is not None:
+            return
+        trunk = self._state.inbound_trunks.get(call.sip_trunk_id)
+        max_duration = (
+            _seconds(trunk.max_call_duration)
+            if trunk and trunk.HasField("max_call_duration")
+            else 0.0
+        )
+        self._answer(call, max_duration)
 
     def _admit(
         self,
@@ -401,8 +532,11 @@ class CallManager:
         from_number: str,
         to_number: str,
         script: Sequence[dict[str, Any]] = (),
+        *,
+        call_id: str = "",
+        answer: bool = True,
     ) -> InboundResult:
-        call_id = ids.new_id(ids.SIP_CALL)
+        call_id = call_id or ids.new_id(ids.SIP_CALL)
         trunk_id = trunk.sip_trunk_id if trunk else ""
         attributes: dict[str, str] = dict(rule.attributes)
         attributes[ATTR_CALL_ID] = call_id
@@ -454,12 +588,8 @@ class CallManager:
         )
         self._state.calls[call_id] = call
         # The bridge accepts the INVITE once the caller is in the room; media then flows.
-        max_duration = (
-            _seconds(trunk.max_call_duration)
-            if trunk and trunk.HasField("max_call_duration")
-            else 0.0
-        )
-        self._answer(call, max_duration)
+        if answer:
+            self.answer_inbound(call)
         log.info(
             "inbound call", extra={"sip_call_id": call_id, "room": room_name, "from": from_number}
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -90,6 +90,12 @@ class InboundCallIn(BaseModel):
     to_number: str = Field(min_length=1)
     pin: str = ""
     script: Script = []
+    # Checked as the SIP edge checks an INVITE: the source against the trunks'
+    # allowed_addresses, the credentials against the matched trunk's. Left out, the call is one
+    # that reached the SIP service past those checks.
+    source_address: IPvAnyAddress | None = None
+    auth_username: str | None = None
+    auth_password: str | None = None
 
 
 class SayIn(BaseModel):
@@ -178,7 +184,13 @@ async def post_inbound_call(request: Request) -> Response:
         return body
     try:
         result = _emu(request).calls.receive(
-            body.from_number, body.to_number, body.pin, _steps(body.script)
+            body.from_number,
+            body.to_number,
+            body.pin,
+            _steps(body.script),
+            source_address=str(body.source_address) if body.source_address else None,
+            auth_username=body.auth_username,
+            auth_password=body.auth_password,
         )
     except InboundRejected as exc:
         return _problem(exc.sip_status_code, exc.reason, sip_status_code=exc.sip_status_code)
@@ -279,6 +291,14 @@ async def post_faults(request: Request) -> Response:
     return JSONResponse(body.model_dump())
 
 
+async def get_sip(request: Request) -> Response:
+    """`GET /emulator/sip`: whether the SIP edge runs, its host and bound ports."""
+    edge = _emu(request).sip
+    if edge is None:
+        return JSONResponse({"enabled": False, "host": None, "ports": {}})
+    return JSONResponse({"enabled": True, "host": edge.config.sip_host, "ports": edge.ports})
+
+
 async def post_reset(request: Request) -> Response:
     """`POST /emulator/reset`: forget every resource, call, outcome and fault."""
     _emu(request).reset()
@@ -296,4 +316,5 @@ ROUTES = [
     Route("/emulator/calls/{sip_call_id}/hangup", post_hangup, methods=["POST"]),
     Route("/emulator/faults", post_faults, methods=["POST"]),
     Route("/emulator/reset", post_reset, methods=["POST"]),
+    Route("/emulator/sip", get_sip, methods=["GET"]),
 ]

@@ -56,6 +56,30 @@ def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[Emulat
         default=base.recordings_dir,
         help="where egress writes recordings (relative file outputs land here)",
     )
+    parser.add_argument(
+        "--no-sip", action="store_true", help="do not start the SIP edge (UDP/TCP/TLS listeners)"
+    )
+    parser.add_argument("--sip-host", default=base.sip_host, help="the SIP edge's address")
+    parser.add_argument(
+        "--sip-port", type=int, default=base.sip_port, help="SIP over UDP and TCP (0: a free port)"
+    )
+    parser.add_argument(
+        "--sip-tls-port", type=int, default=base.sip_tls_port, help="SIP over TLS (0: a free port)"
+    )
+    parser.add_argument("--sip-tls-cert", default=base.sip_tls_cert, help="PEM certificate")
+    parser.add_argument("--sip-tls-key", default=base.sip_tls_key, help="PEM private key")
+    parser.add_argument(
+        "--sip-dial-network",
+        action="append",
+        default=None,
+        help="repeatable CIDR: outbound trunks there are dialled for real (loopback always is)",
+    )
+    parser.add_argument(
+        "--sip-answer-delay-ms",
+        type=int,
+        default=round(base.sip_answer_delay_s * 1000),
+        help="how long inbound SIP calls ring before the 200 OK",
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     config = replace(
@@ -68,6 +92,16 @@ def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[Emulat
         departure_timeout_s=args.departure_timeout,
         recordings_dir=args.recordings_dir,
         default_callee_script=load_script(args.callee_script) if args.callee_script else (),
+        sip_enabled=base.sip_enabled and not args.no_sip,
+        sip_host=args.sip_host,
+        sip_port=args.sip_port,
+        sip_tls_port=args.sip_tls_port,
+        sip_tls_cert=args.sip_tls_cert,
+        sip_tls_key=args.sip_tls_key,
+        sip_dial_networks=(
+            tuple(args.sip_dial_network) if args.sip_dial_network else base.sip_dial_networks
+        ),
+        sip_answer_delay_s=args.sip_answer_delay_ms / 1000,
     )
     return config, args.log_level
 

@@ -9,6 +9,7 @@ from livekit_emulator.calls import CallManager
 from livekit_emulator.config import EmulatorConfig
 from livekit_emulator.rooms import RoomManager
 from livekit_emulator.rtc import MediaHub
+from livekit_emulator.sipedge import SipEdge
 from livekit_emulator.state import EmulatorState
 from livekit_emulator.twirp import Method
 from livekit_emulator.webhooks import WebhookSender
@@ -34,12 +35,22 @@ class Emulator:
         self.rooms.dispatch_hooks.append(self.workers.on_dispatch)
         self.rooms.room_closed_hooks.append(self.workers.on_room_closed)
         self.media = MediaHub(self)
+        # The SIP edge: carriers' INVITEs over UDP/TCP/TLS, and real outbound INVITEs.
+        self.sip: SipEdge | None = None
+        if config.sip_enabled:
+            self.sip = SipEdge(config, self.state, self.calls)
+            self.calls.sip_edge = self.sip
         self.services: dict[str, dict[str, Method]] = {
             "SIP": {**sip.METHODS, **calls.METHODS},
             "AgentDispatchService": agents.METHODS,
             "RoomService": rooms.METHODS,
             "Egress": egress.METHODS,
         }
+
+    async def start(self) -> None:
+        """Open the listeners that are not HTTP (the SIP edge's)."""
+        if self.sip is not None:
+            await self.sip.start()
 
     def reset(self) -> None:
         """Forget everything (resources, calls, outcomes, faults, jobs) without sending webhooks.
@@ -52,6 +63,8 @@ class Emulator:
         self.rooms.shutdown()
         self.workers.shutdown()
         self.media.reset()
+        if self.sip is not None:
+            self.sip.reset()
         fresh = EmulatorState()
         for name in fresh.__dataclass_fields__:
             if name != "workers":
@@ -60,6 +73,8 @@ class Emulator:
     async def aclose(self) -> None:
         """Disconnect participants, stop calls and timers, deliver what webhooks are queued."""
         await self.media.aclose()
+        if self.sip is not None:
+            await self.sip.close()
         self.calls.shutdown()
         self.rooms.shutdown()
         self.workers.shutdown()

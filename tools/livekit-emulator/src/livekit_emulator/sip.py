@@ -7,6 +7,7 @@ plain Go errors surface as code `unknown`; psrpc errors get the `twirp error unk
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -736,10 +737,43 @@ async def delete_dispatch_rule(
 # --- inbound matching --------------------------------------------------------------------------
 
 
+def _valid_mask(mask: str) -> bool:
+    """`isValidMask`: an IP, a CIDR or a host name (no spaces, lists, schemes...)."""
+    return not any(c in mask for c in "()+*;, \t\n\r") and "://" not in mask
+
+
+def _mask_matches(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, mask: str) -> bool:
+    """`matchAddrMask`: an address equal to the mask, or inside the mask's prefix."""
+    try:
+        if "/" not in mask:
+            return ip == ipaddress.ip_address(mask)
+        return ip in ipaddress.ip_network(mask, strict=False)
+    except ValueError:
+        return False
+
+
+def address_allowed(source: str, host: str, masks: Sequence[str]) -> bool:
+    """`matchAddrMasks`: the packet's source address (or the From host, for a host name) is in
+    `allowed_addresses`; an unknown source or no (valid) mask allows everything."""
+    try:
+        ip = ipaddress.ip_address(source)
+    except ValueError:
+        return True
+    valid = [m for m in masks if _valid_mask(m)]
+    if not valid:
+        return True
+    return any(m == host or _mask_matches(ip, m) for m in valid)
+
+
 def match_trunk(
-    trunks: Iterable[SIPInboundTrunkInfo], calling: str, called: str
+    trunks: Iterable[SIPInboundTrunkInfo],
+    calling: str,
+    called: str,
+    source_address: str = "",
+    from_host: str = "",
 ) -> SIPInboundTrunkInfo | None:
-    """`MatchTrunkDetailed`: a trunk naming the called number beats a trunk without numbers."""
+    """`MatchTrunkDetailed`: a trunk naming the called number beats a trunk without numbers;
+    trunks whose `allowed_numbers` or `allowed_addresses` exclude the call are not considered."""
     candidates = filter_inbound(trunks, numbers=[called])
     called_norm = normalize_number(called)
     calling_norm = normalize_number(calling)
@@ -749,6 +783,8 @@ def match_trunk(
         if t.allowed_numbers and not any(
             calling == a or calling_norm == normalize_number(a) for a in t.allowed_numbers
         ):
+            continue
+        if not address_allowed(source_address, from_host, t.allowed_addresses):
             continue
         if not t.numbers:
             defaults.append(t)

@@ -104,6 +104,10 @@ class CallRecord:
     script: list[dict[str, Any]] = field(default_factory=list)
     answered_by: Literal["human", "machine"] = "human"
     person: Any = field(default=None, repr=False)
+    # A call placed or received over the SIP edge: its dialog (`hang_up()` sends the BYE) and
+    # what went over the wire (`invites` sent with their responses, `transport`, `rtp`).
+    line: Any = field(default=None, repr=False)
+    sip: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON view for the control API."""
@@ -126,6 +130,7 @@ class CallRecord:
             "ended_at_ms": self.ended_at_ms,
             "request": self.request,
             "transferred_to": self.transferred_to,
+            "sip": self.sip,
             "person": self.person.view() if self.person is not None else None,
         }
 

@@ -91,10 +91,20 @@ class EmulatorControl:
         *,
         pin: str = "",
         script: Sequence[dict[str, Any]] = (),
+        source_address: str | None = None,
+        auth_username: str | None = None,
+        auth_password: str | None = None,
     ) -> InboundCallOut:
-        """A carrier INVITE; raises `ControlError` (404) when no trunk or rule matches. The
-        caller follows `script` (see the README's control API)."""
+        """A carrier INVITE; raises `ControlError` (404) when no trunk or rule matches, 401 for
+        wrong credentials. The caller follows `script` (see the README's control API)."""
         body: dict[str, Any] = {"from_number": from_number, "to_number": to_number}
+        for name, value in (
+            ("source_address", source_address),
+            ("auth_username", auth_username),
+            ("auth_password", auth_password),
+        ):
+            if value is not None:
+                body[name] = value
         if pin:
             body["pin"] = pin
         if script:
@@ -141,6 +151,13 @@ class EmulatorControl:
             {"unavailable": unavailable, "latency_ms": latency_ms, "refuse_joins": refuse_joins},
         )
 
+    async def sip(self) -> dict[str, Any]:
+        """`GET /emulator/sip`: `enabled`, `host` and the bound `ports` (`udp`, `tcp`, `tls`)."""
+        response = await self._client.get("/emulator/sip")
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
     async def reset(self) -> None:
         """Forget every resource, call, outcome and fault."""
         await self._post("/emulator/reset")
@@ -179,6 +196,8 @@ def test_config(
         departure_timeout_s=departure_timeout_s,
         default_ringing_timeout_s=default_ringing_timeout_s,
         webhook_retry_base_s=0.05,
+        sip_port=0,
+        sip_tls_port=0,
     )
 
 
