@@ -308,6 +308,7 @@ async def main() -> None:
                 LK_KEY,
                 "--api-secret",
                 LK_SECRET,
+                "--no-sip",
             ],
             env,
             lk_port,

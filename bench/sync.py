@@ -276,7 +276,14 @@ async def main() -> None:
         }
         bin_dir = Path(sys.executable).parent
         emulator = start(
-            [str(bin_dir / "livekit-emulator"), "--host", "127.0.0.1", "--port", str(lk_port)],
+            [
+                str(bin_dir / "livekit-emulator"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(lk_port),
+                "--no-sip",
+            ],
             {**env, "LIVEKIT_EMULATOR_PORT": str(lk_port)},
             lk_port,
         )

@@ -106,6 +106,7 @@ async def emulator_process(recordings: str) -> AsyncIterator[tuple[RunningEmulat
             recordings,
             "--log-level",
             "WARNING",
+            "--no-sip",
         ],
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,

@@ -40,6 +40,7 @@ async def emulator_process() -> AsyncIterator[tuple[str, asyncio.subprocess.Proc
         str(Path(sys.executable).parent / "livekit-emulator"),
         *("--host", "127.0.0.1", "--port", str(port), "--log-level", "INFO"),
         *("--api-key", API_KEY, "--api-secret", API_SECRET),
+        "--no-sip",  # its SIP edge would take 5060/5061; these tests are about logs
         stderr=asyncio.subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
