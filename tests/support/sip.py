@@ -1,4 +1,5 @@
-"""A SIP carrier for tests: SIPp (Debian `sip-tester`) running a UAS scenario; a test PKI with a
+"""A SIP carrier for tests: SIPp (Debian `sip-tester`) running a UAS scenario, or placing calls
+from a chosen loopback address as a carrier's INVITEs reach LiveKit; a test PKI with a
 small TLS SIP server (SIPp's Debian build has no TLS) that answers OPTIONS with 200; a DNS server
 on loopback serving a zone (SRV, NAPTR, A) to the probe's resolvers."""
 
@@ -131,6 +132,64 @@ async def sipp_carrier(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@dataclass
+class Caller:
+    """A finished SIPp call: its exit code (0: the scenario went as written) and its messages."""
+
+    returncode: int
+    trace: str
+
+
+async def sipp_call(
+    workdir: Path,
+    scenario_file: Path,
+    target: str,
+    *,
+    called: str,
+    caller: str,
+    source_ip: str = "127.0.0.1",
+    credentials: tuple[str, str] | None = None,
+    timeout_s: float = 20.0,
+) -> Caller:
+    """SIPp as the carrier placing one call over UDP from `source_ip` (any 127/8 address is
+    loopback on Linux) to `target` (host:port) with a scenario of the emulator's
+    (`[service]` is the called number, `-key caller` the caller's), answering a digest
+    challenge with `credentials`; returns when the scenario has ended."""
+    binary = shutil.which(SIPP)
+    assert binary, SIPP_MISSING
+    messages = workdir / f"{scenario_file.stem}.{source_ip}.msg.log"
+    auth = ("-au", credentials[0], "-ap", credentials[1]) if credentials else ()
+    process = await asyncio.create_subprocess_exec(
+        binary, target,
+        "-sf", str(scenario_file),
+        "-m", "1",
+        "-t", "u1",
+        "-i", source_ip,
+        "-p", str(_free_port(socket.SOCK_DGRAM)),
+        "-mp", str(_free_udp_pair()),
+        "-s", called,
+        "-key", "caller", caller,
+        *auth,
+        "-nostdin",
+        "-timeout", f"{int(timeout_s)}s",
+        "-recv_timeout", "8000",
+        "-trace_msg", "-message_file", str(messages),
+        cwd=workdir,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(timeout_s + 5):
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    trace = messages.read_text(errors="replace") if messages.exists() else ""
+    return Caller(returncode, trace)
 
 
 def _error_logs(workdir: Path) -> str:
