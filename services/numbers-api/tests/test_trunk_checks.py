@@ -4,6 +4,7 @@ allowed in these settings, as a lab would)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -95,10 +96,14 @@ async def test_due_numbers_are_rechecked_then_not_again_until_the_interval_passe
     port = closed_port()
     number = await api.number(termination_uri=f"127.0.0.1:{port}", sip_transport="tcp")
     await api.number("+12025550199")  # no termination URI: nothing to check
-    # A pass claims the due numbers (SKIP LOCKED: a replica's concurrent pass skips them) and
-    # sets the next check an interval away, so the next pass finds nothing due.
-    first = await handlers.recheck_due(ctx.store, ctx.box, settings)
-    second = await handlers.recheck_due(ctx.store, ctx.box, settings)
+    # A new number is first due an interval after its creation: nothing yet.
+    assert await handlers.recheck_due(ctx.store, ctx.box, settings) == 0
+    # With the interval passed, a pass claims the due numbers (SKIP LOCKED: a replica's
+    # concurrent pass skips them) and sets the next check an interval away.
+    due = settings.model_copy(update={"trunk_check_interval_s": 0.5})
+    await asyncio.sleep(0.6)
+    first = await handlers.recheck_due(ctx.store, ctx.box, due)
+    second = await handlers.recheck_due(ctx.store, ctx.box, due)
     assert (first, second) == (1, 0)  # checked, and not due again for the interval
     shown = (await api.request("GET", f"/phone-numbers/{number['id']}")).json()
     assert shown["last_check"]["verdict"] == "failing"

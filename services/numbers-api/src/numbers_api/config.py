@@ -57,7 +57,7 @@ class Settings(ServiceSettings, DatabaseSettings, JwtAuthSettings, InternalToken
         default=6 * 3600.0,
         ge=0,
         description="Numbers with a termination URI are re-checked this long after their last "
-        "check (0: only on request).",
+        "check, or after their creation when never checked (0: only on request).",
     )
     trunk_check_batch: int = Field(
         default=5, ge=1, le=100, description="Numbers one periodic pass checks at most."

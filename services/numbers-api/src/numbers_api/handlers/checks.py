@@ -65,7 +65,7 @@ async def check_number(
 async def recheck_due(store: Store, box: SecretBox, settings: Settings) -> int:
     """Check the numbers whose periodic re-check is due (a batch); how many were checked."""
     async with store.transaction() as tx:
-        due = await tx.claim_due_checks(settings.trunk_check_batch)
+        due = await tx.claim_due_checks(settings.trunk_check_batch, settings.trunk_check_interval_s)
     checked = 0
     for number_id in due:
         async with store.reader() as tx:

@@ -28,23 +28,25 @@ class CheckQueries:
         )
         return row
 
-    async def claim_due_checks(self, limit: int) -> list[str]:
-        """Up to `limit` ids of numbers with a termination URI whose re-check is due (never
-        checked first, then the longest due), each claimed for `CLAIM_S`."""
+    async def claim_due_checks(self, limit: int, interval_s: float) -> list[str]:
+        """Up to `limit` ids of numbers with a termination URI whose re-check is due (an
+        interval after their last check, or after their creation when never checked), the
+        longest due first, each claimed for `CLAIM_S`."""
         rows = await self.conn.fetch(
             """
             UPDATE phone_numbers SET check_due_at = now() + make_interval(secs => $2)
             WHERE id IN (
                 SELECT id FROM phone_numbers
                 WHERE termination_uri IS NOT NULL
-                  AND (check_due_at IS NULL OR check_due_at <= now())
-                ORDER BY check_due_at NULLS FIRST, id
+                  AND coalesce(check_due_at, created_at + make_interval(secs => $3)) <= now()
+                ORDER BY coalesce(check_due_at, created_at + make_interval(secs => $3)), id
                 LIMIT $1
                 FOR UPDATE SKIP LOCKED)
             RETURNING id
             """,
             limit,
             float(CLAIM_S),
+            interval_s,
         )
         return [row["id"] for row in rows]
 

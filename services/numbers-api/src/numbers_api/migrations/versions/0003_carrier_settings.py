@@ -44,7 +44,7 @@ def upgrade() -> None:
     op.execute("UPDATE phone_numbers SET inbound_allow_any_source = true WHERE carrier = 'custom'")
     # The periodic re-check takes the numbers whose check is due, oldest first.
     op.execute(
-        "CREATE INDEX phone_numbers_check_due ON phone_numbers (check_due_at) "
+        "CREATE INDEX phone_numbers_check_due ON phone_numbers (check_due_at, created_at) "
         "WHERE termination_uri IS NOT NULL"
     )
 
