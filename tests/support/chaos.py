@@ -23,7 +23,7 @@ import nats
 from livekit import api as lkapi
 from nats.js.errors import NotFoundError
 
-from talkifai_common import devinfra
+from talkifai_common import carriers, devinfra
 from talkifai_common.events import STREAM_NAME
 from tests.support.numbers_api import Api
 
@@ -262,6 +262,15 @@ def account(
     )
 
 
+def inbound_sources(number: dict[str, Any]) -> list[str]:
+    """The addresses a number's inbound trunk should accept calls from (none: any)."""
+    if number["inbound_allow_any_source"]:
+        return []
+    if number["inbound_allowed_addresses"] is not None:
+        return list(number["inbound_allowed_addresses"])
+    return list(carriers.profile(number["carrier"]).signalling_addresses)
+
+
 async def livekit_drift(livekit: lkapi.LiveKitAPI, numbers: dict[str, dict[str, Any]]) -> list[str]:
     """How LiveKit differs from the desired state of `numbers`: missing, duplicate, stale, orphan."""
     inbound = (await livekit.sip.list_inbound_trunk(lkapi.ListSIPInboundTrunkRequest())).items
@@ -284,6 +293,8 @@ async def livekit_drift(livekit: lkapi.LiveKitAPI, numbers: dict[str, dict[str, 
             continue
         if list(mine["inbound"][0].numbers) != [n["phone_number"]]:
             drift.append(f"{number_id} inbound trunk numbers {list(mine['inbound'][0].numbers)}")
+        if list(mine["inbound"][0].allowed_addresses) != inbound_sources(n):
+            drift.append(f"{number_id} inbound trunk takes calls from other addresses")
         if want_out:
             trunk = mine["outbound"][0]
             if json.loads(trunk.metadata).get("version") != n["version"]:
