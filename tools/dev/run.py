@@ -87,6 +87,11 @@ def banner(env: dict[str, str]) -> str:
         f"  agent-runtime      {local}:{env['AGENT_RUNTIME_PORT']}  (health at /healthz, /readyz)",
         f"  LiveKit            {env['LIVEKIT_URL']}"
         + ("  (emulator; control API at /emulator/state)" if emulated else ""),
+        *(
+            ["  SIP (emulator)     udp/tcp 127.0.0.1:5060, tls 127.0.0.1:5061 (a dev certificate)"]
+            if emulated
+            else []
+        ),
         f"  NATS               {env['NATS_URL']}",
         "  PostgreSQL         "
         + ("DATABASE_URL" if "DATABASE_URL" in os.environ else "embedded, .run/postgres"),
