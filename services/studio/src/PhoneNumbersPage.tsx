@@ -8,6 +8,7 @@ import { PhoneNumberDialog } from "./components/PhoneNumberDialog";
 import { PhoneNumberList, PhoneNumberRail } from "./components/PhoneNumberList";
 import { useAgents } from "./hooks/useAgents";
 import { useApiErrors } from "./hooks/useApiErrors";
+import { useCarriers } from "./hooks/useCarriers";
 import { useDrawer } from "./hooks/useDrawer";
 import { useKeyboardShortcuts } from "./hooks/useKeyboardShortcuts";
 import { useLiveEvents, useTabUpdates, type ChangeHandlers } from "./hooks/useLiveUpdates";
@@ -17,9 +18,10 @@ import { usePhoneNumberActions } from "./hooks/usePhoneNumberActions";
 import { usePhoneNumbers } from "./hooks/usePhoneNumbers";
 import { useSelection } from "./hooks/useSelection";
 import type { Api } from "./lib/api";
+import { findCarrier } from "./lib/carriers";
 import { useLayout } from "./lib/hooks";
 import type { Session } from "./lib/session";
-import type { PhoneNumber } from "./lib/types";
+import type { PhoneNumber, PhoneNumberCheck } from "./lib/types";
 
 interface Props {
   session: Session;
@@ -42,9 +44,10 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
   const { selectedId, select } = useSelection(closeDrawer);
   const { dialog, closeDialog, openAdd, openEdit, openDelete, openCall } = usePageDialog(closeDrawer);
   const { agents, setAgents, loadAgents } = useAgents(api, errors.apiError);
+  const carriers = useCarriers(api, errors.apiError);
   const store = usePhoneNumbers(api, errors.apiError, maxLoaded, setAgents);
   const { numbers, complete, loading, refresh, applyList, applySyncResult, patchAgentRefs } = store;
-  const { search, setSearch, visible, upsertResult, removeResult } = useNumberSearch(api, errors.apiError, numbers, complete, maxLoaded);
+  const { search, setSearch, visible, upsertResult, removeResult, checkResult } = useNumberSearch(api, errors.apiError, numbers, complete, maxLoaded);
 
   // A change reaches both the loaded numbers and the server's search results.
   const { upsert: upsertNumber, remove: removeNumber } = store;
@@ -56,18 +59,27 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
     },
     [removeNumber, removeResult],
   );
-  const handlers: ChangeHandlers = { upsert, remove, applyList, applySyncResult, patchAgentRefs, loadAgents };
+  const { applyCheck: applyStoredCheck } = store;
+  const applyCheck = useCallback(
+    (id: string, check: PhoneNumberCheck) => {
+      applyStoredCheck(id, check);
+      checkResult(id, check);
+    },
+    [applyStoredCheck, checkResult],
+  );
+  const handlers: ChangeHandlers = { upsert, remove, applyList, applySyncResult, applyCheck, patchAgentRefs, loadAgents };
   useTabUpdates(api, session.orgId, maxLoaded, handlers);
   const liveState = useLiveEvents(api, session.token, live, handlers);
 
   const selected = useMemo(() => numbers.find((n) => n.id === selectedId) ?? null, [numbers, selectedId]);
   useKeyboardShortcuts({ layout, dialogOpen: dialog !== null, drawerOpen, canManage, selected, searchRef, openDrawerToSearch, openAdd, openDelete });
-  const { submitNumber, deleteNumber, saveDetails } = usePhoneNumberActions({
+  const { submitNumber, deleteNumber, saveDetails, checkNumber } = usePhoneNumberActions({
     api,
     orgId: session.orgId,
     errors,
     upsert,
     remove,
+    applyCheck,
     refresh,
     visible,
     selectedId,
@@ -112,8 +124,11 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
               key={selected.id}
               number={selected}
               agents={agents}
+              profile={findCarrier(carriers, selected.carrier)}
               canManage={canManage}
               onSave={(changes) => saveDetails(selected, changes)}
+              onCheck={() => checkNumber(selected)}
+              onEditInbound={() => openEdit(selected, "inbound")}
               onMakeCall={() => openCall(selected)}
               onEdit={() => openEdit(selected)}
               onDelete={() => openDelete(selected)}
@@ -128,8 +143,16 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
         </main>
       </div>
       {drawerOpen && layout !== "desktop" && <Drawer onClose={closeDrawer}>{list}</Drawer>}
-      {dialog?.kind === "add" && <PhoneNumberDialog onClose={closeDialog} onSubmit={(body) => submitNumber(body, null)} />}
-      {dialog?.kind === "edit" && <PhoneNumberDialog number={dialog.number} onClose={closeDialog} onSubmit={(body) => submitNumber(body, dialog.number)} />}
+      {dialog?.kind === "add" && <PhoneNumberDialog carriers={carriers} onClose={closeDialog} onSubmit={(body) => submitNumber(body, null)} />}
+      {dialog?.kind === "edit" && (
+        <PhoneNumberDialog
+          number={dialog.number}
+          carriers={carriers}
+          focus={dialog.focus}
+          onClose={closeDialog}
+          onSubmit={(body) => submitNumber(body, dialog.number)}
+        />
+      )}
       {dialog?.kind === "delete" && <DeleteDialog number={dialog.number} onClose={closeDialog} onConfirm={() => deleteNumber(dialog.number)} />}
       {dialog?.kind === "call" && <MakeCallDialog number={dialog.number} api={api} onClose={closeDialog} />}
     </div>

@@ -29,7 +29,9 @@ async def agent(stack: Stack, name: str, architecture: str = "pipeline") -> dict
 
 
 async def phone(stack: Stack, number: str, **kw: Any) -> dict[str, Any]:
-    """Create a phone number through the API."""
+    """Create a phone number through the API; on Twilio unless told, whose published signalling
+    ranges let an inbound agent be assigned (numbers-api refuses one on an open number)."""
+    kw.setdefault("carrier", "twilio")
     result: dict[str, Any] = await stack.call(
         "POST", "/phone-numbers", json={"phone_number": number, **kw}
     )
@@ -48,6 +50,16 @@ async def assign(stack: Stack, number: str, inbound: str | None, outbound: str |
 def row(page: Any, number: str) -> Any:
     """A number's row in the list."""
     return page.locator(f'[data-testid="phone-number-row"][data-number="{number}"]')
+
+
+async def assert_no_horizontal_overflow(page: Any) -> None:
+    """Nothing wider than its box: the page, the main column and any open dialog."""
+    widest: list[str] = await page.evaluate(
+        """() => [document.documentElement, ...document.querySelectorAll('.main, .dialog, .card')]
+            .filter((el) => el.scrollWidth > el.clientWidth + 1)
+            .map((el) => `${el.className || el.tagName}: ${el.scrollWidth} > ${el.clientWidth}`)"""
+    )
+    assert widest == []
 
 
 async def test_owner_adds_a_number_after_fixing_invalid_input(
@@ -177,6 +189,57 @@ async def test_owner_assigns_agents_and_call_settings(stack: Stack, new_page: Ne
     await expect(call.get_by_test_id("call-outcome")).to_contain_text("Call service unavailable")
     await page.keyboard.press("Escape")
     await expect(call).to_be_hidden()
+
+
+async def test_carrier_inbound_security_and_the_trunk_check(
+    stack: Stack, new_page: NewPage, artifacts: Path
+) -> None:
+    await agent(stack, "Support Agent")
+    # A custom carrier (nothing to recognise in the host) publishes no ranges: the inbound side is open.
+    await phone(stack, "+12025550221", termination_uri="127.0.0.1:9", carrier="custom")
+    page = await new_page()
+    await page.goto(stack.page_url(stack.token()))
+    await page.get_by_role("button", name="Add Phone Number").first.click()
+    dialog = page.get_by_role("dialog", name="Add Phone Number")
+    await dialog.get_by_label("Phone Number").fill("+12025550220")
+    await dialog.get_by_label("Termination URI").fill("acme.pstn.twilio.com")
+    await dialog.get_by_label("Carrier").select_option(label="Twilio Elastic SIP Trunking")
+    await dialog.get_by_text("How to set up Twilio Elastic SIP Trunking").click()
+    await expect(dialog.get_by_test_id("carrier-setup").get_by_role("link").first).to_be_visible()
+    await dialog.get_by_text("Advanced SIP").click()
+    await expect(dialog.get_by_label("Transport")).to_have_value("tls")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog).to_be_hidden()
+    card = page.get_by_test_id("carrier-card")
+    await expect(card.get_by_test_id("carrier-name")).to_have_text("Twilio Elastic SIP Trunking")
+    await expect(card.get_by_test_id("inbound-summary")).to_contain_text("the carrier's 15 ranges")
+
+    await row(page, "+12025550221").locator(".row-main").click()
+    details = page.get_by_test_id("details")
+    await details.get_by_label("Inbound Call Agent").select_option(label="Support Agent (pipeline)")
+    await details.get_by_role("button", name="Save Agent Assignments").click()
+    refusal = details.get_by_test_id("inbound-refusal")
+    await expect(refusal).to_be_visible()
+    await expect(
+        details.get_by_text(re.compile("^An inbound agent answers only calls from the carrier"))
+    ).to_be_visible()
+    await expect(
+        refusal.get_by_role("button", name="Open inbound security settings")
+    ).to_be_visible()
+
+    # The trunk doctor: nothing listens on 127.0.0.1:9, so the report fails and says what to fix.
+    panel = page.get_by_test_id("trunk-check")
+    await panel.get_by_role("button", name="Check now").click()
+    report = panel.get_by_test_id("check-report")
+    await expect(report).to_be_visible(timeout=20_000)
+    await expect(report.locator(".badge-verdict")).to_have_text(
+        re.compile("Healthy|Degraded|Failing")
+    )
+    await expect(row(page, "+12025550221").get_by_test_id("verdict-dot")).to_be_visible()
+    await page.locator(".cards").last.screenshot(
+        path=artifacts / "desktop-1280-trunk-check.png", style=".toasts { display: none; }"
+    )
+    await assert_no_horizontal_overflow(page)
 
 
 async def test_search_filters_by_number_and_agent_names(stack: Stack, new_page: NewPage) -> None:
@@ -310,6 +373,7 @@ async def test_the_three_breakpoints(stack: Stack, new_page: NewPage, artifacts:
     await desktop.screenshot(
         path=artifacts / "desktop-1280.png", full_page=True, animations="disabled"
     )
+    await assert_no_horizontal_overflow(desktop)
     await desktop.get_by_role("button", name="Add Phone Number").first.click()
     await desktop.screenshot(path=artifacts / "desktop-1280-add-dialog.png", animations="disabled")
 
@@ -324,6 +388,7 @@ async def test_the_three_breakpoints(stack: Stack, new_page: NewPage, artifacts:
     await tablet.screenshot(
         path=artifacts / "tablet-900.png", full_page=True, animations="disabled"
     )
+    await assert_no_horizontal_overflow(tablet)
 
     mobile = await new_page(width=390, height=844)
     await mobile.goto(stack.page_url(token))
@@ -338,4 +403,13 @@ async def test_the_three_breakpoints(stack: Stack, new_page: NewPage, artifacts:
     await mobile.screenshot(
         path=artifacts / "mobile-390.png", full_page=True, animations="disabled"
     )
+    await assert_no_horizontal_overflow(mobile)
+    # The dialog's new sections, opened, fit the phone too.
+    await mobile.get_by_role("button", name="Edit +12025550100").click()
+    dialog = mobile.get_by_role("dialog", name="Edit Phone Number")
+    await dialog.get_by_text("How to set up Twilio Elastic SIP Trunking").click()
+    await dialog.get_by_text("Advanced SIP").click()
+    await dialog.get_by_role("button", name="Add header").click()
+    await mobile.screenshot(path=artifacts / "mobile-390-edit-dialog.png", animations="disabled")
+    await assert_no_horizontal_overflow(mobile)
     await mobile.keyboard.press("Escape")

@@ -1,9 +1,12 @@
 import { Loader2, Pencil, Phone, PhoneCall, PhoneIncoming, PhoneOutgoing, Save, Settings2, Trash2 } from "lucide-react";
 import { useEffect, useId, useMemo, useState, type FormEvent, type KeyboardEvent } from "react";
 import { inactiveReason } from "../lib/status";
-import { agentLabel, RECORDING_LABELS, type Agent, type AgentRef, type PhoneNumber, type RecordingMode } from "../lib/types";
+import { RECORDING_LABELS, type Agent, type CarrierProfile, type PhoneNumber, type PhoneNumberCheck, type RecordingMode } from "../lib/types";
 import { validateWebhookUrl } from "../lib/validation";
+import { AgentSelect } from "./AgentSelect";
+import { CarrierCard, InboundRefusal } from "./CarrierCard";
 import { StatusBadge, SyncBadge } from "./StatusBadge";
+import { TrunkCheckPanel } from "./TrunkCheckPanel";
 
 export interface DetailsChanges {
   inboundAgentId: string | null;
@@ -14,14 +17,20 @@ export interface DetailsChanges {
   settingsChanged: boolean;
 }
 
-/** Field errors by name ("inbound_agent_id", "outbound_agent_id", "webhook_url", "recording_mode", "form"). */
+/** Field errors by name ("inbound_agent_id", "outbound_agent_id", "webhook_url", "recording_mode", "form";
+ * "inbound_allowed_addresses" when an inbound agent was refused because the number's inbound side is open). */
 export type DetailsErrors = Partial<Record<string, string>>;
 
 interface Props {
   number: PhoneNumber;
   agents: Agent[];
+  /** The number's carrier profile (null until the profiles are loaded). */
+  profile: CarrierProfile | null;
   canManage: boolean;
   onSave: (changes: DetailsChanges) => Promise<DetailsErrors | null>;
+  onCheck: () => Promise<PhoneNumberCheck | null>;
+  /** Open the edit dialog on its inbound security section. */
+  onEditInbound: () => void;
   onMakeCall: () => void;
   onEdit: () => void;
   onDelete: () => void;
@@ -46,52 +55,8 @@ function initial(number: PhoneNumber): FormState {
   };
 }
 
-function AgentSelect(props: {
-  label: string;
-  value: string;
-  agents: Agent[];
-  current: AgentRef | null;
-  disabled: boolean;
-  error?: string;
-  onChange: (value: string) => void;
-}) {
-  const id = useId();
-  const { label, value, agents, current, disabled, error, onChange } = props;
-  const known = agents.some((a) => a.id === value);
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select
-        id={id}
-        value={value}
-        disabled={disabled}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={`${id}-current${error ? ` ${id}-error` : ""}`}
-        className={error ? "invalid" : undefined}
-        onChange={(e) => onChange(e.target.value)}
-      >
-        <option value="">Not assigned</option>
-        {!known && value && current && <option value={value}>{agentLabel(current)}</option>}
-        {agents.map((agent) => (
-          <option key={agent.id} value={agent.id}>
-            {agentLabel(agent)}
-          </option>
-        ))}
-      </select>
-      {error && (
-        <p id={`${id}-error`} className="field-error" role="alert">
-          {error}
-        </p>
-      )}
-      <p id={`${id}-current`} className="helper current">
-        Current: <strong>{agentLabel(current)}</strong>
-      </p>
-    </div>
-  );
-}
-
 /** The seed's right column when a number is selected: top bar, three cards and the save button. */
-export function PhoneNumberDetails({ number, agents, canManage, onSave, onMakeCall, onEdit, onDelete }: Props) {
+export function PhoneNumberDetails({ number, agents, profile, canManage, onSave, onCheck, onEditInbound, onMakeCall, onEdit, onDelete }: Props) {
   const [form, setForm] = useState<FormState>(() => initial(number));
   const [errors, setErrors] = useState<DetailsErrors>({});
   const [saving, setSaving] = useState(false);
@@ -162,6 +127,7 @@ export function PhoneNumberDetails({ number, agents, canManage, onSave, onMakeCa
     setErrors((e) => {
       const field = key === "inbound" ? "inbound_agent_id" : key === "outbound" ? "outbound_agent_id" : key === "webhook" ? "webhook_url" : "recording_mode";
       const { [field]: _removed, form: _form, ...rest } = e;
+      if (key === "inbound") delete rest.inbound_allowed_addresses;
       return rest;
     });
   };
@@ -219,6 +185,7 @@ export function PhoneNumberDetails({ number, agents, canManage, onSave, onMakeCa
             error={errors.inbound_agent_id}
             onChange={(v) => set("inbound", v)}
           />
+          {errors.inbound_allowed_addresses && <InboundRefusal canManage={canManage} onEditInbound={onEditInbound} />}
         </section>
         <section className="card" aria-labelledby={`${webhookId}-out`}>
           <h3 id={`${webhookId}-out`}>
@@ -289,6 +256,11 @@ export function PhoneNumberDetails({ number, agents, canManage, onSave, onMakeCa
           </div>
         )}
       </form>
+
+      <div className="cards">
+        <CarrierCard number={number} profile={profile} canManage={canManage} onEditInbound={onEditInbound} />
+        <TrunkCheckPanel number={number} canManage={canManage} onCheck={onCheck} />
+      </div>
     </div>
   );
 }

@@ -1,7 +1,7 @@
-import { Pencil, Phone, PhoneIncoming, PhoneOutgoing, Plus, Search, Trash2 } from "lucide-react";
+import { AlertTriangle, Pencil, Phone, PhoneIncoming, PhoneOutgoing, Plus, Search, Trash2 } from "lucide-react";
 import { memo, useEffect, useLayoutEffect, useRef, useState, type Ref } from "react";
 import { agentLabel, type PhoneNumber } from "../lib/types";
-import { StatusBadge } from "./StatusBadge";
+import { StatusBadge, VerdictDot } from "./StatusBadge";
 
 /** Rows have one fixed height (CSS `.row`), plus the 4 px gap: long lists render only what is in view. */
 export const ROW_HEIGHT = 80;
@@ -38,6 +38,18 @@ export const PhoneNumberRow = memo(function PhoneNumberRow({ number, selected, c
             {number.phone_number}
           </span>
           <StatusBadge status={number.status} />
+          {number.last_check && <VerdictDot check={number.last_check} />}
+          {number.inbound_allow_any_source && (
+            <AlertTriangle
+              size={14}
+              className="any-source-marker"
+              role="img"
+              aria-label="Accepts calls from any address"
+              data-testid="any-source-marker"
+            >
+              <title>Accepts calls from any address</title>
+            </AlertTriangle>
+          )}
         </span>
         <span className="row-agent">
           <PhoneIncoming size={12} aria-hidden /> Inbound: {agentLabel(number.inbound_agent)}

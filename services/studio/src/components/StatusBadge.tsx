@@ -1,5 +1,5 @@
 import { AlertTriangle, CheckCircle2, Loader2 } from "lucide-react";
-import type { PhoneNumber } from "../lib/types";
+import type { CheckVerdict, PhoneNumber, PhoneNumberCheck } from "../lib/types";
 
 export function StatusBadge({ status }: { status: PhoneNumber["status"] }) {
   return <span className={`badge badge-${status}`}>{status === "active" ? "Active" : "Inactive"}</span>;
@@ -27,4 +27,17 @@ export function SyncBadge({ sync }: { sync: PhoneNumber["sync"] }) {
       <Loader2 size={14} className="spin" aria-hidden /> Sync pending
     </span>
   );
+}
+
+const VERDICT_LABELS: Record<CheckVerdict, string> = { healthy: "Healthy", degraded: "Degraded", failing: "Failing" };
+
+/** The trunk doctor's verdict. */
+export function VerdictBadge({ verdict }: { verdict: CheckVerdict }) {
+  return <span className={`badge badge-verdict badge-${verdict}`}>{VERDICT_LABELS[verdict]}</span>;
+}
+
+/** The list's small verdict dot; the summary is its tooltip and accessible name. */
+export function VerdictDot({ check }: { check: PhoneNumberCheck }) {
+  const label = `Trunk check: ${VERDICT_LABELS[check.verdict]}. ${check.summary}`;
+  return <span className={`verdict-dot verdict-${check.verdict}`} role="img" aria-label={label} title={label} data-testid="verdict-dot" />;
 }

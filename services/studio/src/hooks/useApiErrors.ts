@@ -24,7 +24,7 @@ export function useApiErrors() {
     (error: unknown, what: string, retry: () => void): FieldProblem[] => {
       const err = error instanceof ApiError ? error : new ApiError(0, {}, String(error));
       if (err.fieldErrors.length > 0) {
-        toasts.show({ tone: "error", message: `${what}: ${err.fieldErrors.map((f) => f.message).join("; ")}` });
+        toasts.show({ tone: "error", message: `${what}: ${[...new Set(err.fieldErrors.map((f) => f.message))].join("; ")}` });
         return err.fieldErrors;
       }
       if (err.status === 409) {

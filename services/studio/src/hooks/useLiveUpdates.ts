@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import type { Api } from "../lib/api";
 import type { SyncResult } from "../lib/freshness";
 import { connectLiveEvents, subscribePhoneNumberEvents, type CloudEvent, type LiveState, type LiveSubject, type SyncMessage } from "../lib/realtime";
-import type { AgentRef, PhoneNumber } from "../lib/types";
+import type { AgentRef, PhoneNumber, PhoneNumberCheck } from "../lib/types";
 
 /** What the page does with a change it hears about. */
 export interface ChangeHandlers {
@@ -11,6 +11,7 @@ export interface ChangeHandlers {
   applyList: (items: PhoneNumber[]) => void;
   applySyncResult: (id: string, result: SyncResult) => void;
   patchAgentRefs: (agent: AgentRef) => void;
+  applyCheck: (id: string, check: PhoneNumberCheck) => void;
   loadAgents: () => Promise<void>;
 }
 
@@ -35,7 +36,7 @@ export function useTabUpdates(api: Api, orgId: string, maxLoaded: number, { upse
 }
 
 /** Changes made by anyone else, from numbers-api's event stream (off when `live` is false); its state. */
-export function useLiveEvents(api: Api, token: string, live: boolean, { upsert, remove, applySyncResult, patchAgentRefs, loadAgents }: ChangeHandlers): LiveState {
+export function useLiveEvents(api: Api, token: string, live: boolean, { upsert, remove, applySyncResult, applyCheck, patchAgentRefs, loadAgents }: ChangeHandlers): LiveState {
   const [liveState, setLiveState] = useState<LiveState>("offline");
   useEffect(() => {
     if (!live) return;
@@ -60,6 +61,11 @@ export function useLiveEvents(api: Api, token: string, live: boolean, { upsert, 
             void api.getPhoneNumber(event.subject).then(upsert, () => undefined);
             break;
           }
+          case "telephony.phone_number.checked": {
+            const data = event.data as { phone_number_id?: string; check?: PhoneNumberCheck };
+            if (data.check) applyCheck(data.phone_number_id ?? event.subject, data.check);
+            break;
+          }
           case "telephony.agent.updated":
             patchAgentRefs(event.data as AgentRef);
             void loadAgents();
@@ -72,6 +78,6 @@ export function useLiveEvents(api: Api, token: string, live: boolean, { upsert, 
       },
       setLiveState,
     );
-  }, [api, applySyncResult, live, loadAgents, patchAgentRefs, remove, token, upsert]);
+  }, [api, applyCheck, applySyncResult, live, loadAgents, patchAgentRefs, remove, token, upsert]);
   return liveState;
 }

@@ -1,7 +1,8 @@
 import { useCallback, useDeferredValue, useEffect, useMemo, useState } from "react";
 import type { Api } from "../lib/api";
 import { filterNumbers, upsertNumber } from "../lib/filter";
-import type { PhoneNumber } from "../lib/types";
+import { withCheck } from "../lib/freshness";
+import type { PhoneNumber, PhoneNumberCheck } from "../lib/types";
 import type { ApiErrorReporter } from "./useApiErrors";
 
 /** The list's search box and the numbers it shows. */
@@ -42,5 +43,10 @@ export function useNumberSearch(api: Api, apiError: ApiErrorReporter, numbers: P
   );
   const removeResult = useCallback((id: string) => setServerResults((all) => all && all.filter((n) => n.id !== id)), []);
 
-  return { search, setSearch, visible, upsertResult, removeResult };
+  const checkResult = useCallback(
+    (id: string, check: PhoneNumberCheck) => setServerResults((all) => all && all.map((n) => (n.id === id ? withCheck(n, check) : n))),
+    [],
+  );
+
+  return { search, setSearch, visible, upsertResult, removeResult, checkResult };
 }

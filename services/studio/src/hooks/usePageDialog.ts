@@ -1,7 +1,7 @@
 import { useCallback, useState } from "react";
 import type { PhoneNumber } from "../lib/types";
 
-export type DialogState = { kind: "add" } | { kind: "edit"; number: PhoneNumber } | { kind: "delete"; number: PhoneNumber } | { kind: "call"; number: PhoneNumber } | null;
+export type DialogState = { kind: "add" } | { kind: "edit"; number: PhoneNumber; focus?: "inbound" } | { kind: "delete"; number: PhoneNumber } | { kind: "call"; number: PhoneNumber } | null;
 
 /** The one dialog open over the page (add, edit, delete, test call); opening one closes the drawer. */
 export function usePageDialog(closeDrawer: () => void) {
@@ -13,9 +13,9 @@ export function usePageDialog(closeDrawer: () => void) {
     setDialog({ kind: "add" });
   }, [closeDrawer]);
   const openEdit = useCallback(
-    (number: PhoneNumber) => {
+    (number: PhoneNumber, focus?: "inbound") => {
       closeDrawer();
-      setDialog({ kind: "edit", number });
+      setDialog({ kind: "edit", number, focus });
     },
     [closeDrawer],
   );

@@ -2,7 +2,7 @@ import type { DetailsChanges, DetailsErrors } from "../components/PhoneNumberDet
 import { useToasts } from "../components/Toasts";
 import { ApiError, type Api } from "../lib/api";
 import { announce } from "../lib/realtime";
-import type { FieldProblem, PhoneNumber, PhoneNumberWrite } from "../lib/types";
+import type { FieldProblem, PhoneNumber, PhoneNumberCheck, PhoneNumberWrite } from "../lib/types";
 import type { useApiErrors } from "./useApiErrors";
 
 interface Context {
@@ -12,6 +12,7 @@ interface Context {
   /** The page's store of numbers. */
   upsert: (number: PhoneNumber) => void;
   remove: (id: string) => void;
+  applyCheck: (id: string, check: PhoneNumberCheck) => void;
   refresh: () => Promise<void>;
   /** The list as shown, to pick the next number when the selected one is deleted. */
   visible: PhoneNumber[];
@@ -20,10 +21,11 @@ interface Context {
   closeDialog: () => void;
 }
 
-const DETAILS_FIELDS = ["inbound_agent_id", "outbound_agent_id", "webhook_url", "recording_mode"];
+// inbound_allowed_addresses: the number's inbound side is open, so an inbound agent was refused.
+const DETAILS_FIELDS = ["inbound_agent_id", "outbound_agent_id", "webhook_url", "recording_mode", "inbound_allowed_addresses"];
 
 /** The page's writes (add, edit, delete, save the details card): each applied, announced and toasted. */
-export function usePhoneNumberActions({ api, orgId, errors, upsert, remove, refresh, visible, selectedId, select, closeDialog }: Context) {
+export function usePhoneNumberActions({ api, orgId, errors, upsert, remove, applyCheck, refresh, visible, selectedId, select, closeDialog }: Context) {
   const toasts = useToasts();
   const { apiError, writeFailed } = errors;
 
@@ -118,5 +120,19 @@ export function usePhoneNumberActions({ api, orgId, errors, upsert, remove, refr
     }
   };
 
-  return { submitNumber, deleteNumber, saveDetails };
+  /** Run the trunk doctor on a number; its report, or null when the check could not run. */
+  const checkNumber = async (number: PhoneNumber): Promise<PhoneNumberCheck | null> => {
+    try {
+      const check = await api.checkPhoneNumber(number.id);
+      applyCheck(number.id, check);
+      announce("phoneNumberUpdated", { orgId, id: number.id, phoneNumber: { ...number, last_check: check } });
+      return check;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) remove(number.id);
+      apiError(error, "Could not check the trunk", () => void checkNumber(number));
+      return null;
+    }
+  };
+
+  return { submitNumber, deleteNumber, saveDetails, checkNumber };
 }

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Api } from "../lib/api";
 import { sortNumbers, upsertNumber } from "../lib/filter";
-import { laterResult, mergeNumbers, withSyncResult, type SyncResult } from "../lib/freshness";
-import type { Agent, AgentRef, PhoneNumber } from "../lib/types";
+import { laterResult, mergeNumbers, withCheck, withSyncResult, type SyncResult } from "../lib/freshness";
+import type { Agent, AgentRef, PhoneNumber, PhoneNumberCheck } from "../lib/types";
 import type { ApiErrorReporter } from "./useApiErrors";
 
 /**
@@ -81,5 +81,10 @@ export function usePhoneNumbers(api: Api, apiError: ApiErrorReporter, maxLoaded:
     setNumbers((all) => all.map((n) => (n.id === id ? withSyncResult(n, result) : n)));
   }, []);
 
-  return { numbers, complete, loading, refresh, applyList, upsert, remove, patchAgentRefs, applySyncResult };
+  /** The trunk doctor's report on a number (its check response or the stream's `checked` event). */
+  const applyCheck = useCallback((id: string, check: PhoneNumberCheck) => {
+    setNumbers((all) => all.map((n) => (n.id === id ? withCheck(n, check) : n)));
+  }, []);
+
+  return { numbers, complete, loading, refresh, applyList, upsert, remove, patchAgentRefs, applySyncResult, applyCheck };
 }

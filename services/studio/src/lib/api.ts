@@ -2,6 +2,7 @@
 import type {
   Agent,
   AgentAssignment,
+  CarrierProfile,
   DevTokenRequest,
   FieldProblem,
   OutboundCallFailure,
@@ -9,6 +10,7 @@ import type {
   OutboundCallSuccess,
   Page,
   PhoneNumber,
+  PhoneNumberCheck,
   PhoneNumberWrite,
   Problem,
   Role,
@@ -119,6 +121,15 @@ export class Api {
 
   deletePhoneNumber(id: string): Promise<void> {
     return this.request("DELETE", `/phone-numbers/${encodeURIComponent(id)}`);
+  }
+
+  listCarriers(): Promise<CarrierProfile[]> {
+    return this.request("GET", "/carriers");
+  }
+
+  /** The trunk doctor: probe the number's carrier (DNS, connect, TLS, OPTIONS, auth); up to ~10 s. */
+  checkPhoneNumber(id: string): Promise<PhoneNumberCheck> {
+    return this.request("POST", `/phone-numbers/${encodeURIComponent(id)}/check`);
   }
 
   assignAgents(body: AgentAssignment): Promise<PhoneNumber> {

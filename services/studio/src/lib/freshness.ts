@@ -4,7 +4,7 @@
  * versions a settled sync (synced / failed) is newer than pending, and the later result wins: a
  * response read before the result was recorded must not put "Sync pending" back.
  */
-import type { PhoneNumber, SyncStatus } from "./types";
+import type { PhoneNumber, PhoneNumberCheck, SyncStatus } from "./types";
 
 /** trunk-sync's report on one version of a number (`telephony.phone_number.synced` / `.sync_failed`). */
 export interface SyncResult {
@@ -23,12 +23,27 @@ function laterSync(a: SyncStatus, b: SyncStatus): boolean {
   return settledAt(a) > settledAt(b);
 }
 
-/** The newer of two reads of one number: the higher version; at the same version, its latest sync. */
+/** The newer of two reads of one number: the higher version; at the same version, its latest sync.
+ * Either way the later trunk check stays (a check does not change the number's version). */
 export function newerSnapshot(current: PhoneNumber, incoming: PhoneNumber): PhoneNumber {
+  let newer: PhoneNumber;
   if (current.version !== undefined && incoming.version !== undefined && current.version !== incoming.version) {
-    return incoming.version > current.version ? incoming : current;
+    newer = incoming.version > current.version ? incoming : current;
+  } else {
+    newer = laterSync(current.sync, incoming.sync) ? { ...incoming, sync: current.sync } : incoming;
   }
-  return laterSync(current.sync, incoming.sync) ? { ...incoming, sync: current.sync } : incoming;
+  const other = newer === current ? incoming : current;
+  return withCheck(newer, other.last_check);
+}
+
+function checkedAt(check: PhoneNumberCheck | null | undefined): number {
+  const at = check ? Date.parse(check.checked_at) : NaN;
+  return Number.isNaN(at) ? -Infinity : at;
+}
+
+/** A number with a trunk check applied, if it is later than the one it has. */
+export function withCheck(number: PhoneNumber, check: PhoneNumberCheck | null | undefined): PhoneNumber {
+  return check && checkedAt(check) > checkedAt(number.last_check) ? { ...number, last_check: check } : number;
 }
 
 /** A number with a sync result applied, if the result is about this version (or a newer one) and later. */

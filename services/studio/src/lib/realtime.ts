@@ -74,6 +74,7 @@ export const LIVE_SUBJECTS = [
   "telephony.phone_number.deleted",
   "telephony.phone_number.synced",
   "telephony.phone_number.sync_failed",
+  "telephony.phone_number.checked",
   "telephony.agent.created",
   "telephony.agent.updated",
   "telephony.agent.deleted",

@@ -15,6 +15,14 @@ export type Agent = NumbersApiSchema["AgentData"];
 export type AgentRef = NumbersApiSchema["AgentRef"];
 export type SyncStatus = NumbersApiSchema["SyncStatus"];
 export type PhoneNumber = NumbersApiSchema["PhoneNumberData"];
+export type SipTransport = NumbersApiSchema["SipTransport"];
+export type MediaEncryption = NumbersApiSchema["MediaEncryption"];
+export type NumberFormat = NumbersApiSchema["NumberFormat"];
+export type CarrierProfile = NumbersApiSchema["CarrierProfile"];
+/** The trunk doctor's report (`POST /phone-numbers/{id}/check`, a number's `last_check`). */
+export type PhoneNumberCheck = NumbersApiSchema["PhoneNumberCheck"];
+export type CheckStep = NumbersApiSchema["CheckStep"];
+export type CheckVerdict = NumbersApiSchema["CheckVerdict"];
 
 /** A page of `GET /agents` or `GET /phone-numbers` (both lists page the same way). */
 export type Page<T> = Omit<NumbersApiSchema["Page_PhoneNumberData_"], "items"> & { items: T[] };
@@ -41,6 +49,14 @@ export const RECORDING_LABELS: Record<RecordingMode, string> = {
   disabled: "Disabled",
   all: "Record all calls",
   consent: "Record with consent",
+};
+
+export const TRANSPORT_LABELS: Record<SipTransport, string> = { tls: "TLS", tcp: "TCP", udp: "UDP", auto: "Auto" };
+
+export const MEDIA_ENCRYPTION_LABELS: Record<MediaEncryption, string> = {
+  require: "Require SRTP",
+  allow: "Allow SRTP",
+  disable: "Disabled",
 };
 
 /** The seed's list and dropdown format: "Agent Name (mode)". */

@@ -1,5 +1,5 @@
 /** An in-memory numbers-api and call-orchestrator behind `fetch`, for component tests. */
-import type { Agent, PhoneNumber, Role } from "../lib/types";
+import type { Agent, CarrierProfile, PhoneNumber, PhoneNumberCheck, Role } from "../lib/types";
 
 export function makeToken(orgId = "org_a", role: Role = "owner", sub = "user-1"): string {
   const enc = (o: object) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
@@ -24,6 +24,77 @@ export function agent(id: string, name: string, architecture: Agent["architectur
   };
 }
 
+/** Carrier profiles as numbers-api serves them (custom last), trimmed to what the tests read. */
+export const CARRIERS: CarrierProfile[] = [
+  {
+    id: "twilio",
+    name: "Twilio Elastic SIP Trunking",
+    signalling_addresses: ["54.172.60.0/23", "34.203.250.0/23", "54.244.51.0/24"],
+    termination_host_suffixes: [".pstn.twilio.com"],
+    number_format: { leading_plus: true, tech_prefix: "" },
+    headers: {},
+    transport: "tls",
+    port: 5061,
+    srtp: true,
+    media_encryption: "require",
+    inbound_auth: false,
+    setup_steps: ["Console > Elastic SIP Trunking > Trunks > Create new SIP Trunk.", "Origination: add the URI of your LiveKit SIP service."],
+    sources: [{ url: "https://www.twilio.com/docs/sip-trunking/ip-addresses", read_on: "2026-12-07", note: "Signalling ranges" }],
+  },
+  {
+    id: "bandwidth",
+    name: "Bandwidth",
+    signalling_addresses: [],
+    termination_host_suffixes: [],
+    number_format: { leading_plus: true, tech_prefix: "" },
+    headers: {},
+    transport: "udp",
+    port: 5060,
+    srtp: false,
+    media_encryption: "disable",
+    inbound_auth: false,
+    setup_steps: ["Ask Bandwidth for the addresses it calls from."],
+    sources: [{ url: "https://dev.bandwidth.com/docs/voice/", read_on: "2026-12-07", note: "" }],
+  },
+  {
+    id: "custom",
+    name: "Other carrier",
+    signalling_addresses: [],
+    termination_host_suffixes: [],
+    number_format: { leading_plus: true, tech_prefix: "" },
+    headers: {},
+    transport: "tls",
+    port: 5061,
+    srtp: true,
+    media_encryption: "require",
+    inbound_auth: true,
+    setup_steps: ["Set the carrier's signalling addresses or inbound credentials."],
+    sources: [],
+  },
+];
+
+export const INBOUND_OPEN =
+  "An inbound agent answers only calls from the carrier: set inbound_allowed_addresses (the carrier's signalling addresses), inbound credentials, or a carrier profile that lists its addresses; or set inbound_allow_any_source to true to accept calls from anywhere";
+
+/** A trunk doctor report. */
+export function trunkCheck(extra: Partial<PhoneNumberCheck> = {}): PhoneNumberCheck {
+  return {
+    verdict: "degraded",
+    summary: "The carrier answers, but TLS is not verified: renew the certificate",
+    round_trip_ms: 42,
+    target: "sips:trunk.pstn.twilio.com:5061",
+    steps: [
+      { name: "dns", status: "ok", detail: "trunk.pstn.twilio.com resolves to 54.172.60.1", fix: null, duration_ms: 3 },
+      { name: "connect", status: "ok", detail: "TCP connection to 54.172.60.1:5061", fix: null, duration_ms: 20 },
+      { name: "tls", status: "warning", detail: "The certificate expired on 2026-01-01", fix: "Ask the carrier to renew its certificate", duration_ms: 30 },
+      { name: "options", status: "ok", detail: "200 OK to OPTIONS", fix: null, duration_ms: 42 },
+      { name: "auth", status: "skipped", detail: "No credentials to try", fix: null, duration_ms: 0 },
+    ],
+    checked_at: "2026-12-08T10:00:00Z",
+    ...extra,
+  };
+}
+
 /** numbers-api resets a number's sync to pending with every change (a new version for trunk-sync). */
 const PENDING = { state: "pending", error: null, synced_at: null } as const;
 
@@ -42,6 +113,14 @@ export function number(phone: string, extra: Partial<PhoneNumber> = {}): PhoneNu
     recording_mode: "disabled",
     sip_transport: "tls",
     media_encryption: "require",
+    carrier: "twilio",
+    inbound_allowed_addresses: null,
+    inbound_auth_username: null,
+    has_inbound_auth_password: false,
+    inbound_allow_any_source: false,
+    number_format: null,
+    sip_headers: null,
+    last_check: null,
     status: "inactive",
     sync: { state: "pending", error: null, synced_at: null },
     version: 1,
@@ -63,6 +142,9 @@ type Override = (call: Call) => { status: number; body?: unknown } | undefined;
 export class FakeApi {
   agents: Agent[] = [];
   numbers: PhoneNumber[] = [];
+  carriers: CarrierProfile[] = CARRIERS;
+  /** What `POST /phone-numbers/{id}/check` reports. */
+  checkResult: PhoneNumberCheck = trunkCheck();
   calls: Call[] = [];
   /** Return a response to short-circuit a request (errors, slow paths). */
   overrides: Override[] = [];
@@ -96,6 +178,12 @@ export class FakeApi {
     return this.route(call, url);
   };
 
+  /** numbers-api's rule: no addresses (the number's or its carrier's), no credentials, not any source. */
+  private inboundOpen(n: PhoneNumber): boolean {
+    const addresses = n.inbound_allowed_addresses ?? this.carriers.find((c) => c.id === n.carrier)?.signalling_addresses ?? [];
+    return !n.inbound_allow_any_source && !n.has_inbound_auth_password && addresses.length === 0;
+  }
+
   requests(method: string, prefix: string): Call[] {
     return this.calls.filter((c) => c.method === method && c.path.startsWith(prefix));
   }
@@ -108,6 +196,7 @@ export class FakeApi {
   private route(call: Call, url: URL): Response {
     const { method } = call;
     const path = url.pathname;
+    if (method === "GET" && path === "/carriers") return json(200, this.carriers);
     if (method === "GET" && path === "/agents") return json(200, { items: this.agents, next_cursor: null });
     if (method === "POST" && path === "/dev/token") {
       const b = call.body as { org_id: string; role: Role };
@@ -124,14 +213,26 @@ export class FakeApi {
       return json(200, { items, next_cursor: start + limit < all.length ? String(start + limit) : null });
     }
     if (method === "POST" && path === "/phone-numbers") {
-      const b = call.body as Record<string, string>;
+      const b = call.body as Partial<PhoneNumber> & { phone_number: string; sip_password?: string; inbound_auth_password?: string };
       if (this.numbers.some((n) => n.phone_number === b.phone_number)) {
         return json(409, { title: "Conflict", status: 409, detail: "Phone number +12025550100 is already registered" });
       }
+      const host = (b.termination_uri ?? "").replace(/^sips?:/, "").replace(/:\d+$/, "");
+      const carrier = b.carrier ?? this.carriers.find((c) => c.termination_host_suffixes.some((s) => host.endsWith(s)))?.id ?? "custom";
+      const profile = this.carriers.find((c) => c.id === carrier);
       const created = number(b.phone_number, {
         termination_uri: b.termination_uri ?? null,
         sip_username: b.sip_username ?? null,
         has_sip_password: Boolean(b.sip_password),
+        carrier,
+        sip_transport: b.sip_transport ?? profile?.transport ?? "tls",
+        media_encryption: b.media_encryption ?? profile?.media_encryption ?? "require",
+        inbound_allowed_addresses: b.inbound_allowed_addresses ?? null,
+        inbound_auth_username: b.inbound_auth_username ?? null,
+        has_inbound_auth_password: Boolean(b.inbound_auth_password),
+        inbound_allow_any_source: b.inbound_allow_any_source ?? false,
+        number_format: b.number_format ?? null,
+        sip_headers: b.sip_headers ?? null,
       });
       this.numbers.push(created);
       return json(201, created);
@@ -140,8 +241,22 @@ export class FakeApi {
       const b = call.body as { phone_number: string; inbound_agent_id: string | null; outbound_agent_id: string | null };
       const n = this.numbers.find((x) => x.phone_number === b.phone_number);
       if (!n) return json(404, { title: "Not Found", status: 404, detail: "Phone number not found" });
+      if (b.inbound_agent_id && this.inboundOpen(n)) {
+        const errors = [
+          { field: "inbound_allowed_addresses", message: INBOUND_OPEN },
+          { field: "inbound_agent_id", message: INBOUND_OPEN },
+        ];
+        return json(422, { title: "Validation failed", status: 422, detail: INBOUND_OPEN, errors });
+      }
       Object.assign(n, { inbound_agent: this.ref(b.inbound_agent_id), outbound_agent: this.ref(b.outbound_agent_id), version: (n.version ?? 1) + 1, sync: PENDING });
       return json(200, n);
+    }
+    const checkMatch = path.match(/^\/phone-numbers\/([^/]+)\/check$/);
+    if (method === "POST" && checkMatch) {
+      const n = this.numbers.find((x) => x.id === checkMatch[1]);
+      if (!n) return json(404, { title: "Not Found", status: 404, detail: "Phone number not found" });
+      n.last_check = this.checkResult;
+      return json(200, this.checkResult);
     }
     const match = path.match(/^\/phone-numbers\/([^/]+)$/);
     if (match) {
@@ -156,6 +271,7 @@ export class FakeApi {
         const b = call.body as Record<string, unknown>;
         for (const [k, v] of Object.entries(b)) {
           if (k === "sip_password") n.has_sip_password = v !== null;
+          else if (k === "inbound_auth_password") n.has_inbound_auth_password = v !== null;
           else (n as unknown as Record<string, unknown>)[k] = v;
         }
         n.version = (n.version ?? 1) + 1;
