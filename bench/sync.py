@@ -67,13 +67,15 @@ class CountingLiveKit(LiveKitAdapter):
 
     writes = 0
 
-    async def create_inbound_trunk(self, spec: InboundTrunkSpec) -> str:
+    async def create_inbound_trunk(self, spec: InboundTrunkSpec, password: str) -> str:
         self.writes += 1
-        return await super().create_inbound_trunk(spec)
+        return await super().create_inbound_trunk(spec, password)
 
-    async def update_inbound_trunk(self, trunk_id: str, spec: InboundTrunkSpec) -> None:
+    async def update_inbound_trunk(
+        self, trunk_id: str, spec: InboundTrunkSpec, password: str
+    ) -> None:
         self.writes += 1
-        await super().update_inbound_trunk(trunk_id, spec)
+        await super().update_inbound_trunk(trunk_id, spec, password)
 
     async def create_outbound_trunk(self, spec: OutboundTrunkSpec, password: str) -> str:
         self.writes += 1
