@@ -333,7 +333,13 @@ async def until(check: Any, within_s: float = WAIT_S) -> Any:
 
 
 def rtp_tasks() -> list[asyncio.Task[Any]]:
-    return [t for t in asyncio.all_tasks() if t.get_name().startswith("rtp out")]
+    """The emulator's tasks of a call's media still running: RTP senders, and the SIP
+    participants' published tracks (the emulator runs in the test's event loop)."""
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith(("rtp out", f"fanout sip_{CALLER}", "fanout callee"))
+    ]
 
 
 # --- carriers calling in ----------------------------------------------------------------------
@@ -412,6 +418,10 @@ async def test_an_inbound_calls_audio_and_dtmf_cross_between_the_line_and_the_ro
         assert stats["dtmf_received"] == "5"
         assert stats["dtmf_sent"] == "#"
         assert stats["packets"] > 100
+        assert {t.get_name() for t in rtp_tasks()} == {
+            f"rtp out {call_id}",
+            f"fanout sip_{CALLER}",
+        }
     finally:
         tone.cancel()
 
@@ -533,6 +543,7 @@ async def test_an_outbound_call_answered_by_a_real_far_end_carries_audio_both_wa
         assert rms(line_audio) > 1000
         call = await lk.control.call(info.sip_call_id)
         assert call["sip"]["rtp"]["remote"] == f"127.0.0.1:{phone.port}"
+        assert len(rtp_tasks()) == 2  # the RTP sender and the participant's track
     finally:
         tone.cancel()
         player.cancel()

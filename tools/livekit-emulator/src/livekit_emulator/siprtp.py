@@ -128,10 +128,13 @@ class RtpSession(asyncio.DatagramProtocol):
             packet = RtpPacket.parse(data)
         except ValueError:
             return
-        if packet.payload_type == conf.payload_type:
-            self._on_audio_packet(packet)
-        elif conf.dtmf_type is not None and packet.payload_type == conf.dtmf_type:
-            self._on_dtmf_packet(packet)
+        try:
+            if packet.payload_type == conf.payload_type:
+                self._on_audio_packet(packet)
+            elif conf.dtmf_type is not None and packet.payload_type == conf.dtmf_type:
+                self._on_dtmf_packet(packet)
+        except Exception:  # one bad packet must not stop the call's audio
+            log.exception("rtp packet not handled", extra={"port": self.port})
 
     def _on_audio_packet(self, packet: RtpPacket) -> None:
         if self.on_audio is None or self._decoder is None or self._upsampler is None:
