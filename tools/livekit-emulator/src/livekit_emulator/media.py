@@ -145,9 +145,14 @@ class PacedAudioSource(MediaStreamTrack):
         # Stretches of voice sent [start_ms, end_ms] (wall clock): what this source said when.
         self.spoke: list[list[int]] = []
 
-    def push_pcm(self, pcm: bytes) -> None:
-        """Queue signed 16-bit mono PCM at this source's rate."""
+    def push_pcm(self, pcm: bytes, *, keep_s: float | None = None) -> None:
+        """Queue signed 16-bit mono PCM at this source's rate; with `keep_s` (a live feed), what
+        is queued beyond that much audio is dropped, oldest first, so the delay stays short."""
         self._pending.extend(pcm)
+        if keep_s is not None:
+            excess = len(self._pending) - int(keep_s * self._rate) * 2
+            if excess > 0:
+                del self._pending[: excess + excess % 2]
         if self._pending:
             self._drained.clear()
 

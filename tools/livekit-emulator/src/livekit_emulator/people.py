@@ -1,6 +1,10 @@
 """Emulated people: the person on the phone end of a SIP call, in the room as LiveKit's SIP
 bridge puts them there (a SIP participant publishing the line's audio and hearing the room).
 
+On a call through the SIP edge the phone end is real: the person carries the line instead of
+a script (the RTP session's audio is their voice, what they hear goes back as RTP, and DTMF
+crosses both ways), and still records what they heard.
+
 A person speaks from a script (espeak-ng renders the words), presses keys (sent as LiveKit's SIP
 DTMF data packets), hangs up, and records everything they hear: per-speaker audio placed on the
 call's timeline, mixed into a WAV on request, with the time of non-silent audio heard.
@@ -30,6 +34,7 @@ from livekit_emulator.media import SAMPLE_RATE, PacedAudioSource, PublishedTrack
 
 if TYPE_CHECKING:
     from livekit_emulator.rtc import MediaHub, Publisher
+    from livekit_emulator.siprtp import RtpSession
     from livekit_emulator.state import CallRecord
 
 log = logging.getLogger("livekit_emulator.people")
@@ -43,6 +48,12 @@ _GAP_S = 0.2
 _TURN_GAP_MS = 300
 # A `wait_for_silence_ms` step gives up after this long without a turn ending.
 SILENCE_WAIT_LIMIT_S = 60.0
+# The line's audio is published with at most this much of it queued (older audio is dropped).
+LINE_QUEUE_S = 0.2
+# A speaker's audio starts in the live mix once this much of it is buffered (and again after it
+# ran dry), so frames arriving in bursts play out whole.
+_MIX_PREBUFFER = SAMPLE_RATE // 25  # 40 ms
+_MIX_MAX = SAMPLE_RATE // 5  # 200 ms
 VOICEMAIL_GREETING = (
     "Hi, you have reached the voicemail of the person you called. "
     "Please leave a message after the tone."
@@ -139,8 +150,39 @@ class _Heard:
         }
 
 
+class LiveMix:
+    """What a person hears right now: every speaker's latest audio, mixed 20 ms at a time (what
+    a SIP line sends back to the phone)."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+        self._playing: set[str] = set()
+
+    def add(self, speaker: str, samples: np.ndarray) -> None:
+        """More of a speaker's audio (48 kHz int16)."""
+        buffer = np.concatenate([self._buffers.get(speaker, np.zeros(0, np.int16)), samples])
+        self._buffers[speaker] = buffer[-_MIX_MAX:]
+
+    def pull(self, samples: int = SAMPLE_RATE // 50) -> np.ndarray:
+        """The next `samples` of the mix (silence where nobody speaks)."""
+        mix = np.zeros(samples, dtype=np.int32)
+        for speaker, buffer in self._buffers.items():
+            if speaker not in self._playing:
+                if len(buffer) < _MIX_PREBUFFER:
+                    continue
+                self._playing.add(speaker)
+            taken = buffer[:samples]
+            mix[: len(taken)] += taken
+            self._buffers[speaker] = buffer[samples:]
+            if len(taken) < samples:
+                self._playing.discard(speaker)
+        clipped: np.ndarray = np.clip(mix, -32768, 32767).astype(np.int16)
+        return clipped
+
+
 class Ear:
-    """Records what a person hears, per speaker, on the call's timeline."""
+    """Records what a person hears, per speaker, on the call's timeline (and, for a SIP line,
+    mixes it live)."""
 
     def __init__(self) -> None:
         self.started = time.monotonic()
@@ -150,6 +192,7 @@ class Ear:
         self.last_voice = 0.0  # monotonic time non-silent audio was last heard
         self._speakers: dict[str, _Heard] = {}
         self.voice_heard = asyncio.Event()
+        self.live: LiveMix | None = None
 
     def listener(self, speaker: str) -> Callable[[AudioFrame], None]:
         """The frame listener for one speaker's track."""
@@ -157,6 +200,8 @@ class Ear:
 
         def on_frame(frame: AudioFrame) -> None:
             samples = mono(frame)
+            if self.live is not None:
+                self.live.add(speaker, samples)
             now = time.monotonic()
             if heard.last_arrival is not None:
                 heard.max_gap_ms = max(heard.max_gap_ms, (now - heard.last_arrival) * 1000)
@@ -233,6 +278,7 @@ class Person:
         info: models.ParticipantInfo,
         script: Sequence[dict[str, Any]],
         answered_by: AnsweredBy = "human",
+        line: RtpSession | None = None,
     ) -> None:
         self.hub = hub
         self.call = call
@@ -264,13 +310,22 @@ class Person:
                 {"tone_hz": BEEP_HZ, "tone_ms": int(BEEP_S * 1000)},
             ]
         self._task: asyncio.Task[None] | None = None
+        # A real phone line (the SIP edge's RTP session): it speaks and keys for itself.
+        self.line = line
+        if line is not None:
+            self._script = []
+            self.ear.live = LiveMix()
+            line.on_audio = self._from_line
+            line.on_dtmf = self.press
 
     @property
     def identity(self) -> str:
         return self.info.identity
 
     def start(self) -> None:
-        """Run the script (from now: the call was just answered)."""
+        """Run the script (from now: the call was just answered), or carry the line."""
+        if self.line is not None and self.ear.live is not None:
+            self.line.start(self.ear.live.pull, self.call.sip_call_id)
         self._task = asyncio.get_running_loop().create_task(
             self._run_script(), name=f"script {self.call.sip_call_id}"
         )
@@ -292,6 +347,13 @@ class Person:
         if packet.HasField("sip_dtmf"):
             digit = packet.sip_dtmf.digit or _digit_for(packet.sip_dtmf.code)
             self.dtmf_heard.append(digit)
+            if self.line is not None:
+                self.line.send_dtmf(digit)
+
+    def _from_line(self, samples: np.ndarray) -> None:
+        """Audio from the phone (48 kHz): the participant's voice in the room."""
+        if not self.closed:
+            self.voice.push_pcm(samples.tobytes(), keep_s=LINE_QUEUE_S)
 
     async def say(self, text: str) -> float:
         """Speak `text` (queued after anything still being said); returns its length in s."""
@@ -378,6 +440,8 @@ class Person:
     async def aclose(self) -> None:
         """The call ended: stop speaking and listening (what was heard is kept)."""
         self.closed = True
+        if self.line is not None:
+            self.line.stop()
         for stop in self._stop_listening:
             stop()
         self._stop_listening.clear()

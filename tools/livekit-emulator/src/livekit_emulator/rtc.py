@@ -45,6 +45,8 @@ from livekit_emulator.errors import AuthError
 from livekit_emulator.media import PublishedTrack, TrackFanout
 from livekit_emulator.people import Person
 from livekit_emulator.recording import RoomRecorder
+from livekit_emulator.sipdialog import Dialog
+from livekit_emulator.siprtp import RtpSession
 from livekit_emulator.state import CallRecord, RoomRecord
 
 if TYPE_CHECKING:
@@ -510,8 +512,14 @@ class MediaHub:
 
     def _on_call_answered(self, call: CallRecord) -> None:
         # A person costs a paced audio stream: only calls with a script, or in a room where
-        # someone listens over /rtc, get one (others are signalling-only, as before).
-        if call.script or call.answered_by == "machine" or self.sessions_in(call.room_name):
+        # someone listens over /rtc, get one (others are signalling-only, as before). A call over
+        # the SIP edge always does: the line's RTP is bridged to the room, as livekit/sip does.
+        if (
+            call.script
+            or call.answered_by == "machine"
+            or self.sessions_in(call.room_name)
+            or _line_of(call) is not None
+        ):
             self.add_person(call)
 
     def add_person(self, call: CallRecord) -> Person | None:
@@ -521,7 +529,7 @@ class MediaHub:
         info = record.participants.get(call.participant_identity) if record else None
         if info is None or call.person is not None or call.ended_at_ms is not None:
             return None
-        person = Person(self, call, info, call.script, call.answered_by)
+        person = Person(self, call, info, call.script, call.answered_by, _line_of(call))
         call.person = person
         self.people.setdefault(call.room_name, {})[info.identity] = person
         for other in self.sessions_in(call.room_name):
@@ -832,3 +840,9 @@ class MediaHub:
             *list(self._tasks),
             return_exceptions=True,
         )
+
+
+def _line_of(call: CallRecord) -> RtpSession | None:
+    """The RTP session of a call through the SIP edge, once its media is agreed."""
+    line = call.line
+    return line.media if isinstance(line, Dialog) else None

@@ -13,6 +13,7 @@ CANCELs the INVITE.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from livekit.protocol.models import DisconnectReason
 from livekit.protocol.sip import SIPTransport
 from sipmessage import URI, AuthChallenge, Request, Response
 
-from livekit_emulator import errors, sipdigest, sipsdp
+from livekit_emulator import errors, sipdigest, siprtp, sipsdp
 from livekit_emulator.errors import TwirpError
 from livekit_emulator.sipdialog import (
     ALLOW,
@@ -38,6 +39,8 @@ from livekit_emulator.state import CallRecord
 
 if TYPE_CHECKING:
     from livekit_emulator.sipedge import SipEdge
+
+log = logging.getLogger("livekit_emulator.sip")
 
 AUTH_MAX_RETRY = "max auth retry attempts reached for SIP invite"
 AUTH_MISSING_CREDS = "sip server required auth, but no username or password was provided"
@@ -166,14 +169,14 @@ async def invite(
         err = errors.from_psrpc("unavailable", f"INVITE failed: {exc}")
         raise DialFailed(err, DisconnectReason.SIP_TRUNK_FAILURE) from exc
     local = edge.advertised_host(peer.host)
-    rtp = await sipsdp.open_rtp(local)
+    rtp = await siprtp.open_rtp(local)
     offer = sipsdp.offer(local, rtp.port)
     sent: list[dict[str, Any]] = []
     call.sip = {
         "transport": state.name,
         "destination": peer.address,
         "invites": sent,
-        "rtp": {"local_port": rtp.port},
+        "rtp": rtp.stats,
     }
     deadline = asyncio.get_running_loop().time() + ringing_timeout
     auth: tuple[str, str] | None = None
@@ -192,6 +195,11 @@ async def invite(
             edge.close_client(branch_of(request))
             if response.code < 300:
                 _ack_ok(edge, request, response, peer)
+                try:
+                    rtp.negotiated(sipsdp.read_answer(response.body))
+                except (sipsdp.NoCommonMedia, ValueError):
+                    # livekit/sip would give the call up; here it stays up without audio.
+                    log.warning("no usable sdp answer", extra={"sip_call_id": call.sip_call_id})
                 contact = response.contact
                 dialog = Dialog(
                     edge=edge,

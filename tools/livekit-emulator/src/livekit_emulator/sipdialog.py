@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sipmessage import URI, Address, Request, Response
 
-from livekit_emulator import sipsdp
+from livekit_emulator import siprtp
 from livekit_emulator.siptransport import Peer
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class Dialog:
     remote: str  # theirs, with their tag
     target: URI
     cseq: int
-    rtp: sipsdp.RtpPort | None = None
+    rtp: siprtp.RtpSession | None = None
     local_sdp: bytes = b""
     ended: bool = False
     acked: asyncio.Event = field(default_factory=asyncio.Event)
@@ -101,7 +101,14 @@ class Dialog:
         self.edge.forget(self)
         self.edge.spawn(self.edge.send_bye(self))
 
+    @property
+    def media(self) -> siprtp.RtpSession | None:
+        """The RTP session the SIP participant's audio goes through, once media is agreed."""
+        if self.rtp is None or self.rtp.conf is None or self.ended:
+            return None
+        return self.rtp
+
     def close_media(self) -> None:
-        """Release the RTP port."""
+        """Stop the RTP session and release its port."""
         if self.rtp is not None:
             self.rtp.close()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from livekit.protocol.sip import SIPInboundTrunkInfo
 from sipmessage import AuthCredentials, Request, Response
 
-from livekit_emulator import ids, sipcert, sipdigest, sipsdp
+from livekit_emulator import ids, sipcert, sipdigest, siprtp, sipsdp
 from livekit_emulator.calls import InboundRejected
 from livekit_emulator.config import EmulatorConfig
 from livekit_emulator.errors import TwirpError
@@ -425,13 +425,14 @@ class SipEdge:
             return
         self._reply(tx, 180, "Ringing", allow=True)
         host = self.advertised_host(peer.host)
-        rtp = await sipsdp.open_rtp(host if host != "0.0.0.0" else "127.0.0.1")
+        rtp = await siprtp.open_rtp(host if host != "0.0.0.0" else "127.0.0.1")
         try:
-            local_sdp = sipsdp.answer(request.body, host, rtp.port)
+            local_sdp, media = sipsdp.answer(request.body, host, rtp.port)
         except sipsdp.NoCommonMedia:
             rtp.close()
             self._reply(tx, 400, "Bad Request", allow=True)
             return
+        rtp.negotiated(media)
         if tx.cancelled.is_set():
             rtp.close()
             return
@@ -474,7 +475,7 @@ class SipEdge:
             "transport": peer.transport,
             "source": peer.address,
             "invite": describe(request),
-            "rtp": {"local_port": rtp.port},
+            "rtp": rtp.stats,
         }
         if self.config.sip_answer_delay_s > 0:
             with contextlib.suppress(TimeoutError):
