@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from livekit import api
 from livekit.protocol import agent_dispatch, room, sip
@@ -142,7 +143,22 @@ async def start_sipp(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
+    if target is None:
+        await _listening(
+            process, port, socket.SOCK_DGRAM if transport == "u1" else socket.SOCK_STREAM
+        )
     return Sipp(process, port, messages, errors)
+
+
+async def _listening(process: asyncio.subprocess.Process, port: int, kind: int) -> None:
+    """Until SIPp as a carrier has bound its SIP port: a call placed sooner would be refused."""
+    async with asyncio.timeout(10):
+        while True:
+            assert process.returncode is None, f"sipp exited with {process.returncode} at start"
+            sockets = psutil.Process(process.pid).net_connections(kind="inet")
+            if any(s.laddr and s.laddr.port == port and s.type == kind for s in sockets):
+                return
+            await asyncio.sleep(0.02)
 
 
 async def eventually(check: Any, within_s: float = 10.0) -> Any:
