@@ -241,13 +241,15 @@ class Harness:
 
         await eventually(current, lambda v: v == version)
 
-    async def outbound_trunk(self, phone_number: str) -> str:
+    async def outbound_trunk(
+        self, phone_number: str, address: str = "example.pstn.twilio.com"
+    ) -> str:
         """Create the number's outbound trunk in LiveKit, as trunk-sync does."""
         trunk = await self.livekit.sip.create_outbound_trunk(
             lkapi.CreateSIPOutboundTrunkRequest(
                 trunk=lkapi.SIPOutboundTrunkInfo(
                     name=f"talkifai {phone_number}",
-                    address="example.pstn.twilio.com",
+                    address=address,
                     numbers=[phone_number],
                     auth_username="user",
                     auth_password="password",
@@ -266,6 +268,7 @@ class Harness:
         webhook_url: str | None = None,
         recording_mode: str = "disabled",
         inbound: bool = False,
+        trunk_address: str = "example.pstn.twilio.com",
         **settings: Any,
     ) -> Seeded:
         """A number with an outbound agent in the read model and, if synced, a LiveKit trunk
@@ -285,7 +288,7 @@ class Harness:
         await self.publish(EventName.PHONE_NUMBER_CREATED, org_id, number_id, number)
         seeded = Seeded(number_id=number_id, phone_number=phone_number, org_id=org_id, agent=agent)
         if synced:
-            seeded.outbound_trunk_id = await self.outbound_trunk(phone_number)
+            seeded.outbound_trunk_id = await self.outbound_trunk(phone_number, trunk_address)
             await self.publish_synced(seeded, version=1)
         conn = await self.db()
 

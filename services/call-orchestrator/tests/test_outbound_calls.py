@@ -481,7 +481,10 @@ async def test_a_slow_livekit_is_503_within_the_deadline_and_the_call_fails(
 async def test_the_invite_writes_both_numbers_as_the_carrier_wants(
     harness: Harness, number_settings: dict[str, Any], to_user: str, from_user: str
 ) -> None:
-    seeded = await harness.seed("+12025550111", **number_settings)
+    # Not a Twilio host: LiveKit itself puts the `+` back on the From of calls to Twilio.
+    seeded = await harness.seed(
+        "+12025550111", trunk_address="sip.carrier.example", **number_settings
+    )
     response = await harness.call(TO, seeded.phone_number)
     assert response.status_code == 200, response.text
     # The call and its history keep E.164; only the INVITE LiveKit sends is written differently.
