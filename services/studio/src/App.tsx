@@ -4,6 +4,8 @@ import { SignIn } from "./components/SignIn";
 import { useToasts } from "./components/Toasts";
 import { Api, type Fetch } from "./lib/api";
 import { decodeToken, forgetOrg, isExpired, loadSession, rememberedOrgs, saveSession, takeTokenFromUrl, type Session } from "./lib/session";
+import { AgentsPage } from "./AgentsPage";
+import { useRoute } from "./lib/route";
 import { PhoneNumbersPage } from "./PhoneNumbersPage";
 
 const OTHER = "__other__";
@@ -55,6 +57,7 @@ export function App({ fetchImpl, live = true, maxLoaded }: { fetchImpl?: Fetch; 
   const [session, setSession] = useState<Session | null>(initialSession);
   const [signInDefaults, setSignInDefaults] = useState<{ orgId?: string; role?: Session["role"] }>({});
   const api = useMemo(() => new Api(session?.token ?? null, fetchImpl), [fetchImpl, session?.token]);
+  const route = useRoute();
 
   const signIn = useCallback((next: Session | null) => {
     saveSession(next);
@@ -105,10 +108,11 @@ export function App({ fetchImpl, live = true, maxLoaded }: { fetchImpl?: Fetch; 
       </div>
     );
   }
+  const Page = route === "agents" ? AgentsPage : PhoneNumbersPage;
   return (
-    <PhoneNumbersPage
-      // A new organization (or token) is a new page: state, streams and subscriptions start over.
-      key={`${session.orgId}:${session.token}`}
+    <Page
+      // A new organization (or token, or page) is a new page: state, streams and subscriptions start over.
+      key={`${route}:${session.orgId}:${session.token}`}
       session={session}
       api={api}
       live={live}

@@ -106,7 +106,7 @@ export function PhoneNumbersPage({ session, api, accountControls, live = true, m
 
   return (
     <div className={`app layout-${layout}`}>
-      <AppBar layout={layout} drawerOpen={drawerOpen} onOpenMenu={openDrawer} liveState={liveState} accountControls={accountControls} />
+      <AppBar page="numbers" layout={layout} drawerOpen={drawerOpen} onOpenMenu={openDrawer} liveState={liveState} accountControls={accountControls} />
       <div className="columns">
         {layout === "desktop" && (
           <aside className="sidebar" aria-label="Phone numbers list">

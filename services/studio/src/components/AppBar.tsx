@@ -1,8 +1,11 @@
-import { Menu } from "lucide-react";
+import { Bot, Menu, Phone } from "lucide-react";
 import type { Layout } from "../lib/hooks";
 import type { LiveState } from "../lib/realtime";
+import { followLink, ROUTE_PATHS, type Route } from "../lib/route";
 
 interface Props {
+  /** The page shown: its link in the navigation is the current one. */
+  page: Route;
   layout: Layout;
   drawerOpen: boolean;
   onOpenMenu: () => void;
@@ -11,8 +14,13 @@ interface Props {
   accountControls: React.ReactNode;
 }
 
-/** The top bar: menu button (mobile), skip link, brand, live-updates state and the account controls. */
-export function AppBar({ layout, drawerOpen, onOpenMenu, liveState, accountControls }: Props) {
+const PAGES: { route: Route; label: string; icon: typeof Phone }[] = [
+  { route: "numbers", label: "Phone Numbers", icon: Phone },
+  { route: "agents", label: "Agents", icon: Bot },
+];
+
+/** The top bar: menu button (mobile), skip link, brand, the pages, live-updates state and the account controls. */
+export function AppBar({ page, layout, drawerOpen, onOpenMenu, liveState, accountControls }: Props) {
   return (
     <header className="appbar">
       {layout === "mobile" && (
@@ -26,6 +34,14 @@ export function AppBar({ layout, drawerOpen, onOpenMenu, liveState, accountContr
       <span className="brand">
         TalkifAI <span className="muted">Studio · Telephony</span>
       </span>
+      <nav className="app-nav" aria-label="Studio pages">
+        {PAGES.map(({ route, label, icon: Icon }) => (
+          <a key={route} href={ROUTE_PATHS[route]} className="nav-link" aria-current={page === route ? "page" : undefined} title={label} onClick={followLink}>
+            <Icon size={16} aria-hidden />
+            <span className="nav-label">{label}</span>
+          </a>
+        ))}
+      </nav>
       <LiveIndicator state={liveState} />
       <div className="account">{accountControls}</div>
     </header>

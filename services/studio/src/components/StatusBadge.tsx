@@ -1,5 +1,5 @@
 import { AlertTriangle, CheckCircle2, Loader2 } from "lucide-react";
-import type { CheckVerdict, PhoneNumber, PhoneNumberCheck } from "../lib/types";
+import type { Architecture, CheckVerdict, PhoneNumber, PhoneNumberCheck } from "../lib/types";
 
 export function StatusBadge({ status }: { status: PhoneNumber["status"] }) {
   return <span className={`badge badge-${status}`}>{status === "active" ? "Active" : "Inactive"}</span>;
@@ -40,4 +40,9 @@ export function VerdictBadge({ verdict }: { verdict: CheckVerdict }) {
 export function VerdictDot({ check }: { check: PhoneNumberCheck }) {
   const label = `Trunk check: ${VERDICT_LABELS[check.verdict]}. ${check.summary}`;
   return <span className={`verdict-dot verdict-${check.verdict}`} role="img" aria-label={label} title={label} data-testid="verdict-dot" />;
+}
+
+/** An agent's architecture (pipeline / realtime: voice; text: chat only). */
+export function ArchitectureBadge({ architecture }: { architecture: Architecture }) {
+  return <span className={`badge badge-arch-${architecture}`}>{architecture}</span>;
 }

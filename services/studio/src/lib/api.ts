@@ -2,6 +2,8 @@
 import type {
   Agent,
   AgentAssignment,
+  AgentCreate,
+  AgentUpdate,
   CarrierProfile,
   DevTokenRequest,
   FieldProblem,
@@ -101,6 +103,23 @@ export class Api {
 
   listAgents(): Promise<Agent[]> {
     return this.all<Agent>("/agents").then((r) => r.items);
+  }
+
+  getAgent(id: string): Promise<Agent> {
+    return this.request("GET", `/agents/${encodeURIComponent(id)}`);
+  }
+
+  createAgent(body: AgentCreate): Promise<Agent> {
+    return this.request("POST", "/agents", body);
+  }
+
+  updateAgent(id: string, body: AgentUpdate): Promise<Agent> {
+    return this.request("PATCH", `/agents/${encodeURIComponent(id)}`, body);
+  }
+
+  /** 409 while phone numbers use the agent (the detail names them: `agentAssignment` reads it). */
+  deleteAgent(id: string): Promise<void> {
+    return this.request("DELETE", `/agents/${encodeURIComponent(id)}`);
   }
 
   listPhoneNumbers(search?: string, max?: number): Promise<{ items: PhoneNumber[]; complete: boolean }> {

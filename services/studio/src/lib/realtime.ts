@@ -33,11 +33,25 @@ export function announce(type: PhoneNumberEventName, detail: Omit<PhoneNumberEve
   }
 }
 
+/** Tell this tab's other components (the seed's `agentUpdated`) and the other tabs that agents changed. */
+export function announceAgentChange(): void {
+  window.dispatchEvent(new CustomEvent("agentUpdated"));
+  if (typeof BroadcastChannel !== "undefined") {
+    const channel = new BroadcastChannel(CHANNEL);
+    channel.postMessage({ type: "agentUpdated", source: TAB_ID });
+    channel.close();
+  }
+}
+
 /** Receive changes from other tabs and from other components of this page; returns the unsubscribe. */
 export function subscribePhoneNumberEvents(onMessage: (message: SyncMessage) => void, onAgentUpdated: () => void): () => void {
   const channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel(CHANNEL) : null;
-  const fromChannel = (event: MessageEvent<SyncMessage>) => {
-    if (event.data && PHONE_NUMBER_EVENTS.includes(event.data.type)) onMessage(event.data);
+  const fromChannel = (event: MessageEvent<SyncMessage | { type: "agentUpdated"; source: string }>) => {
+    if (!event.data) return;
+    // A tab hears its own posts through its other channel objects: those it has applied already.
+    if (event.data.type === "agentUpdated") {
+      if (event.data.source !== TAB_ID) onAgentUpdated();
+    } else if (PHONE_NUMBER_EVENTS.includes(event.data.type)) onMessage(event.data);
   };
   channel?.addEventListener("message", fromChannel);
   const listeners = PHONE_NUMBER_EVENTS.map((type) => {

@@ -13,6 +13,16 @@ export type RecordingMode = NumbersApiSchema["RecordingMode"];
 
 export type Agent = NumbersApiSchema["AgentData"];
 export type AgentRef = NumbersApiSchema["AgentRef"];
+export type AgentCreate = NumbersApiSchema["AgentCreate"];
+export type AgentUpdate = NumbersApiSchema["AgentUpdate"];
+export type STTConfig = NumbersApiSchema["STTConfig"];
+export type LLMConfig = NumbersApiSchema["LLMConfig"];
+export type TTSConfig = NumbersApiSchema["TTSConfig"];
+export type RealtimeConfig = NumbersApiSchema["RealtimeConfig"];
+export type STTProvider = NumbersApiSchema["STTProvider"];
+export type LLMProvider = NumbersApiSchema["LLMProvider"];
+export type TTSProvider = NumbersApiSchema["TTSProvider"];
+export type RealtimeProvider = NumbersApiSchema["RealtimeProvider"];
 export type SyncStatus = NumbersApiSchema["SyncStatus"];
 export type PhoneNumber = NumbersApiSchema["PhoneNumberData"];
 export type SipTransport = NumbersApiSchema["SipTransport"];

@@ -99,6 +99,7 @@ export function trunkCheck(extra: Partial<PhoneNumberCheck> = {}): PhoneNumberCh
 const PENDING = { state: "pending", error: null, synced_at: null } as const;
 
 let counter = 0;
+let agentCounter = 0;
 export function number(phone: string, extra: Partial<PhoneNumber> = {}): PhoneNumber {
   counter += 1;
   return {
@@ -193,11 +194,91 @@ export class FakeApi {
     return a ? { id: a.id, name: a.name, architecture: a.architecture } : null;
   }
 
+  /** numbers-api's agent rules, the ones the tests reach: a 422 naming the field, or null. */
+  private agentProblems(b: Partial<Agent>, existing: Agent | null): Response | null {
+    const errors: { field: string; message: string }[] = [];
+    if (!existing && !b.name?.trim()) errors.push({ field: "name", message: "Field required" });
+    if (b.language !== undefined && !/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(b.language ?? "")) {
+      errors.push({ field: "language", message: "String should match pattern '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'" });
+    }
+    if (b.llm && (b.llm.temperature < 0 || b.llm.temperature > 2)) errors.push({ field: "llm.temperature", message: "Input should be less than or equal to 2" });
+    for (const section of ["stt", "llm", "tts"] as const) {
+      const url = b[section]?.base_url;
+      if (url && /\/\/(10|127|192\.168)\./.test(url)) {
+        errors.push({ field: `${section}.base_url`, message: "Model server URL: 10.0.0.5 is a private address; this deployment does not allow private model servers" });
+      }
+    }
+    const architecture = b.architecture ?? existing?.architecture;
+    const wanted = architecture === "pipeline" ? ["stt", "llm", "tts"] : architecture === "realtime" ? ["realtime"] : ["llm"];
+    for (const section of ["stt", "llm", "tts", "realtime"] as const) {
+      if (b[section] && !wanted.includes(section)) errors.push({ field: section, message: `${architecture} agents have no ${section} configuration` });
+    }
+    if (errors.length === 0) return null;
+    return json(422, { title: "Validation failed", status: 422, detail: errors.map((e) => `${e.field}: ${e.message}`).join("; "), errors });
+  }
+
+  private resolveAgent(id: string, b: Partial<Agent>, existing: Agent | null): Agent {
+    const architecture = b.architecture ?? existing?.architecture ?? "pipeline";
+    const wanted = architecture === "pipeline" ? ["stt", "llm", "tts"] : architecture === "realtime" ? ["realtime"] : ["llm"];
+    const defaults = { stt: { provider: "deepgram" }, llm: { provider: "openai", temperature: 0.7 }, tts: { provider: "cartesia" }, realtime: { provider: "openai" } } as const;
+    const section = <K extends "stt" | "llm" | "tts" | "realtime">(key: K): Agent[K] =>
+      (wanted.includes(key) ? (b[key] ?? existing?.[key] ?? defaults[key]) : null) as Agent[K];
+    return {
+      id,
+      name: b.name?.trim() ?? existing?.name ?? "",
+      architecture,
+      instructions: b.instructions ?? existing?.instructions ?? "You are a friendly, concise voice assistant.",
+      greeting: b.greeting ?? existing?.greeting ?? "Hello! How can I help you today?",
+      language: b.language ?? existing?.language ?? "en-US",
+      stt: section("stt"),
+      llm: section("llm"),
+      tts: section("tts"),
+      realtime: section("realtime"),
+      version: (existing?.version ?? 0) + 1,
+      created_at: existing?.created_at ?? "2025-01-02T00:00:00Z",
+      updated_at: "2025-01-02T00:00:00Z",
+    };
+  }
+
   private route(call: Call, url: URL): Response {
     const { method } = call;
     const path = url.pathname;
     if (method === "GET" && path === "/carriers") return json(200, this.carriers);
     if (method === "GET" && path === "/agents") return json(200, { items: this.agents, next_cursor: null });
+    if (method === "POST" && path === "/agents") {
+      const b = call.body as Partial<Agent>;
+      const invalid = this.agentProblems(b, null);
+      if (invalid) return invalid;
+      const created = this.resolveAgent(`agent_${++agentCounter}`, b, null);
+      this.agents.push(created);
+      return json(201, created);
+    }
+    const agentMatch = path.match(/^\/agents\/([^/]+)$/);
+    if (agentMatch) {
+      const a = this.agents.find((x) => x.id === agentMatch[1]);
+      if (!a) return json(404, { title: "Not found", status: 404, detail: `Agent ${agentMatch[1]} not found` });
+      if (method === "GET") return json(200, a);
+      const using = this.numbers
+        .filter((n) => n.inbound_agent?.id === a.id || n.outbound_agent?.id === a.id)
+        .map((n) => n.phone_number)
+        .sort();
+      if (method === "DELETE") {
+        if (using.length) return json(409, { title: "Conflict", status: 409, detail: `Agent is assigned to phone numbers ${using.join(", ")}; unassign it before deleting it` });
+        this.agents = this.agents.filter((x) => x !== a);
+        return new Response(null, { status: 204 });
+      }
+      if (method === "PATCH") {
+        const b = call.body as Partial<Agent>;
+        const invalid = this.agentProblems(b, a);
+        if (invalid) return invalid;
+        const next = this.resolveAgent(a.id, b, a);
+        if (next.architecture === "text" && using.length) {
+          return json(409, { title: "Conflict", status: 409, detail: `Agent is assigned to phone numbers ${using.join(", ")}; a text-only agent cannot make voice calls` });
+        }
+        Object.assign(a, next);
+        return json(200, a);
+      }
+    }
     if (method === "POST" && path === "/dev/token") {
       const b = call.body as { org_id: string; role: Role };
       return json(200, { access_token: makeToken(b.org_id, b.role), token_type: "bearer", expires_in: 43200 });

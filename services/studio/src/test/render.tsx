@@ -7,8 +7,10 @@ import type { Role } from "../lib/types";
 import { FakeApi, makeToken } from "./fakeApi";
 
 /** Render the Studio signed in to `org_a` with `role`, against `api`. */
-export async function renderStudio(api: FakeApi, role: Role | null = "owner", options: { maxLoaded?: number; live?: boolean } = {}) {
+export async function renderStudio(api: FakeApi, role: Role | null = "owner", options: { maxLoaded?: number; live?: boolean; path?: string } = {}) {
   if (role) saveSession(decodeToken(makeToken("org_a", role)));
+  if (options.path) window.history.replaceState(null, "", options.path);
+  const agentsPage = window.location.pathname.startsWith("/telephony/agents");
   const user = userEvent.setup();
   const result = render(
     <ToastProvider>
@@ -16,7 +18,7 @@ export async function renderStudio(api: FakeApi, role: Role | null = "owner", op
     </ToastProvider>,
   );
   if (role) {
-    await screen.findByText(/numbers?$/, { selector: ".list-count" });
+    await screen.findByText(agentsPage ? /agents?$/ : /numbers?$/, { selector: ".list-count" });
     await waitFor(() => expect(document.querySelector(".list-loading")).toBeNull());
   }
   return { user, ...result };
