@@ -1,4 +1,4 @@
-"""The Phone Numbers page in Chromium against the real numbers-api (no mocked API)."""
+"""The Phone Numbers and Agents pages in Chromium against the real numbers-api (no mocked API)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,16 @@ async def assign(stack: Stack, number: str, inbound: str | None, outbound: str |
     )
 
 
+def agents_url(stack: Stack, token: str, query: str = "") -> str:
+    """The Agents page by its own address (the server answers index.html for it)."""
+    return f"{stack.studio_url}/telephony/agents{query}#token={token}"
+
+
+def agent_row(page: Any, name: str) -> Any:
+    """An agent's row in the Agents list."""
+    return page.locator(f'[data-testid="agent-row"][data-agent="{name}"]')
+
+
 def row(page: Any, number: str) -> Any:
     """A number's row in the list."""
     return page.locator(f'[data-testid="phone-number-row"][data-number="{number}"]')
@@ -55,7 +65,7 @@ def row(page: Any, number: str) -> Any:
 async def assert_no_horizontal_overflow(page: Any) -> None:
     """Nothing wider than its box: the page, the main column and any open dialog."""
     widest: list[str] = await page.evaluate(
-        """() => [document.documentElement, ...document.querySelectorAll('.main, .dialog, .card')]
+        """() => [document.documentElement, ...document.querySelectorAll('.appbar, .main, .dialog, .card')]
             .filter((el) => el.scrollWidth > el.clientWidth + 1)
             .map((el) => `${el.className || el.tagName}: ${el.scrollWidth} > ${el.clientWidth}`)"""
     )
@@ -413,3 +423,139 @@ async def test_the_three_breakpoints(stack: Stack, new_page: NewPage, artifacts:
     await mobile.screenshot(path=artifacts / "mobile-390-edit-dialog.png", animations="disabled")
     await assert_no_horizontal_overflow(mobile)
     await mobile.keyboard.press("Escape")
+
+
+async def test_owner_creates_edits_and_deletes_agents(stack: Stack, new_page: NewPage) -> None:
+    support = await agent(stack, "Support Agent")
+    await phone(stack, "+12025550300")
+    await assign(stack, "+12025550300", support["id"], None)
+    page = await new_page()
+    await page.goto(agents_url(stack, stack.token()))
+    await expect(page.get_by_role("link", name="Agents")).to_have_attribute("aria-current", "page")
+    await expect(agent_row(page, "Support Agent")).to_contain_text("1 phone number")
+
+    # Create: the browser's checks first, then the server's own refusal under its field.
+    await page.get_by_role("button", name="Create Agent").first.click()
+    dialog = page.get_by_role("dialog", name="Create Agent")
+    await dialog.locator('[data-field="language"]').fill("English")
+    await dialog.get_by_role("button", name="Create Agent").click()
+    await expect(dialog.get_by_text("Name is required")).to_be_visible()
+    await expect(dialog.locator('[data-field="language"]')).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    await dialog.locator('[data-field="name"]').fill("Front Desk")
+    await dialog.locator('[data-field="language"]').fill("en-GB")
+    llm = dialog.get_by_role("group", name="Language model")
+    await llm.get_by_label("Model server URL").fill("https://user:secret@models.example.com/v1")
+    await dialog.get_by_role("button", name="Create Agent").click()
+    server_url = llm.get_by_label("Model server URL")
+    await expect(server_url).to_have_attribute("aria-invalid", "true")
+    await expect(llm.locator(".field-error")).to_contain_text("must not carry credentials")
+    await expect(server_url).to_have_css("border-top-color", RED)
+    await server_url.fill("")
+    await dialog.get_by_label("TTS provider").select_option("espeak")
+    await dialog.get_by_role("button", name="Create Agent").click()
+    await expect(page.get_by_text("Agent Front Desk created")).to_be_visible()
+    details = page.get_by_test_id("agent-details")
+    await expect(details.get_by_role("heading", name="Front Desk")).to_be_visible()
+    stored = {a["name"]: a for a in (await stack.call("GET", "/agents"))["items"]}
+    assert stored["Front Desk"]["language"] == "en-GB"
+    assert stored["Front Desk"]["tts"]["provider"] == "espeak"
+
+    # Edit.
+    await page.get_by_role("button", name="Edit Front Desk").click()
+    dialog = page.get_by_role("dialog", name="Edit Agent")
+    await dialog.get_by_label("Greeting").fill("Front desk, how may I help?")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("Agent Front Desk saved")).to_be_visible()
+    await expect(details).to_contain_text("Front desk, how may I help?")
+    assert (await stack.call("GET", f"/agents/{stored['Front Desk']['id']}"))["version"] == 2
+
+    # A change by another client arrives live.
+    await expect(page.get_by_role("status", name="Live updates: live")).to_be_visible()
+    await agent(stack, "Night Shift", "realtime")
+    await expect(agent_row(page, "Night Shift")).to_be_visible()
+
+    # Deleting an agent a number uses: numbers-api's 409, explained, with the way to the number.
+    await page.get_by_role("button", name="Delete Support Agent").click()
+    confirm = page.get_by_role("alertdialog", name="Delete Agent")
+    await confirm.get_by_role("button", name="Confirm").click()
+    notice = confirm.get_by_test_id("agent-assigned")
+    await expect(notice).to_contain_text("Support Agent is assigned to a phone number")
+    await expect(notice).to_contain_text("Unassign it from these numbers before deleting it.")
+    await notice.get_by_role("link", name="+12025550300").click()
+    await expect(page.get_by_role("heading", name="+12025550300")).to_be_visible()
+    assert "/telephony/?number=pn_" in page.url
+    await expect(page.get_by_label("Inbound Call Agent")).to_have_value(support["id"])
+
+    # Back to the agents, and an unassigned one goes.
+    await page.get_by_role("link", name="Agents").click()
+    await page.get_by_role("button", name="Delete Front Desk").click()
+    await page.get_by_role("alertdialog").get_by_role("button", name="Confirm").click()
+    await expect(page.get_by_text("Agent Front Desk deleted")).to_be_visible()
+    await expect(agent_row(page, "Front Desk")).to_have_count(0)
+    names = [a["name"] for a in (await stack.call("GET", "/agents"))["items"]]
+    assert names == ["Support Agent", "Night Shift"]
+
+
+async def test_the_agents_page_at_three_breakpoints(
+    stack: Stack, new_page: NewPage, artifacts: Path
+) -> None:
+    support = await agent(stack, "Support Agent with a rather long name for the list", "pipeline")
+    await agent(stack, "Sales Agent", "realtime")
+    await agent(stack, "Chat Bot", "text")
+    await phone(stack, "+12025550310")
+    await assign(stack, "+12025550310", support["id"], support["id"])
+    token = stack.token()
+    query = f"?agent={support['id']}"
+
+    desktop = await new_page(width=1280, height=800)
+    await desktop.goto(agents_url(stack, token, query))
+    sidebar = desktop.get_by_role("complementary", name="Agents list")
+    box = await sidebar.bounding_box()
+    assert box is not None and round(box["width"]) == 320
+    await expect(desktop.get_by_test_id("agent-numbers")).to_contain_text("+12025550310")
+    await desktop.screenshot(
+        path=artifacts / "agents-desktop-1280.png", full_page=True, animations="disabled"
+    )
+    await assert_no_horizontal_overflow(desktop)
+    await desktop.get_by_role("button", name="Create Agent").first.click()
+    await desktop.screenshot(
+        path=artifacts / "agents-desktop-1280-create-dialog.png", animations="disabled"
+    )
+    await assert_no_horizontal_overflow(desktop)
+
+    tablet = await new_page(width=900, height=800)
+    await tablet.goto(agents_url(stack, token, query))
+    await expect(tablet.get_by_role("complementary", name="Agents list")).to_be_visible()
+    await expect(tablet.get_by_role("link", name="Phone Numbers")).to_be_visible()
+    await tablet.screenshot(
+        path=artifacts / "agents-tablet-900.png", full_page=True, animations="disabled"
+    )
+    await assert_no_horizontal_overflow(tablet)
+
+    mobile = await new_page(width=390, height=844)
+    await mobile.goto(agents_url(stack, token))
+    await expect(mobile.get_by_role("complementary")).to_have_count(0)
+    await mobile.get_by_role("button", name="Open menu").click()
+    drawer = mobile.get_by_role("dialog", name="Agents menu")
+    await expect(drawer.get_by_test_id("agent-row")).to_have_count(3)
+    await mobile.screenshot(path=artifacts / "agents-mobile-390-drawer.png", animations="disabled")
+    await drawer.locator('[data-agent="Sales Agent"] .row-main').click()
+    await expect(drawer).to_be_hidden()
+    await expect(mobile.get_by_role("heading", name="Sales Agent")).to_be_visible()
+    await mobile.screenshot(
+        path=artifacts / "agents-mobile-390.png", full_page=True, animations="disabled"
+    )
+    await assert_no_horizontal_overflow(mobile)
+    await mobile.get_by_role("button", name="Edit", exact=True).click()
+    dialog = mobile.get_by_role("dialog", name="Edit Agent")
+    await dialog.get_by_label("Architecture").select_option("pipeline")
+    await mobile.screenshot(
+        path=artifacts / "agents-mobile-390-edit-dialog.png", animations="disabled"
+    )
+    await assert_no_horizontal_overflow(mobile)
+    # The top bar's way back to the numbers.
+    await mobile.keyboard.press("Escape")
+    await mobile.get_by_role("link", name="Phone Numbers").click()
+    await expect(mobile.get_by_role("heading", name="Select a phone number")).to_be_visible()

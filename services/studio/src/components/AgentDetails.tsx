@@ -53,7 +53,7 @@ export function AgentDetails({ agent, uses, canManage, onEdit, onDelete }: Props
       <div className="topbar">
         <div>
           <div className="topbar-line">
-            <h2 className="details-number">{agent.name}</h2>
+            <h2 className="details-number agent-name">{agent.name}</h2>
             <ArchitectureBadge architecture={agent.architecture} />
           </div>
           <p className="details-id muted">ID: {agent.id}</p>
