@@ -310,6 +310,7 @@ async def test_usage_totals_group_calls_by_number_agent_and_day(harness: Harness
         ({"from": "2026-12-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}, "to"),
         ({"from": "2025-01-01T00:00:00Z", "to": "2026-01-03T00:00:00Z"}, "to"),
         ({"from": "yesterday", "to": "2026-12-01T00:00:00Z"}, "from"),
+        ({"from": "0001-01-01T00:00:00+01:00", "to": "2026-12-01T00:00:00Z"}, "from"),
         ({"from": "2026-12-01", "to": "2026-12-02", "group_by": "week"}, "group_by"),
     ],
 )

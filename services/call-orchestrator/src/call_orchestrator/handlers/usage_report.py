@@ -16,16 +16,21 @@ from talkifai_common.errors import ValidationFailed
 MAX_RANGE = timedelta(days=366)
 
 
-def _utc(value: datetime) -> datetime:
-    """A time without a zone is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+def _utc(value: datetime, field: str) -> datetime:
+    """The time in UTC (one without a zone is UTC already)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before the first representable time
+        raise ValidationFailed.for_field(field, "is out of range") from exc
 
 
 async def usage_report(
     store: CostStore, principal: Principal, start: datetime, end: datetime, group_by: GroupBy
 ) -> UsageReport:
     """Totals per group of the calls started in [start, end), summed by the database."""
-    start, end = _utc(start), _utc(end)
+    start, end = _utc(start, "from"), _utc(end, "to")
     if start >= end:
         raise ValidationFailed.for_field("to", "must be after from")
     if end - start > MAX_RANGE:
