@@ -32,8 +32,8 @@ from talkifai_common.events import CallDirection
 
 MONEY_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,12})?$"
 PREFIX_PATTERN = r"^\+?[0-9]{1,15}$"
-MAX_CARRIER_RATES = 10_000
-MAX_MODEL_PRICES = 500
+MAX_CARRIER_RATES = 500  # with the model prices, well inside MAX_BODY_BYTES (64 KiB)
+MAX_MODEL_PRICES = 100
 _MONEY = re.compile(MONEY_PATTERN)
 
 
