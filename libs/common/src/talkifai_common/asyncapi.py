@@ -17,6 +17,7 @@ from talkifai_common.events import (
     STREAM_NAME,
     AgentData,
     CallAgentFailedData,
+    CallCostedData,
     CallData,
     CallUsageData,
     CloudEvent,
@@ -43,6 +44,7 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
     EventName.CALL_FAILED: CallData,
     EventName.CALL_AGENT_FAILED: CallAgentFailedData,
     EventName.CALL_USAGE: CallUsageData,
+    EventName.CALL_COSTED: CallCostedData,
 }
 
 DESCRIPTION = """\

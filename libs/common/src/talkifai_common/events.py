@@ -48,6 +48,7 @@ class EventName(StrEnum):
     CALL_FAILED = "telephony.call.failed"
     CALL_AGENT_FAILED = "telephony.call.agent_failed"
     CALL_USAGE = "telephony.call.usage"
+    CALL_COSTED = "telephony.call.costed"
 
     @property
     def subject(self) -> str:
@@ -316,6 +317,68 @@ class CallAgentRef(_Data):
     name: str
 
 
+class CostComponent(StrEnum):
+    """What a part of a call's cost pays for."""
+
+    CARRIER = "carrier"
+    LLM_INPUT = "llm_input"
+    LLM_OUTPUT = "llm_output"
+    STT = "stt"
+    TTS = "tts"
+
+
+MICROS_PER_UNIT = 1_000_000
+"""Money is counted in integer micro-units of its currency (1 USD = 1,000,000 micros)."""
+
+
+class CostLine(_Data):
+    """One component of a call's cost: what was used, at which rate, for how much."""
+
+    component: CostComponent
+    quantity: str = Field(
+        description="What was billed, as a decimal string in `unit`s (carrier: billed minutes).",
+        examples=["2"],
+    )
+    unit: str = Field(
+        description="minute (carrier, stt), million_tokens (llm_*), million_characters (tts).",
+        examples=["minute"],
+    )
+    rate: str | None = Field(
+        description="The deck's price per `unit` (decimal string); null: the deck has no rate "
+        "for it (carrier: no prefix matched), so it cost nothing.",
+        examples=["0.0140"],
+    )
+    rated_by: str | None = Field(
+        default=None,
+        description="Which deck entry priced it: the carrier prefix (`+1`), or "
+        "`provider/model`, `provider` or `default` for providers.",
+        examples=["+1"],
+    )
+    amount: str = Field(description="The cost, a decimal string.", examples=["0.028000"])
+    amount_micros: int = Field(ge=0, description="The cost in micro-units of the currency.")
+
+
+class CallCost(_Data):
+    """What a call cost: carrier minutes plus the providers' usage, priced by the org's deck.
+
+    Each line is rounded half-up to micro-units; `total_micros` is their exact sum."""
+
+    currency: str = Field(description="ISO 4217.", examples=["USD"])
+    total: str = Field(description="The total, a decimal string.", examples=["0.031250"])
+    total_micros: int = Field(ge=0)
+    billed_s: int = Field(
+        ge=0, description="Carrier-billed seconds: talk time rounded up to the increment."
+    )
+    destination_prefix: str | None = Field(
+        description="The carrier rate's prefix that matched the called number (null: none did)."
+    )
+    breakdown: tuple[CostLine, ...]
+    rate_deck_version: int = Field(
+        ge=0, description="The organization's rate deck version used (0: the default deck)."
+    )
+    computed_at: datetime
+
+
 class CallData(_Data):
     """A call as recorded by call-orchestrator: one event per state change, kept for history."""
 
@@ -352,6 +415,11 @@ class CallData(_Data):
     total_duration_s: float | None = Field(
         default=None, description="Started to ended, ringing included."
     )
+    cost: CallCost | None = Field(
+        default=None,
+        description="What the call cost, once it is final and agent-runtime reported its usage "
+        "(`telephony.call.costed`); null until then, and for calls no agent ran.",
+    )
 
 
 class CallAgentFailedData(_Data):
@@ -377,6 +445,13 @@ class CallAgentFailedData(_Data):
     at: datetime
 
 
+class UsageModel(_Data):
+    """The provider and model that served one kind of usage."""
+
+    provider: str = Field(examples=["openai"])
+    model: str | None = Field(default=None, examples=["gpt-4o-mini"])
+
+
 class CallUsageData(_Data):
     """What one call consumed, for billing: published by agent-runtime when the call ends."""
 
@@ -397,6 +472,30 @@ class CallUsageData(_Data):
     )
     started_at: datetime
     ended_at: datetime
+    llm: UsageModel | None = Field(
+        default=None, description="The LLM (realtime agents: the realtime model), when known."
+    )
+    stt: UsageModel | None = Field(default=None, description="The STT, when known.")
+    tts: UsageModel | None = Field(default=None, description="The TTS, when known.")
+
+
+class CallCostedData(_Data):
+    """call-orchestrator priced a final call from its usage (once per call)."""
+
+    call_id: str
+    org_id: str
+    direction: CallDirection
+    phone_number_id: str | None
+    phone_number: str = Field(description="Our number (E.164).")
+    to_number: str
+    agent: CallAgentRef | None
+    billed_s: int = Field(ge=0)
+    breakdown: tuple[CostLine, ...]
+    total: str = Field(description="A decimal string.", examples=["0.031250"])
+    total_micros: int = Field(ge=0)
+    currency: str = Field(description="ISO 4217.", examples=["USD"])
+    rate_deck_version: int = Field(ge=0)
+    computed_at: datetime
 
 
 DataT = TypeVar("DataT", bound=BaseModel)

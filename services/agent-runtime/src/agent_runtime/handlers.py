@@ -32,10 +32,12 @@ from agent_runtime.domain import (
 )
 from agent_runtime.sessions import Components, build_components, check_model_servers
 from talkifai_common.events import (
+    AgentData,
     CallAgentFailedData,
     CallUsageData,
     CloudEvent,
     EventName,
+    UsageModel,
     new_event,
 )
 from talkifai_common.jobs import JobMetadata
@@ -202,6 +204,7 @@ async def report_usage(
         end_reason=state.end_reason,
         started_at=started_at,
         ended_at=datetime.now(UTC),
+        **usage_models(prepared.agent.agent),
     )
     log.info("call.usage", room=room, **data.model_dump(mode="json", exclude={"room_name"}))
     subject = prepared.meta.call_id or room
@@ -209,6 +212,24 @@ async def report_usage(
         EventName.CALL_USAGE, source=SOURCE, subject=subject, orgid=prepared.org_id, data=data
     )
     await _publish(ctx, event)
+
+
+def usage_models(agent: AgentData) -> dict[str, UsageModel | None]:
+    """The provider and model behind each kind of usage, so call-orchestrator can price them."""
+    llm = agent.llm or agent.realtime
+    return {
+        "llm": UsageModel(provider=llm.provider.value, model=llm.resolved_model()) if llm else None,
+        "stt": (
+            UsageModel(provider=agent.stt.provider.value, model=agent.stt.resolved_model())
+            if agent.stt
+            else None
+        ),
+        "tts": (
+            UsageModel(provider=agent.tts.provider.value, model=agent.tts.resolved_model())
+            if agent.tts
+            else None
+        ),
+    }
 
 
 async def _publish(ctx: Context, event: CloudEvent[Any]) -> None:

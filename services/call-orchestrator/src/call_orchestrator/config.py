@@ -52,6 +52,11 @@ class Settings(
         "events only.",
     )
     read_model_refresh_interval_s: float = Field(default=900.0, gt=0)
+    costing_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often calls whose usage arrived before their end are priced.",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     webhook_signing_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key of customer webhook signatures."

@@ -1,4 +1,5 @@
-"""Bus subscribers: the read models of agents, numbers and their LiveKit trunks.
+"""Bus subscribers: the read models of agents, numbers and their LiveKit trunks, and the usage
+agent-runtime reports per call (`telephony.call.usage`), which prices the call.
 
 Durable pull consumers under `talkifai_common.consumers`' policy: a database blip naks the event
 with backoff, it is never dropped; each read model is idempotent by entity id and `version`.
@@ -9,11 +10,12 @@ from __future__ import annotations
 import structlog
 from faststream.nats import NatsBroker
 
-from call_orchestrator.adapters.postgres import ReadModelStore
-from call_orchestrator.handlers import read_models
+from call_orchestrator.adapters.postgres import Stores
+from call_orchestrator.handlers import costs, read_models
 from talkifai_common.consumers import DeadLetters, RetryPolicy, durable_subscriber
 from talkifai_common.events import (
     AgentData,
+    CallUsageData,
     CloudEvent,
     EventName,
     PhoneNumberData,
@@ -29,9 +31,19 @@ def _durable(name: EventName) -> str:
 
 
 def register_consumers(
-    broker: NatsBroker, store: ReadModelStore, dead_letters: DeadLetters, policy: RetryPolicy
+    broker: NatsBroker, stores: Stores, dead_letters: DeadLetters, policy: RetryPolicy
 ) -> None:
     """Attach call-orchestrator's subscribers to the broker (before it starts)."""
+    store = stores.read_models
+
+    async def on_usage(event: CloudEvent[CallUsageData]) -> None:
+        outcome = await costs.on_usage_event(stores, event)
+        log.info(
+            "call.usage_received",
+            call_id=event.data.call_id,
+            room=event.data.room_name,
+            outcome=outcome,
+        )
 
     async def on_agent(event: CloudEvent[AgentData]) -> None:
         applied = await read_models.on_agent_event(store, event)
@@ -94,3 +106,13 @@ def register_consumers(
             policy=policy,
             title=f"call-orchestrator reads {name.subject}",
         )
+    durable_subscriber(
+        broker,
+        subjects=[EventName.CALL_USAGE.subject],
+        durable=_durable(EventName.CALL_USAGE),
+        model=CloudEvent[CallUsageData],
+        handle=on_usage,
+        dead_letters=dead_letters,
+        policy=policy,
+        title=f"call-orchestrator reads {EventName.CALL_USAGE.subject}",
+    )

@@ -21,8 +21,10 @@ from call_orchestrator.adapters.webhooks import WebhookSender
 from call_orchestrator.api import include_routes
 from call_orchestrator.config import Settings
 from call_orchestrator.consumers import register_consumers
+from call_orchestrator.costs_api import include_cost_routes
 from call_orchestrator.handlers.agent_failures import watch_runtimes
 from call_orchestrator.handlers.context import BackgroundTasks, Context
+from call_orchestrator.handlers.costs import cost_ended_calls_periodically
 from call_orchestrator.handlers.live_call_check import check_live_calls_periodically
 from call_orchestrator.handlers.read_models import refresh_read_model_periodically
 from talkifai_common.agent_capabilities import RuntimeBoard
@@ -61,7 +63,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         )
         broker = create_broker(settings.nats_url, name=SERVICE)
         dead_letters = DeadLetters(broker, SERVICE)
-        register_consumers(broker, stores.read_models, dead_letters, settings.retry_policy())
+        register_consumers(broker, stores, dead_letters, settings.retry_policy())
         bus_started = asyncio.Event()
         relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
         background = BackgroundTasks()
@@ -95,6 +97,10 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             asyncio.create_task(sender.run(), name="customer-webhooks"),
             asyncio.create_task(
                 check_live_calls_periodically(app.state.context), name="live-call-check"
+            ),
+            asyncio.create_task(
+                cost_ended_calls_periodically(stores, settings.costing_interval_s),
+                name="call-costs",
             ),
         ]
         numbers: NumbersApiClient | None = None
@@ -136,7 +142,8 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         SERVICE,
         lifespan,
         description=(
-            "Outbound calls, call history, LiveKit webhooks and recording consent. Every request "
+            "Outbound calls, call history and cost per call (rate deck, usage), LiveKit webhooks "
+            "and recording consent. Every request "
             "but health and `/livekit/webhook` carries `Authorization: Bearer <JWT>` (internal "
             "routes: the internal token). `POST /telephony/outbound-call` answers errors as "
             '`{"success": false, "error", "message", "sip_status_code"}`; other routes use '
@@ -145,6 +152,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         max_body_bytes=settings.max_body_bytes,
     )
     include_routes(app)
+    include_cost_routes(app)
 
     async def webhooks_ready() -> None:
         app.state.webhook_sender.check_ready()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,3 +94,47 @@ class RecordingConsentResult(BaseModel):
 
     call_id: str
     recording_egress_id: str
+
+
+class UsageAmounts(BaseModel):
+    """Costs by component, decimal strings in the group's currency."""
+
+    carrier: str = Field(examples=["0.042000"])
+    llm: str = Field(examples=["0.003120"])
+    stt: str = Field(examples=["0.023100"])
+    tts: str = Field(examples=["0.010500"])
+    total: str = Field(examples=["0.078720"])
+
+
+class UsageGroup(BaseModel):
+    """The calls of one number, agent or day (in one currency)."""
+
+    key: str | None = Field(
+        description="The number (E.164), the agent id (null: calls without an agent) or the "
+        "day (YYYY-MM-DD, UTC).",
+        examples=["+12025550100"],
+    )
+    agent_name: str | None = Field(
+        default=None, description="group_by=agent: the agent's name on its calls."
+    )
+    currency: str | None = Field(
+        description="ISO 4217; null when none of the group's calls has been priced yet.",
+        examples=["USD"],
+    )
+    calls: int = Field(description="Calls started in the period, priced or not.")
+    costed_calls: int = Field(description="Of which priced (ended, with the agent's usage).")
+    billed_s: int = Field(description="Carrier-billed seconds (rounded up to the increments).")
+    billed_minutes: str = Field(description="billed_s / 60, two decimals.", examples=["3.00"])
+    cost: UsageAmounts
+    cost_micros: dict[str, int] = Field(
+        description="The same costs in integer micro-units (carrier, llm, stt, tts, total)."
+    )
+
+
+class UsageReport(BaseModel):
+    """Usage totals of the organization for a period."""
+
+    start: datetime = Field(description="`from`, inclusive.")
+    end: datetime = Field(description="`to`, exclusive.")
+    group_by: str = Field(examples=["number"])
+    groups: list[UsageGroup]

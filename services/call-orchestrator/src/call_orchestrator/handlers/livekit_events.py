@@ -13,6 +13,7 @@ from call_orchestrator.adapters.postgres import (
     utcnow,
 )
 from call_orchestrator.domain import FINAL_STATUSES, OUTBOUND_ROOM_PREFIX, new_call_id
+from call_orchestrator.handlers import costs
 from call_orchestrator.handlers.context import Context
 from call_orchestrator.handlers.recording import start_recording
 from talkifai_common.e164 import InvalidPhoneNumber, normalize_e164
@@ -106,6 +107,8 @@ async def _participant_left(ctx: Context, room_name: str, participant: Participa
         return "ignored"
     if call.data.status is CallStatus.ANSWERED:
         done = await ctx.stores.calls.transition(call.data.id, CallStatus.COMPLETED)
+        if done:
+            price_when_ended(ctx, call.data.id)
         return "completed" if done else "already_final"
     if call.data.status in (CallStatus.INITIATED, CallStatus.RINGING):
         # The dialer owns the outcome before the answer; note the departure for it.
@@ -120,6 +123,8 @@ async def _room_finished(ctx: Context, room_name: str) -> str:
         return "ignored"
     if call.data.status is CallStatus.ANSWERED:
         done = await ctx.stores.calls.transition(call.data.id, CallStatus.COMPLETED)
+        if done:
+            price_when_ended(ctx, call.data.id)
         return "completed" if done else "already_final"
     if call.data.status in (CallStatus.INITIATED, CallStatus.RINGING):
         # Only a call whose dialer cannot still be waiting (ringing window over) is abandoned.
@@ -130,3 +135,9 @@ async def _room_finished(ctx: Context, room_name: str) -> str:
             )
             return ABANDONED
     return "ignored"
+
+
+def price_when_ended(ctx: Context, call_id: str) -> None:
+    """Price the call now if agent-runtime's usage came before its end (the usual order); off
+    the webhook's path, and `cost_ended_calls` prices it later if this fails."""
+    ctx.background.spawn(costs.cost_call(ctx.stores, call_id), name=f"cost-{call_id}")

@@ -91,10 +91,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rate-deck": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Rate Deck
+         * @description The rate deck that prices the organization's calls (any role). Until an owner or admin
+         *     sets one, the service's example defaults (`version` 0, `is_default` true).
+         */
+        get: operations["get_rate_deck_rate_deck_get"];
+        /**
+         * Put Rate Deck
+         * @description Replace the organization's rate deck (owners and admins; members get 403).
+         *
+         *     Carrier rates: per minute, by destination prefix (digits with an optional leading `+`; the
+         *     longest prefix of the called number wins) and direction, talk time rounded up to the
+         *     increment (`first_s`/`next_s`: 60/60, 1/1, 30/6). Providers: LLM per million input and output
+         *     tokens, STT per minute, TTS per million characters; a `models` entry (provider, optional
+         *     model) overrides the kind's `default`. Prices are decimal strings, never JSON numbers;
+         *     `currency` is ISO 4217. 422 names the field that broke a rule. Each PUT is a new `version`;
+         *     calls priced before keep the version that priced them.
+         */
+        put: operations["put_rate_deck_rate_deck_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Usage
+         * @description The organization's calls started in [from, to) per number, agent or day: how many, how
+         *     many are priced, carrier-billed minutes and the cost by component (carrier, llm, stt, tts)
+         *     and in total, as decimal strings and integer micro-units. A group whose calls were priced in
+         *     several currencies has one line per currency.
+         */
+        get: operations["get_usage_usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * BillingIncrement
+         * @description How the carrier rounds talk time: a first block, then blocks of `next_s` (60/60, 1/1, 30/6).
+         */
+        BillingIncrement: {
+            /**
+             * First S
+             * @default 60
+             */
+            first_s: number;
+            /**
+             * Next S
+             * @default 60
+             */
+            next_s: number;
+        };
         /**
          * CallAgentRef
          * @description The agent on a call, as it was when the call started.
@@ -104,6 +176,50 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+        };
+        /**
+         * CallCost
+         * @description What a call cost: carrier minutes plus the providers' usage, priced by the org's deck.
+         *
+         *     Each line is rounded half-up to micro-units; `total_micros` is their exact sum.
+         */
+        CallCost: {
+            /**
+             * Currency
+             * @description ISO 4217.
+             * @example USD
+             */
+            currency: string;
+            /**
+             * Total
+             * @description The total, a decimal string.
+             * @example 0.031250
+             */
+            total: string;
+            /** Total Micros */
+            total_micros: number;
+            /**
+             * Billed S
+             * @description Carrier-billed seconds: talk time rounded up to the increment.
+             */
+            billed_s: number;
+            /**
+             * Destination Prefix
+             * @description The carrier rate's prefix that matched the called number (null: none did).
+             */
+            destination_prefix: string | null;
+            /** Breakdown */
+            breakdown: components["schemas"]["CostLine"][];
+            /**
+             * Rate Deck Version
+             * @description The organization's rate deck version used (0: the default deck).
+             */
+            rate_deck_version: number;
+            /**
+             * Computed At
+             * Format: date-time
+             */
+            computed_at: string;
         };
         /**
          * CallData
@@ -172,6 +288,8 @@ export interface components {
              * @description Started to ended, ringing included.
              */
             total_duration_s?: number | null;
+            /** @description What the call cost, once it is final and agent-runtime reported its usage (`telephony.call.costed`); null until then, and for calls no agent ran. */
+            cost?: components["schemas"]["CallCost"] | null;
         };
         /**
          * CallDirection
@@ -196,6 +314,92 @@ export interface components {
          */
         CallStatus: "initiated" | "ringing" | "answered" | "completed" | "failed";
         /**
+         * CarrierRate
+         * @description The carrier's price per minute for calls in one direction to numbers under a prefix.
+         */
+        CarrierRate: {
+            /**
+             * Prefix
+             * @description E.164 digits the called number starts with, `+` optional (`+1`, `+44`, `1800`); the longest matching prefix wins.
+             * @example +1
+             */
+            prefix: string;
+            direction: components["schemas"]["CallDirection"];
+            /**
+             * Per Minute
+             * @example 0.0140
+             */
+            per_minute: string;
+            /** @description Null: the carrier's `default_increment`. */
+            increment?: components["schemas"]["BillingIncrement"] | null;
+        };
+        /**
+         * CarrierRates
+         * @description Per-minute carrier rates: talk time (answered to ended), rounded up to the increment.
+         */
+        CarrierRates: {
+            /**
+             * @default {
+             *       "first_s": 60,
+             *       "next_s": 60
+             *     }
+             */
+            default_increment: components["schemas"]["BillingIncrement"];
+            /**
+             * Rates
+             * @default []
+             */
+            rates: components["schemas"]["CarrierRate"][];
+        };
+        /**
+         * CostComponent
+         * @description What a part of a call's cost pays for.
+         * @enum {string}
+         */
+        CostComponent: "carrier" | "llm_input" | "llm_output" | "stt" | "tts";
+        /**
+         * CostLine
+         * @description One component of a call's cost: what was used, at which rate, for how much.
+         */
+        CostLine: {
+            component: components["schemas"]["CostComponent"];
+            /**
+             * Quantity
+             * @description What was billed, as a decimal string in `unit`s (carrier: billed minutes).
+             * @example 2
+             */
+            quantity: string;
+            /**
+             * Unit
+             * @description minute (carrier, stt), million_tokens (llm_*), million_characters (tts).
+             * @example minute
+             */
+            unit: string;
+            /**
+             * Rate
+             * @description The deck's price per `unit` (decimal string); null: the deck has no rate for it (carrier: no prefix matched), so it cost nothing.
+             * @example 0.0140
+             */
+            rate: string | null;
+            /**
+             * Rated By
+             * @description Which deck entry priced it: the carrier prefix (`+1`), or `provider/model`, `provider` or `default` for providers.
+             * @example +1
+             */
+            rated_by?: string | null;
+            /**
+             * Amount
+             * @description The cost, a decimal string.
+             * @example 0.028000
+             */
+            amount: string;
+            /**
+             * Amount Micros
+             * @description The cost in micro-units of the currency.
+             */
+            amount_micros: number;
+        };
+        /**
          * FieldProblem
          * @description One field and the rule it broke.
          */
@@ -205,10 +409,71 @@ export interface components {
             /** Message */
             message: string;
         };
+        /**
+         * GroupBy
+         * @description How `GET /usage` groups calls.
+         * @enum {string}
+         */
+        GroupBy: "number" | "agent" | "day";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * LLMModelPrice
+         * @description An LLM price for one provider (and model).
+         */
+        LLMModelPrice: {
+            /**
+             * Provider
+             * @example openai
+             */
+            provider: string;
+            /**
+             * Model
+             * @description Null: every model of the provider without its own price.
+             * @example gpt-4o-mini
+             */
+            model?: string | null;
+            /**
+             * Input Per Million Tokens
+             * @example 0.0140
+             */
+            input_per_million_tokens: string;
+            /**
+             * Output Per Million Tokens
+             * @example 0.0140
+             */
+            output_per_million_tokens: string;
+        };
+        /**
+         * LLMPrice
+         * @description Per million tokens, input and output.
+         */
+        LLMPrice: {
+            /**
+             * Input Per Million Tokens
+             * @example 0.0140
+             */
+            input_per_million_tokens: string;
+            /**
+             * Output Per Million Tokens
+             * @example 0.0140
+             */
+            output_per_million_tokens: string;
+        };
+        /**
+         * LLMRates
+         * @description LLM prices: by provider/model when listed, `default` otherwise.
+         */
+        LLMRates: {
+            default: components["schemas"]["LLMPrice"];
+            /**
+             * Models
+             * @default []
+             */
+            models: components["schemas"]["LLMModelPrice"][];
         };
         /**
          * OutboundCallErrorBody
@@ -315,6 +580,244 @@ export interface components {
             detail: string;
             /** Errors */
             errors?: components["schemas"]["FieldProblem"][] | null;
+        };
+        /**
+         * RateDeck
+         * @description Everything a call's cost is computed from, in one currency.
+         */
+        RateDeck: {
+            /**
+             * Currency
+             * @description ISO 4217 code.
+             * @example USD
+             */
+            currency: string;
+            carrier: components["schemas"]["CarrierRates"];
+            llm: components["schemas"]["LLMRates"];
+            stt: components["schemas"]["STTRates"];
+            tts: components["schemas"]["TTSRates"];
+        };
+        /**
+         * STTModelPrice
+         * @description An STT price for one provider (and model).
+         */
+        STTModelPrice: {
+            /**
+             * Provider
+             * @example openai
+             */
+            provider: string;
+            /**
+             * Model
+             * @description Null: every model of the provider without its own price.
+             * @example gpt-4o-mini
+             */
+            model?: string | null;
+            /**
+             * Per Minute
+             * @example 0.0140
+             */
+            per_minute: string;
+        };
+        /**
+         * STTPrice
+         * @description Per minute of audio sent to speech recognition.
+         */
+        STTPrice: {
+            /**
+             * Per Minute
+             * @example 0.0140
+             */
+            per_minute: string;
+        };
+        /**
+         * STTRates
+         * @description STT prices: by provider/model when listed, `default` otherwise.
+         */
+        STTRates: {
+            default: components["schemas"]["STTPrice"];
+            /**
+             * Models
+             * @default []
+             */
+            models: components["schemas"]["STTModelPrice"][];
+        };
+        /**
+         * StoredRateDeck
+         * @description The deck that prices the organization's calls now (`PUT /rate-deck` replaces it).
+         */
+        StoredRateDeck: {
+            /**
+             * Version
+             * @description Increases with every PUT; 0 is the default deck. Calls name it.
+             */
+            version: number;
+            /**
+             * Is Default
+             * @description No deck of the organization's own: the defaults apply.
+             */
+            is_default: boolean;
+            /** Updated At */
+            updated_at: string | null;
+            /**
+             * Updated By
+             * @description The `sub` of who set it.
+             */
+            updated_by: string | null;
+            deck: components["schemas"]["RateDeck"];
+        };
+        /**
+         * TTSModelPrice
+         * @description A TTS price for one provider (and model).
+         */
+        TTSModelPrice: {
+            /**
+             * Provider
+             * @example openai
+             */
+            provider: string;
+            /**
+             * Model
+             * @description Null: every model of the provider without its own price.
+             * @example gpt-4o-mini
+             */
+            model?: string | null;
+            /**
+             * Per Million Characters
+             * @example 0.0140
+             */
+            per_million_characters: string;
+        };
+        /**
+         * TTSPrice
+         * @description Per million characters synthesized.
+         */
+        TTSPrice: {
+            /**
+             * Per Million Characters
+             * @example 0.0140
+             */
+            per_million_characters: string;
+        };
+        /**
+         * TTSRates
+         * @description TTS prices: by provider/model when listed, `default` otherwise.
+         */
+        TTSRates: {
+            default: components["schemas"]["TTSPrice"];
+            /**
+             * Models
+             * @default []
+             */
+            models: components["schemas"]["TTSModelPrice"][];
+        };
+        /**
+         * UsageAmounts
+         * @description Costs by component, decimal strings in the group's currency.
+         */
+        UsageAmounts: {
+            /**
+             * Carrier
+             * @example 0.042000
+             */
+            carrier: string;
+            /**
+             * Llm
+             * @example 0.003120
+             */
+            llm: string;
+            /**
+             * Stt
+             * @example 0.023100
+             */
+            stt: string;
+            /**
+             * Tts
+             * @example 0.010500
+             */
+            tts: string;
+            /**
+             * Total
+             * @example 0.078720
+             */
+            total: string;
+        };
+        /**
+         * UsageGroup
+         * @description The calls of one number, agent or day (in one currency).
+         */
+        UsageGroup: {
+            /**
+             * Key
+             * @description The number (E.164), the agent id (null: calls without an agent) or the day (YYYY-MM-DD, UTC).
+             * @example +12025550100
+             */
+            key: string | null;
+            /**
+             * Agent Name
+             * @description group_by=agent: the agent's name on its calls.
+             */
+            agent_name?: string | null;
+            /**
+             * Currency
+             * @description ISO 4217; null when none of the group's calls has been priced yet.
+             * @example USD
+             */
+            currency: string | null;
+            /**
+             * Calls
+             * @description Calls started in the period, priced or not.
+             */
+            calls: number;
+            /**
+             * Costed Calls
+             * @description Of which priced (ended, with the agent's usage).
+             */
+            costed_calls: number;
+            /**
+             * Billed S
+             * @description Carrier-billed seconds (rounded up to the increments).
+             */
+            billed_s: number;
+            /**
+             * Billed Minutes
+             * @description billed_s / 60, two decimals.
+             * @example 3.00
+             */
+            billed_minutes: string;
+            cost: components["schemas"]["UsageAmounts"];
+            /**
+             * Cost Micros
+             * @description The same costs in integer micro-units (carrier, llm, stt, tts, total).
+             */
+            cost_micros: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * UsageReport
+         * @description Usage totals of the organization for a period.
+         */
+        UsageReport: {
+            /**
+             * Start
+             * Format: date-time
+             * @description `from`, inclusive.
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             * @description `to`, exclusive.
+             */
+            end: string;
+            /**
+             * Group By
+             * @example number
+             */
+            group_by: string;
+            /** Groups */
+            groups: components["schemas"]["UsageGroup"][];
         };
         /** ValidationError */
         ValidationError: {
@@ -650,6 +1153,207 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_rate_deck_rate_deck_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredRateDeck"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_rate_deck_rate_deck_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RateDeck"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredRateDeck"];
+                };
+            };
+            /** @description Malformed request (bad JSON, missing body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_usage_usage_get: {
+        parameters: {
+            query: {
+                /** @description ISO 8601, inclusive; a time without a zone is UTC. */
+                from: string;
+                /** @description ISO 8601, exclusive; after `from`, at most 366 days later. */
+                to: string;
+                /** @description number, agent or day (UTC). */
+                group_by?: components["schemas"]["GroupBy"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description A dependency is unavailable; try again shortly */

@@ -3,7 +3,8 @@
 `calls` (the call history, each change one statement with its event and webhook), `live_calls`
 (each organization's live-call slots), `read_models` and `targets` (numbers, trunks and agents from
 the events), `idempotency` (Idempotency-Keys), `deliveries` (the customer webhook queue) and
-`livekit_webhooks` (LiveKit webhook ids seen).
+`livekit_webhooks` (LiveKit webhook ids seen), `rate_decks` and `costs` (each organization's rate
+decks; the usage reported per call, its cost and the usage totals).
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ import asyncpg
 
 from call_orchestrator.adapters.postgres.call_rows import CallChanges, CallRow, NewCall
 from call_orchestrator.adapters.postgres.calls import CallStore
+from call_orchestrator.adapters.postgres.costs import (
+    CostStore,
+    DeckVersion,
+    DeckVersionTaken,
+    GroupBy,
+    RateDeckStore,
+    UsageRow,
+)
 from call_orchestrator.adapters.postgres.deliveries import AttemptOutcome, Delivery, DeliveryStore
 from call_orchestrator.adapters.postgres.idempotency import IdempotencyStore, KeyClaim, KeyState
 from call_orchestrator.adapters.postgres.live_calls import LiveCallStore
@@ -33,19 +42,25 @@ __all__ = [
     "CallInProgress",
     "CallRow",
     "CallStore",
+    "CostStore",
+    "DeckVersion",
+    "DeckVersionTaken",
     "Delivery",
     "DeliveryStore",
+    "GroupBy",
     "IdempotencyStore",
     "KeyClaim",
     "KeyState",
     "LiveCallStore",
     "LiveKitWebhookLog",
     "NewCall",
+    "RateDeckStore",
     "ReadModelStore",
     "StoreError",
     "Stores",
     "TargetStore",
     "TooManyCalls",
+    "UsageRow",
     "utcnow",
 ]
 
@@ -62,6 +77,8 @@ class Stores:
     idempotency: IdempotencyStore
     deliveries: DeliveryStore
     livekit_webhooks: LiveKitWebhookLog
+    rate_decks: RateDeckStore
+    costs: CostStore
 
     @classmethod
     def create(cls, pool: asyncpg.Pool, *, webhook_retry_window_s: float = 3600.0) -> Stores:
@@ -75,4 +92,6 @@ class Stores:
             idempotency=IdempotencyStore(pool),
             deliveries=DeliveryStore(pool),
             livekit_webhooks=LiveKitWebhookLog(pool),
+            rate_decks=RateDeckStore(pool),
+            costs=CostStore(pool),
         )

@@ -11,6 +11,7 @@ import asyncpg
 
 from talkifai_common.events import (
     CallAgentRef,
+    CallCost,
     CallData,
     CallDirection,
     CallStatus,
@@ -122,6 +123,7 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         answered_at=row["answered_at"],
         ended_at=row["ended_at"],
         **_durations(row["started_at"], row["answered_at"], row["ended_at"]),
+        cost=CallCost.model_validate(row["cost"]) if row["cost"] is not None else None,
     )
     return CallRow(
         data=data,
