@@ -332,12 +332,17 @@ class CallData(_Data):
         default=None,
         description="invalid_number, insufficient_balance, no_answer, busy, declined, "
         "carrier_error, carrier_unreachable, livekit_unavailable, dispatch_failed, abandoned, "
-        "agent_failed, internal",
+        "agent_failed, hung_up_by_user (POST /calls/{id}/hangup before the answer), internal",
     )
     failure_detail: str | None = Field(
         default=None,
         description="What went wrong, for people, when the reason has more to say (agent_failed: "
         "the agent's error, e.g. 'No API key for provider openai: set OPENAI_API_KEY').",
+    )
+    end_reason: str | None = Field(
+        default=None,
+        description="Why a completed call ended, when we know: hung_up_by_user (ended through "
+        "POST /calls/{id}/hangup). Null otherwise (the caller, callee or agent hung up).",
     )
     sip_status_code: int | None = None
     sip_call_id: str | None = None

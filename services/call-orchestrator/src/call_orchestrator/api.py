@@ -22,7 +22,13 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from call_orchestrator.errors import CallError, InternalError
-from call_orchestrator.handlers import agent_failures, call_history, livekit_events, recording
+from call_orchestrator.handlers import (
+    agent_failures,
+    call_history,
+    hangup,
+    livekit_events,
+    recording,
+)
 from call_orchestrator.handlers.context import Context
 from call_orchestrator.handlers.idempotency import Replay, json_body, place_once
 from call_orchestrator.handlers.timing import start_timings
@@ -202,6 +208,21 @@ async def list_calls(
 async def get_call(ctx: ContextDep, principal: PrincipalDep, call_id: str) -> Response:
     """One call (kept after its number is deleted)."""
     return _json(await call_history.get_call(ctx.stores.calls, principal, call_id))
+
+
+@calls.post(
+    "/calls/{call_id}/hangup",
+    response_model=CallData,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def hang_up_call(ctx: ContextDep, principal: PrincipalDep, call_id: str) -> Response:
+    """End a live call now (owners and admins; members get 403): LiveKit's room is deleted, so
+    the caller or callee and the agent are disconnected. 200 with the call as it now is:
+    `completed` with `end_reason` `hung_up_by_user` when it was answered, `failed` with that
+    `failure_reason` when it was still ringing. 404 for a call of another organization, 409 when
+    the call has already ended (completed or failed), 503 when LiveKit did not end it (try
+    again)."""
+    return _json(await hangup.hang_up(ctx, principal, call_id))
 
 
 @livekit.post("/livekit/webhook", responses=problem_responses(400, 401, 503))

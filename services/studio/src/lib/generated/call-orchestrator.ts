@@ -71,6 +71,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/calls/{call_id}/hangup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hang Up Call
+         * @description End a live call now (owners and admins; members get 403): LiveKit's room is deleted, so
+         *     the caller or callee and the agent are disconnected. 200 with the call as it now is:
+         *     `completed` with `end_reason` `hung_up_by_user` when it was answered, `failed` with that
+         *     `failure_reason` when it was still ringing. 404 for a call of another organization, 409 when
+         *     the call has already ended (completed or failed), 503 when LiveKit did not end it (try
+         *     again).
+         */
+        post: operations["hang_up_call_calls__call_id__hangup_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/livekit/webhook": {
         parameters: {
             query?: never;
@@ -137,7 +162,7 @@ export interface components {
             room_name: string;
             /**
              * Failure Reason
-             * @description invalid_number, insufficient_balance, no_answer, busy, declined, carrier_error, carrier_unreachable, livekit_unavailable, dispatch_failed, abandoned, agent_failed, internal
+             * @description invalid_number, insufficient_balance, no_answer, busy, declined, carrier_error, carrier_unreachable, livekit_unavailable, dispatch_failed, abandoned, agent_failed, hung_up_by_user (POST /calls/{id}/hangup before the answer), internal
              */
             failure_reason?: string | null;
             /**
@@ -145,6 +170,11 @@ export interface components {
              * @description What went wrong, for people, when the reason has more to say (agent_failed: the agent's error, e.g. 'No API key for provider openai: set OPENAI_API_KEY').
              */
             failure_detail?: string | null;
+            /**
+             * End Reason
+             * @description Why a completed call ended, when we know: hung_up_by_user (ended through POST /calls/{id}/hangup). Null otherwise (the caller, callee or agent hung up).
+             */
+            end_reason?: string | null;
             /** Sip Status Code */
             sip_status_code?: number | null;
             /** Sip Call Id */
@@ -571,6 +601,88 @@ export interface operations {
             };
             /** @description Not found in the caller's organization */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hang_up_call_calls__call_id__hangup_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallData"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
