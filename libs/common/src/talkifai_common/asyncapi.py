@@ -18,6 +18,7 @@ from talkifai_common.events import (
     AgentData,
     CallAgentFailedData,
     CallData,
+    CallTranscriptData,
     CallUsageData,
     CloudEvent,
     EventName,
@@ -43,6 +44,7 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
     EventName.CALL_FAILED: CallData,
     EventName.CALL_AGENT_FAILED: CallAgentFailedData,
     EventName.CALL_USAGE: CallUsageData,
+    EventName.CALL_TRANSCRIPT: CallTranscriptData,
 }
 
 DESCRIPTION = """\
