@@ -1,7 +1,9 @@
-"""Bus subscribers: the read models of agents, numbers and their LiveKit trunks.
+"""Bus subscribers: the read models of agents, numbers and their LiveKit trunks, and the
+transcripts agent-runtime publishes when calls end.
 
 Durable pull consumers under `talkifai_common.consumers`' policy: a database blip naks the event
-with backoff, it is never dropped; each read model is idempotent by entity id and `version`.
+with backoff, it is never dropped; each read model is idempotent by entity id and `version`, the
+transcripts by call and part.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import structlog
 from faststream.nats import NatsBroker
 
-from call_orchestrator.adapters.postgres import ReadModelStore
-from call_orchestrator.handlers import read_models
+from call_orchestrator.adapters.postgres import Stores
+from call_orchestrator.handlers import read_models, transcripts
 from talkifai_common.consumers import DeadLetters, RetryPolicy, durable_subscriber
 from talkifai_common.events import (
     AgentData,
+    CallTranscriptData,
     CloudEvent,
     EventName,
     PhoneNumberData,
@@ -29,9 +32,10 @@ def _durable(name: EventName) -> str:
 
 
 def register_consumers(
-    broker: NatsBroker, store: ReadModelStore, dead_letters: DeadLetters, policy: RetryPolicy
+    broker: NatsBroker, stores: Stores, dead_letters: DeadLetters, policy: RetryPolicy
 ) -> None:
     """Attach call-orchestrator's subscribers to the broker (before it starts)."""
+    store = stores.read_models
 
     async def on_agent(event: CloudEvent[AgentData]) -> None:
         applied = await read_models.on_agent_event(store, event)
@@ -94,3 +98,27 @@ def register_consumers(
             policy=policy,
             title=f"call-orchestrator reads {name.subject}",
         )
+
+    async def on_transcript(event: CloudEvent[CallTranscriptData]) -> None:
+        outcome = await transcripts.on_transcript(stores, event)
+        log.info(
+            "call.transcript",
+            call_id=event.data.call_id,
+            room=event.data.room_name,
+            part=event.data.part,
+            parts=event.data.parts,
+            outcome=outcome,
+        )
+
+    durable_subscriber(
+        broker,
+        subjects=[EventName.CALL_TRANSCRIPT.subject],
+        durable=_durable(EventName.CALL_TRANSCRIPT),
+        model=CloudEvent[CallTranscriptData],
+        handle=on_transcript,
+        dead_letters=dead_letters,
+        policy=policy,
+        title=f"call-orchestrator reads {EventName.CALL_TRANSCRIPT.subject}",
+        # Parts are up to ~260 KB each: a smaller batch bounds what one pull holds in memory.
+        batch=8,
+    )

@@ -61,7 +61,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         )
         broker = create_broker(settings.nats_url, name=SERVICE)
         dead_letters = DeadLetters(broker, SERVICE)
-        register_consumers(broker, stores.read_models, dead_letters, settings.retry_policy())
+        register_consumers(broker, stores, dead_letters, settings.retry_policy())
         bus_started = asyncio.Event()
         relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
         background = BackgroundTasks()
@@ -136,9 +136,11 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         SERVICE,
         lifespan,
         description=(
-            "Outbound calls, call history, LiveKit webhooks and recording consent. Every request "
-            "but health and `/livekit/webhook` carries `Authorization: Bearer <JWT>` (internal "
-            "routes: the internal token). `POST /telephony/outbound-call` answers errors as "
+            "Outbound calls, call history, hanging up, transcripts, LiveKit webhooks and recording "
+            "consent. Every request but health and `/livekit/webhook` carries `Authorization: "
+            "Bearer <JWT>` (internal routes: the internal token). The `webhooks` section shows "
+            "the end-of-call report a number's webhook URL receives. "
+            "`POST /telephony/outbound-call` answers errors as "
             '`{"success": false, "error", "message", "sip_status_code"}`; other routes use '
             "`application/problem+json`."
         ),

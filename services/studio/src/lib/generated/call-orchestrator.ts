@@ -71,6 +71,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/calls/{call_id}/transcript": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Transcript
+         * @description What was said on the call, in order: the caller's and the agent's turns and the agent's
+         *     tool calls, as agent-runtime published them when the call ended (card numbers and the
+         *     configured patterns masked). Any role. 404 for a call of another organization, and until the
+         *     transcript is in (shortly after the call ends; never for a call no agent took).
+         */
+        get: operations["get_transcript_calls__call_id__transcript_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/calls/{call_id}/hangup": {
         parameters: {
             query?: never;
@@ -117,9 +140,41 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "call-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Call Report
+         * @description The end-of-call report, POSTed to the number's webhook once the call has ended and
+         *     its transcript is in: the call (status, durations), its outcome, transcript and usage.
+         *     Signed like every delivery (`X-TalkifAI-Signature: t=<unix seconds>,v1=<hex
+         *     HMAC-SHA256(secret, "<t>.<body>")>`), with `X-TalkifAI-Event-Id` to deduplicate on and
+         *     `X-TalkifAI-Event-Type: talkifai.telephony.call.report.v1`. Answer 2xx; 408, 425, 429
+         *     and 5xx are retried with backoff for an hour.
+         */
+        post: operations["call_reportcall_report_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
+        /**
+         * Architecture
+         * @description How an agent talks: a speech pipeline, a speech-to-speech model, or text only.
+         * @enum {string}
+         */
+        Architecture: "pipeline" | "realtime" | "text";
         /**
          * CallAgentRef
          * @description The agent on a call, as it was when the call started.
@@ -220,11 +275,158 @@ export interface components {
             next_cursor: string | null;
         };
         /**
+         * CallReport
+         * @description The end-of-call report a number's webhook gets once the call's transcript is in (the
+         *     `data` of a CloudEvent of type `talkifai.telephony.call.report.v1`, signed like every
+         *     delivery; never published on the bus).
+         */
+        CallReport: {
+            /** @description The call as recorded now: status, times, durations. */
+            call: components["schemas"]["CallData"];
+            /**
+             * Outcome
+             * @description How it went in one word: the failure reason of a failed call; for a completed one its end reason (hung_up_by_user), else the agent's (agent_ended, caller_hangup, transferred, max_duration, voicemail_hangup, voicemail_message_left, agent_error, session_closed), else completed.
+             * @example agent_ended
+             */
+            outcome: string;
+            transcript: components["schemas"]["CallTranscript"];
+            /** @description What the call consumed (tokens, characters, seconds), when measured. */
+            usage: components["schemas"]["CallUsageData"] | null;
+        };
+        /**
+         * CallReportEvent
+         * @description The end-of-call report as the webhook receives it: a CloudEvent (`type`
+         *     `talkifai.telephony.call.report.v1`, `subject` the call id).
+         */
+        CallReportEvent: {
+            /**
+             * Specversion
+             * @default 1.0
+             * @constant
+             */
+            specversion: "1.0";
+            /** Id */
+            id: string;
+            /** Source */
+            source: string;
+            /** Type */
+            type: string;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /**
+             * Subject
+             * @description The entity id.
+             */
+            subject: string;
+            /** Orgid */
+            orgid: string;
+            /**
+             * Datacontenttype
+             * @default application/json
+             * @constant
+             */
+            datacontenttype: "application/json";
+            data: components["schemas"]["CallReport"];
+        };
+        /**
          * CallStatus
          * @description Where a call is in its life; `completed` and `failed` are final.
          * @enum {string}
          */
         CallStatus: "initiated" | "ringing" | "answered" | "completed" | "failed";
+        /**
+         * CallTranscript
+         * @description A call's conversation, as agent-runtime heard and said it (redacted there: card numbers
+         *     and the configured patterns are masked before anything leaves it).
+         */
+        CallTranscript: {
+            /** Call Id */
+            call_id: string;
+            /** Agent Id */
+            agent_id: string;
+            /**
+             * Items
+             * @description User and agent turns and tool calls, in order.
+             */
+            items: components["schemas"]["TranscriptItem"][];
+            /**
+             * Truncated
+             * @description Something was left out: a turn over 10,000 characters was cut, or the conversation was longer than the 32 parts an event stream may carry.
+             */
+            truncated: boolean;
+            /**
+             * Started At
+             * Format: date-time
+             * @description When the agent joined the call.
+             */
+            started_at: string;
+            /**
+             * Ended At
+             * Format: date-time
+             * @description When the agent left it.
+             */
+            ended_at: string;
+        };
+        /**
+         * CallUsageData
+         * @description What one call consumed, for billing: published by agent-runtime when the call ends.
+         */
+        CallUsageData: {
+            /**
+             * Call Id
+             * @description call-orchestrator's id; inbound calls may lack it.
+             */
+            call_id: string | null;
+            /** Room Name */
+            room_name: string;
+            /** Agent Id */
+            agent_id: string;
+            architecture: components["schemas"]["Architecture"];
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "inbound" | "outbound";
+            /**
+             * Phone Number
+             * @description Our number (E.164), when known.
+             */
+            phone_number: string | null;
+            /** Llm Input Tokens */
+            llm_input_tokens: number;
+            /** Llm Output Tokens */
+            llm_output_tokens: number;
+            /** Tts Characters */
+            tts_characters: number;
+            /**
+             * Stt Seconds
+             * @description Audio seconds sent to speech recognition.
+             */
+            stt_seconds: number;
+            /**
+             * Duration S
+             * @description The agent's time on the call.
+             */
+            duration_s: number;
+            /**
+             * End Reason
+             * @description agent_ended, caller_hangup, transferred, max_duration, voicemail_hangup, voicemail_message_left, session_closed
+             */
+            end_reason: string | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string;
+        };
         /**
          * FieldProblem
          * @description One field and the rule it broke.
@@ -346,6 +548,47 @@ export interface components {
             /** Errors */
             errors?: components["schemas"]["FieldProblem"][] | null;
         };
+        /**
+         * TranscriptItem
+         * @description One turn of a call's conversation, or one tool call of the agent; redacted.
+         */
+        TranscriptItem: {
+            role: components["schemas"]["TranscriptRole"];
+            /**
+             * Text
+             * @description What was said (user: as transcribed; agent: as spoken), or what the tool answered. Card numbers and the configured patterns are masked.
+             * @default
+             */
+            text: string;
+            /**
+             * At
+             * Format: date-time
+             * @description When the item was added to the conversation.
+             */
+            at: string;
+            /**
+             * Interrupted
+             * @description The agent was cut off while speaking.
+             * @default false
+             */
+            interrupted: boolean;
+            /**
+             * Tool Name
+             * @description Tool items: the tool called.
+             */
+            tool_name?: string | null;
+            /**
+             * Tool Arguments
+             * @description Tool items: the call's JSON arguments, redacted (secret-named fields masked).
+             */
+            tool_arguments?: string | null;
+        };
+        /**
+         * TranscriptRole
+         * @description Who a transcript item is from.
+         * @enum {string}
+         */
+        TranscriptRole: "user" | "agent" | "tool";
         /** ValidationError */
         ValidationError: {
             /** Location */
@@ -631,6 +874,68 @@ export interface operations {
             };
         };
     };
+    get_transcript_calls__call_id__transcript_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallTranscript"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     hang_up_call_calls__call_id__hangup_post: {
         parameters: {
             query?: never;
@@ -772,6 +1077,37 @@ export interface operations {
                 content: {
                     "application/problem+json": unknown;
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    call_reportcall_report_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallReportEvent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

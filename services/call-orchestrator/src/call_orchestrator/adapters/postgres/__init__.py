@@ -2,8 +2,9 @@
 
 `calls` (the call history, each change one statement with its event and webhook), `live_calls`
 (each organization's live-call slots), `read_models` and `targets` (numbers, trunks and agents from
-the events), `idempotency` (Idempotency-Keys), `deliveries` (the customer webhook queue) and
-`livekit_webhooks` (LiveKit webhook ids seen).
+the events), `idempotency` (Idempotency-Keys), `deliveries` (the customer webhook queue),
+`livekit_webhooks` (LiveKit webhook ids seen) and `transcripts` (call transcripts and their
+end-of-call reports).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from call_orchestrator.adapters.postgres.sql import (
     utcnow,
 )
 from call_orchestrator.adapters.postgres.targets import TargetStore
+from call_orchestrator.adapters.postgres.transcripts import (
+    PartSaved,
+    StoredTranscript,
+    TranscriptStore,
+)
 
 __all__ = [
     "AttemptOutcome",
@@ -41,11 +47,14 @@ __all__ = [
     "LiveCallStore",
     "LiveKitWebhookLog",
     "NewCall",
+    "PartSaved",
     "ReadModelStore",
     "StoreError",
+    "StoredTranscript",
     "Stores",
     "TargetStore",
     "TooManyCalls",
+    "TranscriptStore",
     "utcnow",
 ]
 
@@ -62,6 +71,7 @@ class Stores:
     idempotency: IdempotencyStore
     deliveries: DeliveryStore
     livekit_webhooks: LiveKitWebhookLog
+    transcripts: TranscriptStore
 
     @classmethod
     def create(cls, pool: asyncpg.Pool, *, webhook_retry_window_s: float = 3600.0) -> Stores:
@@ -75,4 +85,5 @@ class Stores:
             idempotency=IdempotencyStore(pool),
             deliveries=DeliveryStore(pool),
             livekit_webhooks=LiveKitWebhookLog(pool),
+            transcripts=TranscriptStore(pool, webhook_retry_window_s=webhook_retry_window_s),
         )
