@@ -90,3 +90,40 @@ async def test_members_cannot_hang_up_and_other_organizations_do_not_see_the_cal
     assert call.json()["status"] == "answered"
     rooms = {r["name"] for r in (await harness.lk.control.state())["rooms"]}
     assert call.json()["room_name"] in rooms
+
+
+async def test_hanging_up_a_ringing_call_fails_it_as_hung_up_by_user(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome(TO, ring_ms=10_000)
+    placed = await harness.call(TO, seeded.phone_number, wait_until_answered=False)
+    assert placed.status_code == 202, placed.text
+    call_id = placed.json()["call_id"]
+    await harness.wait_call(call_id, lambda c: c["status"] == "ringing")
+
+    response = await _hang_up(harness, call_id)
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["failure_reason"]) == (
+        "failed",
+        "hung_up_by_user",
+    )
+    rooms = {r["name"] for r in (await harness.lk.control.state())["rooms"]}
+    assert placed.json()["room_name"] not in rooms
+    # The dialer, whose dial ends with the room, leaves the call as the hangup recorded it.
+    await harness.settled_events()
+    call = (await harness.get_call(call_id)).json()
+    assert (call["status"], call["failure_reason"]) == ("failed", "hung_up_by_user")
+
+
+async def test_livekit_unavailable_is_503_and_the_call_goes_on(harness: Harness) -> None:
+    seeded = await harness.seed()
+    call_id = (await harness.call(TO, seeded.phone_number)).json()["call_id"]
+    await harness.lk.control.set_faults(unavailable=True)
+
+    response = await _hang_up(harness, call_id)
+
+    assert response.status_code == 503
+    assert "try again" in response.json()["detail"]
+    assert (await harness.get_call(call_id)).json()["status"] == "answered"
+    await harness.lk.control.set_faults()
+    assert (await _hang_up(harness, call_id)).json()["status"] == "completed"

@@ -136,10 +136,13 @@ class CallStore:
         in one statement, if the stored call is still at `call.rev`; `_STALE` if it is not."""
         if STATUS_RANK[call.data.status] >= STATUS_RANK[status]:
             return None  # statuses only move forward, so the stored call is there or past too
-        if status is CallStatus.COMPLETED and call.hangup_requested_at and not changes.end_reason:
-            # Whatever reports the end (our hangup, LiveKit's webhook, the live-call check), a
-            # call a user hung up completes as such.
-            changes = replace(changes, end_reason=HUNG_UP_BY_USER)
+        if call.hangup_requested_at is not None and status in FINAL_STATUSES:
+            # Whatever reports the end (our hangup, LiveKit's webhook, the live-call check, the
+            # dialer whose dial the deleted room cut short), a call a user hung up ends as such.
+            if status is CallStatus.COMPLETED:
+                changes = replace(changes, end_reason=HUNG_UP_BY_USER)
+            else:
+                changes = replace(changes, failure_reason=HUNG_UP_BY_USER)
         now = utcnow()
         moved = advanced(call, status, changes, now)
         q = Params()
