@@ -2,15 +2,15 @@
 completes the call, our own or LiveKit's webhook, records it as hung up by the user) and why a
 completed call ended. NULL on calls before this revision: no reason known.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
