@@ -5,11 +5,13 @@ OpenAI-compatible model server); the number records only with consent.
 
 The callee answers and speaks first, the agent asks to record, the callee says yes, the agent
 reports the consent and call-orchestrator starts the recording, the callee says goodbye, the agent
-hangs up. History, the `telephony.call.*` events, the usage event and the recording agree.
+hangs up. History, the `telephony.call.*` events, the usage event, the transcript call-orchestrator
+serves and the recording agree.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -155,6 +157,26 @@ async def test_a_consented_outbound_call_talks_records_and_every_record_agrees(
     # History, the completion event and the agent's own clock tell the same duration.
     assert completed["data"]["duration_s"] == pytest.approx(call["duration_s"], abs=0.01)
     assert usage["data"]["duration_s"] == pytest.approx(call["duration_s"], abs=3.0)
+
+    # agent-runtime's transcript went through the bus to call-orchestrator, which serves it.
+    async def transcript_in() -> dict[str, Any] | None:
+        response = await stack.calls.get(f"/calls/{call_id}/transcript", headers=headers)
+        return dict(response.json()) if response.status_code == 200 else None
+
+    items = (await eventually(transcript_in, within_s=15))["items"]
+    assert [i["text"] for i in items if i["role"] == "user"] == [
+        "Hello?",
+        "Yes, you may record.",
+        "Goodbye.",
+    ]
+    assert next(i["text"] for i in items if i["role"] == "agent") == (
+        "Hi, this is Sales about your order. May I record this call?"
+    )
+    tools = [
+        (i["tool_name"], json.loads(i["tool_arguments"])) for i in items if i["role"] == "tool"
+    ]
+    assert tools == [("record_consent", {"consented": True}), ("end_call", {})]
+    assert [i["at"] for i in items] == sorted(i["at"] for i in items)
 
     # The recording began after the yes: it holds the agent's thanks and the callee's goodbye.
     lkapi = api.LiveKitAPI(stack.lk.url, stack.lk.api_key, stack.lk.api_secret)

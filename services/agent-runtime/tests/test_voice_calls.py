@@ -187,6 +187,45 @@ async def test_an_inbound_caller_is_greeted_heard_answered_and_hung_up_on(
     assert event.data.duration_s > 3.0
 
 
+async def test_the_calls_transcript_is_published_in_order_with_the_card_number_masked(
+    stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
+) -> None:
+    scripted, _ = model_server
+    # What the caller says, as speech recognition heard it (the card number a caller reads out).
+    heard = "My card number is 4242 4242 4242 4242, expiry twelve twenty-seven."
+    scripted.transcripts += [heard, "Goodbye."]
+    scripted.replies += ["Thank you, your table is booked.", ToolCall("end_call", {}), "Bye!"]
+    await call_the_agent(
+        stack,
+        [
+            {"wait_for_silence_ms": 1000},
+            {"say": "My card number is four two four two."},
+            {"wait_for_silence_ms": 1000},
+            {"say": "Goodbye."},
+        ],
+    )
+
+    event = await published(stack, EventName.CALL_TRANSCRIPT)
+    transcript = event.data
+    assert (transcript.part, transcript.parts, transcript.truncated) == (1, 1, False)
+    assert transcript.agent_id == "agent_1"
+    assert transcript.direction == "inbound"
+    assert transcript.room_name.startswith("call")
+    items = [(i.role.value, i.text) for i in transcript.items]
+    assert items[:4] == [
+        ("agent", GREETING),
+        ("user", "My card number is [redacted card number], expiry twelve twenty-seven."),
+        ("agent", "Thank you, your table is booked."),
+        ("user", "Goodbye."),
+    ]
+    tool = transcript.items[4]
+    assert (tool.role.value, tool.tool_name, tool.tool_arguments) == ("tool", "end_call", "{}")
+    assert [i.at for i in transcript.items] == sorted(i.at for i in transcript.items)
+    assert "4242" not in event.model_dump_json()
+    # The usage travels with the transcript (for the end-of-call report).
+    assert transcript.usage is not None and transcript.usage.end_reason == "agent_ended"
+
+
 async def test_keys_pressed_reach_the_agent_and_its_keys_reach_the_caller(
     stack: WorkerStack, model_server: tuple[OpenAICompatibleServer, str]
 ) -> None:

@@ -19,6 +19,7 @@ from talkifai_common.events import (
     CallAgentFailedData,
     CallCostedData,
     CallData,
+    CallTranscriptData,
     CallUsageData,
     CloudEvent,
     EventName,
@@ -45,6 +46,7 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
     EventName.CALL_AGENT_FAILED: CallAgentFailedData,
     EventName.CALL_USAGE: CallUsageData,
     EventName.CALL_COSTED: CallCostedData,
+    EventName.CALL_TRANSCRIPT: CallTranscriptData,
 }
 
 DESCRIPTION = """\

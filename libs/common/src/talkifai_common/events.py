@@ -49,6 +49,7 @@ class EventName(StrEnum):
     CALL_AGENT_FAILED = "telephony.call.agent_failed"
     CALL_USAGE = "telephony.call.usage"
     CALL_COSTED = "telephony.call.costed"
+    CALL_TRANSCRIPT = "telephony.call.transcript"
 
     @property
     def subject(self) -> str:
@@ -395,12 +396,17 @@ class CallData(_Data):
         default=None,
         description="invalid_number, insufficient_balance, no_answer, busy, declined, "
         "carrier_error, carrier_unreachable, livekit_unavailable, dispatch_failed, abandoned, "
-        "agent_failed, internal",
+        "agent_failed, hung_up_by_user (POST /calls/{id}/hangup before the answer), internal",
     )
     failure_detail: str | None = Field(
         default=None,
         description="What went wrong, for people, when the reason has more to say (agent_failed: "
         "the agent's error, e.g. 'No API key for provider openai: set OPENAI_API_KEY').",
+    )
+    end_reason: str | None = Field(
+        default=None,
+        description="Why a completed call ended, when we know: hung_up_by_user (ended through "
+        "POST /calls/{id}/hangup). Null otherwise (the caller, callee or agent hung up).",
     )
     sip_status_code: int | None = None
     sip_call_id: str | None = None
@@ -496,6 +502,70 @@ class CallCostedData(_Data):
     currency: str = Field(description="ISO 4217.", examples=["USD"])
     rate_deck_version: int = Field(ge=0)
     computed_at: datetime
+
+
+# A transcript event's items stay under this many bytes of JSON, so that the whole event (its
+# envelope and usage add about 2 KB) stays far below NATS's default 1 MB max payload.
+TRANSCRIPT_PART_MAX_BYTES = 256 * 1024
+# At most this many parts per call (8 MB of conversation); what would follow is left out and the
+# transcript says `truncated`.
+TRANSCRIPT_MAX_PARTS = 32
+# One item's text (or a tool call's arguments) is cut to this many characters (`truncated`).
+TRANSCRIPT_MAX_ITEM_CHARS = 10_000
+
+
+class TranscriptRole(StrEnum):
+    """Who a transcript item is from."""
+
+    USER = "user"
+    AGENT = "agent"
+    TOOL = "tool"
+
+
+class TranscriptItem(_Data):
+    """One turn of a call's conversation, or one tool call of the agent; redacted."""
+
+    role: TranscriptRole
+    text: str = Field(
+        default="",
+        description="What was said (user: as transcribed; agent: as spoken), or what the tool "
+        "answered. Card numbers and the configured patterns are masked.",
+    )
+    at: datetime = Field(description="When the item was added to the conversation.")
+    interrupted: bool = Field(default=False, description="The agent was cut off while speaking.")
+    tool_name: str | None = Field(default=None, description="Tool items: the tool called.")
+    tool_arguments: str | None = Field(
+        default=None,
+        description="Tool items: the call's JSON arguments, redacted (secret-named fields masked).",
+    )
+
+
+class CallTranscriptData(_Data):
+    """A call's conversation, published by agent-runtime when the call ends.
+
+    A transcript is cut into parts (`part` of `parts`, 1-based, in order) so that no event
+    exceeds NATS's max payload: each part's items stay under `TRANSCRIPT_PART_MAX_BYTES` of JSON.
+    Every part repeats the call's fields and usage; consumers put the parts together by
+    (`call_id`, else `room_name`) and `part`.
+    """
+
+    call_id: str | None = Field(description="call-orchestrator's id; inbound calls may lack it.")
+    room_name: str
+    agent_id: str
+    direction: Literal["inbound", "outbound"]
+    phone_number: str | None = Field(description="Our number (E.164), when known.")
+    part: int = Field(ge=1)
+    parts: int = Field(ge=1, le=TRANSCRIPT_MAX_PARTS)
+    items: tuple[TranscriptItem, ...]
+    truncated: bool = Field(
+        description="Something was left out: an item cut to TRANSCRIPT_MAX_ITEM_CHARS or items "
+        "past TRANSCRIPT_MAX_PARTS parts. The same on every part."
+    )
+    usage: CallUsageData | None = Field(
+        default=None, description="The call's `telephony.call.usage` data, when it was measured."
+    )
+    started_at: datetime
+    ended_at: datetime
 
 
 DataT = TypeVar("DataT", bound=BaseModel)

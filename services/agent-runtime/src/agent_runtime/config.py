@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 
 from talkifai_common.settings import (
     DEV_LIVEKIT_API_KEY,
@@ -63,6 +64,22 @@ class Settings(ServiceSettings, InternalTokenSettings, LiveKitSettings):
         description="Refuse jobs above this CPU load (livekit-agents' default when unset: 0.7, "
         "none in dev mode).",
     )
+
+    transcript_redact_patterns: list[str] = Field(
+        default_factory=list,
+        description="Regular expressions (a JSON list) whose matches are masked in call "
+        "transcripts before they are published, besides card numbers, which always are.",
+    )
+
+    @field_validator("transcript_redact_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from exc
+        return patterns
 
     @property
     def allows_private_model_servers(self) -> bool:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import structlog
+from livekit.agents import llm
 from livekit.agents.metrics import AgentSessionUsage
 
 from agent_runtime.adapters.orchestrator import AgentFailurePort, ConsentPort
@@ -31,9 +32,11 @@ from agent_runtime.domain import (
     sum_usage,
 )
 from agent_runtime.sessions import Components, build_components, check_model_servers
+from agent_runtime.transcripts import Redactor, split_parts, transcript_of
 from talkifai_common.events import (
     AgentData,
     CallAgentFailedData,
+    CallTranscriptData,
     CallUsageData,
     CloudEvent,
     EventName,
@@ -186,7 +189,7 @@ async def report_usage(
     room: str,
     started: float,
     started_at: datetime,
-) -> None:
+) -> CallUsageData:
     """Log and publish the call's `call.usage` (tokens, characters, seconds, how it ended)."""
     totals = sum_usage(list(usage.model_usage))
     data = CallUsageData(
@@ -212,6 +215,56 @@ async def report_usage(
         EventName.CALL_USAGE, source=SOURCE, subject=subject, orgid=prepared.org_id, data=data
     )
     await _publish(ctx, event)
+    return data
+
+
+async def report_transcript(
+    ctx: Context,
+    prepared: PreparedCall,
+    history: list[llm.ChatItem],
+    usage: CallUsageData | None,
+    *,
+    room: str,
+    started_at: datetime,
+) -> None:
+    """Publish the call's conversation, redacted, as `call.transcript` events (one per part)."""
+    redactor = Redactor.from_patterns(ctx.settings.transcript_redact_patterns)
+    transcript = transcript_of(history, redactor)
+    parts, left_out = split_parts(transcript.items)
+    truncated = transcript.truncated or left_out
+    ended_at = usage.ended_at if usage else datetime.now(UTC)
+    subject = prepared.meta.call_id or room
+    for number, items in enumerate(parts, start=1):
+        data = CallTranscriptData(
+            call_id=prepared.meta.call_id,
+            room_name=room,
+            agent_id=prepared.agent.agent.id,
+            direction=prepared.meta.direction.value,
+            phone_number=prepared.meta.our_number,
+            part=number,
+            parts=len(parts),
+            items=items,
+            truncated=truncated,
+            usage=usage,
+            started_at=started_at,
+            ended_at=ended_at,
+        )
+        event = new_event(
+            EventName.CALL_TRANSCRIPT,
+            source=SOURCE,
+            subject=subject,
+            orgid=prepared.org_id,
+            data=data,
+        )
+        await _publish(ctx, event)
+    log.info(
+        "call.transcript",
+        room=room,
+        call_id=prepared.meta.call_id,
+        items=len(transcript.items),
+        parts=len(parts),
+        truncated=truncated,
+    )
 
 
 def usage_models(agent: AgentData) -> dict[str, UsageModel | None]:

@@ -44,6 +44,7 @@ from agent_runtime.handlers import (
     PreparedCall,
     prepare_call,
     report_call_failure,
+    report_transcript,
     report_usage,
 )
 from agent_runtime.keypad import KeypadInput, keypad_turn
@@ -169,13 +170,21 @@ async def entrypoint(job_ctx: JobContext, ctx: Context) -> None:
                 with contextlib.suppress(Exception):
                     await session.aclose()
             if prepared is not None and session is not None and state is not None:
-                await report_usage(
+                usage = await report_usage(
                     ctx,
                     prepared,
                     session.usage,
                     state,
                     room=room,
                     started=started,
+                    started_at=started_at,
+                )
+                await report_transcript(
+                    ctx,
+                    prepared,
+                    list(session.history.items),
+                    usage,
+                    room=room,
                     started_at=started_at,
                 )
 

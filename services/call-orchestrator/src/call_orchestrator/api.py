@@ -22,7 +22,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from call_orchestrator.errors import CallError, InternalError
-from call_orchestrator.handlers import agent_failures, call_history, livekit_events, recording
+from call_orchestrator.handlers import (
+    agent_failures,
+    call_history,
+    hangup,
+    livekit_events,
+    recording,
+    transcripts,
+)
 from call_orchestrator.handlers.context import Context
 from call_orchestrator.handlers.idempotency import Replay, json_body, place_once
 from call_orchestrator.handlers.timing import start_timings
@@ -35,6 +42,8 @@ from call_orchestrator.outbound_responses import (
 )
 from call_orchestrator.schemas import (
     CallPage,
+    CallReportEvent,
+    CallTranscript,
     OutboundCallRequest,
     OutboundCallResponse,
     RecordingConsent,
@@ -204,6 +213,34 @@ async def get_call(ctx: ContextDep, principal: PrincipalDep, call_id: str) -> Re
     return _json(await call_history.get_call(ctx.stores.calls, principal, call_id))
 
 
+@calls.get(
+    "/calls/{call_id}/transcript",
+    response_model=CallTranscript,
+    responses=problem_responses(401, 404, 422, 503),
+)
+async def get_transcript(ctx: ContextDep, principal: PrincipalDep, call_id: str) -> Response:
+    """What was said on the call, in order: the caller's and the agent's turns and the agent's
+    tool calls, as agent-runtime published them when the call ended (card numbers and the
+    configured patterns masked). Any role. 404 for a call of another organization, and until the
+    transcript is in (shortly after the call ends; never for a call no agent took)."""
+    return _json(await transcripts.get_transcript(ctx.stores, principal, call_id))
+
+
+@calls.post(
+    "/calls/{call_id}/hangup",
+    response_model=CallData,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def hang_up_call(ctx: ContextDep, principal: PrincipalDep, call_id: str) -> Response:
+    """End a live call now (owners and admins; members get 403): LiveKit's room is deleted, so
+    the caller or callee and the agent are disconnected. 200 with the call as it now is:
+    `completed` with `end_reason` `hung_up_by_user` when it was answered, `failed` with that
+    `failure_reason` when it was still ringing. 404 for a call of another organization, 409 when
+    the call has already ended (completed or failed), 503 when LiveKit did not end it (try
+    again)."""
+    return _json(await hangup.hang_up(ctx, principal, call_id))
+
+
 @livekit.post("/livekit/webhook", responses=problem_responses(400, 401, 503))
 async def livekit_webhook(
     request: Request,
@@ -330,3 +367,17 @@ def include_routes(app: FastAPI) -> None:
     for router in (outbound, calls, livekit):
         app.include_router(router, dependencies=guarded)
     app.include_router(internal, dependencies=guarded, include_in_schema=False)
+    document_webhooks(app)
+
+
+def document_webhooks(app: FastAPI) -> None:
+    """What a number's `webhook_url` receives besides the call events (OpenAPI `webhooks`)."""
+
+    @app.webhooks.post("call-report", tags=["webhooks"], status_code=204)
+    async def call_report(body: CallReportEvent) -> None:
+        """The end-of-call report, POSTed to the number's webhook once the call has ended and
+        its transcript is in: the call (status, durations), its outcome, transcript and usage.
+        Signed like every delivery (`X-TalkifAI-Signature: t=<unix seconds>,v1=<hex
+        HMAC-SHA256(secret, "<t>.<body>")>`), with `X-TalkifAI-Event-Id` to deduplicate on and
+        `X-TalkifAI-Event-Type: talkifai.telephony.call.report.v1`. Answer 2xx; 408, 425, 429
+        and 5xx are retried with backoff for an hour."""

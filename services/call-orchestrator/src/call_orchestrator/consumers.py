@@ -1,8 +1,10 @@
-"""Bus subscribers: the read models of agents, numbers and their LiveKit trunks, and the usage
-agent-runtime reports per call (`telephony.call.usage`), which prices the call.
+"""Bus subscribers: the read models of agents, numbers and their LiveKit trunks, the usage
+agent-runtime reports per call (`telephony.call.usage`), which prices the call, and the
+transcripts it publishes when calls end.
 
 Durable pull consumers under `talkifai_common.consumers`' policy: a database blip naks the event
-with backoff, it is never dropped; each read model is idempotent by entity id and `version`.
+with backoff, it is never dropped; each read model is idempotent by entity id and `version`, the
+transcripts by call and part.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import structlog
 from faststream.nats import NatsBroker
 
 from call_orchestrator.adapters.postgres import Stores
-from call_orchestrator.handlers import costs, read_models
+from call_orchestrator.handlers import costs, read_models, transcripts
 from talkifai_common.consumers import DeadLetters, RetryPolicy, durable_subscriber
 from talkifai_common.events import (
     AgentData,
+    CallTranscriptData,
     CallUsageData,
     CloudEvent,
     EventName,
@@ -115,4 +118,28 @@ def register_consumers(
         dead_letters=dead_letters,
         policy=policy,
         title=f"call-orchestrator reads {EventName.CALL_USAGE.subject}",
+    )
+
+    async def on_transcript(event: CloudEvent[CallTranscriptData]) -> None:
+        outcome = await transcripts.on_transcript(stores, event)
+        log.info(
+            "call.transcript",
+            call_id=event.data.call_id,
+            room=event.data.room_name,
+            part=event.data.part,
+            parts=event.data.parts,
+            outcome=outcome,
+        )
+
+    durable_subscriber(
+        broker,
+        subjects=[EventName.CALL_TRANSCRIPT.subject],
+        durable=_durable(EventName.CALL_TRANSCRIPT),
+        model=CloudEvent[CallTranscriptData],
+        handle=on_transcript,
+        dead_letters=dead_letters,
+        policy=policy,
+        title=f"call-orchestrator reads {EventName.CALL_TRANSCRIPT.subject}",
+        # Parts are up to ~260 KB each: a smaller batch bounds what one pull holds in memory.
+        batch=8,
     )

@@ -30,6 +30,9 @@ STATUS_RANK = {
     CallStatus.COMPLETED: 3,
     CallStatus.FAILED: 3,
 }
+# The end reason of a call a user ended with `POST /calls/{id}/hangup` (its failure reason when
+# it was not answered yet).
+HUNG_UP_BY_USER = "hung_up_by_user"
 
 
 def new_call_id() -> str:

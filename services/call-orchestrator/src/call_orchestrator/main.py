@@ -142,10 +142,11 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         SERVICE,
         lifespan,
         description=(
-            "Outbound calls, call history and cost per call (rate deck, usage), LiveKit webhooks "
-            "and recording consent. Every request "
-            "but health and `/livekit/webhook` carries `Authorization: Bearer <JWT>` (internal "
-            "routes: the internal token). `POST /telephony/outbound-call` answers errors as "
+            "Outbound calls, call history, hanging up, transcripts, cost per call (rate deck, "
+            "usage), LiveKit webhooks and recording consent. Every request but health and "
+            "`/livekit/webhook` carries `Authorization: Bearer <JWT>` (internal routes: the "
+            "internal token). The `webhooks` section shows the end-of-call report a number's "
+            "webhook URL receives. `POST /telephony/outbound-call` answers errors as "
             '`{"success": false, "error", "message", "sip_status_code"}`; other routes use '
             "`application/problem+json`."
         ),

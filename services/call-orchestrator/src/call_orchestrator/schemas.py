@@ -8,7 +8,13 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from talkifai_common.e164 import E164_PATTERN
-from talkifai_common.events import CallAgentRef, CallData
+from talkifai_common.events import (
+    CallAgentRef,
+    CallData,
+    CallUsageData,
+    CloudEvent,
+    TranscriptItem,
+)
 
 T = TypeVar("T", bound=BaseModel)
 MAX_RINGING_TIMEOUT_S = 120
@@ -138,3 +144,47 @@ class UsageReport(BaseModel):
     end: datetime = Field(description="`to`, exclusive.")
     group_by: str = Field(examples=["number"])
     groups: list[UsageGroup]
+
+
+class CallTranscript(BaseModel):
+    """A call's conversation, as agent-runtime heard and said it (redacted there: card numbers
+    and the configured patterns are masked before anything leaves it)."""
+
+    call_id: str
+    agent_id: str
+    items: list[TranscriptItem] = Field(
+        description="User and agent turns and tool calls, in order."
+    )
+    truncated: bool = Field(
+        description="Something was left out: a turn over 10,000 characters was cut, or the "
+        "conversation was longer than the 32 parts an event stream may carry."
+    )
+    started_at: datetime = Field(description="When the agent joined the call.")
+    ended_at: datetime = Field(description="When the agent left it.")
+
+
+REPORT_EVENT_TYPE = "talkifai.telephony.call.report.v1"
+
+
+class CallReport(BaseModel):
+    """The end-of-call report a number's webhook gets once the call's transcript is in (the
+    `data` of a CloudEvent of type `talkifai.telephony.call.report.v1`, signed like every
+    delivery; never published on the bus)."""
+
+    call: CallData = Field(description="The call as recorded now: status, times, durations.")
+    outcome: str = Field(
+        description="How it went in one word: the failure reason of a failed call; for a "
+        "completed one its end reason (hung_up_by_user), else the agent's (agent_ended, "
+        "caller_hangup, transferred, max_duration, voicemail_hangup, voicemail_message_left, "
+        "agent_error, session_closed), else completed.",
+        examples=["agent_ended"],
+    )
+    transcript: CallTranscript
+    usage: CallUsageData | None = Field(
+        description="What the call consumed (tokens, characters, seconds), when measured."
+    )
+
+
+class CallReportEvent(CloudEvent[CallReport]):
+    """The end-of-call report as the webhook receives it: a CloudEvent (`type`
+    `talkifai.telephony.call.report.v1`, `subject` the call id)."""

@@ -71,6 +71,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/calls/{call_id}/transcript": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Transcript
+         * @description What was said on the call, in order: the caller's and the agent's turns and the agent's
+         *     tool calls, as agent-runtime published them when the call ended (card numbers and the
+         *     configured patterns masked). Any role. 404 for a call of another organization, and until the
+         *     transcript is in (shortly after the call ends; never for a call no agent took).
+         */
+        get: operations["get_transcript_calls__call_id__transcript_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/calls/{call_id}/hangup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hang Up Call
+         * @description End a live call now (owners and admins; members get 403): LiveKit's room is deleted, so
+         *     the caller or callee and the agent are disconnected. 200 with the call as it now is:
+         *     `completed` with `end_reason` `hung_up_by_user` when it was answered, `failed` with that
+         *     `failure_reason` when it was still ringing. 404 for a call of another organization, 409 when
+         *     the call has already ended (completed or failed), 503 when LiveKit did not end it (try
+         *     again).
+         */
+        post: operations["hang_up_call_calls__call_id__hangup_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/livekit/webhook": {
         parameters: {
             query?: never;
@@ -148,9 +196,41 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "call-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Call Report
+         * @description The end-of-call report, POSTed to the number's webhook once the call has ended and
+         *     its transcript is in: the call (status, durations), its outcome, transcript and usage.
+         *     Signed like every delivery (`X-TalkifAI-Signature: t=<unix seconds>,v1=<hex
+         *     HMAC-SHA256(secret, "<t>.<body>")>`), with `X-TalkifAI-Event-Id` to deduplicate on and
+         *     `X-TalkifAI-Event-Type: talkifai.telephony.call.report.v1`. Answer 2xx; 408, 425, 429
+         *     and 5xx are retried with backoff for an hour.
+         */
+        post: operations["call_reportcall_report_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
+        /**
+         * Architecture
+         * @description How an agent talks: a speech pipeline, a speech-to-speech model, or text only.
+         * @enum {string}
+         */
+        Architecture: "pipeline" | "realtime" | "text";
         /**
          * BillingIncrement
          * @description How the carrier rounds talk time: a first block, then blocks of `next_s` (60/60, 1/1, 30/6).
@@ -253,7 +333,7 @@ export interface components {
             room_name: string;
             /**
              * Failure Reason
-             * @description invalid_number, insufficient_balance, no_answer, busy, declined, carrier_error, carrier_unreachable, livekit_unavailable, dispatch_failed, abandoned, agent_failed, internal
+             * @description invalid_number, insufficient_balance, no_answer, busy, declined, carrier_error, carrier_unreachable, livekit_unavailable, dispatch_failed, abandoned, agent_failed, hung_up_by_user (POST /calls/{id}/hangup before the answer), internal
              */
             failure_reason?: string | null;
             /**
@@ -261,6 +341,11 @@ export interface components {
              * @description What went wrong, for people, when the reason has more to say (agent_failed: the agent's error, e.g. 'No API key for provider openai: set OPENAI_API_KEY').
              */
             failure_detail?: string | null;
+            /**
+             * End Reason
+             * @description Why a completed call ended, when we know: hung_up_by_user (ended through POST /calls/{id}/hangup). Null otherwise (the caller, callee or agent hung up).
+             */
+            end_reason?: string | null;
             /** Sip Status Code */
             sip_status_code?: number | null;
             /** Sip Call Id */
@@ -308,11 +393,164 @@ export interface components {
             next_cursor: string | null;
         };
         /**
+         * CallReport
+         * @description The end-of-call report a number's webhook gets once the call's transcript is in (the
+         *     `data` of a CloudEvent of type `talkifai.telephony.call.report.v1`, signed like every
+         *     delivery; never published on the bus).
+         */
+        CallReport: {
+            /** @description The call as recorded now: status, times, durations. */
+            call: components["schemas"]["CallData"];
+            /**
+             * Outcome
+             * @description How it went in one word: the failure reason of a failed call; for a completed one its end reason (hung_up_by_user), else the agent's (agent_ended, caller_hangup, transferred, max_duration, voicemail_hangup, voicemail_message_left, agent_error, session_closed), else completed.
+             * @example agent_ended
+             */
+            outcome: string;
+            transcript: components["schemas"]["CallTranscript"];
+            /** @description What the call consumed (tokens, characters, seconds), when measured. */
+            usage: components["schemas"]["CallUsageData"] | null;
+        };
+        /**
+         * CallReportEvent
+         * @description The end-of-call report as the webhook receives it: a CloudEvent (`type`
+         *     `talkifai.telephony.call.report.v1`, `subject` the call id).
+         */
+        CallReportEvent: {
+            /**
+             * Specversion
+             * @default 1.0
+             * @constant
+             */
+            specversion: "1.0";
+            /** Id */
+            id: string;
+            /** Source */
+            source: string;
+            /** Type */
+            type: string;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /**
+             * Subject
+             * @description The entity id.
+             */
+            subject: string;
+            /** Orgid */
+            orgid: string;
+            /**
+             * Datacontenttype
+             * @default application/json
+             * @constant
+             */
+            datacontenttype: "application/json";
+            data: components["schemas"]["CallReport"];
+        };
+        /**
          * CallStatus
          * @description Where a call is in its life; `completed` and `failed` are final.
          * @enum {string}
          */
         CallStatus: "initiated" | "ringing" | "answered" | "completed" | "failed";
+        /**
+         * CallTranscript
+         * @description A call's conversation, as agent-runtime heard and said it (redacted there: card numbers
+         *     and the configured patterns are masked before anything leaves it).
+         */
+        CallTranscript: {
+            /** Call Id */
+            call_id: string;
+            /** Agent Id */
+            agent_id: string;
+            /**
+             * Items
+             * @description User and agent turns and tool calls, in order.
+             */
+            items: components["schemas"]["TranscriptItem"][];
+            /**
+             * Truncated
+             * @description Something was left out: a turn over 10,000 characters was cut, or the conversation was longer than the 32 parts an event stream may carry.
+             */
+            truncated: boolean;
+            /**
+             * Started At
+             * Format: date-time
+             * @description When the agent joined the call.
+             */
+            started_at: string;
+            /**
+             * Ended At
+             * Format: date-time
+             * @description When the agent left it.
+             */
+            ended_at: string;
+        };
+        /**
+         * CallUsageData
+         * @description What one call consumed, for billing: published by agent-runtime when the call ends.
+         */
+        CallUsageData: {
+            /**
+             * Call Id
+             * @description call-orchestrator's id; inbound calls may lack it.
+             */
+            call_id: string | null;
+            /** Room Name */
+            room_name: string;
+            /** Agent Id */
+            agent_id: string;
+            architecture: components["schemas"]["Architecture"];
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "inbound" | "outbound";
+            /**
+             * Phone Number
+             * @description Our number (E.164), when known.
+             */
+            phone_number: string | null;
+            /** Llm Input Tokens */
+            llm_input_tokens: number;
+            /** Llm Output Tokens */
+            llm_output_tokens: number;
+            /** Tts Characters */
+            tts_characters: number;
+            /**
+             * Stt Seconds
+             * @description Audio seconds sent to speech recognition.
+             */
+            stt_seconds: number;
+            /**
+             * Duration S
+             * @description The agent's time on the call.
+             */
+            duration_s: number;
+            /**
+             * End Reason
+             * @description agent_ended, caller_hangup, transferred, max_duration, voicemail_hangup, voicemail_message_left, session_closed
+             */
+            end_reason: string | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string;
+            /** @description The LLM (realtime agents: the realtime model), when known. */
+            llm?: components["schemas"]["UsageModel"] | null;
+            /** @description The STT, when known. */
+            stt?: components["schemas"]["UsageModel"] | null;
+            /** @description The TTS, when known. */
+            tts?: components["schemas"]["UsageModel"] | null;
+        };
         /**
          * CarrierRate
          * @description The carrier's price per minute for calls in one direction to numbers under a prefix.
@@ -712,6 +950,47 @@ export interface components {
             models: components["schemas"]["TTSModelPrice"][];
         };
         /**
+         * TranscriptItem
+         * @description One turn of a call's conversation, or one tool call of the agent; redacted.
+         */
+        TranscriptItem: {
+            role: components["schemas"]["TranscriptRole"];
+            /**
+             * Text
+             * @description What was said (user: as transcribed; agent: as spoken), or what the tool answered. Card numbers and the configured patterns are masked.
+             * @default
+             */
+            text: string;
+            /**
+             * At
+             * Format: date-time
+             * @description When the item was added to the conversation.
+             */
+            at: string;
+            /**
+             * Interrupted
+             * @description The agent was cut off while speaking.
+             * @default false
+             */
+            interrupted: boolean;
+            /**
+             * Tool Name
+             * @description Tool items: the tool called.
+             */
+            tool_name?: string | null;
+            /**
+             * Tool Arguments
+             * @description Tool items: the call's JSON arguments, redacted (secret-named fields masked).
+             */
+            tool_arguments?: string | null;
+        };
+        /**
+         * TranscriptRole
+         * @description Who a transcript item is from.
+         * @enum {string}
+         */
+        TranscriptRole: "user" | "agent" | "tool";
+        /**
          * UsageAmounts
          * @description Costs by component, decimal strings in the group's currency.
          */
@@ -793,6 +1072,22 @@ export interface components {
             cost_micros: {
                 [key: string]: number;
             };
+        };
+        /**
+         * UsageModel
+         * @description The provider and model that served one kind of usage.
+         */
+        UsageModel: {
+            /**
+             * Provider
+             * @example openai
+             */
+            provider: string;
+            /**
+             * Model
+             * @example gpt-4o-mini
+             */
+            model?: string | null;
         };
         /**
          * UsageReport
@@ -1104,6 +1399,150 @@ export interface operations {
             };
         };
     };
+    get_transcript_calls__call_id__transcript_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallTranscript"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hang_up_call_calls__call_id__hangup_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallData"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     livekit_webhook_livekit_webhook_post: {
         parameters: {
             query?: never;
@@ -1364,6 +1803,37 @@ export interface operations {
                 content: {
                     "application/problem+json": unknown;
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    call_reportcall_report_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallReportEvent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -2,9 +2,10 @@
 
 `calls` (the call history, each change one statement with its event and webhook), `live_calls`
 (each organization's live-call slots), `read_models` and `targets` (numbers, trunks and agents from
-the events), `idempotency` (Idempotency-Keys), `deliveries` (the customer webhook queue) and
+the events), `idempotency` (Idempotency-Keys), `deliveries` (the customer webhook queue),
 `livekit_webhooks` (LiveKit webhook ids seen), `rate_decks` and `costs` (each organization's rate
-decks; the usage reported per call, its cost and the usage totals).
+decks; the usage reported per call, its cost and the usage totals) and `transcripts` (call
+transcripts and their end-of-call reports).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ from call_orchestrator.adapters.postgres.sql import (
     utcnow,
 )
 from call_orchestrator.adapters.postgres.targets import TargetStore
+from call_orchestrator.adapters.postgres.transcripts import (
+    PartSaved,
+    StoredTranscript,
+    TranscriptStore,
+)
 
 __all__ = [
     "AttemptOutcome",
@@ -54,12 +60,15 @@ __all__ = [
     "LiveCallStore",
     "LiveKitWebhookLog",
     "NewCall",
+    "PartSaved",
     "RateDeckStore",
     "ReadModelStore",
     "StoreError",
+    "StoredTranscript",
     "Stores",
     "TargetStore",
     "TooManyCalls",
+    "TranscriptStore",
     "UsageRow",
     "utcnow",
 ]
@@ -79,6 +88,7 @@ class Stores:
     livekit_webhooks: LiveKitWebhookLog
     rate_decks: RateDeckStore
     costs: CostStore
+    transcripts: TranscriptStore
 
     @classmethod
     def create(cls, pool: asyncpg.Pool, *, webhook_retry_window_s: float = 3600.0) -> Stores:
@@ -94,4 +104,5 @@ class Stores:
             livekit_webhooks=LiveKitWebhookLog(pool),
             rate_decks=RateDeckStore(pool),
             costs=CostStore(pool),
+            transcripts=TranscriptStore(pool, webhook_retry_window_s=webhook_retry_window_s),
         )

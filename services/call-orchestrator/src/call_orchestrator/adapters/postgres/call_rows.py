@@ -59,6 +59,8 @@ class CallChanges:
     recording_egress_id: str | None = None
     recording_consent_at: datetime | None = None
     participant_left_at: datetime | None = None
+    end_reason: str | None = None
+    hangup_requested_at: datetime | None = None
 
     def given(self) -> dict[str, Any]:
         """The fields this change sets, by column name."""
@@ -79,6 +81,8 @@ class CallRow:
     recording_consent_at: datetime | None
     rev: int = 0
     """Bumped by every write of the call; a write from a snapshot checks it (`CallStore.advance`)."""
+    hangup_requested_at: datetime | None = None
+    """A user asked to hang the call up (`POST /calls/{id}/hangup`): its completion says so."""
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -115,6 +119,7 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         room_name=row["room_name"],
         failure_reason=row["failure_reason"],
         failure_detail=row["failure_detail"],
+        end_reason=row["end_reason"],
         sip_status_code=row["sip_status_code"],
         sip_call_id=row["sip_call_id"],
         recording_egress_id=row["recording_egress_id"],
@@ -134,6 +139,7 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         participant_left_at=row["participant_left_at"],
         recording_consent_at=row["recording_consent_at"],
         rev=row["rev"],
+        hangup_requested_at=row["hangup_requested_at"],
     )
 
 
@@ -164,7 +170,9 @@ def initiated(call: NewCall, now: datetime) -> CallRow:
 
 
 _DATA_FIELDS = frozenset(CallData.model_fields)
-_ROW_FIELDS = frozenset({"participant_identity", "participant_left_at", "recording_consent_at"})
+_ROW_FIELDS = frozenset(
+    {"participant_identity", "participant_left_at", "recording_consent_at", "hangup_requested_at"}
+)
 
 
 def advanced(call: CallRow, status: CallStatus, changes: CallChanges, now: datetime) -> CallRow:

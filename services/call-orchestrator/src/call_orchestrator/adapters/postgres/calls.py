@@ -30,7 +30,7 @@ from call_orchestrator.adapters.postgres.sql import (
     TooManyCalls,
     utcnow,
 )
-from call_orchestrator.domain import FINAL_STATUSES, STATUS_RANK
+from call_orchestrator.domain import FINAL_STATUSES, HUNG_UP_BY_USER, STATUS_RANK
 from talkifai_common.events import CallDirection, CallStatus, EventName, new_event
 from talkifai_common.outbox import outbox_columns, outbox_insert, outbox_notify
 
@@ -136,6 +136,13 @@ class CallStore:
         in one statement, if the stored call is still at `call.rev`; `_STALE` if it is not."""
         if STATUS_RANK[call.data.status] >= STATUS_RANK[status]:
             return None  # statuses only move forward, so the stored call is there or past too
+        if call.hangup_requested_at is not None and status in FINAL_STATUSES:
+            # Whatever reports the end (our hangup, LiveKit's webhook, the live-call check, the
+            # dialer whose dial the deleted room cut short), a call a user hung up ends as such.
+            if status is CallStatus.COMPLETED:
+                changes = replace(changes, end_reason=HUNG_UP_BY_USER)
+            else:
+                changes = replace(changes, failure_reason=HUNG_UP_BY_USER)
         now = utcnow()
         moved = advanced(call, status, changes, now)
         q = Params()

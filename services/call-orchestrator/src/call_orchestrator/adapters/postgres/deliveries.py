@@ -112,3 +112,30 @@ class DeliveryStore:
             "SELECT * FROM webhook_deliveries WHERE call_id = $1 ORDER BY id", call_id
         )
         return rows
+
+
+async def enqueue_delivery(
+    conn: asyncpg.Connection,
+    *,
+    event_id: str,
+    call_id: str,
+    org_id: str,
+    url: str,
+    payload: str,
+    retry_window: timedelta,
+) -> None:
+    """Queue one customer webhook delivery (in the caller's transaction); an event id already
+    queued is left alone."""
+    await conn.execute(
+        """
+        INSERT INTO webhook_deliveries (event_id, call_id, org_id, url, payload, give_up_at)
+        VALUES ($1, $2, $3, $4, $5, now() + $6::interval)
+        ON CONFLICT (event_id) DO NOTHING
+        """,
+        event_id,
+        call_id,
+        org_id,
+        url,
+        payload,
+        retry_window,
+    )
