@@ -761,13 +761,23 @@ def test_the_live_feed_reaches_only_the_clients_of_the_events_organization() -> 
 
 
 @pytest.mark.parametrize(
-    "subject", ["telephony.call.answered", "telephony.call.usage", "other.agent.created"]
+    "subject", ["telephony.call.usage", "telephony.call.transcript", "other.agent.created"]
 )
-def test_the_live_feed_carries_agent_and_number_events_only(subject: str) -> None:
+def test_the_live_feed_leaves_out_usage_transcripts_and_other_events(subject: str) -> None:
     live = LiveEvents()
     with live.connect("org_a") as queue:
         live.deliver(subject, _payload("ev_1", "org_a"))
         assert queue.empty()
+
+
+@pytest.mark.parametrize(
+    "subject", ["telephony.call.answered", "telephony.call.failed", "telephony.call.costed"]
+)
+def test_the_live_feed_carries_calls_state_changes_and_costs(subject: str) -> None:
+    live = LiveEvents()
+    with live.connect("org_a") as queue:
+        live.deliver(subject, _payload("ev_1", "org_a"))
+        assert queue.get_nowait().subject == subject
 
 
 @pytest.mark.parametrize("payload", [b"not json", b"{}", b'{"id": "ev_1"}', b"[1]"])

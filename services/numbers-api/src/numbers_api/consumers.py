@@ -20,8 +20,21 @@ from talkifai_common.events import CloudEvent, EventName, PhoneNumberSyncData
 
 log = structlog.get_logger(__name__)
 
-# Only these reach the Studio: agents and phone numbers, never call events.
+# What reaches the Studio: agents and phone numbers, and calls' state changes and costs (the
+# Calls page); never usage or transcripts (large, and read through their own routes).
 LIVE_PREFIXES = ("telephony.agent.", "telephony.phone_number.")
+LIVE_CALL_SUBJECTS = frozenset(
+    name.subject
+    for name in (
+        EventName.CALL_INITIATED,
+        EventName.CALL_RINGING,
+        EventName.CALL_ANSWERED,
+        EventName.CALL_COMPLETED,
+        EventName.CALL_FAILED,
+        EventName.CALL_AGENT_FAILED,
+        EventName.CALL_COSTED,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,8 @@ class LiveEvents:
 
     def deliver(self, subject: str, payload: bytes) -> None:
         """Queue an event for every client of its organization; a client too slow is dropped."""
-        if not subject.startswith(LIVE_PREFIXES) or not self._clients:
+        live = subject.startswith(LIVE_PREFIXES) or subject in LIVE_CALL_SUBJECTS
+        if not live or not self._clients:
             return
         try:
             envelope = json.loads(payload)
