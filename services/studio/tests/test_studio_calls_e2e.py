@@ -205,9 +205,11 @@ async def test_a_test_call_placed_from_the_studio_is_followed_hung_up_and_comple
     # Hang it up from its page.
     await call_row.click()
     await page.get_by_role("button", name="Hang up").click()
-    await page.get_by_role("alertdialog", name="Hang up this call?").get_by_role(
-        "button", name="Hang up"
-    ).click()
+    await (
+        page.get_by_role("alertdialog", name="Hang up this call?")
+        .get_by_role("button", name="Hang up")
+        .click()
+    )
     await expect(page.get_by_test_id("call-outcome")).to_contain_text(
         "Completed: hung up from the Studio"
     )
