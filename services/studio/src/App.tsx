@@ -5,6 +5,7 @@ import { useToasts } from "./components/Toasts";
 import { Api, type Fetch } from "./lib/api";
 import { decodeToken, forgetOrg, isExpired, loadSession, rememberedOrgs, saveSession, takeTokenFromUrl, type Session } from "./lib/session";
 import { AgentsPage } from "./AgentsPage";
+import { CallsPage } from "./CallsPage";
 import { useRoute } from "./lib/route";
 import { PhoneNumbersPage } from "./PhoneNumbersPage";
 
@@ -108,7 +109,7 @@ export function App({ fetchImpl, live = true, maxLoaded }: { fetchImpl?: Fetch; 
       </div>
     );
   }
-  const Page = route === "agents" ? AgentsPage : PhoneNumbersPage;
+  const Page = route === "agents" ? AgentsPage : route === "calls" || route === "call" ? CallsPage : PhoneNumbersPage;
   return (
     <Page
       // A new organization (or token, or page) is a new page: state, streams and subscriptions start over.

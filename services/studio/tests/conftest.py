@@ -94,15 +94,17 @@ class Stack:
 
 
 @contextlib.contextmanager
-def studio_server(numbers_api_url: str) -> Iterator[str]:
-    """The Studio's own server (server/server.mjs) on a free port, proxying to numbers-api."""
+def studio_server(numbers_api_url: str, call_orchestrator_url: str | None = None) -> Iterator[str]:
+    """The Studio's own server (server/server.mjs) on a free port, proxying to numbers-api (and to
+    call-orchestrator when one runs)."""
     port = devinfra.free_port()
     env = {
         **os.environ,
         "STUDIO_PORT": str(port),
         "NUMBERS_API_URL": numbers_api_url,
-        # call-orchestrator is not running in these tests: the page must explain the 502.
-        "CALL_ORCHESTRATOR_URL": f"http://127.0.0.1:{devinfra.free_port()}",
+        # Without call-orchestrator (most tests) the page must explain the 502.
+        "CALL_ORCHESTRATOR_URL": call_orchestrator_url
+        or f"http://127.0.0.1:{devinfra.free_port()}",
         "STUDIO_ACCESS_LOG": "0",
     }
     process = subprocess.Popen(["node", str(STUDIO / "server" / "server.mjs")], env=env, cwd=STUDIO)

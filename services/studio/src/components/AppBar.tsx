@@ -1,29 +1,31 @@
-import { Bot, Menu, Phone } from "lucide-react";
+import { Bot, History, Menu, Phone } from "lucide-react";
 import type { Layout } from "../lib/hooks";
 import type { LiveState } from "../lib/realtime";
-import { followLink, ROUTE_PATHS, type Route } from "../lib/route";
+import { followLink, ROUTE_PATHS, type Page } from "../lib/route";
 
 interface Props {
   /** The page shown: its link in the navigation is the current one. */
-  page: Route;
+  page: Page;
   layout: Layout;
   drawerOpen: boolean;
-  onOpenMenu: () => void;
+  /** The mobile menu button; pages without a drawer leave it out. */
+  onOpenMenu?: () => void;
   liveState: LiveState;
   /** The organization switcher and sign out. */
   accountControls: React.ReactNode;
 }
 
-const PAGES: { route: Route; label: string; icon: typeof Phone }[] = [
+const PAGES: { route: Page; label: string; icon: typeof Phone }[] = [
   { route: "numbers", label: "Phone Numbers", icon: Phone },
   { route: "agents", label: "Agents", icon: Bot },
+  { route: "calls", label: "Calls", icon: History },
 ];
 
 /** The top bar: menu button (mobile), skip link, brand, the pages, live-updates state and the account controls. */
 export function AppBar({ page, layout, drawerOpen, onOpenMenu, liveState, accountControls }: Props) {
   return (
     <header className="appbar">
-      {layout === "mobile" && (
+      {layout === "mobile" && onOpenMenu && (
         <button type="button" className="icon-button" aria-label="Open menu" aria-expanded={drawerOpen} onClick={onOpenMenu}>
           <Menu size={20} aria-hidden />
         </button>

@@ -1,12 +1,17 @@
 import { AlertTriangle, CheckCircle2, Loader2, PhoneCall, XCircle } from "lucide-react";
 import { useId, useRef, useState, type FormEvent } from "react";
 import type { Api } from "../lib/api";
+import { callPath, navigate } from "../lib/route";
 import { describeCallResult, type CallOutcome } from "../lib/callOutcomes";
 import type { OutboundCallSuccess, PhoneNumber } from "../lib/types";
 import { normalizePhone, validatePhoneNumber } from "../lib/validation";
 import { Dialog } from "./Dialog";
 
-/** "Make Test Call": a destination in E.164, then `POST /telephony/outbound-call`, then what happened. */
+/** "Make Test Call": a destination in E.164, then `POST /telephony/outbound-call`, then the call's page
+ * (`wait_until_answered: false`: call-orchestrator answers 202 with the call id once the agent is
+ * dispatched, and the call's page follows it ringing, answered, ended). A refusal before that (the
+ * seed's table: invalid number, not found, conflict, too many calls, service unavailable) is
+ * explained here; what the carrier answers later is explained on the call's page. */
 export function MakeCallDialog({ number, api, onClose }: { number: PhoneNumber; api: Api; onClose: () => void }) {
   const [to, setTo] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -26,7 +31,11 @@ export function MakeCallDialog({ number, api, onClose }: { number: PhoneNumber; 
     setOutcome(null);
     setSuccess(null);
     try {
-      const result = await api.outboundCall({ to_number: normalizePhone(to), from_number: number.phone_number });
+      const result = await api.outboundCall({ to_number: normalizePhone(to), from_number: number.phone_number, wait_until_answered: false });
+      if (result.body?.success && result.body.call_id) {
+        navigate(callPath(result.body.call_id));
+        return;
+      }
       setOutcome(describeCallResult(result));
       if (result.body?.success) setSuccess(result.body);
     } finally {

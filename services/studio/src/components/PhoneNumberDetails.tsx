@@ -1,5 +1,6 @@
-import { Loader2, Pencil, Phone, PhoneCall, PhoneIncoming, PhoneOutgoing, Save, Settings2, Trash2 } from "lucide-react";
+import { History, Loader2, Pencil, Phone, PhoneCall, PhoneIncoming, PhoneOutgoing, Save, Settings2, Trash2 } from "lucide-react";
 import { useEffect, useId, useMemo, useState, type FormEvent, type KeyboardEvent } from "react";
+import { callsPath, followLink } from "../lib/route";
 import { inactiveReason } from "../lib/status";
 import { RECORDING_LABELS, type Agent, type CarrierProfile, type PhoneNumber, type PhoneNumberCheck, type RecordingMode } from "../lib/types";
 import { validateWebhookUrl } from "../lib/validation";
@@ -159,6 +160,9 @@ export function PhoneNumberDetails({ number, agents, profile, canManage, onSave,
               </button>
             </>
           )}
+          <a className="button secondary" href={callsPath({ phone_number: number.phone_number })} onClick={followLink} aria-label={`Calls of ${number.phone_number}`}>
+            <History size={16} aria-hidden /> Calls
+          </a>
           <button type="button" className="button green" onClick={onMakeCall} disabled={cannotCall !== null} aria-describedby={cannotCall ? callNoteId : undefined}>
             <PhoneCall size={16} aria-hidden /> Make Test Call
           </button>

@@ -4,6 +4,10 @@ import type {
   AgentAssignment,
   AgentCreate,
   AgentUpdate,
+  CallFilters,
+  CallPage,
+  CallRecord,
+  CallTranscript,
   CarrierProfile,
   DevTokenRequest,
   FieldProblem,
@@ -153,6 +157,32 @@ export class Api {
 
   assignAgents(body: AgentAssignment): Promise<PhoneNumber> {
     return this.request("PUT", "/phone-numbers/agent-assignments", body);
+  }
+
+  /** One page of the organization's calls, newest first (`GET /calls`: number, direction, status). */
+  listCalls(filters: CallFilters, cursor?: string | null, limit = 50): Promise<CallPage> {
+    const query = new URLSearchParams();
+    for (const key of ["phone_number", "direction", "status"] as const) {
+      const value = filters[key];
+      if (value) query.set(key, value);
+    }
+    query.set("limit", String(limit));
+    if (cursor) query.set("cursor", cursor);
+    return this.request("GET", `/calls?${query}`);
+  }
+
+  getCall(id: string): Promise<CallRecord> {
+    return this.request("GET", `/calls/${encodeURIComponent(id)}`);
+  }
+
+  /** 404 until the transcript is in (shortly after the call ends; never for a call no agent took). */
+  getTranscript(id: string): Promise<CallTranscript> {
+    return this.request("GET", `/calls/${encodeURIComponent(id)}/transcript`);
+  }
+
+  /** Owners and admins (403 for members); 409 when the call has already ended. */
+  hangUpCall(id: string): Promise<CallRecord> {
+    return this.request("POST", `/calls/${encodeURIComponent(id)}/hangup`);
   }
 
   devToken(orgId: string, role: Role, sub = "dev-user"): Promise<TokenResponse> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeCallResult } from "./callOutcomes";
+import { describeCall, describeCallResult, sipMeaning } from "./callOutcomes";
 
 const fail = (error: string, message: string, sip_status_code?: number) => ({ success: false as const, error, message, sip_status_code });
 
@@ -35,5 +35,36 @@ describe("outbound call outcomes (the seed's error table)", () => {
   });
   it("explains a network failure as retryable", () => {
     expect(describeCallResult({ status: 0, body: null })).toMatchObject({ title: "Network error", retryable: true });
+  });
+});
+
+describe("a recorded call's outcome (GET /calls/{id})", () => {
+  const base = { failure_reason: null, failure_detail: null, end_reason: null, sip_status_code: null };
+  it.each([
+    ["no_answer", "Timeout / No answer"],
+    ["insufficient_balance", "Insufficient balance"],
+    ["invalid_number", "Invalid number"],
+    ["busy", "Busy"],
+    ["declined", "Declined"],
+    ["carrier_error", "Carrier refused the call"],
+    ["agent_failed", "The agent failed"],
+    ["hung_up_by_user", "Hung up from the Studio"],
+    ["something_new", "Failed"],
+  ])("a failed call with %s reads %s", (reason, title) => {
+    expect(describeCall({ ...base, status: "failed", failure_reason: reason }).title).toBe(title);
+  });
+
+  it("says a completed call was hung up from the Studio, and keeps the SIP code and detail", () => {
+    expect(describeCall({ ...base, status: "completed", end_reason: "hung_up_by_user" }).title).toBe("Completed: hung up from the Studio");
+    expect(describeCall({ ...base, status: "completed" }).title).toBe("Completed");
+    const failed = describeCall({ ...base, status: "failed", failure_reason: "carrier_error", sip_status_code: 403, failure_detail: "Forbidden" });
+    expect(failed.sipStatus).toBe(403);
+    expect(failed.message).toBe("Forbidden");
+  });
+
+  it("puts SIP codes in words", () => {
+    expect(sipMeaning(486)).toMatch(/busy/);
+    expect(sipMeaning(603)).toMatch(/Declined/);
+    expect(sipMeaning(499)).toBe("Refused by the carrier");
   });
 });

@@ -79,6 +79,8 @@ export interface CloudEvent<T = unknown> {
   type: string;
   subject: string;
   orgid?: string;
+  /** When the change happened (CloudEvents `time`). */
+  time?: string;
   data: T;
 }
 
@@ -92,6 +94,14 @@ export const LIVE_SUBJECTS = [
   "telephony.agent.created",
   "telephony.agent.updated",
   "telephony.agent.deleted",
+  // Calls: data CallData (costed: CallCostedData). numbers-api's feed relays only agent and
+  // phone number events today (consumers.py LIVE_PREFIXES); the Calls page also reads again.
+  "telephony.call.initiated",
+  "telephony.call.ringing",
+  "telephony.call.answered",
+  "telephony.call.completed",
+  "telephony.call.failed",
+  "telephony.call.costed",
 ] as const;
 export type LiveSubject = (typeof LIVE_SUBJECTS)[number];
 

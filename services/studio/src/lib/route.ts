@@ -1,17 +1,47 @@
 /**
- * The Studio's two pages under `/telephony` (as server/server.mjs and deploy/docker/nginx.conf serve
- * index.html for them): `/telephony/` the phone numbers, `/telephony/agents` the agents. Links move
- * between them without a reload (history.pushState); Back and Forward follow.
+ * The Studio's pages under `/telephony` (as server/server.mjs and deploy/docker/nginx.conf serve
+ * index.html for them): `/telephony/` the phone numbers, `/telephony/agents` the agents,
+ * `/telephony/calls` the call history (filters in the query) and `/telephony/calls/<id>` one call.
+ * Links move between them without a reload (history.pushState); Back and Forward follow.
  */
 import { useSyncExternalStore, type MouseEvent } from "react";
 
 export const BASE = "/telephony";
-export type Route = "numbers" | "agents";
+export type Route = "numbers" | "agents" | "calls" | "call";
+/** The pages the top bar names (a call's page belongs to Calls). */
+export type Page = Exclude<Route, "call">;
 
-export const ROUTE_PATHS: Record<Route, string> = { numbers: `${BASE}/`, agents: `${BASE}/agents` };
+export const ROUTE_PATHS: Record<Page, string> = { numbers: `${BASE}/`, agents: `${BASE}/agents`, calls: `${BASE}/calls` };
+
+const CALL_PATH = /^\/telephony\/calls\/([^/]+)\/?$/;
 
 export function routeOf(pathname: string): Route {
-  return /^\/telephony\/agents\/?$/.test(pathname) ? "agents" : "numbers";
+  if (/^\/telephony\/agents\/?$/.test(pathname)) return "agents";
+  if (/^\/telephony\/calls\/?$/.test(pathname)) return "calls";
+  if (CALL_PATH.test(pathname)) return "call";
+  return "numbers";
+}
+
+/** The call a `/telephony/calls/<id>` address names. */
+export function callIdOf(pathname: string): string | null {
+  const match = CALL_PATH.exec(pathname);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+/** A call's page. */
+export function callPath(id: string): string {
+  return `${ROUTE_PATHS.calls}/${encodeURIComponent(id)}`;
+}
+
+/** The call history, filtered (`?phone_number=&direction=&status=`, as `GET /calls` takes them). */
+export function callsPath(filters: Partial<Record<"phone_number" | "direction" | "status", string>> = {}): string {
+  const query = new URLSearchParams();
+  for (const key of ["phone_number", "direction", "status"] as const) {
+    const value = filters[key];
+    if (value) query.set(key, value);
+  }
+  const text = query.toString();
+  return text ? `${ROUTE_PATHS.calls}?${text}` : ROUTE_PATHS.calls;
 }
 
 /** A phone number's details on the Phone Numbers page. */
@@ -39,6 +69,11 @@ function subscribe(onChange: () => void): () => void {
 /** The page the address bar names, following navigation. */
 export function useRoute(): Route {
   return useSyncExternalStore(subscribe, () => routeOf(window.location.pathname));
+}
+
+/** The address bar's path and query, following navigation. */
+export function useLocation(): string {
+  return useSyncExternalStore(subscribe, () => window.location.pathname + window.location.search);
 }
 
 /** An `<a onClick>` that navigates in place; a modified or middle click opens the link as usual. */

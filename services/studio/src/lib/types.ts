@@ -1,7 +1,7 @@
 /** The numbers-api and call-orchestrator contract under the names the Studio uses, aliased from the
  * types generated from their OpenAPI documents (`scripts/api-types.sh`; never edit `generated/`). */
 
-import type { components as CallOrchestrator } from "./generated/call-orchestrator";
+import type { components as CallOrchestrator, operations as CallOrchestratorOperations } from "./generated/call-orchestrator";
 import type { components as NumbersApi } from "./generated/numbers-api";
 
 type NumbersApiSchema = NumbersApi["schemas"];
@@ -47,13 +47,29 @@ export type Problem = Partial<NumbersApiSchema["Problem"]>;
 export type DevTokenRequest = NumbersApiSchema["DevTokenRequest"];
 export type TokenResponse = NumbersApiSchema["TokenResponse"];
 
-/** The fields of POST /telephony/outbound-call the Studio sends; the rest keep their defaults. */
-export type OutboundCallRequest = Pick<CallOrchestratorSchema["OutboundCallRequest"], "to_number" | "from_number">;
+/** The fields of POST /telephony/outbound-call the Studio sends; the rest keep their defaults.
+ * `wait_until_answered: false`: 202 with the call id at once, so the call's page can follow it. */
+export type OutboundCallRequest = Pick<CallOrchestratorSchema["OutboundCallRequest"], "to_number" | "from_number"> &
+  Partial<Pick<CallOrchestratorSchema["OutboundCallRequest"], "wait_until_answered">>;
 type OutboundCallResponse = CallOrchestratorSchema["OutboundCallResponse"];
 /** The seed's success body; `call_id` and `status` are this service's additions, read when present. */
 export type OutboundCallSuccess = Omit<OutboundCallResponse, "call_id" | "status"> &
   Partial<Pick<OutboundCallResponse, "call_id" | "status">>;
 export type OutboundCallFailure = CallOrchestratorSchema["OutboundCallErrorBody"];
+
+/** A call as call-orchestrator records it (`GET /calls`, `GET /calls/{id}`, `telephony.call.*` events). */
+export type CallRecord = CallOrchestratorSchema["CallData"];
+export type CallStatus = CallOrchestratorSchema["CallStatus"];
+export type CallDirection = CallOrchestratorSchema["CallDirection"];
+export type CallPage = CallOrchestratorSchema["CallPage"];
+export type CallCost = CallOrchestratorSchema["CallCost"];
+export type CostLine = CallOrchestratorSchema["CostLine"];
+export type CostComponent = CallOrchestratorSchema["CostComponent"];
+export type CallTranscript = CallOrchestratorSchema["CallTranscript"];
+export type TranscriptItem = CallOrchestratorSchema["TranscriptItem"];
+/** The filters `GET /calls` takes (agent and date range are not among them), without paging. */
+type ListCallsQuery = NonNullable<CallOrchestratorOperations["list_calls_calls_get"]["parameters"]["query"]>;
+export type CallFilters = { [K in "phone_number" | "direction" | "status"]?: NonNullable<ListCallsQuery[K]> };
 
 export const RECORDING_LABELS: Record<RecordingMode, string> = {
   disabled: "Disabled",

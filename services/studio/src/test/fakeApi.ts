@@ -1,5 +1,5 @@
 /** An in-memory numbers-api and call-orchestrator behind `fetch`, for component tests. */
-import type { Agent, CarrierProfile, PhoneNumber, PhoneNumberCheck, Role } from "../lib/types";
+import type { Agent, CallRecord, CallTranscript, CarrierProfile, PhoneNumber, PhoneNumberCheck, Role } from "../lib/types";
 
 export function makeToken(orgId = "org_a", role: Role = "owner", sub = "user-1"): string {
   const enc = (o: object) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
@@ -131,6 +131,49 @@ export function number(phone: string, extra: Partial<PhoneNumber> = {}): PhoneNu
   };
 }
 
+let callCounter = 0;
+/** A call as call-orchestrator records it: outbound from +12025550100 with Sales Agent, answered. */
+export function callRecord(extra: Partial<CallRecord> = {}): CallRecord {
+  callCounter += 1;
+  const id = extra.id ?? `call_${callCounter}`;
+  return {
+    id,
+    direction: "outbound",
+    status: "answered",
+    phone_number_id: "pn_12025550100",
+    phone_number: "+12025550100",
+    from_number: "+12025550100",
+    to_number: "+14155550123",
+    agent: { id: "agent_b", name: "Sales Agent" },
+    room_name: `outbound_agent_b_14155550123_12025550100_${id}`,
+    failure_reason: null,
+    failure_detail: null,
+    end_reason: null,
+    sip_status_code: null,
+    sip_call_id: null,
+    recording_egress_id: null,
+    started_at: `2026-12-07T10:${String(Math.floor(callCounter / 60) % 60).padStart(2, "0")}:${String(callCounter % 60).padStart(2, "0")}Z`,
+    ringing_at: null,
+    answered_at: null,
+    ended_at: null,
+    duration_s: null,
+    total_duration_s: null,
+    cost: null,
+    ...extra,
+  };
+}
+
+/** The role a fake token carries (call-orchestrator reads it from the JWT). */
+function roleOf(auth: string | null): Role | null {
+  const payload = auth?.replace(/^Bearer /, "").split(".")[1];
+  if (!payload) return null;
+  try {
+    return (JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { role: Role }).role;
+  } catch {
+    return null;
+  }
+}
+
 export interface Call {
   method: string;
   path: string;
@@ -147,6 +190,10 @@ export class FakeApi {
   /** What `POST /phone-numbers/{id}/check` reports. */
   checkResult: PhoneNumberCheck = trunkCheck();
   calls: Call[] = [];
+  /** call-orchestrator's call history (`GET /calls`, newest first by `started_at`). */
+  callRecords: CallRecord[] = [];
+  /** Transcripts by call id (`GET /calls/{id}/transcript`; 404 for the others). */
+  transcripts: Record<string, CallTranscript> = {};
   /** Return a response to short-circuit a request (errors, slow paths). */
   overrides: Override[] = [];
   callResponse: { status: number; body: unknown } = {
@@ -361,6 +408,41 @@ export class FakeApi {
       }
     }
     if (method === "POST" && path === "/telephony/outbound-call") return json(this.callResponse.status, this.callResponse.body);
+    if (method === "GET" && path === "/calls") {
+      const number = url.searchParams.get("phone_number");
+      const direction = url.searchParams.get("direction");
+      const status = url.searchParams.get("status");
+      const limit = Number(url.searchParams.get("limit") ?? 50);
+      const start = Number(url.searchParams.get("cursor") ?? 0);
+      const all = this.callRecords
+        .filter((c) => !number || [c.phone_number, c.from_number, c.to_number].includes(number))
+        .filter((c) => !direction || c.direction === direction)
+        .filter((c) => !status || c.status === status)
+        .sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : b.id.localeCompare(a.id)));
+      const items = all.slice(start, start + limit);
+      return json(200, { items, next_cursor: start + limit < all.length ? String(start + limit) : null });
+    }
+    const callMatch = path.match(/^\/calls\/([^/]+)(\/transcript|\/hangup)?$/);
+    if (callMatch) {
+      const c = this.callRecords.find((x) => x.id === callMatch[1]);
+      if (!c) return json(404, { title: "Not Found", status: 404, detail: `Call ${callMatch[1]} not found` });
+      if (method === "GET" && !callMatch[2]) return json(200, c);
+      if (method === "GET" && callMatch[2] === "/transcript") {
+        const t = this.transcripts[c.id];
+        return t ? json(200, t) : json(404, { title: "Not Found", status: 404, detail: `Call ${c.id} has no transcript yet` });
+      }
+      if (method === "POST" && callMatch[2] === "/hangup") {
+        const role = roleOf(call.auth);
+        if (role !== "owner" && role !== "admin") return json(403, { title: "Forbidden", status: 403, detail: "Only owners and admins may do this" });
+        if (c.status === "completed" || c.status === "failed") {
+          return json(409, { title: "Conflict", status: 409, detail: `Call ${c.id} has already ended (${c.status}); there is nothing to hang up` });
+        }
+        const now = "2026-12-07T11:00:00Z";
+        if (c.status === "answered") Object.assign(c, { status: "completed", end_reason: "hung_up_by_user", ended_at: now, duration_s: 42, total_duration_s: 50 });
+        else Object.assign(c, { status: "failed", failure_reason: "hung_up_by_user", ended_at: now, total_duration_s: 5 });
+        return json(200, c);
+      }
+    }
     return json(404, { title: "Not Found", status: 404, detail: `No route ${method} ${path}` });
   }
 }

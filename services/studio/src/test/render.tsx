@@ -11,13 +11,16 @@ export async function renderStudio(api: FakeApi, role: Role | null = "owner", op
   if (role) saveSession(decodeToken(makeToken("org_a", role)));
   if (options.path) window.history.replaceState(null, "", options.path);
   const agentsPage = window.location.pathname.startsWith("/telephony/agents");
+  const callsPage = window.location.pathname.startsWith("/telephony/calls");
   const user = userEvent.setup();
   const result = render(
     <ToastProvider>
       <App fetchImpl={api.fetch} live={options.live ?? false} maxLoaded={options.maxLoaded} />
     </ToastProvider>,
   );
-  if (role) {
+  if (role && callsPage) {
+    await waitFor(() => expect(document.querySelector(".list-loading")).toBeNull());
+  } else if (role) {
     await screen.findByText(agentsPage ? /agents?$/ : /numbers?$/, { selector: ".list-count" });
     await waitFor(() => expect(document.querySelector(".list-loading")).toBeNull());
   }

@@ -1,0 +1,241 @@
+"""The Calls page in Chromium against the real services: numbers-api, trunk-sync and
+call-orchestrator on PostgreSQL and nats-server, LiveKit's emulator as LiveKit and the carrier.
+A test call is placed from the Studio ("Make Test Call"), followed on its page and in the
+history, hung up, and seen completed; then the history and the call's page at the three
+breakpoints.
+
+No agent-runtime runs: a stand-in advertises its provider keys (as call-orchestrator's own tests
+do), so the call is placed and the agent dispatched, but no agent joins the room; the emulated
+callee answers and stays on the line until the Studio hangs up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import nats
+import pytest
+
+from call_orchestrator.config import Settings as OrchestratorSettings
+from call_orchestrator.main import MIGRATIONS as ORCHESTRATOR_MIGRATIONS
+from call_orchestrator.main import create_app as create_orchestrator_app
+from livekit_emulator.testing import RunningEmulator, running_emulator
+from numbers_api.main import MIGRATIONS as NUMBERS_MIGRATIONS
+from numbers_api.main import create_app as create_numbers_app
+from talkifai_common import devinfra
+from talkifai_common.agent_capabilities import advertise
+from talkifai_common.auth import Role
+from tests.support.agent_runtimes import every_key_runtime, forget_agent_runtimes
+from tests.support.databases import DatabaseFactory
+from tests.support.numbers_api import Api
+from tests.support.servers import serve_asgi
+from tests.support.trunk_sync import (
+    INTERNAL_TOKEN,
+    JWT_SECRET,
+    eventually,
+    numbers_settings,
+    sync_settings,
+    token_factory,
+    wait_ready,
+)
+from trunk_sync.main import create_app as create_sync_app
+
+from .conftest import NewPage, studio_server
+from .test_studio_e2e import assert_no_horizontal_overflow
+
+expect = pytest.importorskip(
+    "playwright.async_api", reason="Studio e2e: the playwright package is not installed"
+).expect
+
+pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+
+LIVEKIT_KEY, LIVEKIT_SECRET = "studio-e2e-key", "studio-e2e-livekit-secret-0123456789abcdef"
+NUMBER = "+12025550177"
+CALLEE = "+14155550123"
+
+
+@dataclass
+class CallStack:
+    """Every service a call needs, and the Studio in front of them."""
+
+    api: Api
+    calls: httpx.AsyncClient
+    lk: RunningEmulator
+    orchestrator_db: str
+    studio_url: str
+
+    def page_url(self, token: str, path: str = "/telephony/") -> str:
+        return f"{self.studio_url}{path}#token={token}"
+
+
+@pytest.fixture
+async def call_stack(
+    database_factory: DatabaseFactory, clean_stream: str
+) -> AsyncIterator[CallStack]:
+    await forget_agent_runtimes(clean_stream)
+    numbers_app = create_numbers_app(
+        numbers_settings(await database_factory(NUMBERS_MIGRATIONS), clean_stream)
+    )
+    orchestrator_db = await database_factory(ORCHESTRATOR_MIGRATIONS)
+    orchestrator_port = devinfra.free_port()
+    webhook = f"http://127.0.0.1:{orchestrator_port}/livekit/webhook"
+    async with (
+        running_emulator(
+            api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET, webhook_urls=[webhook]
+        ) as lk,
+        serve_asgi(numbers_app) as api_url,
+        httpx.AsyncClient(base_url=api_url, timeout=10) as http,
+    ):
+        api = Api(base_url=api_url, http=http, token=token_factory(), app=numbers_app)
+        await api.wait_bus_ready()
+        orchestrator_app = create_orchestrator_app(
+            OrchestratorSettings(
+                dev_mode=False,
+                database_url=orchestrator_db,
+                nats_url=clean_stream,
+                auth_jwt_secret=JWT_SECRET,
+                internal_api_token=INTERNAL_TOKEN,
+                webhook_signing_secret="studio-e2e-webhook-signing-secret-0123456789",
+                livekit_url=lk.url,
+                livekit_api_key=lk.api_key,
+                livekit_api_secret=lk.api_secret,
+                answer_poll_interval_s=0.05,
+                log_format="console",
+                log_level="WARNING",
+                shutdown_grace_s=0.3,
+            )
+        )
+        async with (
+            serve_asgi(create_sync_app(sync_settings(api_url, clean_stream, lk))) as sync_url,
+            serve_asgi(orchestrator_app, port=orchestrator_port) as orchestrator_url,
+            httpx.AsyncClient(base_url=orchestrator_url, timeout=30) as calls,
+        ):
+            await wait_ready(sync_url)
+            await wait_ready(orchestrator_url)
+            nc = await nats.connect(clean_stream)
+            # A stand-in agent-runtime with every provider key: calls are not refused for want
+            # of one.
+            advertiser = asyncio.create_task(advertise(nc.jetstream(), every_key_runtime))
+            runtimes = orchestrator_app.state.context.runtimes
+
+            async def advertised() -> bool:
+                return bool(runtimes.live("talkifai-agent"))
+
+            try:
+                await eventually(advertised, within_s=20)
+                with studio_server(api_url, orchestrator_url) as studio_url:
+                    yield CallStack(api, calls, lk, orchestrator_db, studio_url)
+            finally:
+                advertiser.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await advertiser
+                await nc.close()
+
+
+async def number_with_outbound_agent(stack: CallStack) -> dict[str, Any]:
+    """An active number with an outbound agent, synced, known to call-orchestrator."""
+    agent = await stack.api.agent("Sales", greeting="Hi, this is Sales.")
+    number = await stack.api.number(
+        NUMBER, termination_uri="sip.example.com", sip_username="acme", sip_password="pa55-word-e2e"
+    )
+    response = await stack.api.request(
+        "PUT",
+        "/phone-numbers/agent-assignments",
+        json={"phone_number": NUMBER, "outbound_agent_id": agent["id"]},
+    )
+    assert response.status_code == 200, response.text
+    conn = await asyncpg.connect(stack.orchestrator_db)
+    try:
+
+        async def known() -> bool:
+            return bool(
+                await conn.fetchval(
+                    "SELECT count(*) FROM phone_numbers n "
+                    "JOIN agents a ON a.id = n.outbound_agent_id "
+                    "JOIN phone_number_sync s ON s.phone_number_id = n.id "
+                    "WHERE s.outbound_trunk_id IS NOT NULL AND a.provider_keys IS NOT NULL"
+                )
+            )
+
+        await eventually(known, within_s=20)
+    finally:
+        await conn.close()
+    return number
+
+
+async def test_a_test_call_placed_from_the_studio_is_followed_hung_up_and_completed(
+    call_stack: CallStack, new_page: NewPage, artifacts: Path
+) -> None:
+    stack = call_stack
+    number = await number_with_outbound_agent(stack)
+    # The callee's phone rings for two seconds, then answers and stays on the line.
+    await stack.lk.control.set_outcome(CALLEE, ring_ms=2000)
+    token = token_factory()("org_a", Role.OWNER)
+
+    page = await new_page()
+    await page.goto(stack.page_url(token, f"/telephony/?number={number['id']}"))
+    await page.get_by_role("button", name="Make Test Call").click()
+    dialog = page.get_by_role("dialog", name="Make Test Call")
+    await dialog.get_by_label("Destination Number").fill(CALLEE)
+    await dialog.get_by_role("button", name="Call").click()
+
+    # Placed: the call's page follows it until the callee answers.
+    await expect(page).to_have_url(re.compile(r"/telephony/calls/call_[a-z0-9]+$"))
+    call_id = page.url.rsplit("/", 1)[1]
+    await expect(page.get_by_role("heading", name=CALLEE)).to_be_visible()
+    await expect(page.get_by_test_id("call-outcome")).to_contain_text("In progress", timeout=20_000)
+    await expect(page.get_by_test_id("call-agent")).to_have_text("Sales")
+    await expect(page.get_by_test_id("transcript-missing")).to_be_visible()
+    await page.screenshot(path=str(artifacts / "calls-live-call-1280.png"), full_page=True)
+
+    # In the history, live.
+    await page.get_by_role("link", name="Calls", exact=True).click()
+    call_row = page.locator(f'[data-testid="call-row"][data-call="{call_id}"]')
+    await expect(call_row.get_by_test_id("call-status")).to_have_text("Answered")
+    await expect(call_row).to_contain_text(f"via {NUMBER}")
+
+    # Hang it up from its page.
+    await call_row.click()
+    await page.get_by_role("button", name="Hang up").click()
+    await (
+        page.get_by_role("alertdialog", name="Hang up this call?")
+        .get_by_role("button", name="Hang up")
+        .click()
+    )
+    await expect(page.get_by_test_id("call-outcome")).to_contain_text(
+        "Completed: hung up from the Studio"
+    )
+    await expect(page.get_by_role("button", name="Hang up")).to_have_count(0)
+    recorded = (
+        await stack.calls.get(f"/calls/{call_id}", headers={"Authorization": f"Bearer {token}"})
+    ).json()
+    assert recorded["status"] == "completed"
+    assert recorded["end_reason"] == "hung_up_by_user"
+
+    # The history says so too, and the number's own link filters it.
+    await page.goto(stack.page_url(token, f"/telephony/?number={number['id']}"))
+    await page.get_by_role("link", name=f"Calls of {NUMBER}").click()
+    await expect(page).to_have_url(re.compile(r"/telephony/calls\?phone_number=%2B12025550177$"))
+    await expect(call_row.get_by_test_id("call-status")).to_have_text("Completed")
+
+    # Three breakpoints: the history and the call's page, nothing wider than its box.
+    sizes = ((1280, 800, "desktop"), (900, 800, "tablet"), (390, 844, "mobile"))
+    for width, height, name in sizes:
+        small = await new_page(width=width, height=height)
+        await small.goto(stack.page_url(token, "/telephony/calls"))
+        row = small.locator(f'[data-testid="call-row"][data-call="{call_id}"]')
+        await expect(row).to_be_visible()
+        await assert_no_horizontal_overflow(small)
+        await small.screenshot(path=str(artifacts / f"calls-{name}.png"), full_page=True)
+        await small.goto(stack.page_url(token, f"/telephony/calls/{call_id}"))
+        await expect(small.get_by_test_id("call-outcome")).to_contain_text("Completed")
+        await assert_no_horizontal_overflow(small)
+        await small.screenshot(path=str(artifacts / f"call-{name}.png"), full_page=True)
