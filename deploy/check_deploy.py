@@ -104,6 +104,8 @@ PUBLIC_ROUTES = {
     "/events": ("Prefix", "numbers-api"),
     "/telephony/outbound-call": ("Exact", "call-orchestrator"),
     "/calls": ("Prefix", "call-orchestrator"),
+    "/usage": ("Exact", "call-orchestrator"),
+    "/rate-deck": ("Exact", "call-orchestrator"),
     "/livekit/webhook": ("Exact", "call-orchestrator"),
     "/telephony": ("Prefix", "studio"),
 }

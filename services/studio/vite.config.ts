@@ -13,6 +13,8 @@ const proxy = {
   "/dev/token": numbersApi,
   "/telephony/outbound-call": callOrchestrator,
   "/calls": callOrchestrator,
+  "/usage": callOrchestrator,
+  "/rate-deck": callOrchestrator,
 };
 
 export default defineConfig({
