@@ -77,7 +77,7 @@ async def get_retention(ctx: ContextDep, principal: PrincipalDep) -> Response:
 @recordings.put(
     "/recording-retention",
     response_model=RecordingRetention,
-    responses=problem_responses(401, 403, 422, 503),
+    responses=problem_responses(400, 401, 403, 413, 422, 503),
 )
 async def put_retention(
     ctx: ContextDep, principal: PrincipalDep, body: RecordingRetentionUpdate

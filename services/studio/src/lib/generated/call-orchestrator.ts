@@ -2164,6 +2164,16 @@ export interface operations {
                     "application/json": components["schemas"]["RecordingRetention"];
                 };
             };
+            /** @description Malformed request (bad JSON, missing body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, expired or invalid bearer token */
             401: {
                 headers: {
@@ -2176,6 +2186,16 @@ export interface operations {
             };
             /** @description The caller's role does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
