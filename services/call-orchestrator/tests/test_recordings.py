@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -191,6 +192,32 @@ async def test_the_retention_pass_deletes_recordings_past_the_organizations_peri
     [event] = [e for e in events if e["subject"] == call["id"]]
     assert event["data"]["deleted_by"] == "retention"
     assert event["data"]["deleted_by_user"] is None
+
+
+async def test_the_retention_pass_skips_a_recording_another_deletion_holds(
+    harness: Harness, storage: ObjectStorage, bucket: str
+) -> None:
+    call = await _recorded(harness)
+    await harness.http.put(
+        "/recording-retention", json={"days": 1}, headers=harness.headers(role=Role.OWNER)
+    )
+    db = await harness.db()
+    await db.execute(
+        "UPDATE calls SET recording_stored_at = now() - interval '2 days' WHERE id = $1",
+        call["id"],
+    )
+    holder = await asyncpg.connect(harness.database_url)
+    try:
+        # A user's DELETE holds the call's row while it removes the object.
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM calls WHERE id = $1 FOR UPDATE", call["id"])
+            assert await delete_expired_recordings(harness.context) == 0
+            assert len(storage.keys(bucket)) == 1
+    finally:
+        await holder.close()
+
+    assert await delete_expired_recordings(harness.context) == 1
+    assert storage.keys(bucket) == []
 
 
 async def test_object_storage_down_is_503_and_nothing_is_lost(
