@@ -51,7 +51,13 @@ PROVIDER_KEYS = {
     "ELEVEN_API_KEY": "elevenApiKey",
     "GOOGLE_API_KEY": "googleApiKey",
 }
-SECRET_ENV = {*SECRET_VALUES, *PROVIDER_KEYS, "DATABASE_URL"}
+SECRET_ENV = {
+    *SECRET_VALUES,
+    *PROVIDER_KEYS,
+    "DATABASE_URL",
+    "RECORDING_S3_ACCESS_KEY",
+    "RECORDING_S3_SECRET_KEY",
+}
 # Which secret variables each workload may see (least privilege).
 ALLOWED_SECRETS = {
     "numbers-api": {"FERNET_KEYS", "INTERNAL_API_TOKEN", "AUTH_JWT_SECRET", "DATABASE_URL"},
@@ -68,6 +74,9 @@ ALLOWED_SECRETS = {
         "LIVEKIT_API_KEY",
         "LIVEKIT_API_SECRET",
         "DATABASE_URL",
+        # Object storage of recordings (recordings.s3.credentialsSecret), when set.
+        "RECORDING_S3_ACCESS_KEY",
+        "RECORDING_S3_SECRET_KEY",
     },
     "agent-runtime": {
         "INTERNAL_API_TOKEN",
@@ -79,6 +88,14 @@ ALLOWED_SECRETS = {
     "studio": set(),
     # LiveKit's SIP service (sip.enabled): the LiveKit keys and, optionally, a Redis password.
     "sip": {"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "SIP_REDIS_PASSWORD"},
+    # LiveKit Egress (egress.enabled): the same, and the recordings' S3 keys for its default upload.
+    "egress": {
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+        "EGRESS_REDIS_PASSWORD",
+        "EGRESS_S3_ACCESS_KEY",
+        "EGRESS_S3_SECRET",
+    },
 }
 ALLOWED_SECRETS["numbers-api-migrate"] = ALLOWED_SECRETS["numbers-api"]
 ALLOWED_SECRETS["call-orchestrator-migrate"] = ALLOWED_SECRETS["call-orchestrator"]
@@ -297,6 +314,8 @@ def check_secrets(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[st
         values.get("secrets", {}).get("existingSecret"),
         values.get("agentRuntime", {}).get("providers", {}).get("existingSecret"),
         values.get("sip", {}).get("redis", {}).get("passwordSecret", {}).get("name"),
+        values.get("egress", {}).get("redis", {}).get("passwordSecret", {}).get("name"),
+        values.get("recordings", {}).get("s3", {}).get("credentialsSecret", {}).get("name"),
     } - {None, ""}
     for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
         comp = component(doc)
@@ -480,7 +499,7 @@ def check_network_policies(docs: list[dict[str, Any]], values: dict[str, Any]) -
     """Every pod is isolated both ways; only the services that need the internet get it."""
     problems: list[str] = []
     policies = of_kind(docs, "NetworkPolicy")
-    internet = {"call-orchestrator", "agent-runtime", "sip"}
+    internet = {"call-orchestrator", "agent-runtime", "sip", "egress"}
     for w in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
         labels = w["spec"]["template"]["metadata"]["labels"]
         mine = [p for p in policies if selects(p["spec"]["podSelector"]["matchLabels"], labels)]
@@ -644,6 +663,32 @@ def check_sip(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[str]:
             problems.append(f"the SIP Service does not expose {missing[:5]}...")
         if not any(x["spec"].get("externalTrafficPolicy") == "Local" for x in services):
             problems.append("the SIP Service hides the carrier's address (externalTrafficPolicy)")
+    return problems
+
+
+def check_egress(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[str]:
+    """LiveKit Egress: an exact release (compose's), a configuration with no secret inline, the
+    recordings' bucket as its default upload."""
+    problems: list[str] = []
+    deployments = [d for d in of_kind(docs, "Deployment") if component(d) == "egress"]
+    if not values.get("egress", {}).get("enabled"):
+        return ["an egress Deployment although egress.enabled is false"] if deployments else []
+    if len(deployments) != 1:
+        return [f"{len(deployments)} egress Deployments, not 1"]
+    container = next(containers(deployments[0]))
+    if not re.fullmatch(r".*livekit/egress:v\d+\.\d+\.\d+", container["image"]):
+        problems.append(f"egress image {container['image']} is not an exact release")
+    env = {e["name"]: e for e in container.get("env", [])}
+    config = yaml.safe_load(env.get("EGRESS_CONFIG_BODY", {}).get("value", "{}"))
+    s3 = config.get("storage", {}).get("s3", {})
+    bucket = values.get("recordings", {}).get("s3", {}).get("bucket")
+    if bucket and s3.get("bucket") != bucket:
+        problems.append(f"egress uploads to {s3.get('bucket')}, not recordings.s3.bucket {bucket}")
+    for key, ref in (("access_key", "$(EGRESS_S3_ACCESS_KEY)"), ("secret", "$(EGRESS_S3_SECRET)")):
+        if s3.get(key) not in (None, ref):
+            problems.append(f"the egress configuration holds storage.s3.{key} inline")
+    if config.get("redis", {}).get("password") not in (None, "$(EGRESS_REDIS_PASSWORD)"):
+        problems.append("the egress configuration holds the Redis password inline")
     return problems
 
 
@@ -884,6 +929,25 @@ def check_compose() -> str:
         problems.append(f".env.example does not document {var}")
     expect(problems)
     return f"{len(services)} services, {len(used)} variables documented"
+
+
+def check_compose_egress() -> str:
+    """The compose egress: the chart's exact release, its configuration mounted."""
+    services: dict[str, Any] = compose_config("livekit")["services"]
+    egress = services.get("livekit-egress")
+    if egress is None:
+        raise CheckFailed("no livekit-egress service in the livekit profile")
+    chart_tag = load_values(CHART / "values.yaml")["egress"]["image"]["tag"]
+    problems: list[str] = []
+    image = egress["image"]
+    if not re.fullmatch(r"livekit/egress:v\d+\.\d+\.\d+", image):
+        problems.append(f"livekit-egress image {image} is not an exact release")
+    elif image.split(":")[1] != chart_tag:
+        problems.append(f"compose runs {image}, the chart {chart_tag}")
+    if egress.get("environment", {}).get("EGRESS_CONFIG_FILE") != "/etc/egress/egress.yaml":
+        problems.append("livekit-egress does not read /etc/egress/egress.yaml")
+    expect(problems)
+    return image
 
 
 def check_compose_sip() -> str:
@@ -1193,6 +1257,11 @@ def main() -> int:
                 f"[{name}] SIP service: TLS from a Secret, RTP range, reachable",
                 lambda d=docs, v=values: expect(check_sip(d, v)),
             )
+        if values.get("egress", {}).get("enabled"):
+            report.run(
+                f"[{name}] egress: pinned, no secret in its configuration",
+                lambda d=docs, v=values: expect(check_egress(d, v)),
+            )
 
     def production_rules() -> str:
         if "production" not in rendered:
@@ -1202,7 +1271,7 @@ def main() -> int:
         if of_kind(docs, "Secret"):
             problems.append("the production example makes the chart hold secrets")
         for d in of_kind(docs, "Deployment"):
-            if component(d) in {"studio", "sip"}:  # nginx and LiveKit's SIP service: no DEV_MODE
+            if component(d) in {"studio", "sip", "egress"}:  # nginx and LiveKit's: no DEV_MODE
                 continue
             env = {e["name"]: e.get("value") for c in containers(d) for e in c.get("env", [])}
             if env.get("DEV_MODE") != "false":
@@ -1233,6 +1302,7 @@ def main() -> int:
         "compose SIP service: pinned, TLS 5061 from a mounted cert, RTP published",
         check_compose_sip,
     )
+    report.run("compose egress: pinned as the chart, config mounted", check_compose_egress)
     report.run("nginx gateway routes", check_nginx)
     report.run("Studio build inputs", check_studio_build)
     if not args.skip_uv:

@@ -158,6 +158,9 @@ class Harness:
     _db: asyncpg.Connection | None = field(default=None)
     runtime_advertiser: asyncio.Task[None] | None = field(default=None)
     runtimes: RuntimeBoard | None = field(default=None)
+    context: Any = field(default=None)
+    """The app's handler context (`call_orchestrator.handlers.context.Context`), for calling a
+    periodic pass directly."""
 
     async def runtimes_live(self) -> int:
         """How many agent-runtimes the service sees as live."""

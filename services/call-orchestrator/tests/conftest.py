@@ -146,6 +146,7 @@ async def harness(
             advertise(nc.jetstream(), lambda: every_key_runtime(settings.agent_name))
         )
         h.runtimes = app.state.context.runtimes
+        h.context = app.state.context
         await eventually(h.runtimes_live, bool)
         try:
             yield h

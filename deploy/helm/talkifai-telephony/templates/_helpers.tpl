@@ -231,6 +231,7 @@ app.kubernetes.io/component: {{ .component }}
 {{ include "talkifai.secretEnv" (dict "root" $root "name" "INTERNAL_API_TOKEN") }}
 - name: NUMBERS_API_URL
   value: {{ include "talkifai.url" (dict "root" $root "component" "numbers-api") | quote }}
+{{ include "talkifai.recordingEnv" $root }}
 {{- end }}
 {{- if eq .component "agent-runtime" }}
 {{ include "talkifai.livekitEnv" (dict "root" $root "url" ($root.Values.livekit.workerUrl | default $root.Values.livekit.url)) }}
@@ -271,4 +272,41 @@ app.kubernetes.io/component: {{ .component }}
 {{- $_ := set $ctx "fsGroup" (int .runAsUser) -}}
 {{- end -}}
 {{- toYaml $ctx -}}
+{{- end -}}
+
+{{/* call-orchestrator's recording settings; the S3 keys come from recordings.s3.credentialsSecret. */}}
+{{- define "talkifai.recordingEnv" -}}
+{{- $r := .Values.recordings -}}
+- name: RECORDING_FILEPATH
+  value: {{ $r.filepath | quote }}
+- name: RECORDING_RETENTION_DAYS
+  value: {{ $r.retentionDays | quote }}
+- name: RECORDING_URL_TTL_S
+  value: {{ $r.urlTtlSeconds | quote }}
+{{- with $r.s3.bucket }}
+- name: RECORDING_S3_BUCKET
+  value: {{ . | quote }}
+- name: RECORDING_S3_PREFIX
+  value: {{ $r.s3.prefix | quote }}
+- name: RECORDING_S3_REGION
+  value: {{ $r.s3.region | quote }}
+- name: RECORDING_S3_FORCE_PATH_STYLE
+  value: {{ $r.s3.forcePathStyle | quote }}
+{{- with $r.s3.endpoint }}
+- name: RECORDING_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with $r.s3.credentialsSecret.name }}
+- name: RECORDING_S3_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $r.s3.credentialsSecret.accessKeyKey }}
+- name: RECORDING_S3_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $r.s3.credentialsSecret.secretKeyKey }}
+{{- end }}
+{{- end }}
 {{- end -}}

@@ -19,6 +19,7 @@ from talkifai_common.events import (
     CallAgentFailedData,
     CallCostedData,
     CallData,
+    CallRecordingData,
     CallTranscriptData,
     CallUsageData,
     CloudEvent,
@@ -47,6 +48,8 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
     EventName.CALL_USAGE: CallUsageData,
     EventName.CALL_COSTED: CallCostedData,
     EventName.CALL_TRANSCRIPT: CallTranscriptData,
+    EventName.CALL_RECORDING_FAILED: CallRecordingData,
+    EventName.CALL_RECORDING_DELETED: CallRecordingData,
 }
 
 DESCRIPTION = """\

@@ -50,6 +50,8 @@ class EventName(StrEnum):
     CALL_USAGE = "telephony.call.usage"
     CALL_COSTED = "telephony.call.costed"
     CALL_TRANSCRIPT = "telephony.call.transcript"
+    CALL_RECORDING_FAILED = "telephony.call.recording_failed"
+    CALL_RECORDING_DELETED = "telephony.call.recording_deleted"
 
     @property
     def subject(self) -> str:
@@ -380,6 +382,35 @@ class CallCost(_Data):
     computed_at: datetime
 
 
+class RecordingStatus(StrEnum):
+    """Where a call's recording stands."""
+
+    PENDING = "pending"
+    """Being recorded, or written and uploaded by LiveKit Egress."""
+    AVAILABLE = "available"
+    FAILED = "failed"
+    """Egress could not record or upload it (`error` says why); there is nothing to fetch."""
+    DELETED = "deleted"
+    """Deleted by a user or by the organization's retention; the call stays in history."""
+
+
+class CallRecording(_Data):
+    """A call's recording as history shows it (where it is stored stays internal)."""
+
+    status: RecordingStatus
+    duration_s: float | None = Field(
+        default=None, description="Length of the recording, once available."
+    )
+    size_bytes: int | None = Field(default=None, ge=0, description="Size of the stored file.")
+    error: str | None = Field(
+        default=None,
+        description="Why it failed (`failed`), as LiveKit Egress reported it.",
+        examples=["S3 upload failed: NoSuchBucket"],
+    )
+    stored_at: datetime | None = Field(default=None, description="When it became available.")
+    deleted_at: datetime | None = None
+
+
 class CallData(_Data):
     """A call as recorded by call-orchestrator: one event per state change, kept for history."""
 
@@ -411,6 +442,12 @@ class CallData(_Data):
     sip_status_code: int | None = None
     sip_call_id: str | None = None
     recording_egress_id: str | None = None
+    recording: CallRecording | None = Field(
+        default=None,
+        description="The call's recording (numbers whose `recording_mode` is `all`, or `consent` "
+        "once the caller consented); null when none was started. Fetch it with "
+        "`GET /calls/{call_id}/recording`.",
+    )
     started_at: datetime
     ringing_at: datetime | None = None
     answered_at: datetime | None = None
@@ -502,6 +539,30 @@ class CallCostedData(_Data):
     currency: str = Field(description="ISO 4217.", examples=["USD"])
     rate_deck_version: int = Field(ge=0)
     computed_at: datetime
+
+
+class RecordingDeletedBy(StrEnum):
+    """What deleted a recording."""
+
+    USER = "user"
+    RETENTION = "retention"
+
+
+class CallRecordingData(_Data):
+    """A call's recording failed (`recording_failed`) or was deleted (`recording_deleted`)."""
+
+    call_id: str
+    org_id: str
+    phone_number_id: str | None
+    phone_number: str = Field(description="Our number (E.164).")
+    recording_egress_id: str | None
+    recording: CallRecording
+    deleted_by: RecordingDeletedBy | None = Field(
+        default=None, description="`recording_deleted`: a user's request or the retention period."
+    )
+    deleted_by_user: str | None = Field(
+        default=None, description="The user (`sub`) who deleted it, for `deleted_by: user`."
+    )
 
 
 # A transcript event's items stay under this many bytes of JSON, so that the whole event (its

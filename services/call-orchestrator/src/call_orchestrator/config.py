@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from pydantic import Field, SecretStr
 
 from talkifai_common.settings import (
@@ -13,6 +15,25 @@ from talkifai_common.settings import (
     require_random_secret,
     secret_value,
 )
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """S3-compatible object storage for recordings: what egress uploads with, and what this
+    service presigns and deletes with."""
+
+    bucket: str
+    prefix: str
+    endpoint: str | None
+    region: str
+    access_key: str
+    secret_key: str = field(repr=False)
+    force_path_style: bool
+
+    def key(self, filepath: str) -> str:
+        """The object key of a file path (under the prefix)."""
+        return f"{self.prefix}/{filepath.lstrip('/')}" if self.prefix else filepath.lstrip("/")
+
 
 # Dev-mode default only; refused outside dev mode.
 DEV_WEBHOOK_SIGNING_SECRET = "dev-webhook-signing-secret-change-me"
@@ -74,8 +95,59 @@ class Settings(
     webhook_poll_interval_s: float = Field(default=1.0, gt=0)
     recording_filepath: str = Field(
         default="recordings/{room_name}-{time}.ogg",
-        description="Egress file path template (LiveKit's {room_name}, {time} placeholders).",
+        description="Egress file path template (LiveKit's {room_name}, {time} placeholders); "
+        "the object key under RECORDING_S3_PREFIX when object storage is set.",
     )
+    recording_s3_bucket: str | None = Field(
+        default=None,
+        description="S3-compatible bucket LiveKit Egress uploads recordings to; unset: egress "
+        "writes a local file (RECORDING_FILEPATH, relative to egress's directory).",
+    )
+    recording_s3_prefix: str = Field(default="", description="Key prefix inside the bucket.")
+    recording_s3_endpoint: str | None = Field(
+        default=None, description="S3-compatible endpoint URL (MinIO, R2, ...); unset: AWS."
+    )
+    recording_s3_region: str = Field(default="us-east-1")
+    recording_s3_access_key: str | None = None
+    recording_s3_secret_key: SecretStr | None = Field(
+        default=None, description="Secret of RECORDING_S3_ACCESS_KEY; never logged."
+    )
+    recording_s3_force_path_style: bool = Field(
+        default=False, description="Path-style URLs (`<endpoint>/<bucket>/<key>`), as MinIO needs."
+    )
+    recording_url_ttl_s: int = Field(
+        default=300,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="Lifetime of the presigned URL `GET /calls/{id}/recording` redirects to.",
+    )
+    recording_storage_timeout_s: float = Field(
+        default=10.0, gt=0, description="Deadline of one object storage request."
+    )
+    recording_retention_days: int = Field(
+        default=0,
+        ge=0,
+        description="Recordings older than this are deleted, unless the organization set its own "
+        "period (PUT /recording-retention); 0 keeps them.",
+    )
+    recording_retention_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often expired recordings are deleted."
+    )
+
+    @property
+    def recording_s3(self) -> S3Settings | None:
+        """The object storage recordings go to, None when egress writes local files."""
+        if not self.recording_s3_bucket:
+            return None
+        return S3Settings(
+            bucket=self.recording_s3_bucket,
+            prefix=self.recording_s3_prefix.strip("/"),
+            endpoint=self.recording_s3_endpoint,
+            region=self.recording_s3_region,
+            access_key=self.recording_s3_access_key or "",
+            secret_key=secret_value(self.recording_s3_secret_key) or "",
+            force_path_style=self.recording_s3_force_path_style,
+        )
 
     def refuse_placeholder_secrets(self) -> None:
         """The mixins' secrets, then a random webhook signing secret."""

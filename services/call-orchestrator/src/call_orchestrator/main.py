@@ -17,6 +17,7 @@ from livekit import api as lkapi
 from call_orchestrator.adapters.livekit import LiveKitAdapter, LiveKitPort
 from call_orchestrator.adapters.numbers_api import NumbersApiClient
 from call_orchestrator.adapters.postgres import Stores
+from call_orchestrator.adapters.recording_storage import RecordingFilesAdapter
 from call_orchestrator.adapters.webhooks import WebhookSender
 from call_orchestrator.api import include_routes
 from call_orchestrator.config import Settings
@@ -27,6 +28,8 @@ from call_orchestrator.handlers.context import BackgroundTasks, Context
 from call_orchestrator.handlers.costs import cost_ended_calls_periodically
 from call_orchestrator.handlers.live_call_check import check_live_calls_periodically
 from call_orchestrator.handlers.read_models import refresh_read_model_periodically
+from call_orchestrator.handlers.recording_files import delete_expired_recordings_periodically
+from call_orchestrator.recordings_api import include_recording_routes
 from talkifai_common.agent_capabilities import RuntimeBoard
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
 from talkifai_common.consumers import DeadLetters
@@ -60,6 +63,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             secret,
             timeout_s=settings.livekit_timeout_s,
             recording_filepath=settings.recording_filepath,
+            recording_s3=settings.recording_s3,
         )
         broker = create_broker(settings.nats_url, name=SERVICE)
         dead_letters = DeadLetters(broker, SERVICE)
@@ -68,8 +72,18 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
         background = BackgroundTasks()
         runtimes = RuntimeBoard()
+        recording_files = RecordingFilesAdapter(
+            settings.recording_s3,
+            url_ttl_s=settings.recording_url_ttl_s,
+            timeout_s=settings.recording_storage_timeout_s,
+        )
         app.state.context = Context(
-            stores=stores, livekit=port, settings=settings, background=background, runtimes=runtimes
+            stores=stores,
+            livekit=port,
+            settings=settings,
+            background=background,
+            runtimes=runtimes,
+            recording_files=recording_files,
         )
         app.state.verifier = settings.token_verifier()
         app.state.webhook_receiver = lkapi.WebhookReceiver(lkapi.TokenVerifier(key, secret))
@@ -101,6 +115,10 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             asyncio.create_task(
                 cost_ended_calls_periodically(stores, settings.costing_interval_s),
                 name="call-costs",
+            ),
+            asyncio.create_task(
+                delete_expired_recordings_periodically(app.state.context),
+                name="recording-retention",
             ),
         ]
         numbers: NumbersApiClient | None = None
@@ -135,6 +153,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             if numbers is not None:
                 await numbers.aclose()
             await port.aclose()
+            recording_files.close()
             await pool.close()
             log.info("shutdown.complete")
 
@@ -142,8 +161,8 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         SERVICE,
         lifespan,
         description=(
-            "Outbound calls, call history, hanging up, transcripts, cost per call (rate deck, "
-            "usage), LiveKit webhooks and recording consent. Every request but health and "
+            "Outbound calls, call history, hanging up, transcripts, recordings, cost per call "
+            "(rate deck, usage), LiveKit webhooks and recording consent. Every request but health and "
             "`/livekit/webhook` carries `Authorization: Bearer <JWT>` (internal routes: the "
             "internal token). The `webhooks` section shows the end-of-call report a number's "
             "webhook URL receives. `POST /telephony/outbound-call` answers errors as "
@@ -154,6 +173,7 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
     )
     include_routes(app)
     include_cost_routes(app)
+    include_recording_routes(app)
 
     async def webhooks_ready() -> None:
         app.state.webhook_sender.check_ready()

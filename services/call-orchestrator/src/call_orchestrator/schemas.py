@@ -102,6 +102,31 @@ class RecordingConsentResult(BaseModel):
     recording_egress_id: str
 
 
+class RecordingRetention(BaseModel):
+    """How long the organization's call recordings are kept."""
+
+    days: int = Field(
+        ge=0, description="Recordings older than this many days are deleted; 0 keeps them."
+    )
+    default_days: int = Field(ge=0, description="The service's default (RECORDING_RETENTION_DAYS).")
+    is_default: bool = Field(description="The organization has not set its own period.")
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+class RecordingRetentionUpdate(BaseModel):
+    """The organization's own retention period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(
+        ge=0,
+        le=36500,
+        description="Delete recordings this many days after they are stored; 0 keeps them.",
+        examples=[90],
+    )
+
+
 class UsageAmounts(BaseModel):
     """Costs by component, decimal strings in the group's currency."""
 

@@ -1,11 +1,13 @@
 """`livekit.Egress`: room-composite egress records the room's audio into a real file
-(recording.py); participant egress is bookkeeping only."""
+(recording.py), uploaded to S3-compatible storage when the file output says so (uploads.py);
+participant egress is bookkeeping only."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,7 @@ from livekit.protocol.egress import (
     EgressInfo,
     EgressSourceType,
     EgressStatus,
+    EncodedFileOutput,
     FileInfo,
     ListEgressRequest,
     ListEgressResponse,
@@ -21,7 +24,7 @@ from livekit.protocol.egress import (
     StopEgressRequest,
 )
 
-from livekit_emulator import auth, errors, ids, recording
+from livekit_emulator import auth, errors, ids, recording, uploads
 from livekit_emulator.auth import Grants
 from livekit_emulator.state import RoomRecord
 from livekit_emulator.twirp import Method
@@ -64,14 +67,22 @@ async def start_room_composite(
     auth.ensure_room_record(grants)
     info = _start(emu, req.room_name)
     info.source_type = EgressSourceType.EGRESS_SOURCE_TYPE_WEB
-    info.room_composite.CopyFrom(req)
-    template = (
-        req.file_outputs[0].filepath
+    output = (
+        req.file_outputs[0]
         if req.file_outputs
-        else (req.file.filepath if req.HasField("file") else "")
-    ) or DEFAULT_FILEPATH
-    name = recording.expand(template, req.room_name, info.room_id)
-    emu.media.start_recording(info.egress_id, req.room_name, Path(emu.config.recordings_dir) / name)
+        else (req.file if req.HasField("file") else EncodedFileOutput())
+    )
+    name = recording.expand(output.filepath or DEFAULT_FILEPATH, req.room_name, info.room_id)
+    emu.media.start_recording(
+        info.egress_id,
+        req.room_name,
+        Path(emu.config.recordings_dir) / name,
+        upload=uploads.S3Target.of(output),
+        storage_path=name,
+    )
+    info.room_composite.CopyFrom(req)
+    for kept in [*info.room_composite.file_outputs, info.room_composite.file]:
+        uploads.redact(kept)
     return info
 
 
@@ -122,6 +133,20 @@ async def _write_and_complete(
         info.error = f"could not write {recorder.filepath}: {exc}"
         _complete(emu, info, status=EgressStatus.EGRESS_FAILED)
         return
+    if recorder.upload is not None:
+        try:
+            location = await asyncio.to_thread(
+                recorder.upload.upload, recorder.filepath, recorder.storage_path
+            )
+        except uploads.UploadFailed as exc:
+            log.warning("recording not uploaded: %s", exc, extra={"egress_id": info.egress_id})
+            info.error = str(exc)
+            _complete(emu, info, status=EgressStatus.EGRESS_FAILED)
+            return
+        finally:
+            # Egress uploads from a local temporary file, which does not outlive the egress.
+            recorder.filepath.unlink(missing_ok=True)
+        written = replace(written, filename=recorder.storage_path, location=location)
     now = time.time_ns()
     result = FileInfo(
         filename=written.filename,

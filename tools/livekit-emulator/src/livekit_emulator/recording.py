@@ -22,6 +22,7 @@ import numpy as np
 
 from livekit_emulator.media import SAMPLE_RATE, PublishedTrack
 from livekit_emulator.people import Ear
+from livekit_emulator.uploads import S3Target
 
 if TYPE_CHECKING:
     from livekit_emulator.rtc import Publisher
@@ -46,6 +47,10 @@ class RoomRecorder:
     egress_id: str
     room_name: str
     filepath: Path
+    upload: S3Target | None = None
+    """Where the written file is uploaded (the output's `s3`); None: it stays at `filepath`."""
+    storage_path: str = ""
+    """The object key of an upload (the expanded file path of the request)."""
     ear: Ear = field(default_factory=Ear)
     _listening: set[str] = field(default_factory=set)
     _stops: list[Callable[[], None]] = field(default_factory=list)

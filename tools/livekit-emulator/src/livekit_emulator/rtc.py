@@ -48,6 +48,7 @@ from livekit_emulator.recording import RoomRecorder
 from livekit_emulator.sipdialog import Dialog
 from livekit_emulator.siprtp import RtpSession
 from livekit_emulator.state import CallRecord, RoomRecord
+from livekit_emulator.uploads import S3Target
 
 if TYPE_CHECKING:
     from livekit_emulator.runtime import Emulator
@@ -548,9 +549,18 @@ class MediaHub:
 
     # -- recordings ------------------------------------------------------------------------------
 
-    def start_recording(self, egress_id: str, room: str, filepath: Path) -> RoomRecorder:
+    def start_recording(
+        self,
+        egress_id: str,
+        room: str,
+        filepath: Path,
+        upload: S3Target | None = None,
+        storage_path: str = "",
+    ) -> RoomRecorder:
         """Record every audio track of the room, now and later, until `stop_recording`."""
-        recorder = RoomRecorder(egress_id, room, filepath)
+        recorder = RoomRecorder(
+            egress_id, room, filepath, upload=upload, storage_path=storage_path or filepath.name
+        )
         self.recorders[egress_id] = recorder
         for publisher in self.publishers_in(room):
             for track in publisher.published.values():

@@ -1,5 +1,5 @@
 """LiveKit through livekit-api: agent dispatch (and its withdrawal), outbound dialing, call
-status, audio egress.
+status, audio egress (to a local file, or uploaded by egress to S3-compatible storage).
 
 `LiveKitPort` is what the handlers use; `LiveKitAdapter` translates livekit-api's errors, as
 `talkifai_common.livekit` classifies them, into `call_orchestrator.errors` (a carrier's refusal
@@ -21,10 +21,12 @@ from livekit.protocol.egress import (
     EncodedFileOutput,
     EncodedFileType,
     RoomCompositeEgressRequest,
+    S3Upload,
 )
 from livekit.protocol.room import DeleteRoomRequest, ListRoomsRequest, RoomParticipantIdentity
 from livekit.protocol.sip import CreateSIPParticipantRequest
 
+from call_orchestrator.config import S3Settings
 from call_orchestrator.domain import outcome_for_sip_status
 from call_orchestrator.errors import (
     CallError,
@@ -123,8 +125,10 @@ class LiveKitAdapter:
         *,
         timeout_s: float,
         recording_filepath: str = "recordings/{room_name}-{time}.ogg",
+        recording_s3: S3Settings | None = None,
     ) -> None:
         self._recording_filepath = recording_filepath
+        self._recording_s3 = recording_s3
         self._timeout_s = timeout_s
         self._livekit = LiveKitClient(url, api_key, api_secret, timeout_s=timeout_s)
 
@@ -206,14 +210,24 @@ class LiveKitAdapter:
         return participant.attributes.get(CALL_STATUS_ATTRIBUTE)
 
     async def start_audio_recording(self, room_name: str) -> str:
-        """Start an audio-only room composite egress; its id."""
+        """Start an audio-only room composite egress (uploading to object storage when it is
+        configured); its id."""
+        # LiveKit fills in {room_name} and {time} itself.
+        output = EncodedFileOutput(file_type=EncodedFileType.OGG, filepath=self._recording_filepath)
+        if (s3 := self._recording_s3) is not None:
+            output.filepath = s3.key(self._recording_filepath)
+            output.s3.CopyFrom(
+                S3Upload(
+                    access_key=s3.access_key,
+                    secret=s3.secret_key,
+                    region=s3.region,
+                    endpoint=s3.endpoint or "",
+                    bucket=s3.bucket,
+                    force_path_style=s3.force_path_style,
+                )
+            )
         request = RoomCompositeEgressRequest(
-            room_name=room_name,
-            audio_only=True,
-            file_outputs=[
-                # LiveKit fills in {room_name} and {time} itself.
-                EncodedFileOutput(file_type=EncodedFileType.OGG, filepath=self._recording_filepath)
-            ],
+            room_name=room_name, audio_only=True, file_outputs=[output]
         )
         info = await within_deadline(
             self._livekit.api().egress.start_room_composite_egress(request),

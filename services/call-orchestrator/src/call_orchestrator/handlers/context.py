@@ -12,6 +12,7 @@ import structlog
 
 from call_orchestrator.adapters.livekit import LiveKitPort
 from call_orchestrator.adapters.postgres import Stores
+from call_orchestrator.adapters.recording_storage import RecordingFiles
 from call_orchestrator.config import Settings
 from talkifai_common.agent_capabilities import RuntimeBoard
 
@@ -58,3 +59,4 @@ class Context:
     settings: Settings
     background: BackgroundTasks
     runtimes: RuntimeBoard
+    recording_files: RecordingFiles

@@ -1,4 +1,5 @@
-"""LiveKit's webhooks drive the call history: inbound calls appear, calls end, rooms close."""
+"""LiveKit's webhooks drive the call history: inbound calls appear, calls end, rooms close,
+recordings are stored (egress ended)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from call_orchestrator.adapters.postgres import (
     utcnow,
 )
 from call_orchestrator.domain import FINAL_STATUSES, OUTBOUND_ROOM_PREFIX, new_call_id
-from call_orchestrator.handlers import costs
+from call_orchestrator.handlers import costs, recording_files
 from call_orchestrator.handlers.context import Context
 from call_orchestrator.handlers.recording import start_recording
 from talkifai_common.e164 import InvalidPhoneNumber, normalize_e164
@@ -39,6 +40,8 @@ async def on_livekit_event(ctx: Context, event: WebhookEvent) -> str:
         return await _participant_left(ctx, room_name, event.participant)
     if kind == "room_finished" and room_name:
         return await _room_finished(ctx, room_name)
+    if kind == "egress_ended" and event.HasField("egress_info"):
+        return await recording_files.on_egress_ended(ctx, event.egress_info)
     return "ignored"
 
 

@@ -1,10 +1,12 @@
-"""Call recording: started on answer for `all` numbers, on the caller's consent for `consent`."""
+"""Call recording: started on answer for `all` numbers, on the caller's consent for `consent`
+(its result, reading and deleting it: `recording_files`)."""
 
 from __future__ import annotations
 
 import structlog
 
 from call_orchestrator.adapters.postgres import CallChanges, CallRow, utcnow
+from call_orchestrator.adapters.recording_storage import FILE, S3
 from call_orchestrator.handlers.context import Context
 from call_orchestrator.schemas import RecordingConsentResult
 from talkifai_common.errors import Conflict, NotFound
@@ -21,7 +23,13 @@ async def start_recording(ctx: Context, call: CallRow) -> CallRow | None:
         log.warning("recording.start_failed", call_id=call.data.id, error=str(exc))
         return None
     log.info("recording.started", call_id=call.data.id, egress_id=egress_id)
-    return await ctx.stores.calls.update(call.data.id, CallChanges(recording_egress_id=egress_id))
+    s3 = ctx.settings.recording_s3
+    return await ctx.stores.recordings.started(
+        call.data.id,
+        egress_id,
+        storage=S3 if s3 is not None else FILE,
+        bucket=s3.bucket if s3 is not None else None,
+    )
 
 
 async def record_consent(ctx: Context, call_id: str) -> RecordingConsentResult:

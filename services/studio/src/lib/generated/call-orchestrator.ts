@@ -195,6 +195,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/calls/{call_id}/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Recording
+         * @description The call's recording (any role of its organization). With object storage configured, a
+         *     307 redirect to a short-lived presigned URL of the object; otherwise the file itself. 404 for
+         *     a call of another organization, and when the call has no available recording (none, still
+         *     `pending`, `failed` or `deleted`: `GET /calls/{id}` says which); 503 when the storage does
+         *     not answer (nothing changed; try again).
+         */
+        get: operations["get_recording_calls__call_id__recording_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Recording
+         * @description Delete the call's recording (owners and admins; members get 403): the stored file goes,
+         *     the call stays with `recording.status` `deleted`, and `telephony.call.recording_deleted`
+         *     is published. 200 with the call as it now is; 404 for a call of another organization or
+         *     one without a recording (or already deleted); 409 while it is `pending` or when it `failed`;
+         *     503 when the storage did not delete it (nothing changed; try again).
+         */
+        delete: operations["delete_recording_calls__call_id__recording_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/recording-retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Retention
+         * @description How long the organization's recordings are kept (any role): its own period, else the
+         *     service's default. Expired recordings are deleted by a periodic pass, each with
+         *     `telephony.call.recording_deleted` (`deleted_by: retention`).
+         */
+        get: operations["get_retention_recording_retention_get"];
+        /**
+         * Put Retention
+         * @description Set the organization's retention period in days (owners and admins; 0 keeps
+         *     recordings).
+         */
+        put: operations["put_retention_recording_retention_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "call-report": {
@@ -352,6 +411,8 @@ export interface components {
             sip_call_id?: string | null;
             /** Recording Egress Id */
             recording_egress_id?: string | null;
+            /** @description The call's recording (numbers whose `recording_mode` is `all`, or `consent` once the caller consented); null when none was started. Fetch it with `GET /calls/{call_id}/recording`. */
+            recording?: components["schemas"]["CallRecording"] | null;
             /**
              * Started At
              * Format: date-time
@@ -391,6 +452,36 @@ export interface components {
             items: components["schemas"]["CallData"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /**
+         * CallRecording
+         * @description A call's recording as history shows it (where it is stored stays internal).
+         */
+        CallRecording: {
+            status: components["schemas"]["RecordingStatus"];
+            /**
+             * Duration S
+             * @description Length of the recording, once available.
+             */
+            duration_s?: number | null;
+            /**
+             * Size Bytes
+             * @description Size of the stored file.
+             */
+            size_bytes?: number | null;
+            /**
+             * Error
+             * @description Why it failed (`failed`), as LiveKit Egress reported it.
+             * @example S3 upload failed: NoSuchBucket
+             */
+            error?: string | null;
+            /**
+             * Stored At
+             * @description When it became available.
+             */
+            stored_at?: string | null;
+            /** Deleted At */
+            deleted_at?: string | null;
         };
         /**
          * CallReport
@@ -835,6 +926,49 @@ export interface components {
             stt: components["schemas"]["STTRates"];
             tts: components["schemas"]["TTSRates"];
         };
+        /**
+         * RecordingRetention
+         * @description How long the organization's call recordings are kept.
+         */
+        RecordingRetention: {
+            /**
+             * Days
+             * @description Recordings older than this many days are deleted; 0 keeps them.
+             */
+            days: number;
+            /**
+             * Default Days
+             * @description The service's default (RECORDING_RETENTION_DAYS).
+             */
+            default_days: number;
+            /**
+             * Is Default
+             * @description The organization has not set its own period.
+             */
+            is_default: boolean;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+        };
+        /**
+         * RecordingRetentionUpdate
+         * @description The organization's own retention period.
+         */
+        RecordingRetentionUpdate: {
+            /**
+             * Days
+             * @description Delete recordings this many days after they are stored; 0 keeps them.
+             * @example 90
+             */
+            days: number;
+        };
+        /**
+         * RecordingStatus
+         * @description Where a call's recording stands.
+         * @enum {string}
+         */
+        RecordingStatus: "pending" | "available" | "failed" | "deleted";
         /**
          * STTModelPrice
          * @description An STT price for one provider (and model).
@@ -1777,6 +1911,291 @@ export interface operations {
             };
             /** @description Missing, expired or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_recording_calls__call_id__recording_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recording (Ogg/Opus), when it is served by this service. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/ogg": string;
+                };
+            };
+            /** @description With object storage: a presigned URL to download it from, valid for RECORDING_URL_TTL_S (300 s by default), in `Location`. */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_recording_calls__call_id__recording_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallData"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_retention_recording_retention_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingRetention"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_retention_recording_retention_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordingRetentionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingRetention"];
+                };
+            };
+            /** @description Malformed request (bad JSON, missing body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

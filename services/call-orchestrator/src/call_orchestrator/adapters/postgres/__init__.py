@@ -4,8 +4,9 @@
 (each organization's live-call slots), `read_models` and `targets` (numbers, trunks and agents from
 the events), `idempotency` (Idempotency-Keys), `deliveries` (the customer webhook queue),
 `livekit_webhooks` (LiveKit webhook ids seen), `rate_decks` and `costs` (each organization's rate
-decks; the usage reported per call, its cost and the usage totals) and `transcripts` (call
-transcripts and their end-of-call reports).
+decks; the usage reported per call, its cost and the usage totals), `transcripts` (call
+transcripts and their end-of-call reports) and `recordings` (call recordings and each
+organization's retention period).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from call_orchestrator.adapters.postgres.idempotency import IdempotencyStore, Ke
 from call_orchestrator.adapters.postgres.live_calls import LiveCallStore
 from call_orchestrator.adapters.postgres.livekit_webhooks import LiveKitWebhookLog
 from call_orchestrator.adapters.postgres.read_models import ReadModelStore
+from call_orchestrator.adapters.postgres.recordings import (
+    RecordingStore,
+    Retention,
+    StoredObject,
+)
 from call_orchestrator.adapters.postgres.sql import (
     CallInProgress,
     StoreError,
@@ -63,7 +69,10 @@ __all__ = [
     "PartSaved",
     "RateDeckStore",
     "ReadModelStore",
+    "RecordingStore",
+    "Retention",
     "StoreError",
+    "StoredObject",
     "StoredTranscript",
     "Stores",
     "TargetStore",
@@ -89,6 +98,7 @@ class Stores:
     rate_decks: RateDeckStore
     costs: CostStore
     transcripts: TranscriptStore
+    recordings: RecordingStore
 
     @classmethod
     def create(cls, pool: asyncpg.Pool, *, webhook_retry_window_s: float = 3600.0) -> Stores:
@@ -105,4 +115,5 @@ class Stores:
             rate_decks=RateDeckStore(pool),
             costs=CostStore(pool),
             transcripts=TranscriptStore(pool, webhook_retry_window_s=webhook_retry_window_s),
+            recordings=RecordingStore(pool),
         )

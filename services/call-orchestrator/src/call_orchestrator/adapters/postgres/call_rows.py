@@ -14,8 +14,10 @@ from talkifai_common.events import (
     CallCost,
     CallData,
     CallDirection,
+    CallRecording,
     CallStatus,
     RecordingMode,
+    RecordingStatus,
 )
 
 TIMESTAMP_BY_STATUS = {
@@ -105,6 +107,20 @@ def _agent_ref(agent_id: str | None, agent_name: str | None) -> CallAgentRef | N
     return CallAgentRef(id=agent_id, name=agent_name or "") if agent_id else None
 
 
+def recording_from_row(row: asyncpg.Record) -> CallRecording | None:
+    """The public view of the call's recording (never where it is stored)."""
+    if row["recording_status"] is None:
+        return None
+    return CallRecording(
+        status=RecordingStatus(row["recording_status"]),
+        duration_s=row["recording_duration_s"],
+        size_bytes=row["recording_size_bytes"],
+        error=row["recording_error"],
+        stored_at=row["recording_stored_at"],
+        deleted_at=row["recording_deleted_at"],
+    )
+
+
 def call_from_row(row: asyncpg.Record) -> CallRow:
     """The call in a `calls` row."""
     data = CallData(
@@ -123,6 +139,7 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         sip_status_code=row["sip_status_code"],
         sip_call_id=row["sip_call_id"],
         recording_egress_id=row["recording_egress_id"],
+        recording=recording_from_row(row),
         started_at=row["started_at"],
         ringing_at=row["ringing_at"],
         answered_at=row["answered_at"],
