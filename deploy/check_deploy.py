@@ -123,6 +123,7 @@ PUBLIC_ROUTES = {
     "/calls": ("Prefix", "call-orchestrator"),
     "/usage": ("Exact", "call-orchestrator"),
     "/rate-deck": ("Exact", "call-orchestrator"),
+    "/recording-retention": ("Exact", "call-orchestrator"),
     "/livekit/webhook": ("Exact", "call-orchestrator"),
     "/telephony": ("Prefix", "studio"),
 }

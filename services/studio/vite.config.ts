@@ -15,6 +15,7 @@ const proxy = {
   "/calls": callOrchestrator,
   "/usage": callOrchestrator,
   "/rate-deck": callOrchestrator,
+  "/recording-retention": callOrchestrator,
 };
 
 export default defineConfig({

@@ -777,7 +777,8 @@ def test_the_live_feed_carries_calls_state_changes_and_costs(subject: str) -> No
     live = LiveEvents()
     with live.connect("org_a") as queue:
         live.deliver(subject, _payload("ev_1", "org_a"))
-        assert queue.get_nowait().subject == subject
+        event = queue.get_nowait()
+        assert event is not None and event.subject == subject
 
 
 @pytest.mark.parametrize("payload", [b"not json", b"{}", b'{"id": "ev_1"}', b"[1]"])
