@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from talkifai_common.events import EventName
 from tests.support.call_orchestrator import Harness, agent_data, eventually, number_data
 
@@ -91,3 +93,28 @@ async def test_history_is_paged_newest_first_and_filtered(harness: Harness) -> N
     assert second["next_cursor"] is None
     assert [c["to_number"] for c in failed["items"]] == ["+12025550125"]
     assert bad.status_code == 422
+
+
+async def test_history_filters_by_agent_and_by_when_calls_started(harness: Harness) -> None:
+    first = await harness.seed("+12025550101")
+    second = await harness.seed("+12025550102")
+    mine = (await harness.call("+12025550126", first.phone_number)).json()["call_id"]
+    theirs = (await harness.call("+12025550127", second.phone_number)).json()["call_id"]
+    started = (await harness.get_call(mine)).json()["started_at"]
+
+    def ids(page: httpx.Response) -> list[str]:
+        assert page.status_code == 200, page.text
+        return [c["id"] for c in page.json()["items"]]
+
+    async def listed(**params: str) -> httpx.Response:
+        return await harness.http.get("/calls", params=params, headers=harness.headers())
+
+    assert ids(await listed(agent_id=first.agent.id)) == [mine]
+    assert ids(await listed(agent_id=second.agent.id)) == [theirs]
+    assert ids(await listed(started_from=started, agent_id=first.agent.id)) == [mine]
+    assert ids(await listed(started_before=started)) == []
+    assert set(ids(await listed(started_from="2000-01-01T00:00:00"))) == {mine, theirs}
+    backwards = await listed(started_from=started, started_before="2000-01-01T00:00:00Z")
+    assert backwards.status_code == 422
+    assert backwards.json()["errors"][0]["field"] == "started_before"
+    assert (await listed(started_from="yesterday")).status_code == 422

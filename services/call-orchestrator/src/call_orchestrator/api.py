@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
@@ -189,10 +190,21 @@ async def list_calls(
     ] = None,
     direction: CallDirection | None = None,
     status: CallStatus | None = None,
+    agent_id: Annotated[
+        str | None, Query(max_length=64, description="Calls this agent took or placed.")
+    ] = None,
+    started_from: Annotated[
+        datetime | None,
+        Query(description="Calls that started at or after this time (ISO 8601; UTC if no zone)."),
+    ] = None,
+    started_before: Annotated[
+        datetime | None,
+        Query(description="Calls that started before this time (ISO 8601; UTC if no zone)."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    """Call history of the organization, inbound and outbound, newest first."""
+    """Call history of the organization, inbound and outbound, newest first; filters combine."""
     page = await call_history.list_calls(
         ctx.stores.calls,
         principal,
@@ -201,6 +213,9 @@ async def list_calls(
         status=status,
         limit=limit,
         cursor=cursor,
+        agent_id=agent_id,
+        started_from=started_from,
+        started_before=started_before,
     )
     return _json(page)
 

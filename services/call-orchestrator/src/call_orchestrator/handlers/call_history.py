@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from call_orchestrator.adapters.postgres import CallStore
 from call_orchestrator.adapters.postgres.call_rows import decode_cursor, encode_cursor
 from call_orchestrator.schemas import CallPage
@@ -20,8 +22,17 @@ async def list_calls(
     status: CallStatus | None,
     limit: int,
     cursor: str | None,
+    agent_id: str | None = None,
+    started_from: datetime | None = None,
+    started_before: datetime | None = None,
 ) -> CallPage:
-    """The organization's calls, newest first."""
+    """The organization's calls, newest first; `started_from` (inclusive) and `started_before`
+    (exclusive) bound when they started (a time without a zone is UTC)."""
+    started_from, started_before = _aware(started_from), _aware(started_before)
+    if started_from and started_before and started_from >= started_before:
+        raise ValidationFailed.for_field(
+            "started_before", "started_before must be later than started_from"
+        )
     after = None
     if cursor:
         try:
@@ -41,6 +52,9 @@ async def list_calls(
         status=status,
         limit=limit + 1,
         after=after,
+        agent_id=agent_id,
+        started_from=started_from,
+        started_before=started_before,
     )
     items = [r.data for r in rows[:limit]]
     next_cursor = None
@@ -48,6 +62,10 @@ async def list_calls(
         last = items[-1]
         next_cursor = encode_cursor(last.started_at, last.id)
     return CallPage(items=items, next_cursor=next_cursor)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 async def get_call(store: CallStore, principal: Principal, call_id: str) -> CallData:

@@ -40,7 +40,7 @@ export interface paths {
         };
         /**
          * List Calls
-         * @description Call history of the organization, inbound and outbound, newest first.
+         * @description Call history of the organization, inbound and outbound, newest first; filters combine.
          */
         get: operations["list_calls_calls_get"];
         put?: never;
@@ -1421,6 +1421,12 @@ export interface operations {
                 phone_number?: string | null;
                 direction?: components["schemas"]["CallDirection"] | null;
                 status?: components["schemas"]["CallStatus"] | null;
+                /** @description Calls this agent took or placed. */
+                agent_id?: string | null;
+                /** @description Calls that started at or after this time (ISO 8601; UTC if no zone). */
+                started_from?: string | null;
+                /** @description Calls that started before this time (ISO 8601; UTC if no zone). */
+                started_before?: string | null;
                 limit?: number;
                 cursor?: string | null;
             };

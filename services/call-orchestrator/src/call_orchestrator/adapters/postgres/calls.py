@@ -238,6 +238,9 @@ class CallStore:
         status: CallStatus | None,
         limit: int,
         after: tuple[datetime, str] | None,
+        agent_id: str | None = None,
+        started_from: datetime | None = None,
+        started_before: datetime | None = None,
     ) -> list[CallRow]:
         """The organization's calls, newest first, after a cursor position."""
         rows = await self.pool.fetch(
@@ -248,6 +251,9 @@ class CallStore:
                AND ($3::text IS NULL OR direction = $3)
                AND ($4::text IS NULL OR status = $4)
                AND ($5::timestamptz IS NULL OR (started_at, id) < ($5, $6))
+               AND ($8::text IS NULL OR agent_id = $8)
+               AND ($9::timestamptz IS NULL OR started_at >= $9)
+               AND ($10::timestamptz IS NULL OR started_at < $10)
              ORDER BY started_at DESC, id DESC
              LIMIT $7
             """,
@@ -258,5 +264,8 @@ class CallStore:
             after[0] if after else None,
             after[1] if after else "",
             limit,
+            agent_id,
+            started_from,
+            started_before,
         )
         return [call_from_row(r) for r in rows]
