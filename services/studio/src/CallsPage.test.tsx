@@ -1,4 +1,4 @@
-import { act, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { agent, callRecord, FakeApi, number } from "./test/fakeApi";
 import { FakeEventSource } from "./test/fakeEventSource";
@@ -101,6 +101,25 @@ describe("call history", () => {
     await user.click(screen.getByRole("button", { name: "Clear filters" }));
     await waitFor(() => expect(ids()).toHaveLength(4));
     expect(window.location.search).toBe("");
+  });
+
+  it("filters by agent and by the days calls started, sent as started_from/started_before", async () => {
+    const { user } = await renderStudio(api, "owner", { path: CALLS });
+    await screen.findByRole("option", { name: "Sales Agent" });
+    await user.selectOptions(screen.getByLabelText("Agent"), "agent_b");
+    await waitFor(() => expect(ids()).toEqual(["call_live", "call_busy", "call_done"]));
+    expect(window.location.search).toBe("?agent_id=agent_b");
+    fireEvent.change(screen.getByLabelText("From"), { target: { value: "2026-12-08" } });
+    expect(await screen.findByText("No calls match these filters")).toBeInTheDocument();
+    const sent = new URLSearchParams(api.requests("GET", "/calls?").at(-1)!.path.split("?")[1]);
+    expect(sent.get("agent_id")).toBe("agent_b");
+    expect(sent.get("started_from")).toBe(new Date(2026, 11, 8).toISOString());
+    fireEvent.change(screen.getByLabelText("From"), { target: { value: "2026-12-06" } });
+    fireEvent.change(screen.getByLabelText("To"), { target: { value: "2026-12-07" } });
+    await waitFor(() => expect(ids()).toEqual(["call_live", "call_busy", "call_done"]));
+    const range = new URLSearchParams(api.requests("GET", "/calls?").at(-1)!.path.split("?")[1]);
+    expect(range.get("started_before")).toBe(new Date(2026, 11, 8).toISOString());
+    expect(window.location.search).toBe("?agent_id=agent_b&from=2026-12-06&to=2026-12-07");
   });
 
   it("opens filtered by the address (the link from a number's details)", async () => {

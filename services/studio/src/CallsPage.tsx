@@ -2,7 +2,7 @@ import { History } from "lucide-react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { AppBar } from "./components/AppBar";
 import { CallDetails, HangUpDialog } from "./components/CallDetails";
-import { CallFiltersBar, CallList } from "./components/CallList";
+import { CallFiltersBar, CallList, hasFilters } from "./components/CallList";
 import { useToasts } from "./components/Toasts";
 import { useApiErrors } from "./hooks/useApiErrors";
 import { CALL_POLL_MS, CALL_POLL_STREAMED_MS, useCall, useCallEvents, useCallHistory, usePolling } from "./hooks/useCalls";
@@ -62,11 +62,16 @@ function CallHistory({ api, session, live, maxLoaded, layout, search, accountCon
   const history = useCallHistory(api, filters, errors.apiError);
   const { apply, refresh, refreshCall } = history;
   const [numbers, setNumbers] = useState<string[]>([]);
+  const [agents, setAgents] = useState<{ id: string; name: string }[]>([]);
 
   useEffect(() => {
     api.listPhoneNumbers(undefined, maxLoaded).then(
       (page) => setNumbers(page.items.map((n) => n.phone_number).sort()),
       () => undefined, // the filter still takes the number the address names
+    );
+    api.listAgents().then(
+      (all) => setAgents(all.map((a) => ({ id: a.id, name: a.name })).sort((a, b) => a.name.localeCompare(b.name))),
+      () => undefined, // likewise the agent
     );
   }, [api, maxLoaded]);
 
@@ -79,7 +84,7 @@ function CallHistory({ api, session, live, maxLoaded, layout, search, accountCon
   usePolling(live, streamCarriesCalls ? CALL_POLL_STREAMED_MS : history.hasLive ? CALL_POLL_MS : IDLE_POLL_MS, () => void refresh());
 
   const setFilters = (next: CallFilters) => navigate(callsPath(next));
-  const filtered = Boolean(filters.phone_number || filters.direction || filters.status);
+  const filtered = hasFilters(filters);
 
   return (
     <>
@@ -92,7 +97,7 @@ function CallHistory({ api, session, live, maxLoaded, layout, search, accountCon
             </span>
             <h1>Calls</h1>
           </div>
-          <CallFiltersBar filters={filters} numbers={numbers} onChange={setFilters} />
+          <CallFiltersBar filters={filters} numbers={numbers} agents={agents} onChange={setFilters} />
           <CallList
             calls={history.calls}
             loading={history.loading}

@@ -45,11 +45,13 @@ const CallRow = memo(function CallRow({ call }: { call: CallRecord }) {
 interface FilterProps {
   filters: CallFilters;
   numbers: string[];
+  agents: { id: string; name: string }[];
   onChange: (filters: CallFilters) => void;
 }
 
-/** The filters `GET /calls` takes: our number (or the other party's), direction, status. */
-export function CallFiltersBar({ filters, numbers, onChange }: FilterProps) {
+/** The filters `GET /calls` takes: our number (or the other party's), direction, status, agent
+ * and the days the calls started (from and to, inclusive). */
+export function CallFiltersBar({ filters, numbers, agents, onChange }: FilterProps) {
   const id = useId();
   const options = filters.phone_number && !numbers.includes(filters.phone_number) ? [filters.phone_number, ...numbers] : numbers;
   const set = (key: keyof CallFilters, value: string) => {
@@ -93,13 +95,38 @@ export function CallFiltersBar({ filters, numbers, onChange }: FilterProps) {
           ))}
         </select>
       </div>
-      {(filters.phone_number || filters.direction || filters.status) && (
+      <div className="field">
+        <label htmlFor={`${id}-agent`}>Agent</label>
+        <select id={`${id}-agent`} value={filters.agent_id ?? ""} onChange={(e) => set("agent_id", e.target.value)}>
+          <option value="">All agents</option>
+          {filters.agent_id && !agents.some((a) => a.id === filters.agent_id) && <option value={filters.agent_id}>{filters.agent_id}</option>}
+          {agents.map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field field-date">
+        <label htmlFor={`${id}-from`}>From</label>
+        <input id={`${id}-from`} type="date" value={filters.from ?? ""} max={filters.to} onChange={(e) => set("from", e.target.value)} />
+      </div>
+      <div className="field field-date">
+        <label htmlFor={`${id}-to`}>To</label>
+        <input id={`${id}-to`} type="date" value={filters.to ?? ""} min={filters.from} onChange={(e) => set("to", e.target.value)} />
+      </div>
+      {hasFilters(filters) && (
         <button type="button" className="button secondary small call-filters-clear" onClick={() => onChange({})}>
           Clear filters
         </button>
       )}
     </form>
   );
+}
+
+/** Whether any filter is set. */
+export function hasFilters(filters: CallFilters): boolean {
+  return Object.values(filters).some(Boolean);
 }
 
 interface ListProps {

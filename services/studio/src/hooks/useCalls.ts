@@ -66,7 +66,7 @@ export function useCallHistory(api: Api, filters: CallFilters, apiError: ApiErro
   const [failed, setFailed] = useState(false);
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
-  const { phone_number, direction, status } = filters;
+  const { phone_number, direction, status, agent_id, from, to } = filters;
   // Each change of filters starts a new list: answers to requests made for earlier filters are dropped.
   const generation = useRef(0);
 
@@ -97,7 +97,7 @@ export function useCallHistory(api: Api, filters: CallFilters, apiError: ApiErro
     setLoading(true);
     setFailed(false);
     try {
-      const page = await api.listCalls({ phone_number, direction, status }, null, CALLS_PAGE_SIZE);
+      const page = await api.listCalls({ phone_number, direction, status, agent_id, from, to }, null, CALLS_PAGE_SIZE);
       if (mine !== generation.current) return;
       setCalls(page.items);
       setNextCursor(page.next_cursor);
@@ -110,7 +110,7 @@ export function useCallHistory(api: Api, filters: CallFilters, apiError: ApiErro
     } finally {
       if (mine === generation.current) setLoading(false);
     }
-  }, [api, apiError, direction, phone_number, status]);
+  }, [api, apiError, direction, phone_number, status, agent_id, from, to]);
 
   useEffect(() => {
     void load();
@@ -121,7 +121,7 @@ export function useCallHistory(api: Api, filters: CallFilters, apiError: ApiErro
     const mine = generation.current;
     setLoadingMore(true);
     try {
-      const page = await api.listCalls({ phone_number, direction, status }, nextCursor, CALLS_PAGE_SIZE);
+      const page = await api.listCalls({ phone_number, direction, status, agent_id, from, to }, nextCursor, CALLS_PAGE_SIZE);
       if (mine !== generation.current) return;
       apply(page.items, true);
       setNextCursor(page.next_cursor);
@@ -130,18 +130,18 @@ export function useCallHistory(api: Api, filters: CallFilters, apiError: ApiErro
     } finally {
       setLoadingMore(false);
     }
-  }, [api, apiError, apply, direction, loadingMore, nextCursor, phone_number, status]);
+  }, [api, apiError, apply, direction, loadingMore, nextCursor, phone_number, status, agent_id, from, to]);
 
   /** Read the first page again (new calls, changed states); quietly: the next read tries again. */
   const refresh = useCallback(async () => {
     const mine = generation.current;
     try {
-      const page = await api.listCalls({ phone_number, direction, status }, null, CALLS_PAGE_SIZE);
+      const page = await api.listCalls({ phone_number, direction, status, agent_id, from, to }, null, CALLS_PAGE_SIZE);
       if (mine === generation.current) apply(page.items, true);
     } catch {
       /* shown calls stay as they are */
     }
-  }, [api, apply, direction, phone_number, status]);
+  }, [api, apply, direction, phone_number, status, agent_id, from, to]);
 
   /** Read one call again (priced, or live below the first page). */
   const refreshCall = useCallback(

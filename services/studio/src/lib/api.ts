@@ -22,6 +22,7 @@ import type {
   Role,
   TokenResponse,
 } from "./types";
+import { dayStart } from "./calls";
 
 /** An HTTP failure with the server's problem details (or a network failure, status 0). */
 export class ApiError extends Error {
@@ -162,10 +163,12 @@ export class Api {
   /** One page of the organization's calls, newest first (`GET /calls`: number, direction, status). */
   listCalls(filters: CallFilters, cursor?: string | null, limit = 50): Promise<CallPage> {
     const query = new URLSearchParams();
-    for (const key of ["phone_number", "direction", "status"] as const) {
+    for (const key of ["phone_number", "direction", "status", "agent_id"] as const) {
       const value = filters[key];
       if (value) query.set(key, value);
     }
+    if (filters.from) query.set("started_from", dayStart(filters.from));
+    if (filters.to) query.set("started_before", dayStart(filters.to, 1));
     query.set("limit", String(limit));
     if (cursor) query.set("cursor", cursor);
     return this.request("GET", `/calls?${query}`);

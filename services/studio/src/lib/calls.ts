@@ -45,7 +45,15 @@ export function mergeCall(current: CallRecord | undefined, incoming: CallRecord)
   };
 }
 
-/** The filters the Calls page's address carries (`?phone_number=&direction=&status=`). */
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Local midnight of a YYYY-MM-DD day, `days` later, as an ISO instant. */
+export function dayStart(day: string, days = 0): string {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(y, m - 1, d + days).toISOString();
+}
+
+/** The filters the Calls page's address carries (`?phone_number=&direction=&status=&agent_id=&from=&to=`). */
 export function filtersFromSearch(search: string): CallFilters {
   const params = new URLSearchParams(search);
   const filters: CallFilters = {};
@@ -55,6 +63,12 @@ export function filtersFromSearch(search: string): CallFilters {
   if (direction && (CALL_DIRECTIONS as string[]).includes(direction)) filters.direction = direction as CallDirection;
   const status = params.get("status");
   if (status && (CALL_STATUSES as string[]).includes(status)) filters.status = status as CallStatus;
+  const agent = params.get("agent_id")?.trim();
+  if (agent) filters.agent_id = agent;
+  for (const key of ["from", "to"] as const) {
+    const day = params.get(key);
+    if (day && DAY.test(day)) filters[key] = day;
+  }
   return filters;
 }
 
@@ -63,6 +77,10 @@ export function matchesFilters(call: CallRecord, filters: CallFilters): boolean 
   if (filters.direction && call.direction !== filters.direction) return false;
   if (filters.status && call.status !== filters.status) return false;
   if (filters.phone_number && ![call.phone_number, call.from_number, call.to_number].includes(filters.phone_number)) return false;
+  if (filters.agent_id && call.agent?.id !== filters.agent_id) return false;
+  const started = Date.parse(call.started_at);
+  if (filters.from && started < Date.parse(dayStart(filters.from))) return false;
+  if (filters.to && started >= Date.parse(dayStart(filters.to, 1))) return false;
   return true;
 }
 

@@ -5,6 +5,7 @@
  * Links move between them without a reload (history.pushState); Back and Forward follow.
  */
 import { useSyncExternalStore, type MouseEvent } from "react";
+import { CALL_FILTER_KEYS } from "./types";
 
 export const BASE = "/telephony";
 export type Route = "numbers" | "agents" | "calls" | "call";
@@ -34,9 +35,9 @@ export function callPath(id: string): string {
 }
 
 /** The call history, filtered (`?phone_number=&direction=&status=`, as `GET /calls` takes them). */
-export function callsPath(filters: Partial<Record<"phone_number" | "direction" | "status", string>> = {}): string {
+export function callsPath(filters: Partial<Record<(typeof CALL_FILTER_KEYS)[number], string>> = {}): string {
   const query = new URLSearchParams();
-  for (const key of ["phone_number", "direction", "status"] as const) {
+  for (const key of CALL_FILTER_KEYS) {
     const value = filters[key];
     if (value) query.set(key, value);
   }

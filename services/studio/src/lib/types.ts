@@ -67,9 +67,15 @@ export type CostLine = CallOrchestratorSchema["CostLine"];
 export type CostComponent = CallOrchestratorSchema["CostComponent"];
 export type CallTranscript = CallOrchestratorSchema["CallTranscript"];
 export type TranscriptItem = CallOrchestratorSchema["TranscriptItem"];
-/** The filters `GET /calls` takes (agent and date range are not among them), without paging. */
+/** The filters `GET /calls` takes, without paging; the date range is kept as days (`from`, `to`,
+ * both inclusive, YYYY-MM-DD in the browser's time zone) and sent as `started_from`/`started_before`. */
 type ListCallsQuery = NonNullable<CallOrchestratorOperations["list_calls_calls_get"]["parameters"]["query"]>;
-export type CallFilters = { [K in "phone_number" | "direction" | "status"]?: NonNullable<ListCallsQuery[K]> };
+export type CallFilters = { [K in "phone_number" | "direction" | "status" | "agent_id"]?: NonNullable<ListCallsQuery[K]> } & {
+  from?: string;
+  to?: string;
+};
+/** The keys of `CallFilters`, in the order the address writes them. */
+export const CALL_FILTER_KEYS = ["phone_number", "direction", "status", "agent_id", "from", "to"] as const;
 
 export const RECORDING_LABELS: Record<RecordingMode, string> = {
   disabled: "Disabled",

@@ -412,12 +412,18 @@ export class FakeApi {
       const number = url.searchParams.get("phone_number");
       const direction = url.searchParams.get("direction");
       const status = url.searchParams.get("status");
+      const agent = url.searchParams.get("agent_id");
+      const from = url.searchParams.get("started_from");
+      const before = url.searchParams.get("started_before");
       const limit = Number(url.searchParams.get("limit") ?? 50);
       const start = Number(url.searchParams.get("cursor") ?? 0);
       const all = this.callRecords
         .filter((c) => !number || [c.phone_number, c.from_number, c.to_number].includes(number))
         .filter((c) => !direction || c.direction === direction)
         .filter((c) => !status || c.status === status)
+        .filter((c) => !agent || c.agent?.id === agent)
+        .filter((c) => !from || Date.parse(c.started_at) >= Date.parse(from))
+        .filter((c) => !before || Date.parse(c.started_at) < Date.parse(before))
         .sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : b.id.localeCompare(a.id)));
       const items = all.slice(start, start + limit);
       return json(200, { items, next_cursor: start + limit < all.length ? String(start + limit) : null });
