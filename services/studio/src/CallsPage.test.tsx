@@ -1,6 +1,6 @@
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { agent, callRecord, FakeApi, number } from "./test/fakeApi";
+import { agent, callRecord, FakeApi, number, recording } from "./test/fakeApi";
 import { FakeEventSource } from "./test/fakeEventSource";
 import { renderStudio } from "./test/render";
 import type { CallRecord } from "./lib/types";
@@ -263,17 +263,111 @@ describe("a call's page", () => {
     expect(screen.getByTestId("call-cost")).toHaveTextContent("Not priced yet");
   });
 
-  it("names a recorded call's egress in the place kept for playback", async () => {
-    api.callRecords[0].recording_egress_id = "EG_abc123";
-    await renderStudio(api, "owner", { path: `${CALLS}/call_done` });
-    const recording = await screen.findByRole("region", { name: "Recording" });
-    expect(recording).toHaveTextContent("EG_abc123");
-    expect(recording).toHaveTextContent("Playback will appear here");
-  });
-
   it("says when a call does not exist", async () => {
     await renderStudio(api, "owner", { path: `${CALLS}/call_nope` });
     expect(await screen.findByRole("heading", { name: "Call not found" })).toBeInTheDocument();
+  });
+});
+
+describe("a call's recording", () => {
+  const card = () => screen.getByRole("region", { name: "Recording" });
+  const done = () => api.callRecords[0];
+  const openDone = (role: "owner" | "admin" | "member" = "owner", live = false) => renderStudio(api, role, { path: `${CALLS}/call_done`, live });
+
+  it("plays an available recording through the API with the token in the query, and says how long and how big", async () => {
+    done().recording = recording({ duration_s: 75, size_bytes: 1_234_567 });
+    await openDone("member");
+    const player = (await screen.findByLabelText("Call recording")) as HTMLAudioElement;
+    expect(player.tagName).toBe("AUDIO");
+    expect(player.controls).toBe(true);
+    expect(player.getAttribute("preload")).toBe("none");
+    const token = api.requests("GET", "/calls/call_done")[0].auth!.replace(/^Bearer /, "");
+    expect(player.getAttribute("src")).toBe(`/calls/call_done/recording?access_token=${encodeURIComponent(token)}`);
+    expect(screen.getByTestId("recording-facts")).toHaveTextContent("1 min 15 s long, 1.2 MB");
+    // Members listen; only owners and admins delete.
+    expect(within(card()).queryByRole("button", { name: "Delete recording" })).toBeNull();
+    expect(card()).toHaveTextContent("Only owners and admins can delete recordings.");
+  });
+
+  it("says a recording is pending while it uploads, without a player", async () => {
+    done().recording = recording({ status: "pending", duration_s: null, size_bytes: null, stored_at: null });
+    await openDone();
+    await waitFor(() => expect(card()).toHaveTextContent("Recording pending"));
+    expect(screen.queryByLabelText("Call recording")).toBeNull();
+    expect(within(card()).queryByRole("button", { name: "Delete recording" })).toBeNull();
+  });
+
+  it("explains a failed recording in plain words", async () => {
+    done().recording = recording({ status: "failed", duration_s: null, size_bytes: null, stored_at: null, error: "S3 upload failed: access denied" });
+    await openDone();
+    await waitFor(() => expect(card()).toHaveTextContent("The recording could not be stored: S3 upload failed: access denied"));
+    expect(screen.queryByLabelText("Call recording")).toBeNull();
+  });
+
+  it("says when a recording was deleted", async () => {
+    done().recording = recording({ status: "deleted", deleted_at: "2026-12-07T12:00:00Z" });
+    await openDone();
+    await waitFor(() => expect(card()).toHaveTextContent(`Deleted on ${new Date("2026-12-07T12:00:00Z").toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" })}`));
+    expect(screen.queryByLabelText("Call recording")).toBeNull();
+  });
+
+  it("says a call was not recorded, with the number's recording setting", async () => {
+    await openDone();
+    await waitFor(() => expect(card()).toHaveTextContent("Not recorded (this number's Call Recording setting: Disabled)."));
+    expect(api.requests("GET", "/phone-numbers/pn_12025550100")).toHaveLength(1);
+  });
+
+  it("says a call was not recorded without the setting when the number cannot be read", async () => {
+    api.callRecords[0].phone_number_id = null;
+    await openDone();
+    await waitFor(() => expect(card()).toHaveTextContent("Not recorded (the number's Call Recording setting, or no consent)."));
+  });
+
+  it("deletes after a confirmation, then shows it deleted", async () => {
+    done().recording = recording();
+    const { user } = await openDone("admin");
+    await user.click(await within(card()).findByRole("button", { name: "Delete recording" }));
+    const dialog = screen.getByRole("alertdialog", { name: "Delete this recording?" });
+    await user.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    expect(api.requests("DELETE", "/calls/")).toHaveLength(0);
+    expect(screen.getByLabelText("Call recording")).toBeInTheDocument();
+    await user.click(within(card()).getByRole("button", { name: "Delete recording" }));
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "Delete recording" }));
+    await waitFor(() => expect(card()).toHaveTextContent("Deleted on"));
+    expect(api.requests("DELETE", "/calls/call_done/recording")).toHaveLength(1);
+    expect(await screen.findByText("Recording deleted")).toBeInTheDocument();
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    expect(screen.queryByLabelText("Call recording")).toBeNull();
+  });
+
+  it("explains a 409 (still uploading, or failed) and shows the recording as it is", async () => {
+    done().recording = recording();
+    const { user } = await openDone();
+    await user.click(await within(card()).findByRole("button", { name: "Delete recording" }));
+    // call-orchestrator refuses while a recording is pending or failed; the page re-reads the call.
+    api.overrides.push((c) => (c.method === "DELETE" ? { status: 409, body: { title: "Conflict", status: 409, detail: "The recording is pending" } } : undefined));
+    const reads = api.requests("GET", "/calls/call_done").length;
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "Delete recording" }));
+    expect(await screen.findByText(/cannot be deleted yet: it is still being uploaded, or its upload failed/)).toBeInTheDocument();
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    await waitFor(() => expect(api.requests("GET", "/calls/call_done").length).toBeGreaterThan(reads));
+    expect(screen.getByLabelText("Call recording")).toBeInTheDocument();
+  });
+
+  it("re-renders when a live event brings the recording's new state; a late copy never takes it back", async () => {
+    vi.stubGlobal("EventSource", FakeEventSource);
+    done().recording = recording({ status: "pending", duration_s: null, size_bytes: null, stored_at: null });
+    await openDone("owner", true);
+    await waitFor(() => expect(card()).toHaveTextContent("Recording pending"));
+    const source = FakeEventSource.instances[0];
+    const send = (data: CallRecord) =>
+      act(() => source.send("telephony.call.completed", { id: `evt_${data.recording?.status}`, type: "talkifai.telephony.call.completed.v1", subject: data.id, time: "2026-12-07T09:02:00Z", data } as never));
+    send({ ...done(), recording: recording({ size_bytes: 2_000 }) });
+    await waitFor(() => expect(screen.getByTestId("recording-facts")).toHaveTextContent("1 min 15 s long, 2 KB"));
+    send({ ...done(), recording: recording({ status: "pending", duration_s: null, size_bytes: null, stored_at: null }) });
+    expect(screen.getByLabelText("Call recording")).toBeInTheDocument();
+    send({ ...done(), recording: null });
+    expect(screen.getByLabelText("Call recording")).toBeInTheDocument();
   });
 });
 

@@ -1,7 +1,7 @@
 import { History } from "lucide-react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { AppBar } from "./components/AppBar";
-import { CallDetails, HangUpDialog } from "./components/CallDetails";
+import { CallDetails, DeleteRecordingDialog, HangUpDialog } from "./components/CallDetails";
 import { CallFiltersBar, CallList, hasFilters } from "./components/CallList";
 import { useToasts } from "./components/Toasts";
 import { useApiErrors } from "./hooks/useApiErrors";
@@ -12,7 +12,7 @@ import { useLayout } from "./lib/hooks";
 import { callIdOf, callsPath, followLink, navigate, useLocation } from "./lib/route";
 import type { Session } from "./lib/session";
 import type { CloudEvent } from "./lib/realtime";
-import type { CallFilters, CallRecord } from "./lib/types";
+import type { CallFilters, CallRecord, RecordingMode } from "./lib/types";
 
 interface Props {
   session: Session;
@@ -30,6 +30,9 @@ const IDLE_POLL_MS = 10_000;
 /** After a call ends, its cost and transcript are looked for this long. */
 const AFTER_END_MS = 3 * 60_000;
 const AFTER_END_POLL_MS = 5_000;
+/** How often an ended call's page re-reads while its recording is still uploading (the upload's
+ * end is not among the events the Studio's stream carries). */
+const RECORDING_POLL_MS = 5_000;
 
 /** The Calls page: the history at `/telephony/calls`, one call at `/telephony/calls/<id>`. */
 export function CallsPage({ session, api, accountControls, live = true, maxLoaded = 5_000 }: Props) {
@@ -117,6 +120,8 @@ function CallView({ id, api, session, live, canManage, layout, accountControls }
   const toasts = useToasts();
   const { call, notFound, seen, transcript, apply, read, readTranscript } = useCall(api, id, errors.apiError);
   const [confirming, setConfirming] = useState(false);
+  const [deletingRecording, setDeletingRecording] = useState(false);
+  const [recordingMode, setRecordingMode] = useState<RecordingMode | null>(null);
 
   const { liveState, streamCarriesCalls } = useCallEvents(
     session.token,
@@ -144,6 +149,20 @@ function CallView({ id, api, session, live, canManage, layout, accountControls }
     if (call?.cost == null) void read(true);
     if (transcript.state === "missing") void readTranscript();
   });
+  usePolling(live && call !== null && !callLive && call.recording?.status === "pending", RECORDING_POLL_MS, () => void read(true));
+  // A call without a recording says why when the number's setting can be read.
+  const unrecordedNumber = call && !call.recording ? call.phone_number_id : null;
+  useEffect(() => {
+    if (!unrecordedNumber) return;
+    let stale = false;
+    api.getPhoneNumber(unrecordedNumber).then(
+      (n) => !stale && setRecordingMode(n.recording_mode),
+      () => undefined, // only an explanation: without it the card says less
+    );
+    return () => {
+      stale = true;
+    };
+  }, [api, unrecordedNumber]);
   // The transcript is looked for again when the call ends in front of us.
   useEffect(() => {
     if (call && !callLive && transcript.state === "missing") void readTranscript();
@@ -170,12 +189,48 @@ function CallView({ id, api, session, live, canManage, layout, accountControls }
     }
   };
 
+  const deleteRecording = async () => {
+    try {
+      apply(await api.deleteRecording(id), "recording deleted");
+      toasts.show({ tone: "success", message: "Recording deleted" });
+      setDeletingRecording(false);
+    } catch (error) {
+      const status = error instanceof ApiError ? error.status : 0;
+      if (status === 409) {
+        toasts.show({
+          tone: "info",
+          message: "This recording cannot be deleted yet: it is still being uploaded, or its upload failed and there is no file to delete.",
+        });
+        setDeletingRecording(false);
+        void read(true);
+      } else if (status === 404) {
+        toasts.show({ tone: "info", message: "This recording is already gone." });
+        setDeletingRecording(false);
+        void read(true);
+      } else if (status === 403) {
+        toasts.show({ tone: "error", message: "Only owners and admins can delete recordings." });
+        setDeletingRecording(false);
+      } else {
+        errors.apiError(error, "Could not delete the recording", () => void deleteRecording());
+      }
+    }
+  };
+
   return (
     <>
       <AppBar page="calls" layout={layout} drawerOpen={false} liveState={liveState} accountControls={accountControls} />
       <main className="main" id="main" tabIndex={-1}>
         {call ? (
-          <CallDetails call={call} seen={seen} transcript={transcript} canManage={canManage} onHangUp={() => setConfirming(true)} />
+          <CallDetails
+            call={call}
+            seen={seen}
+            transcript={transcript}
+            canManage={canManage}
+            onHangUp={() => setConfirming(true)}
+            recordingUrl={api.recordingUrl(id)}
+            recordingMode={recordingMode}
+            onDeleteRecording={() => setDeletingRecording(true)}
+          />
         ) : notFound ? (
           <div className="no-selection">
             <History className="no-selection-icon" aria-hidden />
@@ -192,6 +247,7 @@ function CallView({ id, api, session, live, canManage, layout, accountControls }
         )}
       </main>
       {confirming && call && <HangUpDialog call={call} onClose={() => setConfirming(false)} onConfirm={hangUp} />}
+      {deletingRecording && call && <DeleteRecordingDialog call={call} onClose={() => setDeletingRecording(false)} onConfirm={deleteRecording} />}
     </>
   );
 }

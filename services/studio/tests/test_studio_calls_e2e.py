@@ -1,8 +1,8 @@
 """The Calls page in Chromium against the real services: numbers-api, trunk-sync and
 call-orchestrator on PostgreSQL and nats-server, LiveKit's emulator as LiveKit and the carrier.
 A test call is placed from the Studio ("Make Test Call"), followed on its page and in the
-history, hung up, and seen completed; then the history and the call's page at the three
-breakpoints.
+history, hung up, and seen completed; its recording is played (the player's URL fetched) and
+deleted; then the history and the call's page at the three breakpoints.
 
 No agent-runtime runs: a stand-in advertises its provider keys (as call-orchestrator's own tests
 do), so the call is placed and the agent dispatched, but no agent joins the room; the emulated
@@ -144,7 +144,11 @@ async def number_with_outbound_agent(stack: CallStack) -> dict[str, Any]:
     """An active number with an outbound agent, synced, known to call-orchestrator."""
     agent = await stack.api.agent("Sales", greeting="Hi, this is Sales.")
     number = await stack.api.number(
-        NUMBER, termination_uri="sip.example.com", sip_username="acme", sip_password="pa55-word-e2e"
+        NUMBER,
+        termination_uri="sip.example.com",
+        sip_username="acme",
+        sip_password="pa55-word-e2e",
+        recording_mode="all",
     )
     response = await stack.api.request(
         "PUT",
@@ -219,6 +223,35 @@ async def test_a_test_call_placed_from_the_studio_is_followed_hung_up_and_comple
     ).json()
     assert recorded["status"] == "completed"
     assert recorded["end_reason"] == "hung_up_by_user"
+
+    # The number records every call: once egress has stored the file, the page (reading an ended
+    # call again while its recording is pending) shows a player whose URL carries the token.
+    card = page.get_by_role("region", name="Recording")
+    player = card.get_by_label("Call recording")
+    await expect(player).to_be_visible(timeout=20_000)
+    await expect(card.get_by_test_id("recording-facts")).to_contain_text("long")
+    src = await player.get_attribute("src")
+    assert src == f"/calls/{call_id}/recording?access_token={token}", src
+    # What the player would fetch, through the Studio's server as the browser sends it.
+    fetched = await page.evaluate(
+        """async (src) => {
+            const r = await fetch(src);
+            const bytes = new Uint8Array(await r.arrayBuffer());
+            return [r.status, r.headers.get("content-type"), String.fromCharCode(...bytes.slice(0, 4))];
+        }""",
+        src,
+    )
+    assert fetched == [200, "audio/ogg", "OggS"], fetched
+    # The page's main column scrolls by itself: the card's own screenshot shows the player.
+    await card.screenshot(path=str(artifacts / "call-recording-1280.png"))
+    await card.get_by_role("button", name="Delete recording").click()
+    await (
+        page.get_by_role("alertdialog", name="Delete this recording?")
+        .get_by_role("button", name="Delete recording")
+        .click()
+    )
+    await expect(card).to_contain_text("Deleted on")
+    await expect(player).to_have_count(0)
 
     # The history says so too, and the number's own link filters it.
     await page.goto(stack.page_url(token, f"/telephony/?number={number['id']}"))

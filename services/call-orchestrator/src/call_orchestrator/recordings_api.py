@@ -3,14 +3,18 @@ period (problem+json)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from call_orchestrator.api import ContextDep, PrincipalDep
+from call_orchestrator.api import ContextDep, PrincipalDep, verifier
 from call_orchestrator.handlers import recording_files
 from call_orchestrator.schemas import RecordingRetention, RecordingRetentionUpdate
+from talkifai_common.auth import Principal, TokenVerifier
+from talkifai_common.errors import Unauthenticated
 from talkifai_common.events import CallData
-from talkifai_common.web import problem_responses
+from talkifai_common.web import BearerCredentials, problem_responses
 from talkifai_common.web_input import refuse_invalid_text
 
 recordings = APIRouter(tags=["recordings"])
@@ -24,6 +28,32 @@ _REDIRECT = {
 }
 
 
+async def player_principal(
+    v: Annotated[TokenVerifier, Depends(verifier)],
+    credentials: BearerCredentials,
+    access_token: Annotated[
+        str | None,
+        Query(
+            description="The JWT, for an HTML `<audio>` element, which cannot send headers "
+            "(`Authorization: Bearer` wins when both are sent)."
+        ),
+    ] = None,
+) -> Principal:
+    """The caller of the recording's download: the bearer header or, for a player, the
+    `access_token` query; verified as every route's token is. The query (with the token) is
+    never logged: uvicorn's access log is off (`configure_logging`) and no log line carries it."""
+    header = credentials.credentials.strip() if credentials else ""
+    token = header or (access_token or "").strip()
+    if not token:
+        raise Unauthenticated(
+            "Missing bearer token: send `Authorization: Bearer <JWT>` or `?access_token=<JWT>`"
+        )
+    return await v.verify(token)
+
+
+PlayerPrincipalDep = Annotated[Principal, Depends(player_principal)]
+
+
 def _json(model: CallData | RecordingRetention) -> Response:
     return Response(model.model_dump_json(), media_type="application/json")
 
@@ -33,8 +63,9 @@ def _json(model: CallData | RecordingRetention) -> Response:
     response_class=Response,
     responses={200: _AUDIO, 307: _REDIRECT, **problem_responses(401, 404, 422, 503)},
 )
-async def get_recording(ctx: ContextDep, principal: PrincipalDep, call_id: str) -> Response:
-    """The call's recording (any role of its organization). With object storage configured, a
+async def get_recording(ctx: ContextDep, principal: PlayerPrincipalDep, call_id: str) -> Response:
+    """The call's recording (any role of its organization). The token may come as
+    `?access_token=<JWT>` instead of the header, for an `<audio>` element's `src`. With object storage configured, a
     307 redirect to a short-lived presigned URL of the object; otherwise the file itself. 404 for
     a call of another organization, and when the call has no available recording (none, still
     `pending`, `failed` or `deleted`: `GET /calls/{id}` says which); 503 when the storage does

@@ -1,9 +1,10 @@
-import { AlertTriangle, ArrowLeft, CheckCircle2, Clock, Coins, FileText, Loader2, Mic, PhoneOff, Wrench, XCircle } from "lucide-react";
+import { AlertTriangle, ArrowLeft, CheckCircle2, Clock, Coins, FileText, Loader2, Mic, PhoneOff, Trash2, Wrench, XCircle } from "lucide-react";
 import { useRef, useState } from "react";
 import { describeCall, sipMeaning } from "../lib/callOutcomes";
-import { COMPONENT_LABELS, counterpart, DIRECTION_LABELS, formatDuration, formatMoney, formatTime, isLive, STATUS_LABELS, UNIT_LABELS } from "../lib/calls";
+import { COMPONENT_LABELS, counterpart, DIRECTION_LABELS, durationInWords, formatBytes, formatDuration, formatMoney, formatTime, isLive, STATUS_LABELS, UNIT_LABELS } from "../lib/calls";
 import { callsPath, followLink, numberPath, ROUTE_PATHS } from "../lib/route";
-import type { CallCost, CallRecord, TranscriptItem } from "../lib/types";
+import { RECORDING_LABELS } from "../lib/types";
+import type { CallCost, CallRecord, CallRecording, RecordingMode, TranscriptItem } from "../lib/types";
 import type { SeenChange, TranscriptState } from "../hooks/useCalls";
 import { CallStatusBadge, DirectionIcon } from "./CallList";
 import { Dialog } from "./Dialog";
@@ -14,10 +15,15 @@ interface Props {
   transcript: TranscriptState;
   canManage: boolean;
   onHangUp: () => void;
+  /** Where the `<audio>` element plays the recording from (the token in `?access_token=`). */
+  recordingUrl: string;
+  /** The number's recording mode, when known (read for a call without a recording). */
+  recordingMode?: RecordingMode | null;
+  onDeleteRecording: () => void;
 }
 
 /** A call's page: who, outcome and SIP code in words, timeline, agent, durations, transcript, cost. */
-export function CallDetails({ call, seen, transcript, canManage, onHangUp }: Props) {
+export function CallDetails({ call, seen, transcript, canManage, onHangUp, recordingUrl, recordingMode, onDeleteRecording }: Props) {
   const live = isLive(call);
   return (
     <div className="details call-details">
@@ -91,7 +97,7 @@ export function CallDetails({ call, seen, transcript, canManage, onHangUp }: Pro
         <Timeline call={call} seen={seen} />
         <Cost cost={call.cost ?? null} live={live} />
         <Transcript state={transcript} live={live} />
-        <Recording call={call} />
+        <Recording recording={call.recording ?? null} url={recordingUrl} mode={recordingMode ?? null} canManage={canManage} onDelete={onDeleteRecording} />
       </div>
     </div>
   );
@@ -160,22 +166,49 @@ function Timeline({ call, seen }: { call: CallRecord; seen: SeenChange[] }) {
   );
 }
 
-/** CallData has `recording_egress_id`; playback comes with the recordings work. */
-function Recording({ call }: { call: CallRecord }) {
+/** The call's recording by its state: pending (uploading), available (a player, its length and size,
+ * and Delete for owners and admins), failed (egress's error), deleted (when), or none. */
+function Recording({ recording, url, mode, canManage, onDelete }: { recording: CallRecording | null; url: string; mode: RecordingMode | null; canManage: boolean; onDelete: () => void }) {
   return (
     <section className="card card-wide" aria-label="Recording">
       <h3>
         <Mic size={16} aria-hidden /> Recording
       </h3>
-      {call.recording_egress_id ? (
-        <>
-          <p>This call was recorded.</p>
-          <p className="muted mono">Egress: {call.recording_egress_id}</p>
-          <p className="helper current">Playback will appear here once recordings can be played in the Studio.</p>
-        </>
-      ) : (
-        <p className="muted">Not recorded (the number's “Call Recording” setting, or no consent).</p>
-      )}
+      <div data-testid="recording" data-status={recording?.status ?? "none"}>
+        {!recording ? (
+          <p className="muted">
+            Not recorded
+            {mode ? ` (this number's Call Recording setting: ${RECORDING_LABELS[mode]}${mode === "consent" ? "; the caller did not consent" : ""}).` : " (the number's Call Recording setting, or no consent)."}
+          </p>
+        ) : recording.status === "pending" ? (
+          <p className="recording-pending">
+            <Loader2 size={16} className="spin" aria-hidden /> Recording pending: it is being recorded or uploaded, and can be played once it is stored.
+          </p>
+        ) : recording.status === "available" ? (
+          <>
+            <audio className="recording-player" controls preload="none" src={url} aria-label="Call recording">
+              Your browser cannot play Ogg/Opus audio.
+            </audio>
+            <p className="muted" data-testid="recording-facts">
+              {durationInWords(recording.duration_s)} long, {formatBytes(recording.size_bytes)}
+              {recording.stored_at ? `, stored ${formatTime(recording.stored_at)}` : ""}
+            </p>
+            {canManage ? (
+              <button type="button" className="button danger" onClick={onDelete}>
+                <Trash2 size={16} aria-hidden /> Delete recording
+              </button>
+            ) : (
+              <p className="helper current">Only owners and admins can delete recordings.</p>
+            )}
+          </>
+        ) : recording.status === "failed" ? (
+          <p className="outcome outcome-error" role="note">
+            The recording could not be stored{recording.error ? `: ${recording.error}` : "."}
+          </p>
+        ) : (
+          <p className="muted">Deleted{recording.deleted_at ? ` on ${formatTime(recording.deleted_at)}` : ""}.</p>
+        )}
+      </div>
     </section>
   );
 }
@@ -313,6 +346,45 @@ export function HangUpDialog({ call, onClose, onConfirm }: { call: CallRecord; o
         <button type="button" className="button danger" onClick={() => void confirm()} disabled={busy} aria-busy={busy || undefined}>
           {busy ? <Loader2 size={16} className="spin" aria-hidden /> : <PhoneOff size={16} aria-hidden />}
           {busy ? "Hanging up…" : "Hang up"}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** The confirmation before a call's recording is deleted. */
+export function DeleteRecordingDialog({ call, onClose, onConfirm }: { call: CallRecord; onClose: () => void; onConfirm: () => Promise<void> }) {
+  const [busy, setBusy] = useState(false);
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  const confirm = async () => {
+    setBusy(true);
+    try {
+      await onConfirm();
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title="Delete this recording?"
+      size="sm"
+      role="alertdialog"
+      onClose={() => !busy && onClose()}
+      initialFocus={cancelRef}
+      description={
+        <>
+          <p>The recording of the call with {counterpart(call)} is deleted from storage for everyone in the organization. The call stays in the history.</p>
+          <p className="muted">This cannot be undone.</p>
+        </>
+      }
+    >
+      <div className="dialog-actions">
+        <button ref={cancelRef} type="button" className="button secondary" onClick={onClose} disabled={busy}>
+          Cancel
+        </button>
+        <button type="button" className="button danger" onClick={() => void confirm()} disabled={busy} aria-busy={busy || undefined}>
+          {busy ? <Loader2 size={16} className="spin" aria-hidden /> : <Trash2 size={16} aria-hidden />}
+          {busy ? "Deleting…" : "Delete recording"}
         </button>
       </div>
     </Dialog>

@@ -163,7 +163,7 @@ export function useCallHistory(api: Api, filters: CallFilters, apiError: ApiErro
 export interface SeenChange {
   status: CallRecord["status"];
   at: string;
-  via: "live event" | "read" | "hang up";
+  via: "live event" | "read" | "hang up" | "recording deleted";
 }
 
 export type TranscriptState = { state: "loading" } | { state: "missing" } | { state: "error"; message: string } | { state: "ready"; transcript: CallTranscript };

@@ -188,6 +188,20 @@ export class Api {
     return this.request("POST", `/calls/${encodeURIComponent(id)}/hangup`);
   }
 
+  /** Where an `<audio>` element plays the call's recording: `GET /calls/{id}/recording` with the
+   * token in `?access_token=`, since a media element cannot send `Authorization` (a 307 to a
+   * short-lived storage URL, or the file itself). */
+  recordingUrl(id: string): string {
+    const path = `${this.baseUrl}/calls/${encodeURIComponent(id)}/recording`;
+    return this.token ? `${path}?access_token=${encodeURIComponent(this.token)}` : path;
+  }
+
+  /** Delete the call's recording (owners and admins); the call as it now is. 409 while it is
+   * pending or when it failed. */
+  deleteRecording(id: string): Promise<CallRecord> {
+    return this.request("DELETE", `/calls/${encodeURIComponent(id)}/recording`);
+  }
+
   devToken(orgId: string, role: Role, sub = "dev-user"): Promise<TokenResponse> {
     return this.request("POST", "/dev/token", { org_id: orgId, role, sub } satisfies DevTokenRequest);
   }

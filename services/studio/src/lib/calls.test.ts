@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { callRecord } from "../test/fakeApi";
-import { filtersFromSearch, formatDuration, formatMoney, matchesFilters, mergeCall } from "./calls";
+import { callRecord, recording } from "../test/fakeApi";
+import { durationInWords, filtersFromSearch, formatBytes, formatDuration, formatMoney, matchesFilters, mergeCall, mergeRecording } from "./calls";
 
 describe("which read of a call is newer", () => {
   const ringing = callRecord({ id: "call_m", status: "ringing", ringing_at: "2026-12-07T10:00:01Z" });
@@ -42,5 +42,41 @@ describe("filters and formats", () => {
     expect(formatMoney("0.031250", "USD")).toBe("USD 0.03125");
     expect(formatMoney("2.000000", "EUR")).toBe("EUR 2.00");
     expect(formatMoney("0", "USD")).toBe("USD 0.00");
+  });
+});
+
+describe("a call's recording, merged and in words", () => {
+  const pending = recording({ status: "pending", duration_s: null, size_bytes: null, stored_at: null });
+  const available = recording();
+  const deleted = recording({ status: "deleted", deleted_at: "2026-12-07T12:00:00Z" });
+
+  it("moves forward and never back, and is never taken away", () => {
+    expect(mergeRecording(pending, available)).toBe(available);
+    expect(mergeRecording(available, pending)).toBe(available);
+    expect(mergeRecording(available, deleted)).toBe(deleted);
+    expect(mergeRecording(deleted, available)).toBe(deleted);
+    expect(mergeRecording(available, null)).toBe(available);
+    expect(mergeRecording(null, pending)).toBe(pending);
+    expect(mergeRecording(undefined, undefined)).toBeNull();
+  });
+
+  it("is merged with the call at the same state", () => {
+    const done = callRecord({ id: "call_r", status: "completed", recording: available });
+    expect(mergeCall(done, { ...done, recording: pending }).recording).toBe(available);
+    expect(mergeCall(done, { ...done, recording: deleted }).recording).toBe(deleted);
+  });
+
+  it("says sizes and lengths in words", () => {
+    expect(formatBytes(512)).toBe("512 bytes");
+    expect(formatBytes(1)).toBe("1 byte");
+    expect(formatBytes(2_000)).toBe("2 KB");
+    expect(formatBytes(1_234_567)).toBe("1.2 MB");
+    expect(formatBytes(250_000_000)).toBe("250 MB");
+    expect(formatBytes(null)).toBe("—");
+    expect(durationInWords(42)).toBe("42 s");
+    expect(durationInWords(75)).toBe("1 min 15 s");
+    expect(durationInWords(120)).toBe("2 min");
+    expect(durationInWords(3720)).toBe("1 h 2 min");
+    expect(durationInWords(null)).toBe("—");
   });
 });

@@ -1,6 +1,6 @@
 /** Calls: their order of states, which of two reads is newer, the filters in the address, and
  * how durations, times and money read. */
-import type { CallDirection, CallFilters, CallRecord, CallStatus, CostComponent } from "./types";
+import type { CallDirection, CallFilters, CallRecord, CallRecording, CallStatus, CostComponent } from "./types";
 
 export const CALL_STATUSES: CallStatus[] = ["initiated", "ringing", "answered", "completed", "failed"];
 export const CALL_DIRECTIONS: CallDirection[] = ["inbound", "outbound"];
@@ -39,11 +39,50 @@ export function mergeCall(current: CallRecord | undefined, incoming: CallRecord)
     ...incoming,
     cost: incoming.cost ?? current.cost ?? null,
     recording_egress_id: incoming.recording_egress_id ?? current.recording_egress_id ?? null,
+    recording: mergeRecording(current.recording, incoming.recording),
     ringing_at: incoming.ringing_at ?? current.ringing_at ?? null,
     answered_at: incoming.answered_at ?? current.answered_at ?? null,
     ended_at: incoming.ended_at ?? current.ended_at ?? null,
   };
 }
+
+/** A recording's state only moves forward (pending, then available or failed, then deleted) and is
+ * never taken away: a copy behind the one shown (a late event, a read that crossed a deletion) is
+ * ignored. */
+const RECORDING_RANK: Record<CallRecording["status"], number> = { pending: 0, available: 1, failed: 1, deleted: 2 };
+
+export function mergeRecording(current: CallRecording | null | undefined, incoming: CallRecording | null | undefined): CallRecording | null {
+  if (!incoming) return current ?? null;
+  if (!current) return incoming;
+  return RECORDING_RANK[incoming.status] < RECORDING_RANK[current.status] ? current : incoming;
+}
+
+/** A size in words: "1.2 MB", "640 KB", "512 bytes" (decimal units, as players and browsers show). */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return "—";
+  if (bytes < 1000) return `${Math.round(bytes)} ${bytes === 1 ? "byte" : "bytes"}`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value >= 100 ? Math.round(value) : Number(value.toFixed(1))} ${units[unit]}`;
+}
+
+/** A length in words: "1 min 15 s", "42 s", "1 h 2 min". */
+export function durationInWords(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "—";
+  const total = Math.max(0, Math.round(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  if (m > 0) return s > 0 ? `${m} min ${s} s` : `${m} min`;
+  return `${s} s`;
+}
+
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 

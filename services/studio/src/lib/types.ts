@@ -63,6 +63,8 @@ export type CallStatus = CallOrchestratorSchema["CallStatus"];
 export type CallDirection = CallOrchestratorSchema["CallDirection"];
 export type CallPage = CallOrchestratorSchema["CallPage"];
 export type CallCost = CallOrchestratorSchema["CallCost"];
+/** A call's recording as history shows it: `status` pending, available, failed or deleted. */
+export type CallRecording = CallOrchestratorSchema["CallRecording"];
 export type CostLine = CallOrchestratorSchema["CostLine"];
 export type CostComponent = CallOrchestratorSchema["CostComponent"];
 export type CallTranscript = CallOrchestratorSchema["CallTranscript"];

@@ -152,6 +152,7 @@ export function callRecord(extra: Partial<CallRecord> = {}): CallRecord {
     sip_status_code: null,
     sip_call_id: null,
     recording_egress_id: null,
+    recording: null,
     started_at: `2026-12-07T10:${String(Math.floor(callCounter / 60) % 60).padStart(2, "0")}:${String(callCounter % 60).padStart(2, "0")}Z`,
     ringing_at: null,
     answered_at: null,
@@ -159,6 +160,19 @@ export function callRecord(extra: Partial<CallRecord> = {}): CallRecord {
     duration_s: null,
     total_duration_s: null,
     cost: null,
+    ...extra,
+  };
+}
+
+/** A call's recording as call-orchestrator shows it: available, 75 s, 1.2 MB, unless told. */
+export function recording(extra: Partial<NonNullable<CallRecord["recording"]>> = {}): NonNullable<CallRecord["recording"]> {
+  return {
+    status: "available",
+    duration_s: 75,
+    size_bytes: 1_234_567,
+    error: null,
+    stored_at: "2026-12-07T09:01:30Z",
+    deleted_at: null,
     ...extra,
   };
 }
@@ -428,7 +442,7 @@ export class FakeApi {
       const items = all.slice(start, start + limit);
       return json(200, { items, next_cursor: start + limit < all.length ? String(start + limit) : null });
     }
-    const callMatch = path.match(/^\/calls\/([^/]+)(\/transcript|\/hangup)?$/);
+    const callMatch = path.match(/^\/calls\/([^/]+)(\/transcript|\/hangup|\/recording)?$/);
     if (callMatch) {
       const c = this.callRecords.find((x) => x.id === callMatch[1]);
       if (!c) return json(404, { title: "Not Found", status: 404, detail: `Call ${callMatch[1]} not found` });
@@ -436,6 +450,17 @@ export class FakeApi {
       if (method === "GET" && callMatch[2] === "/transcript") {
         const t = this.transcripts[c.id];
         return t ? json(200, t) : json(404, { title: "Not Found", status: 404, detail: `Call ${c.id} has no transcript yet` });
+      }
+      if (method === "DELETE" && callMatch[2] === "/recording") {
+        const role = roleOf(call.auth);
+        if (role !== "owner" && role !== "admin") return json(403, { title: "Forbidden", status: 403, detail: "Only owners and admins may do this" });
+        const r = c.recording;
+        if (!r || r.status === "deleted") return json(404, { title: "Not Found", status: 404, detail: `Call ${c.id} has no recording` });
+        if (r.status === "pending" || r.status === "failed") {
+          return json(409, { title: "Conflict", status: 409, detail: `The recording of call ${c.id} is ${r.status}; only an available recording can be deleted` });
+        }
+        c.recording = { ...r, status: "deleted", deleted_at: "2026-12-07T12:00:00Z" };
+        return json(200, c);
       }
       if (method === "POST" && callMatch[2] === "/hangup") {
         const role = roleOf(call.auth);

@@ -204,7 +204,8 @@ export interface paths {
         };
         /**
          * Get Recording
-         * @description The call's recording (any role of its organization). With object storage configured, a
+         * @description The call's recording (any role of its organization). The token may come as
+         *     `?access_token=<JWT>` instead of the header, for an `<audio>` element's `src`. With object storage configured, a
          *     307 redirect to a short-lived presigned URL of the object; otherwise the file itself. 404 for
          *     a call of another organization, and when the call has no available recording (none, still
          *     `pending`, `failed` or `deleted`: `GET /calls/{id}` says which); 503 when the storage does
@@ -1949,7 +1950,10 @@ export interface operations {
     };
     get_recording_calls__call_id__recording_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The JWT, for an HTML `<audio>` element, which cannot send headers (`Authorization: Bearer` wins when both are sent). */
+                access_token?: string | null;
+            };
             header?: never;
             path: {
                 call_id: string;
