@@ -34,12 +34,13 @@ import aiohttp
 import asyncpg
 
 from call_orchestrator.adapters.postgres.call_rows import encode_cursor
+from call_orchestrator.adapters.postgres.calls import list_calls_query
 from call_orchestrator.adapters.postgres.costs import _GROUP_KEY, GroupBy
 from call_orchestrator.main import MIGRATIONS
 from talkifai_common import devinfra
 from talkifai_common.auth import Role, issue_hs256_token
 from talkifai_common.db import migrate
-from talkifai_common.events import CallCost, CostLine
+from talkifai_common.events import CallCost, CallDirection, CallStatus, CostLine
 
 ORG, OTHER_ORG = "org_bench", "org_other"
 SECRET = "bench-jwt-secret-0123456789-abcdefghijkl"
@@ -51,18 +52,6 @@ AGENTS = [(f"agent_bench{i:04d}", f"{team} Agent") for i, team in enumerate(
 )]  # fmt: skip
 CUSTOMERS = 30_000  # the other parties: about 3 calls each
 LIVE_CALLS = 24  # initiated, ringing or answered now; the rest completed or failed
-
-# CallStore.list_calls's query, as call-orchestrator runs it.
-LIST_SQL = """
-    SELECT * FROM calls
-     WHERE org_id = $1
-       AND ($2::text IS NULL OR phone_number = $2 OR from_number = $2 OR to_number = $2)
-       AND ($3::text IS NULL OR direction = $3)
-       AND ($4::text IS NULL OR status = $4)
-       AND ($5::timestamptz IS NULL OR (started_at, id) < ($5, $6))
-     ORDER BY started_at DESC, id DESC
-     LIMIT $7
-"""
 
 # CostStore.totals's query.
 USAGE_SQL = """
@@ -81,15 +70,16 @@ USAGE_SQL = """
      ORDER BY 1, 3
 """
 
-# The floor: the same SQL, the same JSON (CallPage's fields in its order, datetimes as pydantic
-# writes them), by hand.
+# The floor: the same SQL (CallStore.list_calls's statement, from its builder), the same JSON
+# (CallPage's fields in its order, datetimes as pydantic writes them), by hand.
 BARE_APP = """
 import base64, json, os
 from datetime import datetime
 import asyncpg
 from fastapi import FastAPI, Response
+from call_orchestrator.adapters.postgres.calls import list_calls_query
+from talkifai_common.events import CallDirection, CallStatus
 
-SQL = os.environ["BENCH_SQL"]
 COST = ("currency", "total", "total_micros", "billed_s", "destination_prefix", "breakdown",
         "rate_deck_version", "computed_at")
 LINE = ("component", "quantity", "unit", "rate", "rated_by", "amount", "amount_micros")
@@ -142,8 +132,11 @@ async def calls(phone_number: str | None = None, direction: str | None = None,
     if cursor:
         when, call_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
         after = (datetime.fromisoformat(when), call_id)
-    rows = await app.state.pool.fetch(SQL, os.environ["BENCH_ORG"], phone_number, direction, status,
-                                      after[0] if after else None, after[1] if after else "", limit + 1)
+    sql, args = list_calls_query(
+        os.environ["BENCH_ORG"], phone_number=phone_number,
+        direction=CallDirection(direction) if direction else None,
+        status=CallStatus(status) if status else None, limit=limit + 1, after=after)
+    rows = await app.state.pool.fetch(sql, *args)
     items = [call(r) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -248,7 +241,9 @@ async def seed(url: str, count: int, now: datetime) -> tuple[str, str]:
     records, _ = call_records(ORG, count, now, rng)
     other, _ = call_records(OTHER_ORG, count // 5, now, rng)
     await conn.copy_records_to_table("calls", records=records + other, columns=COLUMNS)
-    await conn.execute("ANALYZE calls")
+    # As autovacuum leaves a history that is mostly old: it would run on its own after these
+    # inserts, at a moment no run can predict, and the plans should not depend on it.
+    await conn.execute("VACUUM (ANALYZE) calls")
     caller = await conn.fetchval(
         "SELECT from_number FROM calls WHERE org_id = $1 AND direction = 'inbound' "
         "GROUP BY 1 HAVING count(*) BETWEEN 2 AND 4 ORDER BY 1 LIMIT 1",
@@ -339,25 +334,59 @@ async def throughput(url: str, headers: dict[str, str], clients: int, seconds: f
     return done / seconds
 
 
+def _pg_type(value: object) -> str:
+    return (
+        "timestamptz"
+        if isinstance(value, datetime)
+        else "int"
+        if isinstance(value, int)
+        else "text"
+    )
+
+
+def _literal(value: object) -> str:
+    """The bench's own values as SQL literals (EXECUTE takes no parameters)."""
+    if isinstance(value, int):
+        return str(value)
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
 async def explain(
-    url: str, pages: list[tuple[str, dict[str, str]]], cursor: tuple[datetime, str]
+    url: str, pages: list[tuple[str, dict[str, str]]], cursor: tuple[datetime, str], now: datetime
 ) -> None:
-    """EXPLAIN ANALYZE of each page's query."""
+    """EXPLAIN ANALYZE of each page's statement, planned for its values (a custom plan) and as a
+    prepared statement may be planned once for all values after five runs (a generic plan); then
+    of GET /usage's."""
     conn = await asyncpg.connect(url)
     try:
         for label, params in pages:
-            args = [
+            direction, status = params.get("direction"), params.get("status")
+            sql, args = list_calls_query(
                 ORG,
-                params.get("phone_number"),
-                params.get("direction"),
-                params.get("status"),
-                cursor[0] if "cursor" in params else None,
-                cursor[1] if "cursor" in params else "",
-                51,
-            ]
-            await conn.fetch(LIST_SQL, *args)  # warm
-            plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + LIST_SQL, *args)
-            print(f"-- {label}")
+                phone_number=params.get("phone_number"),
+                direction=CallDirection(direction) if direction else None,
+                status=CallStatus(status) if status else None,
+                limit=51,
+                after=cursor if "cursor" in params else None,
+            )
+            types = [_pg_type(a) for a in args]
+            await conn.execute(f"PREPARE page({', '.join(types)}) AS {sql}")
+            execute = f"EXECUTE page({', '.join(_literal(a) for a in args)})"
+            for mode in ("force_custom_plan", "force_generic_plan"):
+                await conn.execute(f"SET plan_cache_mode = {mode}")
+                await conn.fetch(execute)  # warm
+                plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + execute)
+                print(f"-- {label} ({mode.split('_')[1]} plan)")
+                for row in plan:
+                    print("   " + row[0])
+            await conn.execute("DEALLOCATE page")
+        await conn.execute("RESET plan_cache_mode")
+        for group_by in GroupBy:
+            sql = USAGE_SQL.format(key=_GROUP_KEY[group_by])
+            start, end = now - timedelta(days=DAYS), now + timedelta(minutes=1)
+            plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, ORG, start, end)
+            print(f"-- GET /usage group_by={group_by.value}")
             for row in plan:
                 print("   " + row[0])
     finally:
@@ -443,7 +472,7 @@ async def main() -> None:
                 sys.executable, "-m", "uvicorn", "--app-dir", tmp, "bare_app:app",
                 "--host", "127.0.0.1", "--port", str(bare_port), "--log-level", "warning",
             ],
-            {**env, "BENCH_SQL": LIST_SQL, "BENCH_ORG": ORG},
+            {**env, "BENCH_ORG": ORG},
             bare_port,
         )  # fmt: skip
         pages: list[tuple[str, dict[str, str]]] = [
@@ -501,7 +530,7 @@ async def main() -> None:
                     int(args.calls * 0.9),
                 )
                 await conn.close()
-                await explain(url, pages, (deep["started_at"], deep["id"]))
+                await explain(url, pages, (deep["started_at"], deep["id"]), now)
         finally:
             for process in (service, bare):
                 process.terminate()
