@@ -55,14 +55,16 @@ ORG = "org_bench"
 SECRET = "studio-bench-jwt-secret-0123456789-abcdef"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
-# Recorded in the page: when the first rows are shown and the filter controls can be used.
+# Recorded in the page: when the first rows are shown and the filter controls can be used (every
+# select of the filter bar enabled, the Direction and Status ones among them).
 INIT = """
 window.__readyAt = null;
 new MutationObserver(() => {
   if (window.__readyAt !== null) return;
-  const selects = document.querySelectorAll('form.call-filters select');
-  if (document.querySelector('[data-testid=call-row]') && selects.length === 3
-      && [...selects].every((s) => !s.disabled))
+  const selects = [...document.querySelectorAll('form.call-filters select')];
+  const labels = selects.map((s) => s.labels[0]?.textContent);
+  if (document.querySelector('[data-testid=call-row]') && labels.includes('Direction')
+      && labels.includes('Status') && selects.every((s) => !s.disabled))
     window.__readyAt = performance.now();
 }).observe(document, { childList: true, subtree: true, attributes: true });
 """
