@@ -118,3 +118,47 @@ async def test_history_filters_by_agent_and_by_when_calls_started(harness: Harne
     assert backwards.status_code == 422
     assert backwards.json()["errors"][0]["field"] == "started_before"
     assert (await listed(started_from="yesterday")).status_code == 422
+
+
+async def test_history_filters_by_either_number_direction_and_status_across_pages(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    await harness.lk.control.set_outcome("+12025550135", sip_status_code=486)
+    for to in ("+12025550133", "+12025550134", "+12025550135"):
+        await harness.call(to, seeded.phone_number)
+    everything = (await harness.http.get("/calls", headers=harness.headers())).json()["items"]
+    assert len(everything) == 3
+
+    async def listed(**params: str) -> list[str]:
+        items, cursor = [], None
+        while True:
+            query = {**params, "limit": "1", **({"cursor": cursor} if cursor else {})}
+            page = (
+                await harness.http.get("/calls", params=query, headers=harness.headers())
+            ).json()
+            items += [c["id"] for c in page["items"]]
+            if (cursor := page["next_cursor"]) is None:
+                return items
+
+    def expected(**params: str) -> list[str]:
+        number = params.pop("phone_number", None)
+        return [
+            c["id"]
+            for c in everything
+            if all(c[k] == v for k, v in params.items())
+            and (number is None or number in (c["phone_number"], c["from_number"], c["to_number"]))
+        ]
+
+    for params in (
+        {"phone_number": seeded.phone_number},
+        {"phone_number": "+12025550133"},
+        {"phone_number": "+12025550135", "status": "failed"},
+        {"phone_number": "+12025550133", "status": "failed"},
+        {"direction": "outbound", "status": "failed"},
+        {"direction": "inbound"},
+        {"status": "answered"},
+    ):
+        assert await listed(**params) == expected(**params), params
+    assert len(expected(phone_number=seeded.phone_number)) == 3
+    assert len(expected(phone_number="+12025550135", status="failed")) == 1
