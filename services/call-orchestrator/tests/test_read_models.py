@@ -162,3 +162,17 @@ async def test_history_filters_by_either_number_direction_and_status_across_page
         assert await listed(**params) == expected(**params), params
     assert len(expected(phone_number=seeded.phone_number)) == 3
     assert len(expected(phone_number="+12025550135", status="failed")) == 1
+
+
+async def test_history_dates_are_iso_8601_only(harness: Harness) -> None:
+    for bad in ("0.5", "1700000000", "yesterday", "2026-13-01"):
+        response = await harness.http.get(
+            "/calls", params={"started_from": bad}, headers=harness.headers()
+        )
+        assert response.status_code == 422, bad
+        assert "started_from" in response.text
+    for good in ("2026-12-01", "2026-12-01T10:00:00Z", "2026-12-01T10:00:00+01:00"):
+        response = await harness.http.get(
+            "/calls", params={"started_from": good}, headers=harness.headers()
+        )
+        assert response.status_code == 200, (good, response.text)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Coroutine
-from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
@@ -45,6 +44,7 @@ from call_orchestrator.schemas import (
     CallPage,
     CallReportEvent,
     CallTranscript,
+    IsoDateTime,
     OutboundCallRequest,
     OutboundCallResponse,
     RecordingConsent,
@@ -194,11 +194,11 @@ async def list_calls(
         str | None, Query(max_length=64, description="Calls this agent took or placed.")
     ] = None,
     started_from: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="Calls that started at or after this time (ISO 8601; UTC if no zone)."),
     ] = None,
     started_before: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="Calls that started before this time (ISO 8601; UTC if no zone)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Response
@@ -11,7 +10,7 @@ from call_orchestrator.adapters.postgres import GroupBy
 from call_orchestrator.api import ContextDep, PrincipalDep
 from call_orchestrator.handlers import rate_decks, usage_report
 from call_orchestrator.rate_deck import RateDeck, StoredRateDeck
-from call_orchestrator.schemas import UsageReport
+from call_orchestrator.schemas import IsoDateTime, UsageReport
 from talkifai_common.web import problem_responses
 from talkifai_common.web_input import refuse_invalid_text
 
@@ -91,7 +90,7 @@ async def get_usage(
     ctx: ContextDep,
     principal: PrincipalDep,
     start: Annotated[
-        datetime,
+        IsoDateTime,
         Query(
             alias="from",
             description="ISO 8601, inclusive; a time without a zone is UTC.",
@@ -99,7 +98,7 @@ async def get_usage(
         ),
     ],
     end: Annotated[
-        datetime,
+        IsoDateTime,
         Query(
             alias="to",
             description="ISO 8601, exclusive; after `from`, at most 366 days later.",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from talkifai_common.e164 import E164_PATTERN
 from talkifai_common.events import (
@@ -18,6 +19,22 @@ from talkifai_common.events import (
 
 T = TypeVar("T", bound=BaseModel)
 MAX_RINGING_TIMEOUT_S = 120
+
+
+_ISO_DATE_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _iso_date_time(value: object) -> object:
+    """Only an ISO 8601 text: pydantic would also read `0.5` or `1700000000` as Unix times."""
+    if isinstance(value, str) and not _ISO_DATE_TIME.match(value.strip()):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_date_time)]
+"""A query's date-time: ISO 8601 only (a time without a zone is UTC where it is used)."""
 
 
 class OutboundCallRequest(BaseModel):
