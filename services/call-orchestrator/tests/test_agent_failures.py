@@ -58,7 +58,14 @@ async def test_an_agent_whose_provider_keys_no_runtime_has_is_refused_naming_the
     harness.runtime_advertiser = asyncio.create_task(
         advertise(harness.nc.jetstream(), lambda: only_openai)
     )
-    await eventually(harness.runtimes_live, lambda live: live == 1)
+
+    # The service must see the new runtime and no longer the stand-in: one live runtime is not
+    # enough (the stand-in's deletion may not have reached the service's board yet).
+    async def live_ids() -> list[str]:
+        assert harness.runtimes is not None
+        return [r.instance_id for r in harness.runtimes.live("talkifai-agent")]
+
+    await eventually(live_ids, lambda ids: ids == ["art_openai_only"])
 
     response = await harness.call(TO, seeded.phone_number)
 
