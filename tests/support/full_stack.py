@@ -1,6 +1,7 @@
 """Every service of the product running in this process against real PostgreSQL, nats-server
-and the LiveKit emulator: numbers-api, trunk-sync, call-orchestrator and agent-runtime's worker.
-A test sets the provider variables agent-runtime reads (its environment) before entering."""
+and the LiveKit emulator: numbers-api, trunk-sync and call-orchestrator (`running_services`), and
+with agent-runtime's worker (`running_stack`). A test sets the provider variables agent-runtime
+reads (its environment) before entering `running_stack`."""
 
 from __future__ import annotations
 
@@ -43,6 +44,19 @@ WEBHOOK_SECRET = "e2e-webhook-signing-secret-0123456789"
 
 
 @dataclass
+class Services:
+    """The services a call goes through (all but agent-runtime), running."""
+
+    api: Api
+    api_url: str
+    calls: httpx.AsyncClient
+    calls_url: str
+    lk: RunningEmulator
+    runtimes: RuntimeBoard
+    orchestrator_db: str
+
+
+@dataclass
 class Stack:
     """Every service, running."""
 
@@ -56,10 +70,11 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(
+async def running_services(
     database_factory: DatabaseFactory, clean_stream: str
-) -> AsyncIterator[Stack]:
-    """Start everything; agent-runtime reads its provider keys from the process environment."""
+) -> AsyncIterator[Services]:
+    """numbers-api, trunk-sync and call-orchestrator on fresh databases, with the LiveKit
+    emulator (webhooks to call-orchestrator); no agent-runtime is advertised yet."""
     await forget_agent_runtimes(clean_stream)
     numbers_app = create_numbers_app(
         numbers_settings(await database_factory(NUMBERS_MIGRATIONS), clean_stream)
@@ -99,30 +114,48 @@ async def running_stack(
         ):
             await wait_ready(sync_url)
             await wait_ready(orchestrator_url)
-            settings = AgentRuntimeSettings(
-                dev_mode=True,  # no CPU-load refusal on a busy test machine
-                nats_url=clean_stream,
-                numbers_api_url=api_url,
-                call_orchestrator_url=orchestrator_url,
-                internal_api_token=INTERNAL_TOKEN,
-                livekit_url=lk.url,
-                livekit_api_key=lk.api_key,
-                livekit_api_secret=lk.api_secret,
-                log_format="console",
+            runtimes: RuntimeBoard = orchestrator_app.state.context.runtimes
+            yield Services(api, api_url, calls, orchestrator_url, lk, runtimes, orchestrator_db)
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    database_factory: DatabaseFactory, clean_stream: str
+) -> AsyncIterator[Stack]:
+    """Start everything; agent-runtime reads its provider keys from the process environment."""
+    async with running_services(database_factory, clean_stream) as services:
+        settings = AgentRuntimeSettings(
+            dev_mode=True,  # no CPU-load refusal on a busy test machine
+            nats_url=clean_stream,
+            numbers_api_url=services.api_url,
+            call_orchestrator_url=services.calls_url,
+            internal_api_token=INTERNAL_TOKEN,
+            livekit_url=services.lk.url,
+            livekit_api_key=services.lk.api_key,
+            livekit_api_secret=services.lk.api_secret,
+            log_format="console",
+        )
+        events: list[dict[str, Any]] = []
+        watcher = await nats.connect(clean_stream)
+
+        async def record(msg: Any) -> None:
+            events.append(json.loads(msg.data))
+
+        await watcher.subscribe("telephony.call.>", cb=record)
+        async with running_worker(settings) as worker:
+            runtimes = services.runtimes
+
+            async def advertised() -> bool:
+                return worker.registered.is_set() and bool(runtimes.live("talkifai-agent"))
+
+            await eventually(advertised, within_s=20)
+            yield Stack(
+                services.api,
+                services.calls,
+                services.lk,
+                worker,
+                runtimes,
+                services.orchestrator_db,
+                events,
             )
-            events: list[dict[str, Any]] = []
-            watcher = await nats.connect(clean_stream)
-
-            async def record(msg: Any) -> None:
-                events.append(json.loads(msg.data))
-
-            await watcher.subscribe("telephony.call.>", cb=record)
-            async with running_worker(settings) as worker:
-                runtimes: RuntimeBoard = orchestrator_app.state.context.runtimes
-
-                async def advertised() -> bool:
-                    return worker.registered.is_set() and bool(runtimes.live("talkifai-agent"))
-
-                await eventually(advertised, within_s=20)
-                yield Stack(api, calls, lk, worker, runtimes, orchestrator_db, events)
-            await watcher.close()
+        await watcher.close()

@@ -24,29 +24,17 @@ import httpx
 import nats
 import pytest
 
-from call_orchestrator.config import Settings as OrchestratorSettings
-from call_orchestrator.main import MIGRATIONS as ORCHESTRATOR_MIGRATIONS
-from call_orchestrator.main import create_app as create_orchestrator_app
-from livekit_emulator.testing import RunningEmulator, running_emulator
-from numbers_api.main import MIGRATIONS as NUMBERS_MIGRATIONS
-from numbers_api.main import create_app as create_numbers_app
-from talkifai_common import devinfra
+from livekit_emulator.testing import RunningEmulator
 from talkifai_common.agent_capabilities import advertise
 from talkifai_common.auth import Role
-from tests.support.agent_runtimes import every_key_runtime, forget_agent_runtimes
+from tests.support.agent_runtimes import every_key_runtime
 from tests.support.databases import DatabaseFactory
+from tests.support.full_stack import running_services
 from tests.support.numbers_api import Api
-from tests.support.servers import serve_asgi
 from tests.support.trunk_sync import (
-    INTERNAL_TOKEN,
-    JWT_SECRET,
     eventually,
-    numbers_settings,
-    sync_settings,
     token_factory,
-    wait_ready,
 )
-from trunk_sync.main import create_app as create_sync_app
 
 from .conftest import NewPage, studio_server
 from .test_studio_e2e import assert_no_horizontal_overflow
@@ -57,7 +45,6 @@ expect = pytest.importorskip(
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
-LIVEKIT_KEY, LIVEKIT_SECRET = "studio-e2e-key", "studio-e2e-livekit-secret-0123456789abcdef"
 NUMBER = "+12025550177"
 CALLEE = "+14155550123"
 
@@ -80,64 +67,26 @@ class CallStack:
 async def call_stack(
     database_factory: DatabaseFactory, clean_stream: str
 ) -> AsyncIterator[CallStack]:
-    await forget_agent_runtimes(clean_stream)
-    numbers_app = create_numbers_app(
-        numbers_settings(await database_factory(NUMBERS_MIGRATIONS), clean_stream)
-    )
-    orchestrator_db = await database_factory(ORCHESTRATOR_MIGRATIONS)
-    orchestrator_port = devinfra.free_port()
-    webhook = f"http://127.0.0.1:{orchestrator_port}/livekit/webhook"
-    async with (
-        running_emulator(
-            api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET, webhook_urls=[webhook]
-        ) as lk,
-        serve_asgi(numbers_app) as api_url,
-        httpx.AsyncClient(base_url=api_url, timeout=10) as http,
-    ):
-        api = Api(base_url=api_url, http=http, token=token_factory(), app=numbers_app)
-        await api.wait_bus_ready()
-        orchestrator_app = create_orchestrator_app(
-            OrchestratorSettings(
-                dev_mode=False,
-                database_url=orchestrator_db,
-                nats_url=clean_stream,
-                auth_jwt_secret=JWT_SECRET,
-                internal_api_token=INTERNAL_TOKEN,
-                webhook_signing_secret="studio-e2e-webhook-signing-secret-0123456789",
-                livekit_url=lk.url,
-                livekit_api_key=lk.api_key,
-                livekit_api_secret=lk.api_secret,
-                answer_poll_interval_s=0.05,
-                log_format="console",
-                log_level="WARNING",
-                shutdown_grace_s=0.3,
-            )
-        )
-        async with (
-            serve_asgi(create_sync_app(sync_settings(api_url, clean_stream, lk))) as sync_url,
-            serve_asgi(orchestrator_app, port=orchestrator_port) as orchestrator_url,
-            httpx.AsyncClient(base_url=orchestrator_url, timeout=30) as calls,
-        ):
-            await wait_ready(sync_url)
-            await wait_ready(orchestrator_url)
-            nc = await nats.connect(clean_stream)
-            # A stand-in agent-runtime with every provider key: calls are not refused for want
-            # of one.
-            advertiser = asyncio.create_task(advertise(nc.jetstream(), every_key_runtime))
-            runtimes = orchestrator_app.state.context.runtimes
+    async with running_services(database_factory, clean_stream) as services:
+        nc = await nats.connect(clean_stream)
+        # A stand-in agent-runtime with every provider key: calls are not refused for want of one.
+        advertiser = asyncio.create_task(advertise(nc.jetstream(), every_key_runtime))
+        runtimes = services.runtimes
 
-            async def advertised() -> bool:
-                return bool(runtimes.live("talkifai-agent"))
+        async def advertised() -> bool:
+            return bool(runtimes.live("talkifai-agent"))
 
-            try:
-                await eventually(advertised, within_s=20)
-                with studio_server(api_url, orchestrator_url) as studio_url:
-                    yield CallStack(api, calls, lk, orchestrator_db, studio_url)
-            finally:
-                advertiser.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await advertiser
-                await nc.close()
+        try:
+            await eventually(advertised, within_s=20)
+            with studio_server(services.api_url, services.calls_url) as studio_url:
+                yield CallStack(
+                    services.api, services.calls, services.lk, services.orchestrator_db, studio_url
+                )
+        finally:
+            advertiser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await advertiser
+            await nc.close()
 
 
 async def number_with_outbound_agent(stack: CallStack) -> dict[str, Any]:
