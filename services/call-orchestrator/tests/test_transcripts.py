@@ -3,122 +3,24 @@ number's webhook (signed) once the call has ended."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from call_orchestrator.adapters.webhooks import verify
 from talkifai_common.auth import Role
-from talkifai_common.events import (
-    CallTranscriptData,
-    CallUsageData,
-    EventName,
-    TranscriptItem,
-    TranscriptRole,
-)
-from talkifai_common.voice import Architecture
+from talkifai_common.events import CallTranscriptData, EventName
 from tests.support.call_orchestrator import SIGNING_SECRET, Harness, Seeded, eventually
-from tests.support.servers import serve_asgi
+from tests.support.call_reports import REPORT, Hook, customer_hook, transcript_parts
 
 TO = "+12025550123"
-REPORT = "talkifai.telephony.call.report.v1"
-
-
-@dataclass
-class Hook:
-    """A customer's webhook endpoint that accepts everything."""
-
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    url: str = ""
-
-    async def endpoint(self, request: Request) -> Response:
-        self.received.append((dict(request.headers), await request.body()))
-        return Response(status_code=204)
-
-    async def reports(self) -> list[tuple[dict[str, str], dict[str, Any]]]:
-        return [
-            (headers, json.loads(body))
-            for headers, body in self.received
-            if headers["x-talkifai-event-type"] == REPORT
-        ]
 
 
 @pytest.fixture
 async def hook() -> AsyncIterator[Hook]:
-    rec = Hook()
-    app = Starlette(routes=[Route("/hook", rec.endpoint, methods=["POST"])])
-    async with serve_asgi(app) as base:
-        rec.url = f"{base}/hook"
-        yield rec
-
-
-def _items() -> list[TranscriptItem]:
-    start = datetime.now(UTC)
-    return [
-        TranscriptItem(role=TranscriptRole.AGENT, text="Hello! How can I help?", at=start),
-        TranscriptItem(
-            role=TranscriptRole.USER,
-            text="Book a table, my card is [redacted card number].",
-            at=start + timedelta(seconds=3),
-        ),
-        TranscriptItem(
-            role=TranscriptRole.AGENT, text="Booked. Goodbye!", at=start + timedelta(seconds=6)
-        ),
-        TranscriptItem(
-            role=TranscriptRole.TOOL,
-            text="The call has ended.",
-            at=start + timedelta(seconds=8),
-            tool_name="end_call",
-            tool_arguments="{}",
-        ),
-    ]
-
-
-def _parts(call_id: str, seeded: Seeded, room: str) -> list[CallTranscriptData]:
-    """The transcript in two parts, as agent-runtime cuts a long one."""
-    items = _items()
-    now = datetime.now(UTC)
-    usage = CallUsageData(
-        call_id=call_id,
-        room_name=room,
-        agent_id=seeded.agent.id,
-        architecture=Architecture.PIPELINE,
-        direction="outbound",
-        phone_number=seeded.phone_number,
-        llm_input_tokens=120,
-        llm_output_tokens=30,
-        tts_characters=38,
-        stt_seconds=2.5,
-        duration_s=9.0,
-        end_reason="agent_ended",
-        started_at=now - timedelta(seconds=9),
-        ended_at=now,
-    )
-    return [
-        CallTranscriptData(
-            call_id=call_id,
-            room_name=room,
-            agent_id=seeded.agent.id,
-            direction="outbound",
-            phone_number=seeded.phone_number,
-            part=number,
-            parts=2,
-            items=tuple(chunk),
-            truncated=False,
-            usage=usage,
-            started_at=now - timedelta(seconds=9),
-            ended_at=now,
-        )
-        for number, chunk in ((1, items[:2]), (2, items[2:]))
-    ]
+    async with customer_hook() as running:
+        yield running
 
 
 async def _answered_call(harness: Harness, hook: Hook) -> tuple[Seeded, dict[str, Any]]:
@@ -144,7 +46,7 @@ async def test_a_transcript_is_served_to_its_organization_and_reported_to_the_we
     path = f"/calls/{call_id}/transcript"
     assert (await harness.http.get(path, headers=harness.headers())).status_code == 404
 
-    first, second = _parts(call_id, seeded, answer["room_name"])
+    first, second = transcript_parts(call_id, seeded, answer["room_name"])
     # Parts may arrive in any order, and more than once.
     for part in (second, second, first):
         await _publish(harness, seeded, part)
@@ -182,6 +84,9 @@ async def test_a_transcript_is_served_to_its_organization_and_reported_to_the_we
     assert data["outcome"] == "agent_ended"
     assert data["transcript"]["items"] == body["items"]
     assert data["usage"]["llm_input_tokens"] == 120
+    # Priced from the transcript's usage (no usage event in this test); nothing recorded.
+    assert data["call"]["cost"]["total"] is not None
+    assert data["recording_url"] is None
     # The report is queued once, whatever is delivered again later.
     await _publish(harness, seeded, first)
     events = await harness.settled_events()
@@ -201,7 +106,7 @@ async def test_the_report_of_a_call_still_live_waits_until_it_ends(
 ) -> None:
     seeded, answer = await _answered_call(harness, hook)
     call_id = answer["call_id"]
-    for part in _parts(call_id, seeded, answer["room_name"]):
+    for part in transcript_parts(call_id, seeded, answer["room_name"]):
         await _publish(harness, seeded, part)
     path = f"/calls/{call_id}/transcript"
     await eventually(
@@ -224,7 +129,7 @@ async def test_an_inbound_transcript_without_a_call_id_finds_its_call_by_room(
     seeded, answer = await _answered_call(harness, hook)
     parts = [
         p.model_copy(update={"call_id": None})
-        for p in _parts(answer["call_id"], seeded, answer["room_name"])
+        for p in transcript_parts(answer["call_id"], seeded, answer["room_name"])
     ]
     for part in parts:
         await _publish(harness, seeded, part)

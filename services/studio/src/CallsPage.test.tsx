@@ -297,6 +297,14 @@ describe("a call's recording", () => {
     expect(within(card()).queryByRole("button", { name: "Delete recording" })).toBeNull();
   });
 
+  it("says a pending recording whose upload failed is kept and uploaded again", async () => {
+    done().recording = recording({ status: "pending", duration_s: null, size_bytes: null, stored_at: null, error: "Upload to object storage failed again: object storage did not answer upload", upload_attempts: 3 });
+    await openDone();
+    await waitFor(() => expect(card()).toHaveTextContent("Recording pending"));
+    expect(screen.getByTestId("recording-retrying")).toHaveTextContent("The upload to object storage failed; the recording is kept and uploaded again (3 attempts so far). Last error: Upload to object storage failed again");
+    expect(screen.queryByLabelText("Call recording")).toBeNull();
+  });
+
   it("explains a failed recording in plain words", async () => {
     done().recording = recording({ status: "failed", duration_s: null, size_bytes: null, stored_at: null, error: "S3 upload failed: access denied" });
     await openDone();

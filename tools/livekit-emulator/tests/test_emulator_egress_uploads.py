@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import anyio
 import pytest
@@ -100,6 +102,41 @@ async def test_an_upload_that_fails_fails_the_egress_with_the_error(
     assert info.status == egress_pb.EgressStatus.EGRESS_FAILED
     assert info.error.startswith("S3 upload failed: ")
     assert list(info.file_results) == []
+
+
+async def test_an_upload_that_fails_lands_in_egress_backup_storage(
+    lk: RunningEmulator,
+    lkapi: api.LiveKitAPI,
+    storage: ObjectStorage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a backup storage (livekit/egress `backup:`), the file is kept there and the egress
+    completes with `backup_storage_used`, its location the backup file."""
+    emulator = lk.control.emulator
+    assert emulator is not None
+    monkeypatch.setattr(
+        emulator, "config", replace(emulator.config, egress_backup_dir=str(tmp_path))
+    )
+    await lkapi.room.create_room(api.CreateRoomRequest(name="rec-backup"))
+    started = await lkapi.egress.start_room_composite_egress(
+        api.RoomCompositeEgressRequest(
+            room_name="rec-backup",
+            audio_only=True,
+            file_outputs=[s3_output(storage, "recordings", endpoint=unused_endpoint())],
+        )
+    )
+
+    await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=started.egress_id))
+    info = await _ended(lkapi, started.egress_id)
+
+    assert info.status == egress_pb.EgressStatus.EGRESS_COMPLETE, info.error
+    assert info.backup_storage_used
+    [result] = info.file_results
+    kept = tmp_path / "recordings" / "rec-backup.ogg"
+    assert (result.filename, result.location) == ("recordings/rec-backup.ogg", str(kept))
+    assert result.size == kept.stat().st_size > 0
+    assert kept.read_bytes().startswith(b"OggS")
 
 
 async def test_a_missing_bucket_fails_the_egress(

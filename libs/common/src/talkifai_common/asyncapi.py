@@ -49,6 +49,7 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
     EventName.CALL_COSTED: CallCostedData,
     EventName.CALL_TRANSCRIPT: CallTranscriptData,
     EventName.CALL_RECORDING_FAILED: CallRecordingData,
+    EventName.CALL_RECORDING_UPLOAD_FAILED: CallRecordingData,
     EventName.CALL_RECORDING_DELETED: CallRecordingData,
 }
 

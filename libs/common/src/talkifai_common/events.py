@@ -51,6 +51,7 @@ class EventName(StrEnum):
     CALL_COSTED = "telephony.call.costed"
     CALL_TRANSCRIPT = "telephony.call.transcript"
     CALL_RECORDING_FAILED = "telephony.call.recording_failed"
+    CALL_RECORDING_UPLOAD_FAILED = "telephony.call.recording_upload_failed"
     CALL_RECORDING_DELETED = "telephony.call.recording_deleted"
 
     @property
@@ -408,6 +409,12 @@ class CallRecording(_Data):
         examples=["S3 upload failed: NoSuchBucket"],
     )
     stored_at: datetime | None = Field(default=None, description="When it became available.")
+    upload_attempts: int = Field(
+        default=0,
+        ge=0,
+        description="Uploads call-orchestrator made of a recording LiveKit Egress could not "
+        "upload and kept in its backup storage (`pending` meanwhile, `error` the last failure).",
+    )
     deleted_at: datetime | None = None
 
 
@@ -549,7 +556,9 @@ class RecordingDeletedBy(StrEnum):
 
 
 class CallRecordingData(_Data):
-    """A call's recording failed (`recording_failed`) or was deleted (`recording_deleted`)."""
+    """A call's recording failed (`recording_failed`), could not be uploaded and is kept in egress's
+    backup storage to be uploaded again (`recording_upload_failed`: it stays `pending`), or was
+    deleted (`recording_deleted`)."""
 
     call_id: str
     org_id: str

@@ -133,6 +133,41 @@ class Settings(
     recording_retention_interval_s: float = Field(
         default=3600.0, gt=0, description="How often expired recordings are deleted."
     )
+    recording_backup_dir: str | None = Field(
+        default=None,
+        description="Where this service reads the recordings LiveKit Egress could not upload and "
+        "kept in its backup storage (egress's `backup:` config, a directory mounted here too); "
+        "they are uploaded to RECORDING_S3_BUCKET from there until object storage takes them.",
+    )
+    recording_backup_egress_dir: str | None = Field(
+        default=None,
+        description="The same directory as egress names it in its file locations, when it is "
+        "mounted at another path there (unset: RECORDING_BACKUP_DIR).",
+    )
+    recording_upload_interval_s: float = Field(
+        default=30.0, gt=0, description="How often recordings kept in backup storage are uploaded."
+    )
+    recording_upload_retry_max_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="The longest wait between two uploads of a recording kept in backup storage "
+        "(the wait doubles from RECORDING_UPLOAD_INTERVAL_S after each failure).",
+    )
+    public_api_url: str | None = Field(
+        default=None,
+        description="The API's public base URL (the gateway's), for links in end-of-call reports: "
+        "a report's `recording_url` is `<PUBLIC_API_URL>/calls/{id}/recording`.",
+        examples=["https://api.example.com"],
+    )
+    report_wait_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long an end-of-call report waits, after the call ended, for the call's "
+        "recording to be stored (a recording still pending then is reported as pending).",
+    )
+    report_interval_s: float = Field(
+        default=5.0, gt=0, description="How often reports waiting for their recording are checked."
+    )
 
     @property
     def recording_s3(self) -> S3Settings | None:

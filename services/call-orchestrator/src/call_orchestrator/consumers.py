@@ -34,7 +34,11 @@ def _durable(name: EventName) -> str:
 
 
 def register_consumers(
-    broker: NatsBroker, stores: Stores, dead_letters: DeadLetters, policy: RetryPolicy
+    broker: NatsBroker,
+    stores: Stores,
+    dead_letters: DeadLetters,
+    policy: RetryPolicy,
+    reports: transcripts.ReportPolicy,
 ) -> None:
     """Attach call-orchestrator's subscribers to the broker (before it starts)."""
     store = stores.read_models
@@ -121,7 +125,7 @@ def register_consumers(
     )
 
     async def on_transcript(event: CloudEvent[CallTranscriptData]) -> None:
-        outcome = await transcripts.on_transcript(stores, event)
+        outcome = await transcripts.on_transcript(stores, event, reports)
         log.info(
             "call.transcript",
             call_id=event.data.call_id,

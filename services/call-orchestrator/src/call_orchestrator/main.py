@@ -29,6 +29,8 @@ from call_orchestrator.handlers.costs import cost_ended_calls_periodically
 from call_orchestrator.handlers.live_call_check import check_live_calls_periodically
 from call_orchestrator.handlers.read_models import refresh_read_model_periodically
 from call_orchestrator.handlers.recording_files import delete_expired_recordings_periodically
+from call_orchestrator.handlers.recording_uploads import upload_kept_recordings_periodically
+from call_orchestrator.handlers.transcripts import ReportPolicy, queue_waiting_reports_periodically
 from call_orchestrator.recordings_api import include_recording_routes
 from talkifai_common.agent_capabilities import RuntimeBoard
 from talkifai_common.bus import JetStreamPublisher, create_broker, start_when_reachable
@@ -67,7 +69,10 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         )
         broker = create_broker(settings.nats_url, name=SERVICE)
         dead_letters = DeadLetters(broker, SERVICE)
-        register_consumers(broker, stores, dead_letters, settings.retry_policy())
+        reports = ReportPolicy(
+            public_api_url=settings.public_api_url, wait_s=settings.report_wait_s
+        )
+        register_consumers(broker, stores, dead_letters, settings.retry_policy(), reports)
         bus_started = asyncio.Event()
         relay = OutboxRelay(settings.database_url, JetStreamPublisher(broker))
         background = BackgroundTasks()
@@ -119,6 +124,13 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             asyncio.create_task(
                 delete_expired_recordings_periodically(app.state.context),
                 name="recording-retention",
+            ),
+            asyncio.create_task(
+                upload_kept_recordings_periodically(app.state.context), name="recording-uploads"
+            ),
+            asyncio.create_task(
+                queue_waiting_reports_periodically(stores, reports, settings.report_interval_s),
+                name="call-reports",
             ),
         ]
         numbers: NumbersApiClient | None = None

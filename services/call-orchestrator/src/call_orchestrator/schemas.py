@@ -223,7 +223,16 @@ class CallReport(BaseModel):
     )
     transcript: CallTranscript
     usage: CallUsageData | None = Field(
-        description="What the call consumed (tokens, characters, seconds), when measured."
+        description="What the call consumed (tokens, characters, seconds), when measured; "
+        "its price is `call.cost`."
+    )
+    recording_url: str | None = Field(
+        default=None,
+        description="`GET <PUBLIC_API_URL>/calls/{id}/recording` (with an API token) when the "
+        "recording is available and PUBLIC_API_URL is set; it answers only while the recording "
+        "is kept. `call.recording` says where the recording stands (a report waits up to "
+        "REPORT_WAIT_S for a pending one).",
+        examples=["https://api.example.com/calls/call_4m6q9s1v3x5z8d2k/recording"],
     )
 
 

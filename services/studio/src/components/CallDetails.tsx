@@ -181,9 +181,17 @@ function Recording({ recording, url, mode, canManage, onDelete }: { recording: C
             {mode ? ` (this number's Call Recording setting: ${RECORDING_LABELS[mode]}${mode === "consent" ? "; the caller did not consent" : ""}).` : " (the number's Call Recording setting, or no consent)."}
           </p>
         ) : recording.status === "pending" ? (
-          <p className="recording-pending">
-            <Loader2 size={16} className="spin" aria-hidden /> Recording pending: it is being recorded or uploaded, and can be played once it is stored.
-          </p>
+          <>
+            <p className="recording-pending">
+              <Loader2 size={16} className="spin" aria-hidden /> Recording pending: it is being recorded or uploaded, and can be played once it is stored.
+            </p>
+            {recording.error ? (
+              <p className="muted" data-testid="recording-retrying">
+                The upload to object storage failed; the recording is kept and uploaded again
+                {recording.upload_attempts ? ` (${recording.upload_attempts} ${recording.upload_attempts === 1 ? "attempt" : "attempts"} so far)` : ""}. Last error: {recording.error}
+              </p>
+            ) : null}
+          </>
         ) : recording.status === "available" ? (
           <>
             <audio className="recording-player" controls preload="none" src={url} aria-label="Call recording">

@@ -172,6 +172,7 @@ export function recording(extra: Partial<NonNullable<CallRecord["recording"]>> =
     size_bytes: 1_234_567,
     error: null,
     stored_at: "2026-12-07T09:01:30Z",
+    upload_attempts: 0,
     deleted_at: null,
     ...extra,
   };

@@ -31,6 +31,10 @@ class EmulatorConfig:
     default_ringing_timeout_s: float = 30.0
     # Egress writes recordings here: a file output's relative path is relative to this.
     recordings_dir: str = "."
+    # Egress's `backup` storage (livekit/egress `BackupConfig`, local): a file whose upload fails
+    # is written under this directory instead and the egress completes with
+    # `backup_storage_used`; empty: a failed upload fails the egress.
+    egress_backup_dir: str = ""
     # What the callee of an outbound call to an unprogrammed number does once it answers (script
     # steps, see people.py); empty: they answer and say nothing.
     default_callee_script: tuple[Mapping[str, Any], ...] = ()
@@ -61,7 +65,8 @@ class EmulatorConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> EmulatorConfig:
         """Read `LIVEKIT_EMULATOR_HOST/PORT`, `LIVEKIT_API_KEY/SECRET`, `LIVEKIT_WEBHOOK_URLS`,
-        `LIVEKIT_EMULATOR_SIP` (0/false/off turns the SIP edge off), `LIVEKIT_EMULATOR_SIP_HOST`,
+        `LIVEKIT_EMULATOR_RECORDINGS_DIR`,
+        `LIVEKIT_EMULATOR_EGRESS_BACKUP_DIR`, `LIVEKIT_EMULATOR_SIP` (0/false/off turns the SIP edge off), `LIVEKIT_EMULATOR_SIP_HOST`,
         `_SIP_PORT`, `_SIP_TLS_PORT`, `_SIP_TLS_CERT`, `_SIP_TLS_KEY`, `_SIP_DIAL_NETWORKS`
         (comma separated)."""
         env = os.environ if env is None else env
@@ -74,6 +79,7 @@ class EmulatorConfig:
             api_secret=env.get("LIVEKIT_API_SECRET", DEV_API_SECRET),
             webhook_urls=urls,
             recordings_dir=env.get("LIVEKIT_EMULATOR_RECORDINGS_DIR", "."),
+            egress_backup_dir=env.get("LIVEKIT_EMULATOR_EGRESS_BACKUP_DIR", ""),
             sip_enabled=env.get("LIVEKIT_EMULATOR_SIP", "1").lower() not in ("0", "false", "off"),
             sip_host=env.get("LIVEKIT_EMULATOR_SIP_HOST", "127.0.0.1"),
             sip_port=int(env.get("LIVEKIT_EMULATOR_SIP_PORT", str(DEFAULT_SIP_PORT))),

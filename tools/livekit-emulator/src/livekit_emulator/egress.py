@@ -135,9 +135,7 @@ async def _write_and_complete(
         return
     if recorder.upload is not None:
         try:
-            location = await asyncio.to_thread(
-                recorder.upload.upload, recorder.filepath, recorder.storage_path
-            )
+            location = await _upload(emu, info, recorder)
         except uploads.UploadFailed as exc:
             log.warning("recording not uploaded: %s", exc, extra={"egress_id": info.egress_id})
             info.error = str(exc)
@@ -159,6 +157,34 @@ async def _write_and_complete(
     info.file_results.append(result)
     info.file.CopyFrom(result)
     _complete(emu, info)
+
+
+async def _upload(emu: Emulator, info: EgressInfo, recorder: recording.RoomRecorder) -> str:
+    """Upload the file where the request says; when that fails and egress has a backup storage,
+    write it there instead and mark the egress `backup_storage_used` (livekit/egress
+    `uploader.Upload`). The file's location (UploadFailed when neither took it)."""
+    assert recorder.upload is not None
+    try:
+        return await asyncio.to_thread(
+            recorder.upload.upload, recorder.filepath, recorder.storage_path
+        )
+    except uploads.UploadFailed as primary:
+        backup_dir = emu.config.egress_backup_dir
+        if not backup_dir:
+            raise
+        try:
+            location = await asyncio.to_thread(
+                uploads.copy_to_dir, recorder.filepath, Path(backup_dir), recorder.storage_path
+            )
+        except uploads.UploadFailed as backup:
+            raise uploads.UploadFailed(f"primary: {primary}\nbackup: {backup}") from backup
+        log.warning(
+            "recording kept in backup storage: %s",
+            primary,
+            extra={"egress_id": info.egress_id, "location": location},
+        )
+        info.backup_storage_used = True
+        return location
 
 
 def _complete(emu: Emulator, info: EgressInfo, status: int = EgressStatus.EGRESS_COMPLETE) -> None:

@@ -57,6 +57,11 @@ def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[Emulat
         help="where egress writes recordings (relative file outputs land here)",
     )
     parser.add_argument(
+        "--egress-backup-dir",
+        default=base.egress_backup_dir,
+        help="egress's backup storage: files whose upload fails are written here instead",
+    )
+    parser.add_argument(
         "--no-sip", action="store_true", help="do not start the SIP edge (UDP/TCP/TLS listeners)"
     )
     parser.add_argument("--sip-host", default=base.sip_host, help="the SIP edge's address")
@@ -91,6 +96,7 @@ def parse_args(argv: Sequence[str] | None, base: EmulatorConfig) -> tuple[Emulat
         webhook_urls=tuple(args.webhook_url) if args.webhook_url else base.webhook_urls,
         departure_timeout_s=args.departure_timeout,
         recordings_dir=args.recordings_dir,
+        egress_backup_dir=args.egress_backup_dir,
         default_callee_script=load_script(args.callee_script) if args.callee_script else (),
         sip_enabled=base.sip_enabled and not args.no_sip,
         sip_host=args.sip_host,

@@ -3,12 +3,15 @@
 LiveKit Egress (livekit/egress `pkg/pipeline/sink/uploader`) writes the file locally, uploads it to
 `<bucket>/<filepath>` and reports `FileInfo.filename` = the storage path and `location` = where
 the object now is; a failed upload ends the egress `EGRESS_FAILED` with the error
-"S3 upload failed: ...". Credentials given in the request never appear in the EgressInfo it
+"S3 upload failed: ...", unless egress has a backup storage: then the file is written there
+(`copy_to_dir`, livekit/storage's local uploader) and the egress reports `backup_storage_used`.
+Credentials given in the request never appear in the EgressInfo it
 returns (livekit/protocol `egress.RedactUpload`: "{access_key}", "{secret}").
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -91,6 +94,18 @@ class S3Target:
         finally:
             client.close()
         return self.location(key)
+
+
+def copy_to_dir(path: Path, directory: Path, storage_path: str) -> str:
+    """Write the file to `<directory>/<storage_path>` (blocking); its absolute path, the location
+    livekit/storage's local uploader reports."""
+    target = (directory / storage_path.lstrip("/")).absolute()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    except OSError as exc:
+        raise UploadFailed(f"Local upload failed: {exc}") from exc
+    return str(target)
 
 
 def redact(output: EncodedFileOutput) -> None:

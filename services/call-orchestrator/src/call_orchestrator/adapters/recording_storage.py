@@ -30,6 +30,9 @@ CHUNK_BYTES = 64 * 1024
 S3 = "s3"
 FILE = "file"
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+CONTENT_TYPES = {".ogg": "audio/ogg", ".wav": "audio/wav", ".mp4": "audio/mp4", ".m4a": "audio/mp4"}
+# An upload's deadline grows with the file's size, as if the link carried at least this much.
+UPLOAD_BYTES_PER_S = 256 * 1024
 
 
 class StorageError(Exception):
@@ -63,6 +66,10 @@ class RecordingFiles(Protocol):
         """Delete the file (a file already gone is not an error)."""
         ...
 
+    async def upload(self, path: Path, bucket: str, key: str) -> str:
+        """Put a local file into the bucket under `key`; the object's URL."""
+        ...
+
 
 class RecordingFilesAdapter:
     """RecordingFiles over boto3 (objects) and the filesystem (local files)."""
@@ -94,9 +101,17 @@ class RecordingFilesAdapter:
             )
         return self._client
 
-    async def _s3_call(self, what: str, obj: StoredObject, call: Any, **kwargs: Any) -> Any:
+    async def _s3_call(
+        self,
+        what: str,
+        obj: StoredObject,
+        call: Any,
+        *,
+        timeout_s: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with asyncio.timeout(timeout_s or self._timeout_s):
                 return await asyncio.to_thread(call, **kwargs)
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
@@ -146,6 +161,28 @@ class RecordingFilesAdapter:
             await asyncio.to_thread(Path(obj.key).unlink, missing_ok=True)
         except OSError as exc:
             raise StorageUnavailable(f"recording file cannot be deleted: {exc.strerror}") from exc
+
+    async def upload(self, path: Path, bucket: str, key: str) -> str:
+        """Upload the file (ObjectMissing when it is not there), given as long as a slow link
+        needs for its size (at least the storage timeout); the object's path-style URL."""
+        client = self.client()
+        obj = StoredObject(storage=S3, bucket=bucket, key=key)
+        try:
+            size = await asyncio.to_thread(lambda: path.stat().st_size)
+        except FileNotFoundError as exc:
+            raise ObjectMissing(str(path)) from exc
+        content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        await self._s3_call(
+            "upload",
+            obj,
+            client.upload_file,
+            timeout_s=self._timeout_s + size / UPLOAD_BYTES_PER_S,
+            Filename=str(path),
+            Bucket=bucket,
+            Key=key,
+            ExtraArgs={"ContentType": content_type},
+        )
+        return f"{client.meta.endpoint_url.rstrip('/')}/{bucket}/{key}"
 
     def close(self) -> None:
         """Close the S3 client's connections."""

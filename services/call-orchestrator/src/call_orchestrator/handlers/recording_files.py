@@ -1,5 +1,6 @@
-"""A call's recording after its egress: stored or failed (LiveKit's `egress_ended` webhook),
-fetched and deleted by users, deleted when the organization's retention period has passed.
+"""A call's recording after its egress: stored, failed, or kept in egress's backup storage
+because its upload failed (LiveKit's `egress_ended` webhook; recording_uploads.py uploads those
+again), fetched and deleted by users, deleted when the organization's retention period has passed.
 
 Object storage that is down never loses anything: a fetch or a deletion that it does not complete
 is a 503 (`RecordingStorageUnavailable`) and the recording stays as it was; the retention pass
@@ -28,6 +29,10 @@ RETENTION_BATCH = 50
 # LIMIT_REACHED egress stopped at its time limit but still wrote (and uploaded) its file.
 _WRITTEN = (EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_LIMIT_REACHED)
 _ENDED = (*_WRITTEN, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED)
+KEPT_IN_BACKUP = (
+    "Egress could not upload the recording to object storage and kept it in its backup storage; "
+    "it is being uploaded again"
+)
 
 
 class RecordingStorageUnavailable(TalkifaiError):
@@ -60,6 +65,17 @@ async def on_egress_ended(ctx: Context, info: EgressInfo) -> str:
         return "ignored"
     results = list(info.file_results) or ([info.file] if info.HasField("file") else [])
     written = next((r for r in results if r.location), None)
+    if info.status in _WRITTEN and written is not None and info.backup_storage_used:
+        kept = await ctx.stores.recordings.kept_in_backup(
+            info.egress_id,
+            filename=written.filename,
+            location=written.location,
+            size_bytes=written.size,
+            duration_s=round(written.duration / 1e9, 3),
+            error=KEPT_IN_BACKUP,
+        )
+        log.warning("recording.kept_in_backup", call_id=call.data.id, done=bool(kept))
+        return "recording_kept_in_backup" if kept else "duplicate"
     if info.status in _WRITTEN and written is not None:
         stored = await ctx.stores.recordings.stored(
             info.egress_id,

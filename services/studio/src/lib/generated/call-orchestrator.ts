@@ -481,6 +481,12 @@ export interface components {
              * @description When it became available.
              */
             stored_at?: string | null;
+            /**
+             * Upload Attempts
+             * @description Uploads call-orchestrator made of a recording LiveKit Egress could not upload and kept in its backup storage (`pending` meanwhile, `error` the last failure).
+             * @default 0
+             */
+            upload_attempts: number;
             /** Deleted At */
             deleted_at?: string | null;
         };
@@ -500,8 +506,14 @@ export interface components {
              */
             outcome: string;
             transcript: components["schemas"]["CallTranscript"];
-            /** @description What the call consumed (tokens, characters, seconds), when measured. */
+            /** @description What the call consumed (tokens, characters, seconds), when measured; its price is `call.cost`. */
             usage: components["schemas"]["CallUsageData"] | null;
+            /**
+             * Recording Url
+             * @description `GET <PUBLIC_API_URL>/calls/{id}/recording` (with an API token) when the recording is available and PUBLIC_API_URL is set; it answers only while the recording is kept. `call.recording` says where the recording stands (a report waits up to REPORT_WAIT_S for a pending one).
+             * @example https://api.example.com/calls/call_4m6q9s1v3x5z8d2k/recording
+             */
+            recording_url?: string | null;
         };
         /**
          * CallReportEvent

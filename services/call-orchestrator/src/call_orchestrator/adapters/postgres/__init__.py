@@ -31,6 +31,7 @@ from call_orchestrator.adapters.postgres.live_calls import LiveCallStore
 from call_orchestrator.adapters.postgres.livekit_webhooks import LiveKitWebhookLog
 from call_orchestrator.adapters.postgres.read_models import ReadModelStore
 from call_orchestrator.adapters.postgres.recordings import (
+    KeptRecording,
     RecordingStore,
     Retention,
     StoredObject,
@@ -61,6 +62,7 @@ __all__ = [
     "DeliveryStore",
     "GroupBy",
     "IdempotencyStore",
+    "KeptRecording",
     "KeyClaim",
     "KeyState",
     "LiveCallStore",

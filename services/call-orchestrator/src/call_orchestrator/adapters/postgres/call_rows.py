@@ -117,6 +117,7 @@ def recording_from_row(row: asyncpg.Record) -> CallRecording | None:
         size_bytes=row["recording_size_bytes"],
         error=row["recording_error"],
         stored_at=row["recording_stored_at"],
+        upload_attempts=row["recording_upload_attempts"],
         deleted_at=row["recording_deleted_at"],
     )
 

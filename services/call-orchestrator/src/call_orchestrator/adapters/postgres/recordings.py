@@ -6,7 +6,9 @@ pending -> available | failed, and available -> deleted; each move is one guarde
 failure or deletion writes its event through the outbox in the same transaction. A deletion holds
 the call's row lock while the object is removed from storage (a user's request and the retention
 pass never delete the same recording twice; the pass skips rows a request holds), and nothing is
-marked deleted unless the storage removed it.
+marked deleted unless the storage removed it. A recording egress could not upload and kept in
+its backup storage stays pending (`kept_in_backup`, with its `recording_upload_failed` event)
+until an upload from there succeeds (`claim_uploads`, then `uploaded` or `upload_failed`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,17 @@ class StoredObject:
     """`s3` or `file`."""
     bucket: str | None
     key: str
+
+
+@dataclass(frozen=True)
+class KeptRecording:
+    """A recording egress kept in its backup storage, to be uploaded to its bucket and key."""
+
+    call_id: str
+    bucket: str | None
+    key: str
+    backup_location: str
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,108 @@ class RecordingStore:
         )
         return call_from_row(row) if row else None
 
+    async def kept_in_backup(
+        self,
+        egress_id: str,
+        *,
+        filename: str,
+        location: str,
+        size_bytes: int,
+        duration_s: float,
+        error: str,
+    ) -> CallRow | None:
+        """Egress could not upload the file and wrote it to its backup storage (`location`): the
+        recording stays pending, due for an upload to the bucket under its key (`filename`),
+        with its `telephony.call.recording_upload_failed` event; None if it was not pending or
+        is already kept."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                """
+                UPDATE calls SET recording_key = $2, recording_backup_location = $3,
+                       recording_size_bytes = $4, recording_duration_s = $5, recording_error = $6,
+                       recording_next_upload_at = now(), updated_at = now(), rev = rev + 1
+                 WHERE recording_egress_id = $1 AND recording_status = 'pending'
+                   AND recording_backup_location IS NULL
+                RETURNING *
+                """,
+                egress_id,
+                filename,
+                location,
+                size_bytes,
+                duration_s,
+                error,
+            )
+            if row is None:
+                return None
+            call = call_from_row(row)
+            await write_event(conn, _event(EventName.CALL_RECORDING_UPLOAD_FAILED, call))
+            return call
+
+    async def claim_uploads(self, limit: int, lease_s: float) -> list[KeptRecording]:
+        """Up to `limit` kept recordings due for an upload, oldest due first, each held for
+        `lease_s` (another replica's pass skips it meanwhile; a pass that dies leaves it due
+        again once the lease runs out)."""
+        rows = await self.pool.fetch(
+            """
+            UPDATE calls SET recording_next_upload_at = now() + make_interval(secs => $2)
+             WHERE id IN (
+                   SELECT id FROM calls
+                    WHERE recording_status = 'pending' AND recording_backup_location IS NOT NULL
+                      AND recording_next_upload_at <= now()
+                    ORDER BY recording_next_upload_at
+                    LIMIT $1
+                      FOR UPDATE SKIP LOCKED)
+            RETURNING id, recording_bucket, recording_key, recording_backup_location,
+                      recording_upload_attempts
+            """,
+            limit,
+            lease_s,
+        )
+        return [
+            KeptRecording(
+                call_id=row["id"],
+                bucket=row["recording_bucket"],
+                key=row["recording_key"],
+                backup_location=row["recording_backup_location"],
+                attempts=row["recording_upload_attempts"],
+            )
+            for row in rows
+        ]
+
+    async def uploaded(self, call_id: str, location: str) -> CallRow | None:
+        """The kept recording is in the bucket now: available; None if it was not kept."""
+        row = await self.pool.fetchrow(
+            """
+            UPDATE calls SET recording_status = 'available', recording_location = $2,
+                   recording_backup_location = NULL, recording_next_upload_at = NULL,
+                   recording_upload_attempts = recording_upload_attempts + 1,
+                   recording_error = NULL, recording_stored_at = now(),
+                   updated_at = now(), rev = rev + 1
+             WHERE id = $1 AND recording_status = 'pending'
+               AND recording_backup_location IS NOT NULL
+            RETURNING *
+            """,
+            call_id,
+            location,
+        )
+        return call_from_row(row) if row else None
+
+    async def upload_failed(self, call_id: str, error: str, retry_in_s: float) -> None:
+        """An upload of the kept recording failed: try again in `retry_in_s`."""
+        await self.pool.execute(
+            """
+            UPDATE calls SET recording_error = $2,
+                   recording_upload_attempts = recording_upload_attempts + 1,
+                   recording_next_upload_at = now() + make_interval(secs => $3),
+                   updated_at = now(), rev = rev + 1
+             WHERE id = $1 AND recording_status = 'pending'
+               AND recording_backup_location IS NOT NULL
+            """,
+            call_id,
+            error,
+            retry_in_s,
+        )
+
     async def file_of(
         self, call_id: str, org_id: str
     ) -> tuple[CallData, StoredObject | None] | None:
@@ -138,14 +253,22 @@ class RecordingStore:
     async def failed(self, egress_id: str, error: str) -> CallRow | None:
         """Egress failed: the pending recording is failed, with its
         `telephony.call.recording_failed` event; None if it was not pending."""
+        return await self._fail("recording_egress_id = $1", egress_id, error)
+
+    async def backup_lost(self, call_id: str, error: str) -> CallRow | None:
+        """The file a kept recording was to be uploaded from is gone: failed, with its
+        `telephony.call.recording_failed` event; None if it was not kept."""
+        return await self._fail("id = $1 AND recording_backup_location IS NOT NULL", call_id, error)
+
+    async def _fail(self, where: str, key: str, error: str) -> CallRow | None:
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                """
+                f"""
                 UPDATE calls SET recording_status = 'failed', recording_error = $2,
-                       updated_at = now(), rev = rev + 1
-                 WHERE recording_egress_id = $1 AND recording_status = 'pending' RETURNING *
-                """,
-                egress_id,
+                       recording_next_upload_at = NULL, updated_at = now(), rev = rev + 1
+                 WHERE {where} AND recording_status = 'pending' RETURNING *
+                """,  # `where` is one of the two constants above
+                key,
                 error,
             )
             if row is None:

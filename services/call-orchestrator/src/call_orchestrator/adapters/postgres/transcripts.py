@@ -123,6 +123,25 @@ class TranscriptStore:
             report_queued=head["report_queued_at"] is not None,
         )
 
+    async def reports_due(self, wait_s: float, limit: int) -> list[str]:
+        """Calls whose transcript is complete and whose report is not queued, once ended and
+        with no recording pending (or pending for longer than `wait_s` since the call ended)."""
+        rows = await self.pool.fetch(
+            """
+            SELECT t.call_id FROM call_transcripts t JOIN calls c ON c.id = t.call_id
+             WHERE t.report_queued_at IS NULL
+               AND c.status IN ('completed', 'failed')
+               AND (c.recording_status IS DISTINCT FROM 'pending'
+                    OR COALESCE(c.ended_at, c.started_at) <= now() - make_interval(secs => $1))
+               AND (SELECT count(*) FROM call_transcript_parts p WHERE p.call_id = t.call_id)
+                   >= t.parts
+             LIMIT $2
+            """,
+            wait_s,
+            limit,
+        )
+        return [row["call_id"] for row in rows]
+
     async def queue_report(
         self,
         call_id: str,
