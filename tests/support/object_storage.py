@@ -65,6 +65,19 @@ class ObjectStorage:
         return body
 
 
+def recording_settings(storage: ObjectStorage, bucket: str, prefix: str) -> dict[str, Any]:
+    """call-orchestrator's RECORDING_S3_* settings for a bucket of this server."""
+    return {
+        "recording_s3_bucket": bucket,
+        "recording_s3_prefix": prefix,
+        "recording_s3_endpoint": storage.endpoint,
+        "recording_s3_region": storage.region,
+        "recording_s3_access_key": storage.access_key,
+        "recording_s3_secret_key": storage.secret_key,
+        "recording_s3_force_path_style": True,
+    }
+
+
 @contextlib.contextmanager
 def object_storage() -> Iterator[ObjectStorage]:
     """moto's S3 server in a thread on a free loopback port, stopped on the way out."""

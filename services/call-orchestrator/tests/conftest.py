@@ -7,7 +7,7 @@ serves its own call-orchestrator.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -31,6 +31,7 @@ from tests.support.call_orchestrator import (
 )
 from tests.support.databases import DatabaseFactory
 from tests.support.numbers_api import BusRecorder
+from tests.support.object_storage import ObjectStorage, object_storage
 from tests.support.servers import serve_asgi
 
 
@@ -154,3 +155,16 @@ async def harness(
             await h.stop_agent_runtime()
             await livekit.aclose()
             await nc.close()
+
+
+@pytest.fixture(scope="module")
+def storage() -> Iterator[ObjectStorage]:
+    """A real S3-compatible server (moto's) on loopback, for a module's recording tests."""
+    with object_storage() as running:
+        yield running
+
+
+@pytest.fixture
+def bucket(storage: ObjectStorage) -> str:
+    """A fresh bucket for one test's recordings."""
+    return storage.new_bucket()

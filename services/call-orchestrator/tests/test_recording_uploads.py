@@ -5,7 +5,7 @@ recording, links it, and carries the call's cost."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,22 +19,11 @@ from talkifai_common.auth import Role
 from talkifai_common.events import EventName
 from tests.support.call_orchestrator import Harness, eventually
 from tests.support.call_reports import Hook, customer_hook, transcript_parts
-from tests.support.object_storage import ObjectStorage, object_storage
+from tests.support.object_storage import ObjectStorage, recording_settings
 
 TO = "+12025550123"
 PREFIX = "calls"
 PUBLIC_API_URL = "https://api.example.com"
-
-
-@pytest.fixture(scope="module")
-def storage() -> Iterator[ObjectStorage]:
-    with object_storage() as running:
-        yield running
-
-
-@pytest.fixture
-def bucket(storage: ObjectStorage) -> str:
-    return storage.new_bucket()
 
 
 @pytest.fixture
@@ -52,13 +41,7 @@ def overrides(
     storage: ObjectStorage, bucket: str, backup_dir: Path, report_wait_s: float
 ) -> dict[str, Any]:
     return {
-        "recording_s3_bucket": bucket,
-        "recording_s3_prefix": PREFIX,
-        "recording_s3_endpoint": storage.endpoint,
-        "recording_s3_region": storage.region,
-        "recording_s3_access_key": storage.access_key,
-        "recording_s3_secret_key": storage.secret_key,
-        "recording_s3_force_path_style": True,
+        **recording_settings(storage, bucket, PREFIX),
         "recording_backup_dir": str(backup_dir),
         "recording_upload_interval_s": 0.2,
         "recording_upload_retry_max_s": 0.4,
@@ -104,6 +87,20 @@ async def _hang_up(harness: Harness, call_id: str) -> None:
     owner = harness.headers(role=Role.OWNER)
     response = await harness.http.post(f"/calls/{call_id}/hangup", headers=owner)
     assert response.status_code == 200, response.text
+
+
+async def _ended_with_upload_failing(
+    harness: Harness, storage: ObjectStorage, bucket: str, webhook_url: str
+) -> dict[str, Any]:
+    """A recorded call, ended while object storage refuses uploads, once an upload from egress's
+    backup storage has failed."""
+    call = await _recording_call(harness, webhook_url=webhook_url)
+    storage.client().delete_bucket(Bucket=bucket)
+    await _hang_up(harness, call["id"])
+    await harness.wait_call(
+        call["id"], lambda c: c["recording"]["upload_attempts"] >= 1, within_s=15
+    )
+    return call
 
 
 async def _publish_transcript(harness: Harness, call: dict[str, Any]) -> None:
@@ -176,12 +173,7 @@ async def test_a_kept_recording_whose_file_is_gone_fails_with_its_event(
 async def test_the_report_waits_for_the_recording_then_links_it_with_the_cost(
     harness: Harness, storage: ObjectStorage, bucket: str, egress_backup: Path, hook: Hook
 ) -> None:
-    call = await _recording_call(harness, webhook_url=hook.url)
-    storage.client().delete_bucket(Bucket=bucket)
-    await _hang_up(harness, call["id"])
-    await harness.wait_call(
-        call["id"], lambda c: c["recording"]["upload_attempts"] >= 1, within_s=15
-    )
+    call = await _ended_with_upload_failing(harness, storage, bucket, hook.url)
 
     await _publish_transcript(harness, call)
     await eventually(
@@ -207,12 +199,7 @@ async def test_the_report_waits_for_the_recording_then_links_it_with_the_cost(
 async def test_a_report_that_waited_long_enough_goes_with_the_recording_pending(
     harness: Harness, storage: ObjectStorage, bucket: str, egress_backup: Path, hook: Hook
 ) -> None:
-    call = await _recording_call(harness, webhook_url=hook.url)
-    storage.client().delete_bucket(Bucket=bucket)
-    await _hang_up(harness, call["id"])
-    await harness.wait_call(
-        call["id"], lambda c: c["recording"]["upload_attempts"] >= 1, within_s=15
-    )
+    call = await _ended_with_upload_failing(harness, storage, bucket, hook.url)
 
     await _publish_transcript(harness, call)
     [(_, report)] = await eventually(hook.reports, lambda r: len(r) >= 1, within_s=15)

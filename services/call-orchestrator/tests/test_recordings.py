@@ -4,7 +4,6 @@ object storage outage loses nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -14,33 +13,16 @@ import pytest
 from call_orchestrator.handlers.recording_files import delete_expired_recordings
 from talkifai_common.auth import Role
 from tests.support.call_orchestrator import Harness, eventually
-from tests.support.object_storage import ObjectStorage, object_storage
+from tests.support.object_storage import ObjectStorage, recording_settings
 
 TO = "+12025550123"
 PREFIX = "calls"
 
 
-@pytest.fixture(scope="module")
-def storage() -> Iterator[ObjectStorage]:
-    with object_storage() as running:
-        yield running
-
-
-@pytest.fixture
-def bucket(storage: ObjectStorage) -> str:
-    return storage.new_bucket()
-
-
 @pytest.fixture
 def overrides(storage: ObjectStorage, bucket: str) -> dict[str, Any]:
     return {
-        "recording_s3_bucket": bucket,
-        "recording_s3_prefix": PREFIX,
-        "recording_s3_endpoint": storage.endpoint,
-        "recording_s3_region": storage.region,
-        "recording_s3_access_key": storage.access_key,
-        "recording_s3_secret_key": storage.secret_key,
-        "recording_s3_force_path_style": True,
+        **recording_settings(storage, bucket, PREFIX),
         "recording_url_ttl_s": 60,
     }
 
