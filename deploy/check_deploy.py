@@ -693,6 +693,68 @@ def check_egress(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[str
     return problems
 
 
+def claim_mounts(doc: dict[str, Any]) -> dict[str, str]:
+    """PersistentVolumeClaims a Deployment's main container mounts: claim name -> mount path."""
+    spec = pod_spec(doc)
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in spec.get("volumes", [])
+        if "persistentVolumeClaim" in v
+    }
+    container = spec["containers"][0]
+    return {
+        claims[m["name"]]: m["mountPath"]
+        for m in container.get("volumeMounts", [])
+        if m["name"] in claims
+    }
+
+
+def check_recording_backup(docs: list[dict[str, Any]], values: dict[str, Any]) -> list[str]:
+    """Egress's backup storage (recordings.backup.existingClaim): egress keeps recordings it could
+    not upload under the claim's mount path (its `backup:` prefix) and call-orchestrator mounts the
+    same claim at the same path as RECORDING_BACKUP_DIR, so egress's reported location names the
+    file there too; without a claim, neither."""
+    problems: list[str] = []
+    recordings = values.get("recordings", {})
+    backup = recordings.get("backup", {})
+    claim = backup.get("existingClaim")
+    path = backup.get("mountPath", "/recordings-backup")
+    deployments = {component(d): d for d in of_kind(docs, "Deployment")}
+    orchestrator = deployments.get("call-orchestrator")
+    if orchestrator is None:
+        return ["no call-orchestrator Deployment"]
+    env = {e["name"]: e.get("value") for e in next(containers(orchestrator)).get("env", [])}
+    mounts = claim_mounts(orchestrator)
+    egress = deployments.get("egress")
+    egress_config: dict[str, Any] = {}
+    if egress is not None:
+        egress_env = {e["name"]: e for e in next(containers(egress)).get("env", [])}
+        egress_config = yaml.safe_load(egress_env["EGRESS_CONFIG_BODY"]["value"])
+    if not claim:
+        if "RECORDING_BACKUP_DIR" in env or mounts:
+            problems.append("call-orchestrator has a backup directory without a claim")
+        if "backup" in egress_config and "backup" not in values.get("egress", {}).get(
+            "extraConfig", {}
+        ):
+            problems.append("egress has a backup storage without recordings.backup.existingClaim")
+        return problems
+    if mounts.get(claim) != path:
+        problems.append(f"call-orchestrator does not mount claim {claim} at {path}: {mounts}")
+    if env.get("RECORDING_BACKUP_DIR") != path:
+        problems.append(f"call-orchestrator's RECORDING_BACKUP_DIR is not {path}")
+    if egress is None:
+        if values.get("egress", {}).get("enabled"):
+            problems.append("no egress Deployment")
+        return problems
+    if egress_config.get("backup") != {"prefix": path}:
+        problems.append(f"egress's backup storage is {egress_config.get('backup')}, not {path}")
+    if claim_mounts(egress).get(claim) != path:
+        problems.append(f"egress does not mount claim {claim} at {path}")
+    if not recordings.get("s3", {}).get("bucket"):
+        problems.append("a backup claim without recordings.s3.bucket: nothing is uploaded from it")
+    return problems
+
+
 def check_sip_refusals(values: dict[str, Any]) -> str:
     """The chart refuses SIP settings that cannot work."""
     base: dict[str, Any] = {"sip": {"enabled": True, "tls": {"secretName": "sip-tls"}}}
@@ -932,8 +994,47 @@ def check_compose() -> str:
     return f"{len(services)} services, {len(used)} variables documented"
 
 
+def compose_volumes(svc: dict[str, Any]) -> dict[str, str]:
+    """Named volumes a compose service mounts: mount path -> volume."""
+    found: dict[str, str] = {}
+    for volume in svc.get("volumes", []):
+        if isinstance(volume, dict):
+            if volume.get("type", "volume") == "volume":
+                found[volume["target"]] = volume["source"]
+            continue
+        source, _, rest = str(volume).partition(":")
+        if rest and not source.startswith((".", "/")):
+            found[rest.split(":")[0]] = source
+    return found
+
+
+def check_compose_backup(services: dict[str, Any], emulator: dict[str, Any]) -> list[str]:
+    """Egress's backup storage in compose: egress.yaml's `backup:` prefix is a named volume that
+    livekit-egress and call-orchestrator (RECORDING_BACKUP_DIR) both mount at that path, and the
+    emulator keeps its failed uploads on it the same way."""
+    config = yaml.safe_load((DEPLOY / "livekit" / "egress.yaml").read_text())
+    prefix = config.get("backup", {}).get("prefix")
+    if not prefix or not str(prefix).startswith("/") or set(config["backup"]) != {"prefix"}:
+        return [f"egress.yaml's backup is not a local, absolute prefix: {config.get('backup')}"]
+    problems: list[str] = []
+    volume = compose_volumes(services["livekit-egress"]).get(prefix)
+    if volume is None:
+        problems.append(f"livekit-egress mounts no named volume at its backup prefix {prefix}")
+    orchestrator = services["call-orchestrator"]
+    if compose_volumes(orchestrator).get(prefix) != volume:
+        problems.append(f"call-orchestrator does not mount egress's backup volume at {prefix}")
+    if orchestrator.get("environment", {}).get("RECORDING_BACKUP_DIR") != prefix:
+        problems.append(f"call-orchestrator's RECORDING_BACKUP_DIR is not {prefix}")
+    emu = emulator["livekit-emulator"]
+    emu_dir = emu.get("environment", {}).get("LIVEKIT_EMULATOR_EGRESS_BACKUP_DIR")
+    if emu_dir != prefix or compose_volumes(emu).get(prefix) != volume:
+        problems.append(f"the emulator does not keep failed uploads on {volume} at {prefix}")
+    return problems
+
+
 def check_compose_egress() -> str:
-    """The compose egress: the chart's exact release, its configuration mounted."""
+    """The compose egress: the chart's exact release, its configuration mounted, its backup
+    storage shared with call-orchestrator."""
     services: dict[str, Any] = compose_config("livekit")["services"]
     egress = services.get("livekit-egress")
     if egress is None:
@@ -947,8 +1048,9 @@ def check_compose_egress() -> str:
         problems.append(f"compose runs {image}, the chart {chart_tag}")
     if egress.get("environment", {}).get("EGRESS_CONFIG_FILE") != "/etc/egress/egress.yaml":
         problems.append("livekit-egress does not read /etc/egress/egress.yaml")
+    problems += check_compose_backup(services, compose_config("emulator")["services"])
     expect(problems)
-    return image
+    return f"{image}, backup storage shared with call-orchestrator"
 
 
 def check_compose_sip() -> str:
@@ -1263,6 +1365,11 @@ def main() -> int:
                 f"[{name}] egress: pinned, no secret in its configuration",
                 lambda d=docs, v=values: expect(check_egress(d, v)),
             )
+        if name != "minimal":
+            report.run(
+                f"[{name}] recordings' backup storage shared by egress and call-orchestrator",
+                lambda d=docs, v=values: expect(check_recording_backup(d, v)),
+            )
 
     def production_rules() -> str:
         if "production" not in rendered:
@@ -1303,7 +1410,10 @@ def main() -> int:
         "compose SIP service: pinned, TLS 5061 from a mounted cert, RTP published",
         check_compose_sip,
     )
-    report.run("compose egress: pinned as the chart, config mounted", check_compose_egress)
+    report.run(
+        "compose egress: pinned as the chart, config mounted, backup volume shared",
+        check_compose_egress,
+    )
     report.run("nginx gateway routes", check_nginx)
     report.run("Studio build inputs", check_studio_build)
     if not args.skip_uv:

@@ -14,7 +14,7 @@ SHOWN_AS = {"nats": "NATS", "livekit": "LiveKit", "studio": "Studio"}
 @pytest.fixture
 def local_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """`make run`'s environment when nothing is configured: every server local, default ports."""
-    for name in ("DATABASE_URL", "NATS_URL", "LIVEKIT_URL", "AUTH_JWT_SECRET"):
+    for name in ("DATABASE_URL", "NATS_URL", "LIVEKIT_URL", "AUTH_JWT_SECRET", "PUBLIC_API_URL"):
         monkeypatch.delenv(name, raising=False)
     return environment()
 
@@ -36,3 +36,11 @@ def test_the_banner_points_at_both_apis_documentation(local_env: dict[str, str])
     for service in ("numbers-api", "call-orchestrator"):
         line = next(line for line in lines if line.strip().startswith(service))
         assert "/docs" in line and "/redoc" in line, line
+
+
+def test_reports_link_recordings_through_the_studio_origin_that_proxies_the_api(
+    local_env: dict[str, str],
+) -> None:
+    routes = (ROOT / "services/studio/server/server.mjs").read_text()
+    assert '{ prefix: "/calls", upstream: calls' in routes
+    assert local_env["PUBLIC_API_URL"] == f"http://127.0.0.1:{local_env['STUDIO_PORT']}"

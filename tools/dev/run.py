@@ -130,6 +130,9 @@ def environment() -> dict[str, str]:
         env["LIVEKIT_API_SECRET"] = "secret"
     env.setdefault("NUMBERS_API_URL", f"http://127.0.0.1:{env['NUMBERS_API_PORT']}")
     env.setdefault("CALL_ORCHESTRATOR_URL", f"http://127.0.0.1:{env['CALL_ORCHESTRATOR_PORT']}")
+    # The Studio's server proxies the API routes (/calls, ...) on its origin: end-of-call reports
+    # link recordings there (call-orchestrator's `<PUBLIC_API_URL>/calls/{id}/recording`).
+    env.setdefault("PUBLIC_API_URL", f"http://127.0.0.1:{env['STUDIO_PORT']}")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 

@@ -274,7 +274,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- toYaml $ctx -}}
 {{- end -}}
 
-{{/* call-orchestrator's recording settings; the S3 keys come from recordings.s3.credentialsSecret. */}}
+{{/* call-orchestrator's recording settings; the S3 keys come from recordings.s3.credentialsSecret.
+RECORDING_BACKUP_DIR is where recordings.backup.existingClaim is mounted (talkifai.recordingBackup). */}}
 {{- define "talkifai.recordingEnv" -}}
 {{- $r := .Values.recordings -}}
 - name: RECORDING_FILEPATH
@@ -283,6 +284,20 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ $r.retentionDays | quote }}
 - name: RECORDING_URL_TTL_S
   value: {{ $r.urlTtlSeconds | quote }}
+- name: RECORDING_UPLOAD_INTERVAL_S
+  value: {{ $r.uploadIntervalSeconds | quote }}
+- name: RECORDING_UPLOAD_RETRY_MAX_S
+  value: {{ $r.uploadRetryMaxSeconds | quote }}
+- name: REPORT_WAIT_S
+  value: {{ $r.reportWaitSeconds | quote }}
+{{- with $r.publicApiUrl }}
+- name: PUBLIC_API_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- if $r.backup.existingClaim }}
+- name: RECORDING_BACKUP_DIR
+  value: {{ $r.backup.mountPath | quote }}
+{{- end }}
 {{- with $r.s3.bucket }}
 - name: RECORDING_S3_BUCKET
   value: {{ . | quote }}
@@ -309,4 +324,18 @@ app.kubernetes.io/component: {{ .component }}
       key: {{ $r.s3.credentialsSecret.secretKeyKey }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* The volume of egress's backup storage (recordings.backup.existingClaim), for the egress and
+call-orchestrator pods: its `volumeMount` or its `volume` (callers check the claim is set). */}}
+{{- define "talkifai.recordingBackup" -}}
+{{- $b := .root.Values.recordings.backup -}}
+{{- if eq .part "volumeMount" -}}
+- name: recordings-backup
+  mountPath: {{ $b.mountPath }}
+{{- else -}}
+- name: recordings-backup
+  persistentVolumeClaim:
+    claimName: {{ $b.existingClaim }}
+{{- end -}}
 {{- end -}}
