@@ -13,7 +13,7 @@ interface Props {
 function CheckGroup({ legend, name, error, help, children }: { legend: string; name: string; error?: string; help: string; children: React.ReactNode }) {
   const id = useId();
   return (
-    <fieldset className="field check-group" data-field={name} aria-invalid={error ? true : undefined} aria-describedby={`${id}-help`} tabIndex={-1}>
+    <fieldset className="check-group" data-field={name} aria-invalid={error ? true : undefined} aria-describedby={`${id}-help`} tabIndex={-1}>
       <legend>{legend}</legend>
       <div className="check-options">{children}</div>
       <p id={`${id}-help`} className={error ? "field-error" : "helper"}>

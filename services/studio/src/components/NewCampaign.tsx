@@ -3,7 +3,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import { ApiError, type Api } from "../lib/api";
 import type { CampaignsApi } from "../lib/campaignApi";
 import { campaignSettings, DEFAULT_FORM, errorsByField, FIELD_OF, validateCampaign, type CampaignForm, type FormErrors } from "../lib/campaignForm";
-import { summarizeCsv, type CsvSummary } from "../lib/campaigns";
+import { readFileText, summarizeCsv, type CsvSummary } from "../lib/campaigns";
 import type { CampaignDryRun } from "../lib/campaignTypes";
 import { campaignPath, followLink, navigate, ROUTE_PATHS } from "../lib/route";
 import type { Agent, PhoneNumber } from "../lib/types";
@@ -107,7 +107,12 @@ export function NewCampaign({ api, campaigns, maxLoaded }: { api: Api; campaigns
       setSummary(null);
       return;
     }
-    const read = summarizeCsv(await picked.text());
+    let read: CsvSummary;
+    try {
+      read = summarizeCsv(await readFileText(picked));
+    } catch (error) {
+      read = { columns: [], rows: 0, problem: `The file could not be read: ${error instanceof Error ? error.message : String(error)}` };
+    }
     setSummary(read);
     setErrors((e) => ({ ...e, file: read.problem ?? undefined }));
     if (!read.problem && form.agentId && form.fromNumbers.length > 0) void check(picked, form);
@@ -183,7 +188,7 @@ export function NewCampaign({ api, campaigns, maxLoaded }: { api: Api; campaigns
             )}
           </Field>
           <fieldset
-            className="field check-group"
+            className="check-group"
             data-field="from_numbers"
             tabIndex={-1}
             aria-invalid={errors.from_numbers ? true : undefined}

@@ -94,6 +94,7 @@ export function etaText(campaign: Pick<Campaign, "status" | "eta_at" | "counts">
   const ms = Date.parse(campaign.eta_at) - now;
   if (!Number.isFinite(ms)) return "Estimating…";
   if (ms <= 60_000) return "Less than a minute left";
+  if (ms >= 48 * 3_600_000) return `About ${Math.round(ms / 86_400_000)} days left`;
   return `About ${durationInWords(ms >= 3_600_000 ? Math.round(ms / 60_000) * 60 : Math.round(ms / 1000))} left`;
 }
 
@@ -175,4 +176,14 @@ export function parseNumberList(text: string): { numbers: string[]; invalid: str
     }
   }
   return { numbers, invalid };
+}
+
+/** A file's text as UTF-8 (FileReader: every browser, and jsdom, which has no `Blob.text`). */
+export function readFileText(file: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result ?? ""));
+    reader.onerror = () => reject(reader.error ?? new Error("The file could not be read"));
+    reader.readAsText(file, "utf-8");
+  });
 }
