@@ -154,6 +154,7 @@ describe("a campaign's page", () => {
     expect(screen.getByTestId("calls-in-progress")).toHaveTextContent("2");
     expect(screen.getByTestId("campaign-eta")).toHaveTextContent("About 2 h 30 min left");
     expect(screen.getByTestId("count-waiting_retry")).toHaveTextContent("1Waiting to retry");
+    expect(screen.getByRole("region", { name: "Settings" })).toHaveTextContent("WindowMon, Tue, Wed, Thu, Fri, 09:00–20:00 callee's time");
     await waitFor(() => expect(screen.getAllByTestId("campaign-row-item")).toHaveLength(2));
     const first = screen.getAllByTestId("campaign-row-item")[0];
     expect(within(first).getAllByTestId("attempt").map((a) => a.textContent)).toEqual([
@@ -242,6 +243,17 @@ describe("a campaign's page", () => {
     send("cmp_1");
     await waitFor(() => expect(reads()).toBe(2));
     await waitFor(() => expect(screen.getByTestId("count-completed")).toHaveTextContent("1Completed"));
+  });
+
+  it("describes its settings, a campaign without a window as calling at any time", async () => {
+    backend.campaigns = [
+      campaign("cmp_1", "December renewals", { windows: null, retry: { max_attempts: 2, delay_s: 5400, on: { busy: true, no_answer: false, failed: [], agent_failed: false } } }),
+    ];
+    await renderStudio(api, "owner", { path: page() });
+    const settings = await screen.findByRole("region", { name: "Settings" });
+    expect(settings).toHaveTextContent("WindowAny day, any time");
+    expect(settings).toHaveTextContent("RetriesUp to 2 attempts, 1 h 30 min apart, on busy");
+    expect(settings).toHaveTextContent("Pacing1 call per second, at most 2 at once");
   });
 
   it("says so when the campaign does not exist", async () => {

@@ -106,8 +106,14 @@ export function CampaignSettingsCard({ campaign }: { campaign: Campaign }) {
         <dd>{campaign.from_numbers.join(", ")}</dd>
         <dt>Window</dt>
         <dd>
-          {windows.days.map((d) => WEEKDAY_LABELS[d]).join(", ")}, {windows.start}–{windows.end} callee's time
-          {windows.blackout_dates.length > 0 && `; not on ${windows.blackout_dates.join(", ")}`}
+          {windows ? (
+            <>
+              {windows.days.map((d) => WEEKDAY_LABELS[d]).join(", ")}, {windows.start}–{windows.end} callee's time
+              {windows.blackout_dates.length > 0 && `; not on ${windows.blackout_dates.join(", ")}`}
+            </>
+          ) : (
+            "Any day, any time"
+          )}
         </dd>
         <dt>Pacing</dt>
         <dd>

@@ -46,7 +46,8 @@ export interface Campaign {
   status: CampaignStatus;
   agent: { id: string; name: string };
   from_numbers: string[];
-  windows: CampaignWindows;
+  /** null: any time (the server's default when none was given). */
+  windows: CampaignWindows | null;
   pacing: CampaignPacing;
   retry: CampaignRetry;
   start_at: string | null;
