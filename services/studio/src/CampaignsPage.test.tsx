@@ -314,6 +314,10 @@ describe("a new campaign from a CSV file", () => {
     await user.click(screen.getByRole("button", { name: "Check rows" }));
     expect(screen.getByText("Pick the voice agent that talks to the people called.")).toBeInTheDocument();
     expect(api.requests("POST", "/campaigns")).toHaveLength(0);
+    // Once they are chosen, the rows are checked without asking.
+    await fillBasics(user);
+    await screen.findByText("2 rows will be called; 1 row is refused and left out.");
+    expect(api.requests("POST", "/campaigns?dry_run=true")).toHaveLength(1);
   });
 
   it("shows its own checks, then the server's, each beside its field, and focuses the first", async () => {

@@ -1,7 +1,8 @@
 import { Megaphone, Plus } from "lucide-react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { AppBar } from "./components/AppBar";
-import { CampaignActions, CampaignHeader, CampaignProgress, CampaignRows, CampaignSettingsCard, CancelCampaignDialog } from "./components/CampaignDetails";
+import { CampaignActions, CampaignHeader, CampaignProgress, CampaignSettingsCard, CancelCampaignDialog } from "./components/CampaignDetails";
+import { CampaignRows } from "./components/CampaignRows";
 import { CampaignList, CampaignStatusFilter } from "./components/CampaignList";
 import { DoNotCallCard } from "./components/DoNotCallCard";
 import { NewCampaign } from "./components/NewCampaign";

@@ -115,7 +115,7 @@ export function NewCampaign({ api, campaigns, maxLoaded }: { api: Api; campaigns
     }
     setSummary(read);
     setErrors((e) => ({ ...e, file: read.problem ?? undefined }));
-    if (!read.problem && form.agentId && form.fromNumbers.length > 0) void check(picked, form);
+    // The server's check follows (below) once the agent and numbers are chosen.
   };
 
   const submit = async (start: boolean) => {
@@ -154,6 +154,13 @@ export function NewCampaign({ api, campaigns, maxLoaded }: { api: Api; campaigns
   };
 
   const canCheck = Boolean(form.agentId && form.fromNumbers.length > 0);
+  // A readable file is checked by the server as soon as it and the agent and numbers are chosen.
+  const readyFile = file && summary && !summary.problem ? file : null;
+  useEffect(() => {
+    if (canCheck && readyFile && !verdict && !checking) void check(readyFile);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [canCheck, readyFile]);
+
   return (
     <div className="details campaign-new">
       <a className="back-link" href={ROUTE_PATHS.campaigns} onClick={followLink}>
