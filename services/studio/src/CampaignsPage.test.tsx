@@ -68,6 +68,16 @@ describe("the campaigns list", () => {
     expect(gets("/campaigns")).toContain("/campaigns?status=draft&limit=25");
   });
 
+  it("reads the first page again when a campaign event arrives", async () => {
+    vi.stubGlobal("EventSource", FakeEventSource);
+    backend.campaigns = [campaign("cmp_1", "Draft one")];
+    await renderStudio(api, "owner", { path: LIST, live: true });
+    expect(screen.getAllByTestId("campaign-row")).toHaveLength(1);
+    backend.campaigns.unshift(campaign("cmp_2", "Made elsewhere"));
+    act(() => FakeEventSource.instances[0].send("telephony.campaign.created", { id: "evt_1", type: "talkifai.telephony.campaign.created.v1", subject: "cmp_2", data: {} }));
+    await waitFor(() => expect(screen.getAllByTestId("campaign-row").map((r) => r.dataset.campaign)).toEqual(["cmp_2", "cmp_1"]));
+  });
+
   it("keeps members to reading: no new campaign, no do-not-call changes", async () => {
     backend.dnc = [{ number: "+12025550199", reason: null, added_at: "2026-12-01T00:00:00Z", added_by: "u" }];
     await renderStudio(api, "member", { path: LIST });
@@ -254,6 +264,23 @@ describe("a campaign's page", () => {
     expect(settings).toHaveTextContent("WindowAny day, any time");
     expect(settings).toHaveTextContent("RetriesUp to 2 attempts, 1 h 30 min apart, on busy");
     expect(settings).toHaveTextContent("Pacing1 call per second, at most 2 at once");
+  });
+
+  it("reads the campaign again on its own telephony.campaign.* event, not on another campaign's", async () => {
+    vi.stubGlobal("EventSource", FakeEventSource);
+    backend.campaigns = [campaign("cmp_1", "December renewals", { status: "draft" })];
+    await renderStudio(api, "owner", { path: page(), live: true });
+    await screen.findByRole("heading", { name: "December renewals" });
+    const reads = () => gets("/campaigns/cmp_1").filter((p) => p === "/campaigns/cmp_1").length;
+    const source = FakeEventSource.instances[0];
+    const send = (subject: string) =>
+      act(() => source.send("telephony.campaign.started", { id: `evt_${subject}`, type: "talkifai.telephony.campaign.started.v1", subject, data: {} }));
+    send("cmp_other");
+    backend.campaigns[0].status = "running";
+    send("cmp_1");
+    await waitFor(() => expect(screen.getByTestId("campaign-status")).toHaveTextContent("Running"));
+    expect(reads()).toBe(2);
+    expect(FakeEventSource.instances).toHaveLength(1);
   });
 
   it("says so when the campaign does not exist", async () => {

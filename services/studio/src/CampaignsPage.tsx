@@ -9,12 +9,13 @@ import { NewCampaign } from "./components/NewCampaign";
 import { useToasts } from "./components/Toasts";
 import { useApiErrors } from "./hooks/useApiErrors";
 import { CAMPAIGN_POLL_MS, useCampaign, useCampaignList, useCampaignRows } from "./hooks/useCampaigns";
-import { useCallEvents, usePolling } from "./hooks/useCalls";
+import { usePolling } from "./hooks/useCalls";
 import { ApiError, type Api } from "./lib/api";
 import { CampaignsApi, saveFile } from "./lib/campaignApi";
 import { ACTION_LABELS, CAMPAIGN_STATUSES, isActive, rowStatusFromSearch } from "./lib/campaigns";
 import type { CallCampaignRef, CampaignAction, CampaignStatus, RowStatus } from "./lib/campaignTypes";
 import { useLayout } from "./lib/hooks";
+import { connectLiveEvents, type CloudEvent, type LiveState, type LiveSubject } from "./lib/realtime";
 import { campaignIdOf, campaignPath, followLink, navigate, NEW_CAMPAIGN_PATH, ROUTE_PATHS, routeOf, useLocation } from "./lib/route";
 import type { Session } from "./lib/session";
 
@@ -29,7 +30,8 @@ interface Props {
   maxLoaded?: number;
 }
 
-type CallListener = (data: unknown) => void;
+/** Hears each event of the page's one live stream. */
+type LiveListener = (subject: LiveSubject, event: CloudEvent) => void;
 
 /** Without a running campaign on the list, how often it looks for changes. */
 const IDLE_POLL_MS = 15_000;
@@ -50,15 +52,14 @@ export function CampaignsPage({ session, api, accountControls, live = true, maxL
   const id = campaignIdOf(pathname);
   const campaigns = useMemo(() => new CampaignsApi(api), [api]);
   const canManage = session.role === "owner" || session.role === "admin";
-  // One connection to the live stream for the page; a campaign's view listens for its own calls.
-  const listeners = useRef(new Set<CallListener>());
-  const { liveState } = useCallEvents(
-    session.token,
-    live,
-    useCallback((call: unknown) => listeners.current.forEach((listener) => listener(call)), []),
-    noop,
-  );
-  const onCall = useCallback((listener: CallListener) => {
+  // One connection to the live stream for the page; the list and a campaign's view listen on it.
+  const listeners = useRef(new Set<LiveListener>());
+  const [liveState, setLiveState] = useState<LiveState>("offline");
+  useEffect(() => {
+    if (!live) return;
+    return connectLiveEvents(session.token, (subject, event) => listeners.current.forEach((listener) => listener(subject, event)), setLiveState);
+  }, [live, session.token]);
+  const onEvent = useCallback((listener: LiveListener) => {
     listeners.current.add(listener);
     return () => void listeners.current.delete(listener);
   }, []);
@@ -73,16 +74,14 @@ export function CampaignsPage({ session, api, accountControls, live = true, maxL
             <ReadOnly />
           )
         ) : id ? (
-          <CampaignView key={id} id={id} campaigns={campaigns} onCall={onCall} live={live} canManage={canManage} search={search} />
+          <CampaignView key={id} id={id} campaigns={campaigns} onEvent={onEvent} live={live} canManage={canManage} search={search} />
         ) : (
-          <Campaigns campaigns={campaigns} live={live} canManage={canManage} search={search} />
+          <Campaigns campaigns={campaigns} onEvent={onEvent} live={live} canManage={canManage} search={search} />
         )}
       </main>
     </div>
   );
 }
-
-function noop() {}
 
 function ReadOnly() {
   return (
@@ -101,11 +100,26 @@ function listStatus(search: string): CampaignStatus | null {
   return status && (CAMPAIGN_STATUSES as string[]).includes(status) ? (status as CampaignStatus) : null;
 }
 
-function Campaigns({ campaigns, live, canManage, search }: { campaigns: CampaignsApi; live: boolean; canManage: boolean; search: string }) {
+function Campaigns({ campaigns, onEvent, live, canManage, search }: {
+  campaigns: CampaignsApi;
+  onEvent: (listener: LiveListener) => () => void;
+  live: boolean;
+  canManage: boolean;
+  search: string;
+}) {
   const errors = useApiErrors();
   const status = listStatus(search);
   const list = useCampaignList(campaigns, status, errors.apiError);
-  usePolling(live, list.hasActive ? CAMPAIGN_POLL_MS : IDLE_POLL_MS, () => void list.refresh());
+  const { refresh } = list;
+  usePolling(live, list.hasActive ? CAMPAIGN_POLL_MS : IDLE_POLL_MS, () => void refresh());
+  // A campaign created, started, paused, resumed, cancelled or completed: read the first page again.
+  useEffect(
+    () =>
+      onEvent((subject) => {
+        if (subject.startsWith("telephony.campaign.")) void refresh();
+      }),
+    [onEvent, refresh],
+  );
   return (
     <div className="calls campaigns">
       <div className="calls-header">
@@ -147,10 +161,10 @@ const CONFLICT_HINT: Record<CampaignAction, string> = {
   cancel: "a completed or cancelled campaign cannot be cancelled",
 };
 
-function CampaignView({ id, campaigns, onCall, live, canManage, search }: {
+function CampaignView({ id, campaigns, onEvent, live, canManage, search }: {
   id: string;
   campaigns: CampaignsApi;
-  onCall: (listener: CallListener) => () => void;
+  onEvent: (listener: LiveListener) => () => void;
   live: boolean;
   canManage: boolean;
   search: string;
@@ -170,12 +184,14 @@ function CampaignView({ id, campaigns, onCall, live, canManage, search }: {
     void read(true);
     void refreshRows();
   });
-  // A call of this campaign changed (`data.campaign` on its event): read the campaign and its rows
-  // at once, once per burst of events.
+  // A call of this campaign changed (`data.campaign` on its event), or the campaign itself (its
+  // `telephony.campaign.*` event, subject its id): read the campaign and its rows at once, once per
+  // burst of events (a read, not the event's copy, so an event that arrives late never wins).
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null;
-    const off = onCall((call) => {
-      if (campaignOfEvent(call)?.id !== id || timer) return;
+    const off = onEvent((subject, event) => {
+      const ours = subject.startsWith("telephony.campaign.") ? event.subject === id : subject.startsWith("telephony.call.") && campaignOfEvent(event.data)?.id === id;
+      if (!ours || timer) return;
       timer = setTimeout(() => {
         timer = null;
         void read(true);
@@ -186,7 +202,7 @@ function CampaignView({ id, campaigns, onCall, live, canManage, search }: {
       off();
       if (timer) clearTimeout(timer);
     };
-  }, [id, onCall, read, refreshRows]);
+  }, [id, onEvent, read, refreshRows]);
 
   const setFilter = (status: RowStatus | null) => navigate(campaignPath(id, status));
 

@@ -102,6 +102,14 @@ export const LIVE_SUBJECTS = [
   "telephony.call.completed",
   "telephony.call.failed",
   "telephony.call.costed",
+  // Campaigns: data the campaign (subject its id). Not relayed by numbers-api's feed yet either; the
+  // Campaigns page reads again on them when they come, and polls meanwhile.
+  "telephony.campaign.created",
+  "telephony.campaign.started",
+  "telephony.campaign.paused",
+  "telephony.campaign.resumed",
+  "telephony.campaign.cancelled",
+  "telephony.campaign.completed",
 ] as const;
 export type LiveSubject = (typeof LIVE_SUBJECTS)[number];
 
