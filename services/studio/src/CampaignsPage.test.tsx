@@ -78,6 +78,16 @@ describe("the campaigns list", () => {
     await waitFor(() => expect(screen.getAllByTestId("campaign-row").map((r) => r.dataset.campaign)).toEqual(["cmp_2", "cmp_1"]));
   });
 
+  it("opens a new campaign with N, except while typing", async () => {
+    const { user } = await renderStudio(api, "owner", { path: LIST });
+    await user.type(screen.getByLabelText("Numbers to add"), "n");
+    expect(window.location.pathname).toBe(LIST);
+    await user.click(screen.getByRole("heading", { name: "Campaigns" }));
+    await user.keyboard("n");
+    expect(await screen.findByRole("heading", { name: "New campaign" })).toBeInTheDocument();
+    expect(window.location.pathname).toBe(`${LIST}/new`);
+  });
+
   it("keeps members to reading: no new campaign, no do-not-call changes", async () => {
     backend.dnc = [{ number: "+12025550199", reason: null, added_at: "2026-12-01T00:00:00Z", added_by: "u" }];
     await renderStudio(api, "member", { path: LIST });

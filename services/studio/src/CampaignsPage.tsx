@@ -14,7 +14,7 @@ import { ApiError, type Api } from "./lib/api";
 import { CampaignsApi, saveFile } from "./lib/campaignApi";
 import { ACTION_LABELS, CAMPAIGN_STATUSES, isActive, rowStatusFromSearch } from "./lib/campaigns";
 import type { CallCampaignRef, CampaignAction, CampaignStatus, RowStatus } from "./lib/campaignTypes";
-import { useLayout } from "./lib/hooks";
+import { isTyping, useLayout } from "./lib/hooks";
 import { connectLiveEvents, type CloudEvent, type LiveState, type LiveSubject } from "./lib/realtime";
 import { campaignIdOf, campaignPath, followLink, navigate, NEW_CAMPAIGN_PATH, ROUTE_PATHS, routeOf, useLocation } from "./lib/route";
 import type { Session } from "./lib/session";
@@ -112,6 +112,19 @@ function Campaigns({ campaigns, onEvent, live, canManage, search }: {
   const list = useCampaignList(campaigns, status, errors.apiError);
   const { refresh } = list;
   usePolling(live, list.hasActive ? CAMPAIGN_POLL_MS : IDLE_POLL_MS, () => void refresh());
+  // N: a new campaign (owners and admins), as N adds a number or an agent on their pages.
+  useEffect(() => {
+    if (!canManage) return;
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (isTyping(event.target) || event.ctrlKey || event.metaKey || event.altKey || document.querySelector("[aria-modal='true']")) return;
+      if (event.key.toLowerCase() === "n") {
+        event.preventDefault();
+        navigate(NEW_CAMPAIGN_PATH);
+      }
+    };
+    document.addEventListener("keydown", onKeyDown);
+    return () => document.removeEventListener("keydown", onKeyDown);
+  }, [canManage]);
   // A campaign created, started, paused, resumed, cancelled or completed: read the first page again.
   useEffect(
     () =>
