@@ -167,6 +167,9 @@ describe("a campaign's page", () => {
         ],
       }),
       campaignRow("r2", 3, "waiting_retry", { next_attempt_at: "2026-12-08T11:00:00Z" }),
+      campaignRow("r3", 4, "in_progress", {
+        attempts: [{ number: 1, call_id: "call_c", from_number: "+12025550100", started_at: "2026-12-08T10:05:00Z", ended_at: null, outcome: null, sip_status_code: null, detail: null }],
+      }),
     ];
     const { user } = await renderStudio(api, "owner", { path: page() });
     await screen.findByRole("heading", { name: "December renewals" });
@@ -175,7 +178,9 @@ describe("a campaign's page", () => {
     expect(screen.getByTestId("campaign-eta")).toHaveTextContent("About 2 h 30 min left");
     expect(screen.getByTestId("count-waiting_retry")).toHaveTextContent("1Waiting to retry");
     expect(screen.getByRole("region", { name: "Settings" })).toHaveTextContent("WindowMon, Tue, Wed, Thu, Fri, 09:00–20:00 callee's time");
-    await waitFor(() => expect(screen.getAllByTestId("campaign-row-item")).toHaveLength(2));
+    await waitFor(() => expect(screen.getAllByTestId("campaign-row-item")).toHaveLength(3));
+    // A call still going on has no outcome yet.
+    expect(within(screen.getAllByTestId("campaign-row-item")[2]).getByTestId("attempt")).toHaveTextContent(/^#1 In progress · call/);
     const first = screen.getAllByTestId("campaign-row-item")[0];
     expect(within(first).getAllByTestId("attempt").map((a) => a.textContent)).toEqual([
       expect.stringMatching(/^#1 Busy \(SIP 486\) · call/),

@@ -6,7 +6,7 @@ import type { Attempt, CampaignRow, RowStatus } from "../lib/campaignTypes";
 import { callPath, followLink } from "../lib/route";
 
 function AttemptLine({ attempt }: { attempt: Attempt }) {
-  const outcome = attempt.outcome ? OUTCOME_LABELS[attempt.outcome] : "Dialing";
+  const outcome = attempt.outcome ? OUTCOME_LABELS[attempt.outcome] : "In progress";
   return (
     <li className="attempt" data-testid="attempt">
       <span className="attempt-number">#{attempt.number}</span> {outcome}
