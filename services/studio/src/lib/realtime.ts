@@ -115,6 +115,9 @@ export type LiveSubject = (typeof LIVE_SUBJECTS)[number];
 
 export type LiveState = "connecting" | "live" | "offline";
 
+/** Hears each event of a page's one live stream. */
+export type LiveListener = (subject: LiveSubject, event: CloudEvent) => void;
+
 /** Follow `GET /events`; EventSource reconnects by itself (the server sets `retry`). */
 export function connectLiveEvents(
   token: string,
