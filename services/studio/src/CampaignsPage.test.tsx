@@ -118,8 +118,19 @@ describe("the do-not-call list", () => {
     await screen.findByText("2 numbers added to the do-not-call list");
     expect(api.requests("POST", "/do-not-call")[0].body).toEqual({ numbers: ["+12025550199", "+12025550198"], reason: "Asked not to be called" });
     await waitFor(() => expect(within(card).getAllByTestId("dnc-item")).toHaveLength(2));
+    // Removing asks first: campaigns may call the number again.
     await user.click(within(card).getByRole("button", { name: "Remove +12025550199" }));
+    let dialog = screen.getByRole("alertdialog", { name: "Remove from the do-not-call list?" });
+    expect(dialog).toHaveTextContent("Campaigns may call +12025550199 again from now on.");
+    expect(within(dialog).getByRole("button", { name: "Cancel" })).toHaveFocus();
+    await user.keyboard("{Escape}");
+    expect(api.requests("DELETE", "/do-not-call")).toHaveLength(0);
+    await user.click(within(card).getByRole("button", { name: "Remove +12025550199" }));
+    dialog = screen.getByRole("alertdialog", { name: "Remove from the do-not-call list?" });
+    await user.click(within(dialog).getByRole("button", { name: "Remove" }));
     await waitFor(() => expect(within(card).getAllByTestId("dnc-item")).toHaveLength(1));
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    expect(api.requests("DELETE", "/do-not-call")[0].path).toBe("/do-not-call/%2B12025550199");
     expect(backend.dnc.map((d) => d.number)).toEqual(["+12025550198"]);
   });
 });

@@ -309,6 +309,11 @@ async def test_owner_manages_the_do_not_call_list(studio: str, new_page: NewPage
     await expect(card.get_by_test_id("dnc-item")).to_have_count(2)
     await expect(card.get_by_test_id("dnc-item").first).to_contain_text("Asked not to be called")
     await card.get_by_role("button", name="Remove +12025550199").click()
+    await (
+        page.get_by_role("alertdialog", name="Remove from the do-not-call list?")
+        .get_by_role("button", name="Remove")
+        .click()
+    )
     await expect(card.get_by_test_id("dnc-item")).to_have_count(1)
     assert [d["number"] for d in backend.dnc] == ["+12025550198"]
 

@@ -6,6 +6,7 @@ import { formatTime } from "../lib/calls";
 import type { DoNotCallEntry } from "../lib/campaignTypes";
 import { parseNumberList } from "../lib/campaigns";
 import { useApiErrors } from "../hooks/useApiErrors";
+import { Dialog } from "./Dialog";
 import { useToasts } from "./Toasts";
 
 /** The organization's do-not-call list: checked when a campaign dials; owners and admins add and remove. */
@@ -21,6 +22,7 @@ export function DoNotCallCard({ campaigns, canManage }: { campaigns: CampaignsAp
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [removing, setRemoving] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
 
   const load = useCallback(
@@ -159,7 +161,7 @@ export function DoNotCallCard({ campaigns, canManage }: { campaigns: CampaignsAp
                   aria-label={`Remove ${entry.number}`}
                   title="Remove from the list"
                   disabled={removing === entry.number}
-                  onClick={() => void remove(entry.number)}
+                  onClick={() => setConfirming(entry.number)}
                 >
                   {removing === entry.number ? <Loader2 size={16} className="spin" aria-hidden /> : <Trash2 size={16} aria-hidden />}
                 </button>
@@ -173,6 +175,55 @@ export function DoNotCallCard({ campaigns, canManage }: { campaigns: CampaignsAp
           Load more
         </button>
       )}
+      {confirming && (
+        <RemoveDialog
+          number={confirming}
+          onClose={() => setConfirming(null)}
+          onConfirm={async () => {
+            await remove(confirming);
+            setConfirming(null);
+          }}
+        />
+      )}
     </section>
+  );
+}
+
+/** The confirmation before a number leaves the list: campaigns may call it again. */
+function RemoveDialog({ number, onClose, onConfirm }: { number: string; onClose: () => void; onConfirm: () => Promise<void> }) {
+  const [busy, setBusy] = useState(false);
+  const cancel = useRef<HTMLButtonElement>(null);
+  return (
+    <Dialog
+      title="Remove from the do-not-call list?"
+      role="alertdialog"
+      size="sm"
+      initialFocus={cancel}
+      onClose={() => !busy && onClose()}
+      description={<p>Campaigns may call {number} again from now on.</p>}
+    >
+      <div className="dialog-actions">
+        <button ref={cancel} type="button" className="button secondary" onClick={onClose} disabled={busy}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="button danger"
+          disabled={busy}
+          aria-busy={busy || undefined}
+          onClick={async () => {
+            setBusy(true);
+            try {
+              await onConfirm();
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          {busy ? <Loader2 size={16} className="spin" aria-hidden /> : <Trash2 size={16} aria-hidden />}
+          Remove
+        </button>
+      </div>
+    </Dialog>
   );
 }
