@@ -124,6 +124,8 @@ PUBLIC_ROUTES = {
     "/usage": ("Exact", "call-orchestrator"),
     "/rate-deck": ("Exact", "call-orchestrator"),
     "/recording-retention": ("Exact", "call-orchestrator"),
+    "/campaigns": ("Prefix", "call-orchestrator"),
+    "/do-not-call": ("Prefix", "call-orchestrator"),
     "/livekit/webhook": ("Exact", "call-orchestrator"),
     "/telephony": ("Prefix", "studio"),
 }

@@ -16,6 +16,8 @@ const proxy = {
   "/usage": callOrchestrator,
   "/rate-deck": callOrchestrator,
   "/recording-retention": callOrchestrator,
+  "/campaigns": callOrchestrator,
+  "/do-not-call": callOrchestrator,
 };
 
 export default defineConfig({

@@ -4,7 +4,7 @@
  * API routes proxied on the same origin, as the production gateway (deploy/docker/nginx.conf) does.
  *
  *   /agents, /phone-numbers, /carriers, /events, /dev/token -> NUMBERS_API_URL       (http://127.0.0.1:8010)
- *   /telephony/outbound-call, /calls, /usage, /rate-deck, /recording-retention
+ *   /telephony/outbound-call, /calls, /usage, /rate-deck, /recording-retention, /campaigns, /do-not-call
  *                                                 -> CALL_ORCHESTRATOR_URL (http://127.0.0.1:8020)
  *   /telephony/*                                  -> the files of dist/ (index.html for app routes)
  *
@@ -62,6 +62,8 @@ export function routesFor(options) {
     { prefix: "/usage", upstream: calls, name: "call-orchestrator" },
     { prefix: "/rate-deck", upstream: calls, name: "call-orchestrator" },
     { prefix: "/recording-retention", upstream: calls, name: "call-orchestrator" },
+    { prefix: "/campaigns", upstream: calls, name: "call-orchestrator" },
+    { prefix: "/do-not-call", upstream: calls, name: "call-orchestrator" },
     { prefix: "/agents", upstream: numbers, name: "numbers-api" },
     { prefix: "/phone-numbers", upstream: numbers, name: "numbers-api" },
     { prefix: "/carriers", upstream: numbers, name: "numbers-api" },

@@ -6,6 +6,7 @@ import { Api, type Fetch } from "./lib/api";
 import { decodeToken, forgetOrg, isExpired, loadSession, rememberedOrgs, saveSession, takeTokenFromUrl, type Session } from "./lib/session";
 import { AgentsPage } from "./AgentsPage";
 import { CallsPage } from "./CallsPage";
+import { CampaignsPage } from "./CampaignsPage";
 import { useRoute } from "./lib/route";
 import { PhoneNumbersPage } from "./PhoneNumbersPage";
 
@@ -109,7 +110,14 @@ export function App({ fetchImpl, live = true, maxLoaded }: { fetchImpl?: Fetch; 
       </div>
     );
   }
-  const Page = route === "agents" ? AgentsPage : route === "calls" || route === "call" ? CallsPage : PhoneNumbersPage;
+  const Page =
+    route === "agents"
+      ? AgentsPage
+      : route === "calls" || route === "call"
+        ? CallsPage
+        : route === "campaigns" || route === "campaign" || route === "campaign-new"
+          ? CampaignsPage
+          : PhoneNumbersPage;
   return (
     <Page
       // A new organization (or token, or page) is a new page: state, streams and subscriptions start over.

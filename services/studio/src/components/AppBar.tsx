@@ -1,4 +1,4 @@
-import { Bot, History, Menu, Phone } from "lucide-react";
+import { Bot, History, Megaphone, Menu, Phone } from "lucide-react";
 import type { Layout } from "../lib/hooks";
 import type { LiveState } from "../lib/realtime";
 import { followLink, ROUTE_PATHS, type Page } from "../lib/route";
@@ -19,6 +19,7 @@ const PAGES: { route: Page; label: string; icon: typeof Phone }[] = [
   { route: "numbers", label: "Phone Numbers", icon: Phone },
   { route: "agents", label: "Agents", icon: Bot },
   { route: "calls", label: "Calls", icon: History },
+  { route: "campaigns", label: "Campaigns", icon: Megaphone },
 ];
 
 /** The top bar: menu button (mobile), skip link, brand, the pages, live-updates state and the account controls. */

@@ -61,20 +61,10 @@ export class Api {
     private readonly baseUrl = "",
   ) {}
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response: Response;
-    try {
-      response = await this.fetchImpl(this.baseUrl + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new ApiError(0, {}, `Network error: ${(error as Error).message || "the server cannot be reached"}`);
-    }
+  /** One request: JSON in (or a multipart `FormData`, whose boundary the browser writes), JSON
+   * out; a failure is an `ApiError` with the server's problem details. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body, "application/json");
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     let data: unknown = null;
@@ -90,6 +80,41 @@ export class Api {
       throw new ApiError(response.status, problem, `${response.status} ${response.statusText || "Request failed"}`.trim());
     }
     return data as T;
+  }
+
+  private async send(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    const multipart = typeof FormData !== "undefined" && body instanceof FormData;
+    if (body !== undefined && !multipart) headers["Content-Type"] = "application/json";
+    try {
+      return await this.fetchImpl(this.baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : multipart ? body : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new ApiError(0, {}, `Network error: ${(error as Error).message || "the server cannot be reached"}`);
+    }
+  }
+
+  /** A file the API serves behind the bearer token (a link cannot send `Authorization`): its
+   * bytes and the name the server gives it (`Content-Disposition`), else `fallbackName`. */
+  async download(path: string, fallbackName: string, accept = "*/*"): Promise<{ blob: Blob; filename: string }> {
+    const response = await this.send("GET", path, undefined, accept);
+    if (!response.ok) {
+      let problem: Problem = {};
+      try {
+        const data: unknown = JSON.parse(await response.text());
+        if (data && typeof data === "object") problem = data as Problem;
+      } catch {
+        /* not a problem body */
+      }
+      throw new ApiError(response.status, problem, `${response.status} ${response.statusText || "Request failed"}`.trim());
+    }
+    const disposition = response.headers.get("Content-Disposition") ?? "";
+    const named = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+    return { blob: await response.blob(), filename: named ? decodeURIComponent(named[1]) : fallbackName };
   }
 
   /** Follow `next_cursor` until the end (or `max` items). */

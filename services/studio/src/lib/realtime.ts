@@ -102,10 +102,21 @@ export const LIVE_SUBJECTS = [
   "telephony.call.completed",
   "telephony.call.failed",
   "telephony.call.costed",
+  // Campaigns: data the campaign (subject its id). Not relayed by numbers-api's feed yet either; the
+  // Campaigns page reads again on them when they come, and polls meanwhile.
+  "telephony.campaign.created",
+  "telephony.campaign.started",
+  "telephony.campaign.paused",
+  "telephony.campaign.resumed",
+  "telephony.campaign.cancelled",
+  "telephony.campaign.completed",
 ] as const;
 export type LiveSubject = (typeof LIVE_SUBJECTS)[number];
 
 export type LiveState = "connecting" | "live" | "offline";
+
+/** Hears each event of a page's one live stream. */
+export type LiveListener = (subject: LiveSubject, event: CloudEvent) => void;
 
 /** Follow `GET /events`; EventSource reconnects by itself (the server sets `retry`). */
 export function connectLiveEvents(

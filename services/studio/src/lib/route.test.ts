@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callIdOf, callPath, callsPath, routeOf } from "./route";
+import { callIdOf, callPath, callsPath, campaignIdOf, campaignPath, routeOf } from "./route";
 
 describe("the Studio's addresses", () => {
   it("tells the pages apart, a call's page included", () => {
@@ -16,5 +16,16 @@ describe("the Studio's addresses", () => {
     expect(callPath("call_1")).toBe("/telephony/calls/call_1");
     expect(callsPath()).toBe("/telephony/calls");
     expect(callsPath({ phone_number: "+12025550100", status: "failed" })).toBe("/telephony/calls?phone_number=%2B12025550100&status=failed");
+  });
+
+  it("tells the campaigns list, a new campaign and a campaign's page apart", () => {
+    expect(routeOf("/telephony/campaigns")).toBe("campaigns");
+    expect(routeOf("/telephony/campaigns/")).toBe("campaigns");
+    expect(routeOf("/telephony/campaigns/new")).toBe("campaign-new");
+    expect(routeOf("/telephony/campaigns/cmp_7")).toBe("campaign");
+    expect(campaignIdOf("/telephony/campaigns/cmp_7")).toBe("cmp_7");
+    expect(campaignIdOf("/telephony/campaigns/new")).toBeNull();
+    expect(campaignPath("cmp_7")).toBe("/telephony/campaigns/cmp_7");
+    expect(campaignPath("cmp_7", "failed")).toBe("/telephony/campaigns/cmp_7?status=failed");
   });
 });

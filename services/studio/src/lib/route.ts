@@ -1,27 +1,52 @@
 /**
  * The Studio's pages under `/telephony` (as server/server.mjs and deploy/docker/nginx.conf serve
  * index.html for them): `/telephony/` the phone numbers, `/telephony/agents` the agents,
- * `/telephony/calls` the call history (filters in the query) and `/telephony/calls/<id>` one call.
+ * `/telephony/calls` the call history (filters in the query) and `/telephony/calls/<id>` one call,
+ * `/telephony/campaigns` the campaigns (and the do-not-call list), `/telephony/campaigns/new` a new
+ * one, `/telephony/campaigns/<id>` one campaign (`?status=` filters its rows).
  * Links move between them without a reload (history.pushState); Back and Forward follow.
  */
 import { useSyncExternalStore, type MouseEvent } from "react";
 import { CALL_FILTER_KEYS } from "./types";
 
 export const BASE = "/telephony";
-export type Route = "numbers" | "agents" | "calls" | "call";
-/** The pages the top bar names (a call's page belongs to Calls). */
-export type Page = Exclude<Route, "call">;
+export type Route = "numbers" | "agents" | "calls" | "call" | "campaigns" | "campaign-new" | "campaign";
+/** The pages the top bar names (a call's page belongs to Calls, a campaign's to Campaigns). */
+export type Page = Exclude<Route, "call" | "campaign" | "campaign-new">;
 
-export const ROUTE_PATHS: Record<Page, string> = { numbers: `${BASE}/`, agents: `${BASE}/agents`, calls: `${BASE}/calls` };
+export const ROUTE_PATHS: Record<Page, string> = {
+  numbers: `${BASE}/`,
+  agents: `${BASE}/agents`,
+  calls: `${BASE}/calls`,
+  campaigns: `${BASE}/campaigns`,
+};
 
 const CALL_PATH = /^\/telephony\/calls\/([^/]+)\/?$/;
+const CAMPAIGN_PATH = /^\/telephony\/campaigns\/([^/]+)\/?$/;
 
 export function routeOf(pathname: string): Route {
   if (/^\/telephony\/agents\/?$/.test(pathname)) return "agents";
   if (/^\/telephony\/calls\/?$/.test(pathname)) return "calls";
   if (CALL_PATH.test(pathname)) return "call";
+  if (/^\/telephony\/campaigns\/?$/.test(pathname)) return "campaigns";
+  if (/^\/telephony\/campaigns\/new\/?$/.test(pathname)) return "campaign-new";
+  if (CAMPAIGN_PATH.test(pathname)) return "campaign";
   return "numbers";
 }
+
+/** The campaign a `/telephony/campaigns/<id>` address names (not `new`). */
+export function campaignIdOf(pathname: string): string | null {
+  const match = CAMPAIGN_PATH.exec(pathname);
+  return match && match[1] !== "new" ? decodeURIComponent(match[1]) : null;
+}
+
+/** A campaign's page, its rows filtered by `status` when given. */
+export function campaignPath(id: string, status?: string | null): string {
+  const path = `${ROUTE_PATHS.campaigns}/${encodeURIComponent(id)}`;
+  return status ? `${path}?status=${encodeURIComponent(status)}` : path;
+}
+
+export const NEW_CAMPAIGN_PATH = `${ROUTE_PATHS.campaigns}/new`;
 
 /** The call a `/telephony/calls/<id>` address names. */
 export function callIdOf(pathname: string): string | null {

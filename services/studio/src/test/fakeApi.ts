@@ -1,4 +1,5 @@
 /** An in-memory numbers-api and call-orchestrator behind `fetch`, for component tests. */
+import { readFileText } from "../lib/campaigns";
 import type { Agent, CallRecord, CallTranscript, CarrierProfile, PhoneNumber, PhoneNumberCheck, Role } from "../lib/types";
 
 export function makeToken(orgId = "org_a", role: Role = "owner", sub = "user-1"): string {
@@ -196,7 +197,19 @@ export interface Call {
   auth: string | null;
 }
 
-type Override = (call: Call) => { status: number; body?: unknown } | undefined;
+/** A canned answer (JSON, or a `Response` as is: a CSV, say), or undefined to go on. */
+type Override = (call: Call) => { status: number; body?: unknown } | Response | undefined;
+
+/** A request body as the fake reads it: JSON parsed; a multipart form as its fields, files as text. */
+async function readBody(body: RequestInit["body"]): Promise<unknown> {
+  if (!body) return undefined;
+  if (body instanceof FormData) {
+    const fields: Record<string, string> = {};
+    for (const [key, value] of body.entries()) fields[key] = typeof value === "string" ? value : await readFileText(value);
+    return fields;
+  }
+  return JSON.parse(String(body));
+}
 
 export class FakeApi {
   agents: Agent[] = [];
@@ -230,12 +243,13 @@ export class FakeApi {
     const call: Call = {
       method: (init.method ?? "GET").toUpperCase(),
       path: url.pathname + url.search,
-      body: init.body ? JSON.parse(String(init.body)) : undefined,
+      body: await readBody(init.body),
       auth: headers.get("Authorization"),
     };
     this.calls.push(call);
     for (const override of this.overrides) {
       const r = override(call);
+      if (r instanceof Response) return r;
       if (r) return json(r.status, r.body);
     }
     return this.route(call, url);

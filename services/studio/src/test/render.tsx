@@ -11,7 +11,8 @@ export async function renderStudio(api: FakeApi, role: Role | null = "owner", op
   if (role) saveSession(decodeToken(makeToken("org_a", role)));
   if (options.path) window.history.replaceState(null, "", options.path);
   const agentsPage = window.location.pathname.startsWith("/telephony/agents");
-  const callsPage = window.location.pathname.startsWith("/telephony/calls");
+  // Pages without a list count: wait until nothing is loading.
+  const callsPage = /^\/telephony\/(calls|campaigns)/.test(window.location.pathname);
   const user = userEvent.setup();
   const result = render(
     <ToastProvider>
