@@ -771,9 +771,16 @@ def test_the_live_feed_leaves_out_usage_transcripts_and_other_events(subject: st
 
 
 @pytest.mark.parametrize(
-    "subject", ["telephony.call.answered", "telephony.call.failed", "telephony.call.costed"]
+    "subject",
+    [
+        "telephony.call.answered",
+        "telephony.call.failed",
+        "telephony.call.costed",
+        "telephony.campaign.started",
+        "telephony.campaign.completed",
+    ],
 )
-def test_the_live_feed_carries_calls_state_changes_and_costs(subject: str) -> None:
+def test_the_live_feed_carries_calls_state_changes_costs_and_campaigns(subject: str) -> None:
     live = LiveEvents()
     with live.connect("org_a") as queue:
         live.deliver(subject, _payload("ev_1", "org_a"))

@@ -20,9 +20,10 @@ from talkifai_common.events import CloudEvent, EventName, PhoneNumberSyncData
 
 log = structlog.get_logger(__name__)
 
-# What reaches the Studio: agents and phone numbers, and calls' state changes and costs (the
-# Calls page); never usage or transcripts (large, and read through their own routes).
-LIVE_PREFIXES = ("telephony.agent.", "telephony.phone_number.")
+# What reaches the Studio: agents, phone numbers and campaigns, and calls' state changes and costs
+# (the Calls and Campaigns pages); never usage or transcripts (large, and read through their own
+# routes).
+LIVE_PREFIXES = ("telephony.agent.", "telephony.phone_number.", "telephony.campaign.")
 LIVE_CALL_SUBJECTS = frozenset(
     name.subject
     for name in (
