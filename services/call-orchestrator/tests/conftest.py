@@ -98,6 +98,12 @@ def settings(
 
 
 @pytest.fixture
+def app_options() -> dict[str, Any]:
+    """Arguments of `create_app` besides the settings a test gives (a campaign clock, say)."""
+    return {}
+
+
+@pytest.fixture
 async def bus(clean_stream: str) -> AsyncIterator[BusRecorder]:
     """Every event on the stream during the test (an ephemeral JetStream consumer)."""
     nc = await nats.connect(clean_stream)
@@ -121,11 +127,15 @@ async def bus(clean_stream: str) -> AsyncIterator[BusRecorder]:
 
 @pytest.fixture
 async def harness(
-    settings: Settings, service_port: int, lk: RunningEmulator, bus: BusRecorder
+    settings: Settings,
+    service_port: int,
+    lk: RunningEmulator,
+    bus: BusRecorder,
+    app_options: dict[str, Any],
 ) -> AsyncIterator[Harness]:
     """call-orchestrator served on the service port, with clients for it, the bus and LiveKit."""
     await forget_agent_runtimes(settings.nats_url)
-    app = create_app(settings)
+    app = create_app(settings, **app_options)
     async with (
         serve_asgi(app, port=service_port) as base_url,
         httpx.AsyncClient(base_url=base_url, timeout=30) as http,
