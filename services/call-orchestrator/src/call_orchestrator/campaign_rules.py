@@ -103,13 +103,26 @@ def window_open(windows: CallingWindows | None, zones: Sequence[str], instant: d
 
 
 def _local_instant(day: date, minute: int, zone_name: str) -> datetime:
-    """The instant of `minute` after local midnight on `day` (a time in a DST gap lands after
-    it, as zoneinfo resolves it)."""
-    start = time(minute // 60, minute % 60) if minute < 24 * 60 else time(0)
-    local = datetime.combine(day, start, tzinfo=zone(zone_name))
-    if minute >= 24 * 60:
-        local = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone(zone_name))
-    return local.astimezone(UTC)
+    """The first instant whose local time on `day` is `minute` after midnight or later: the
+    wall time itself, its first occurrence when the clocks fall back, and the end of the gap when
+    they spring forward over it (02:30 on a day that goes from 02:00 to 03:00 opens at 03:00)."""
+    tz = zone(zone_name)
+    wall = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
+    first, second = sorted(
+        (wall.replace(fold=0).astimezone(UTC), wall.replace(fold=1).astimezone(UTC))
+    )
+    if first.astimezone(tz).replace(tzinfo=None) == wall.replace(tzinfo=None):
+        return first
+    # In a gap: bisect (to the second) for the instant local time passes the wall time.
+    low, high = first, second
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(tz).replace(tzinfo=None) >= wall.replace(tzinfo=None):
+            high = middle
+        else:
+            low = middle
+    # Whole seconds, rounded up: still past the gap.
+    return high.replace(microsecond=0) + timedelta(seconds=1 if high.microsecond else 0)
 
 
 def next_open(
@@ -121,15 +134,13 @@ def next_open(
         return after
     assert windows is not None
     # An opening of the intersection is an opening of one zone's window: try each zone's local
-    # starts (and the instant an hour later, past a DST gap) in order.
+    # starts in order.
     candidates: set[datetime] = set()
     start = minutes_of(windows.start)
     for name in zones:
         first = after.astimezone(zone(name)).date()
         for offset in range(_HORIZON_DAYS):
-            at = _local_instant(first + timedelta(days=offset), start, name)
-            candidates.add(at)
-            candidates.add(at + timedelta(hours=1))
+            candidates.add(_local_instant(first + timedelta(days=offset), start, name))
     for candidate in sorted(c for c in candidates if c > after):
         if window_open(windows, zones, candidate):
             return candidate

@@ -273,9 +273,8 @@ def _campaign_fence(q: Params, call: NewCall) -> tuple[str, str, str, str]:
     re-reads it after a concurrent recovery) and marked `call_recorded` with the call, so the
     recovery of an expired lease, which updates the same row, sees either the call or no call
     ever. For other calls: no fence."""
-    slot = f"VALUES ({q(call.org_id)}, 1)"
     if call.campaign is None:
-        return "", slot, "", "true"
+        return "", f"VALUES ({q(call.org_id)}, 1)", "", "true"
     ref, fence = call.campaign.ref, call.campaign.fence
     where = (
         f"row_id = {q(ref.row_id)} AND number = {q(ref.attempt)} AND fence = {q(fence)}"

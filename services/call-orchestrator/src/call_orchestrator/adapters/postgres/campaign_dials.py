@@ -375,7 +375,7 @@ class CampaignDialStore:
                 UPDATE campaign_rows SET status = $2, counted_attempts = $3, last_outcome = $4,
                        last_sip_status_code = $5, last_call_id = $6,
                        next_attempt_at = COALESCE($7, next_attempt_at),
-                       completed_at = CASE WHEN $8 THEN $9 ELSE NULL END
+                       completed_at = CASE WHEN $8::boolean THEN $9::timestamptz END
                  WHERE id = $1
                 """,
                 row_id,
@@ -410,7 +410,7 @@ async def _wait_again(conn: asyncpg.Connection, row_ids: list[str], due_at: date
                              WHEN r.counted_attempts = 0 THEN 'pending'
                              ELSE 'waiting_retry' END,
                next_attempt_at = $2,
-               completed_at = CASE WHEN c.status = 'cancelled' THEN $2 ELSE NULL END
+               completed_at = CASE WHEN c.status = 'cancelled' THEN $2::timestamptz END
           FROM campaigns c
          WHERE r.id = ANY($1::text[]) AND c.id = r.campaign_id AND r.status = 'in_progress'
         """,
