@@ -98,12 +98,6 @@ def settings(
 
 
 @pytest.fixture
-def app_options() -> dict[str, Any]:
-    """Arguments of `create_app` besides the settings a test gives (a campaign clock, say)."""
-    return {}
-
-
-@pytest.fixture
 async def bus(clean_stream: str) -> AsyncIterator[BusRecorder]:
     """Every event on the stream during the test (an ephemeral JetStream consumer)."""
     nc = await nats.connect(clean_stream)
@@ -127,15 +121,11 @@ async def bus(clean_stream: str) -> AsyncIterator[BusRecorder]:
 
 @pytest.fixture
 async def harness(
-    settings: Settings,
-    service_port: int,
-    lk: RunningEmulator,
-    bus: BusRecorder,
-    app_options: dict[str, Any],
+    settings: Settings, service_port: int, lk: RunningEmulator, bus: BusRecorder
 ) -> AsyncIterator[Harness]:
     """call-orchestrator served on the service port, with clients for it, the bus and LiveKit."""
     await forget_agent_runtimes(settings.nats_url)
-    app = create_app(settings, **app_options)
+    app = create_app(settings)
     async with (
         serve_asgi(app, port=service_port) as base_url,
         httpx.AsyncClient(base_url=base_url, timeout=30) as http,
