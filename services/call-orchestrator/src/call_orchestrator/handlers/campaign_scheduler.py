@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import structlog
@@ -49,27 +50,33 @@ class CampaignScheduler:
         self.clock = clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{random_id('sch')}"
         self._last_recovery: datetime | None = None
-        self.wake = asyncio.Event()
 
     async def run(self) -> None:
-        """Pass after pass until cancelled; a failed pass is logged and the next one retries."""
+        """Dial and settle until cancelled, as two loops: the dials keep their pace while the
+        ended calls are settled; a failed pass is logged and the next one retries."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._loop(self.dial_once, "dial"))
+            group.create_task(self._loop(self.settle_once, "settle"))
+
+    async def _loop(self, once: Callable[[], Awaitable[float]], name: str) -> None:
         tick = self.ctx.settings.campaign_tick_s
         while True:
             try:
-                pause = await self.run_once()
+                pause = await once()
             except Exception:
-                log.exception("campaigns.pass_failed", owner=self.owner)
+                log.exception("campaigns.pass_failed", loop=name, owner=self.owner)
                 pause = tick
             if pause > 0:
-                self.wake.clear()
-                try:
-                    async with asyncio.timeout(pause):
-                        await self.wake.wait()
-                except TimeoutError:
-                    pass
+                await asyncio.sleep(pause)
 
     async def run_once(self) -> float:
-        """One pass; how long to sleep before the next."""
+        """One settle pass and one dial pass; how long to sleep before the next."""
+        await self.settle_once()
+        return await self.dial_once()
+
+    async def settle_once(self) -> float:
+        """Recover expired leases (every quarter lease) and settle the attempts whose call ended;
+        how long to sleep before the next pass."""
         dials = self.ctx.stores.campaign_dials
         settings = self.ctx.settings
         now = self.clock.now()
@@ -80,8 +87,13 @@ class CampaignScheduler:
                 log.warning("campaigns.attempts_recovered", count=recovered, owner=self.owner)
         for row_id, number in await dials.ended():
             await dials.settle(row_id, number, self.clock.now())
+        return settings.campaign_tick_s
+
+    async def dial_once(self) -> float:
+        """Dial what is due; how long to sleep: until the earliest running campaign may dial
+        again after dialing, a tick otherwise."""
         if not await self.dial_due():
-            return settings.campaign_tick_s
+            return self.ctx.settings.campaign_tick_s
         return await self._pause()
 
     async def dial_due(self) -> int:
