@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from call_orchestrator.campaign_rules import is_known_zone, zones_for_number
 from talkifai_common.e164 import InvalidPhoneNumber, normalize_e164
+from talkifai_common.web_input import text_problem
 
 MAX_REJECTED_LISTED = 1000
 MAX_METADATA_BYTES = 4096
@@ -170,6 +171,8 @@ def csv_header(file: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[str
         raise BadFile("The file is empty: a header row naming to_number is required") from exc
     except (UnicodeDecodeError, csv.Error) as exc:
         raise BadFile(f"The file is not a UTF-8 CSV: {exc}") from exc
+    if any(text_problem(name) for name in header):
+        raise BadFile("The CSV header holds a NUL character or an unpaired surrogate")
     if TO_NUMBER not in header:
         raise BadFile("The CSV header has no to_number column")
     if len(header) - 1 > MAX_METADATA_COLUMNS + 2:

@@ -240,7 +240,7 @@ async def list_rows(
 ) -> Response:
     """The campaign's rows in line order, each with its attempts and their call ids."""
     await handlers.get_campaign(ctx.stores, principal, campaign_id)
-    after = _cursor(cursor, int) if cursor else 0
+    after = _cursor(cursor, _line_cursor) if cursor else 0
     rows = await ctx.stores.campaigns.rows(
         campaign_id, status=status, after_line=after, limit=limit + 1
     )
@@ -330,6 +330,13 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def _line_cursor(cursor: str) -> int:
+    line = int(cursor)
+    if not 0 <= line < 2**31:
+        raise ValueError("line out of range")
+    return line
 
 
 def _cursor(cursor: str, decode: Callable[[str], Any]) -> Any:

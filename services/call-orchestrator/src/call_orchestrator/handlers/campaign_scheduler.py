@@ -87,6 +87,7 @@ class CampaignScheduler:
                 log.warning("campaigns.attempts_recovered", count=recovered, owner=self.owner)
         for row_id, number in await dials.ended():
             await dials.settle(row_id, number, self.clock.now())
+        await dials.complete_finished(self.clock.now())
         return settings.campaign_tick_s
 
     async def dial_once(self) -> float:

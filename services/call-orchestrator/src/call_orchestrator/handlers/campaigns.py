@@ -36,6 +36,7 @@ from talkifai_common.errors import (
 from talkifai_common.events import EventName
 from talkifai_common.ids import random_id
 from talkifai_common.voice import Architecture
+from talkifai_common.web_input import text_problem
 
 PREVIEW_ROWS = 20
 
@@ -91,6 +92,9 @@ async def create_campaign(
     """Check the settings and every row; store the campaign as a draft with its accepted rows
     (or, for a dry run, say what would be stored)."""
     principal.require_manager()
+    for field, text in (("name", campaign.name), ("agent_id", campaign.agent_id)):
+        if problem := text_problem(text):
+            raise ValidationFailed.for_field(field, problem)
     agent = await _agent(stores, principal.org_id, campaign.agent_id)
     from_numbers = await _from_numbers(stores, settings, principal.org_id, campaign, agent)
     if campaign.pacing.max_concurrent > settings.max_concurrent_calls_per_org:

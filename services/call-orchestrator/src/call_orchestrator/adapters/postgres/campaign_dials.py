@@ -9,7 +9,10 @@
 - **Record**: `CallStore.create_call` records the call only while the attempt holds its token
   with no outcome, marking it `call_recorded` in the same statement.
 - **Settle**: an attempt whose call ended gets its outcome from the calls table; the row
-  retries, completes or fails by the policy; the last final row completes the campaign.
+  retries, completes or fails by the policy; the last final row completes the campaign (and a
+  sweep completes any campaign whose completion two concurrent transactions both missed). A
+  settle holds its campaign `FOR KEY SHARE`, so it never delays a claim (`FOR NO KEY UPDATE`)
+  but waits for a cancel.
 - **Recover**: an attempt whose lease expired with no call recorded was never dialed:
   `not_placed`, and its row is due again (not counted as an attempt).
 """
@@ -95,7 +98,7 @@ class CampaignDialStore:
                 SELECT * FROM campaigns
                  WHERE status = 'running' AND next_dial_at <= $1
                    AND (start_at IS NULL OR start_at <= $1) AND id <> ALL($2::text[])
-                 ORDER BY last_served_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                 ORDER BY last_served_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED
                 """,
                 now,
                 skip,
@@ -303,6 +306,22 @@ class CampaignDialStore:
         )
         return found
 
+    async def complete_finished(self, now: datetime) -> int:
+        """Complete the running or paused campaigns whose rows are all final (the settle of a
+        last row and a claim setting aside another can each miss the other's change); how many."""
+        ids = await self.pool.fetch(
+            """
+            SELECT id FROM campaigns c WHERE status IN ('running', 'paused')
+               AND NOT EXISTS (SELECT 1 FROM campaign_rows r WHERE r.campaign_id = c.id
+                                AND r.status IN ('pending', 'in_progress', 'waiting_retry'))
+            """
+        )
+        completed = 0
+        for row in ids:
+            async with self.pool.acquire() as conn, conn.transaction():
+                completed += await complete_if_done(conn, row["id"], now)
+        return completed
+
     async def ended(self, limit: int = 500) -> list[tuple[str, int]]:
         """Attempts whose recorded call has ended and which have no outcome yet."""
         rows = await self.pool.fetch(
@@ -333,8 +352,9 @@ class CampaignDialStore:
             )
             if found is None:
                 return None
+            # KEY SHARE: a claim (NO KEY UPDATE) goes on meanwhile; a cancel (UPDATE) waits.
             campaign = await conn.fetchrow(
-                "SELECT status, retry FROM campaigns WHERE id = $1 FOR UPDATE",
+                "SELECT status, retry FROM campaigns WHERE id = $1 FOR KEY SHARE",
                 found["campaign_id"],
             )
             assert campaign is not None

@@ -163,9 +163,9 @@ async def write_campaign_event(
 
 
 async def complete_if_done(conn: asyncpg.Connection, campaign_id: str, now: datetime) -> bool:
-    """Complete a running or paused campaign whose rows are all final, with its event; the
-    caller holds the campaign row's lock, so the last two rows ending at once cannot both miss
-    it."""
+    """Complete a running or paused campaign whose rows are all final, with its event (once:
+    a second completion matches no row). Two transactions finishing the last rows at once may
+    both miss it: `CampaignDialStore.complete_finished` sweeps those."""
     org_id = await conn.fetchval(
         """
         UPDATE campaigns SET status = 'completed', completed_at = $2, updated_at = $2
