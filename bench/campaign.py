@@ -3,7 +3,7 @@
 Creates the campaign through `POST /campaigns` (JSON rows), starts it and waits until every row
 is final; every callee answers and hangs up after `--talk-ms`. Prints the achieved dial rate
 against the configured one (from the attempts table and from the emulator's record of
-CreateSIPParticipant), the concurrency seen by the emulator, the latency from an attempt's claim
+CreateSIPParticipant), the concurrency seen by the emulator, the latency from an attempt's slot
 to LiveKit receiving its dial, and the scheduler's own database work per dial (its claim
 transaction, timed in this process on a second campaign) beside two floors measured in the same
 run, alternating: a bare transaction of the same I/O (lock a row, insert one, update two) and a
@@ -352,7 +352,7 @@ async def main() -> None:
                     f"{(len(created_ms) - 1) / span_lk:.2f} dials/s (emulator's "
                     f"CreateSIPParticipant), peak concurrency {peak}"
                 )
-                print(f"  claim -> LiveKit receives the dial  {figures(to_dial)}")
+                print(f"  its slot -> LiveKit receives the dial  {figures(to_dial)}")
                 # The service's own scheduler would race this process for the second campaign.
                 service.terminate()
                 service.wait(15)

@@ -102,6 +102,13 @@ class Settings(
         gt=0,
         description="Longest the scheduler sleeps between looks for due rows and ended calls.",
     )
+    campaign_lookahead_s: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="How far ahead of a campaign's next slot the scheduler claims its attempt "
+        "(then dials at the slot), so waking up late does not stretch every interval.",
+    )
     campaign_lease_s: float = Field(
         default=30.0,
         gt=0,

@@ -111,6 +111,7 @@ class CampaignScheduler:
                 reserved=settings.campaign_reserved_slots,
                 skip=skip,
                 new_call_id=new_call_id,
+                lookahead_s=settings.campaign_lookahead_s,
             )
             if claim is None:
                 return dialed
@@ -118,6 +119,9 @@ class CampaignScheduler:
                 if not claim.again:
                     skip.append(claim.campaign_id)
                 continue
+            early = (claim.dial_at - self.clock.now()).total_seconds()
+            if early > 0:
+                await asyncio.sleep(early)  # claimed ahead: dial at the slot, not before
             if await self.place(claim):
                 dialed += 1
 

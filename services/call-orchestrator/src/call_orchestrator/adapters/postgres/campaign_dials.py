@@ -63,6 +63,8 @@ class Claimed:
     from_number: str
     metadata: dict[str, Any]
     ringing_timeout_s: int | None
+    dial_at: datetime
+    """The campaign's slot for this dial: not before it."""
 
 
 @dataclass(frozen=True)
@@ -90,18 +92,23 @@ class CampaignDialStore:
         reserved: int,
         skip: list[str],
         new_call_id: Callable[[], str],
+        lookahead_s: float = 0.0,
     ) -> Claimed | Passed | None:
-        """Claim the next attempt to dial; None when no running campaign is due."""
+        """Claim the next attempt to dial; None when no running campaign is due. A campaign
+        whose next slot is within `lookahead_s` is due: the attempt is claimed ahead and its
+        `dial_at` is the slot, so the time a replica takes to wake up and claim is not added
+        to every interval (the slots stay `1/calls_per_second` apart)."""
         async with self.pool.acquire() as conn, conn.transaction():
             campaign = await conn.fetchrow(
                 """
                 SELECT * FROM campaigns
-                 WHERE status = 'running' AND next_dial_at <= $1
+                 WHERE status = 'running' AND next_dial_at <= $3
                    AND (start_at IS NULL OR start_at <= $1) AND id <> ALL($2::text[])
                  ORDER BY last_served_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED
                 """,
                 now,
                 skip,
+                now + timedelta(seconds=lookahead_s),
             )
             if campaign is None:
                 return None
@@ -130,6 +137,7 @@ class CampaignDialStore:
                 await complete_if_done(conn, campaign_id, now)
                 return Passed(campaign_id, again=set_aside > 0)
             attempt = chosen["attempts"] + 1
+            slot = max(campaign["next_dial_at"], now)
             pool = list(campaign["from_numbers"])
             from_number = from_number_for(pool, campaign["dials"])
             call_id = new_call_id()
@@ -144,9 +152,7 @@ class CampaignDialStore:
                     UPDATE campaign_rows SET status = 'in_progress', attempts = $2
                      WHERE id = $1),
                 c AS (
-                    UPDATE campaigns
-                       SET next_dial_at = GREATEST(next_dial_at, $9) + $10::interval,
-                           dials = dials + 1
+                    UPDATE campaigns SET next_dial_at = $9 + $10::interval, dials = dials + 1
                      WHERE id = $3)
                 SELECT fence FROM a
                 """,
@@ -157,8 +163,8 @@ class CampaignDialStore:
                 call_id,
                 from_number,
                 owner,
-                now + timedelta(seconds=lease_s),
-                now,
+                slot + timedelta(seconds=lease_s),
+                slot,
                 timedelta(seconds=1 / Pacing.model_validate(campaign["pacing"]).calls_per_second),
             )
             return Claimed(
@@ -173,6 +179,7 @@ class CampaignDialStore:
                 from_number=from_number,
                 metadata=chosen["metadata"],
                 ringing_timeout_s=campaign["ringing_timeout_s"],
+                dial_at=slot,
             )
 
     async def _has_room(
