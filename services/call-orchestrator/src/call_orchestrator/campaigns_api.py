@@ -55,6 +55,7 @@ _CREATE_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file", "campaign"],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {
                             "type": "string",
@@ -128,6 +129,10 @@ async def create_campaign(
             try:
                 body = CampaignSettings.model_validate_json(raw)
             except ValidationError as exc:
+                if any(e["type"] == "json_invalid" for e in exc.errors()):
+                    raise ValidationFailed.for_field(
+                        "campaign", "The campaign part must hold the settings as a JSON object"
+                    ) from exc
                 raise _invalid(exc) from exc
             try:
                 header, lines = csv_header(file.file)
@@ -193,7 +198,7 @@ CampaignId = Annotated[str, Path(max_length=64)]
 @campaigns.get(
     CAMPAIGNS_PATH + "/{campaign_id}",
     response_model=CampaignData,
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 422),
 )
 async def get_campaign(
     ctx: ContextDep, principal: PrincipalDep, campaign_id: CampaignId
@@ -211,7 +216,7 @@ def _transition_route(action: str, doc: str) -> None:
     campaigns.post(
         f"{CAMPAIGNS_PATH}/{{campaign_id}}/{action}",
         response_model=CampaignData,
-        responses=problem_responses(401, 403, 404, 409),
+        responses=problem_responses(401, 403, 404, 409, 422),
     )(route)
 
 
@@ -279,7 +284,7 @@ _RESULT_COLUMNS = [
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-        **problem_responses(401, 404),
+        **problem_responses(401, 404, 422),
     },
 )
 async def results_csv(
@@ -366,7 +371,9 @@ async def list_do_not_call(
 
 
 @campaigns.post(
-    "/do-not-call", response_model=DoNotCallAdded, responses=problem_responses(401, 403, 422)
+    "/do-not-call",
+    response_model=DoNotCallAdded,
+    responses=problem_responses(400, 401, 403, 413, 422),
 )
 async def add_do_not_call(ctx: ContextDep, principal: PrincipalDep, body: DoNotCallAdd) -> Response:
     """Put numbers on the list (owners and admins): campaigns skip them at upload and at dial
@@ -380,7 +387,7 @@ async def add_do_not_call(ctx: ContextDep, principal: PrincipalDep, body: DoNotC
 
 
 @campaigns.delete(
-    "/do-not-call/{number}", status_code=204, responses=problem_responses(401, 403, 404)
+    "/do-not-call/{number}", status_code=204, responses=problem_responses(401, 403, 404, 422)
 )
 async def remove_do_not_call(
     ctx: ContextDep, principal: PrincipalDep, number: Annotated[str, Path(max_length=40)]
