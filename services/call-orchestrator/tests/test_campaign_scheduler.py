@@ -156,6 +156,34 @@ async def test_an_attempt_refused_before_its_call_is_recorded_waits_without_coun
     assert results.text.splitlines()[1].split(",")[2:5] == ["completed", "1", "answered"]
 
 
+@pytest.mark.parametrize("overrides", [MANUAL])
+async def test_the_caller_id_rotation_skips_a_number_already_on_a_call_with_the_callee(
+    harness: Harness,
+) -> None:
+    first = await harness.seed("+12025550100")
+    second = await harness.seed("+12025550101")
+    callee = "+12025550335"
+    on_a_call = await harness.call(callee, first.phone_number)  # first's room with the callee
+    assert on_a_call.status_code == 200, on_a_call.text
+    campaign_id = await _campaign(
+        harness,
+        campaign_body(
+            first,
+            [{"to_number": callee}],
+            from_numbers=[first.phone_number, second.phone_number],
+        ),
+    )
+    clock = ManualClock(utc(2026, 12, 7, 15))
+
+    await CampaignScheduler(harness.context, clock).run_once()
+
+    [row] = await rows(harness, campaign_id)
+    assert [(a["from_number"], a["outcome"]) for a in row["attempts"]] == [
+        (second.phone_number, None)
+    ]
+    assert row["status"] == "in_progress"
+
+
 @pytest.mark.parametrize("overrides", [{**MANUAL, "campaign_lease_s": 5}])
 async def test_a_replica_whose_lease_expired_never_dials_its_attempt(harness: Harness) -> None:
     seeded = await harness.seed()

@@ -139,7 +139,17 @@ class CampaignDialStore:
             attempt = chosen["attempts"] + 1
             slot = max(campaign["next_dial_at"], now)
             pool = list(campaign["from_numbers"])
-            from_number = from_number_for(pool, campaign["dials"])
+            # A caller ID already on a live call with this callee would be refused (its room is
+            # in use): rotate past it when another is free.
+            busy = await conn.fetchval(
+                "SELECT coalesce(array_agg(from_number), '{}') FROM calls"
+                " WHERE org_id = $1 AND to_number = $2 AND from_number = ANY($3::text[])"
+                " AND status IN ('initiated', 'ringing', 'answered')",
+                org_id,
+                chosen["to_number"],
+                pool,
+            )
+            from_number = from_number_for(pool, campaign["dials"], busy)
             call_id = new_call_id()
             fence = await conn.fetchval(
                 """
