@@ -14,6 +14,7 @@ from call_orchestrator.campaign_input import (
     check_rows,
     csv_header,
     csv_rows,
+    ensure_row_limit,
     json_rows,
     metadata_columns,
 )
@@ -36,6 +37,19 @@ def test_a_file_over_the_row_limit_is_refused_after_reading_just_past_it() -> No
         check_rows(csv_rows(header, lines), 1000)
 
     assert file.tell() < len(content) // 100  # the reader stopped near line 1,001 of 1,000,001
+
+
+def test_the_row_count_alone_refuses_a_file_over_the_limit_and_rewinds_one_within_it() -> None:
+    over = io.BytesIO(b"to_number\n" + b"+12025550123\n" * 1_000_000)
+    within = io.BytesIO(b"to_number\n\n+12025550123\n+12025550124\n")
+
+    with pytest.raises(TooManyRows):
+        ensure_row_limit(over, 1000)
+    ensure_row_limit(within, 2)
+
+    assert over.tell() == 0 and within.tell() == 0
+    with pytest.raises(TooManyRows):
+        ensure_row_limit(within, 1)
 
 
 def test_csv_lines_count_from_the_header_with_quoted_newlines_and_a_bom() -> None:

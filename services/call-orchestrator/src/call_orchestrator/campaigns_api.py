@@ -6,6 +6,7 @@ limit (CAMPAIGN_MAX_UPLOAD_BYTES, not MAX_BODY_BYTES); its OpenAPI request body 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -20,7 +21,14 @@ from starlette.datastructures import UploadFile
 
 from call_orchestrator.adapters.postgres.call_rows import decode_cursor, encode_cursor
 from call_orchestrator.api import ContextDep, PrincipalDep
-from call_orchestrator.campaign_input import BadFile, csv_header, csv_rows, json_rows
+from call_orchestrator.campaign_input import (
+    BadFile,
+    TooManyRows,
+    csv_header,
+    csv_rows,
+    ensure_row_limit,
+    json_rows,
+)
 from call_orchestrator.campaign_schemas import (
     AttemptOut,
     CampaignCreate,
@@ -134,6 +142,10 @@ async def create_campaign(
                         "campaign", "The campaign part must hold the settings as a JSON object"
                     ) from exc
                 raise _invalid(exc) from exc
+            try:
+                await asyncio.to_thread(ensure_row_limit, file.file, settings.campaign_max_rows)
+            except TooManyRows as exc:
+                raise handlers.PayloadTooLarge(str(exc)) from exc
             try:
                 header, lines = csv_header(file.file)
                 result = await handlers.create_campaign(
