@@ -72,6 +72,8 @@ class RowCheck:
     accepted: list[AcceptedRow] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
     rejected_count: int = 0
+    derive_zones: bool = True
+    """Whether a row without a time zone gets its number's zones (only windows need them)."""
     _lines_by_number: dict[str, int] = field(default_factory=dict)
 
     def reject(self, line: int, to_number: str, reason: str) -> None:
@@ -109,7 +111,10 @@ class RowCheck:
             )
             return
         self._lines_by_number[number] = row.line
-        zones = (time_zone,) if time_zone else zones_for_number(number)
+        if time_zone:
+            zones: tuple[str, ...] = (time_zone,)
+        else:
+            zones = zones_for_number(number) if self.derive_zones else ()
         self.accepted.append(AcceptedRow(row.line, number, time_zone, zones, row.metadata))
 
     def drop_blocked(self, blocked: set[str]) -> None:
@@ -134,9 +139,11 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def check_rows(rows: Iterable[RowInput], max_rows: int) -> RowCheck:
-    """Every row checked; TooManyRows as soon as there are more than `max_rows`."""
-    check = RowCheck()
+def check_rows(rows: Iterable[RowInput], max_rows: int, *, derive_zones: bool = True) -> RowCheck:
+    """Every row checked; TooManyRows as soon as there are more than `max_rows`. Deriving each
+    number's time zones is most of a row's cost (phonenumbers), so a campaign without windows
+    skips it (`derive_zones`)."""
+    check = RowCheck(derive_zones=derive_zones)
     for count, row in enumerate(rows, start=1):
         if count > max_rows:
             raise TooManyRows(max_rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import partial
 
 from call_orchestrator.adapters.postgres import NewCampaign, NewRow, Stores
 from call_orchestrator.campaign_input import (
@@ -105,7 +106,11 @@ async def create_campaign(
         )
     try:
         # Reading a file of 100,000 lines and checking each number takes a while: off the loop.
-        check = await asyncio.to_thread(check_rows, rows, settings.campaign_max_rows)
+        check = await asyncio.to_thread(
+            partial(check_rows, derive_zones=campaign.windows is not None),
+            rows,
+            settings.campaign_max_rows,
+        )
     except TooManyRows as exc:
         raise PayloadTooLarge(str(exc)) from exc
     blocked = await stores.do_not_call.on_list(
