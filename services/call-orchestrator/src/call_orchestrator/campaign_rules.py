@@ -223,8 +223,9 @@ def from_number_for(pool: Sequence[str], dial_number: int, busy: Iterable[str] =
 
 
 def next_dial_at(previous: datetime, now: datetime, calls_per_second: float) -> datetime:
-    """When a campaign may dial again after a dial at `now`: one interval later, never banking
-    the time it spent idle (no burst after a pause)."""
+    """The slot after a dial claimed at `now` (its own slot: `previous`, or `now` when that has
+    passed): one interval later, never banking the time the campaign spent idle (no burst
+    after a pause)."""
     return max(previous, now) + timedelta(seconds=1 / calls_per_second)
 
 

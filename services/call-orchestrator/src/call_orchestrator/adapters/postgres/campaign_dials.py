@@ -31,6 +31,7 @@ from call_orchestrator.campaign_rules import (
     CallEnd,
     after_outcome,
     from_number_for,
+    next_dial_at,
     next_open,
     outcome_of,
     window_open,
@@ -138,6 +139,7 @@ class CampaignDialStore:
                 return Passed(campaign_id, again=set_aside > 0)
             attempt = chosen["attempts"] + 1
             slot = max(campaign["next_dial_at"], now)
+            pacing = Pacing.model_validate(campaign["pacing"])
             pool = list(campaign["from_numbers"])
             # A caller ID already on a live call with this callee would be refused (its room is
             # in use): rotate past it when another is free.
@@ -162,7 +164,7 @@ class CampaignDialStore:
                     UPDATE campaign_rows SET status = 'in_progress', attempts = $2
                      WHERE id = $1),
                 c AS (
-                    UPDATE campaigns SET next_dial_at = $9 + $10::interval, dials = dials + 1
+                    UPDATE campaigns SET next_dial_at = $10, dials = dials + 1
                      WHERE id = $3)
                 SELECT fence FROM a
                 """,
@@ -175,7 +177,7 @@ class CampaignDialStore:
                 owner,
                 slot + timedelta(seconds=lease_s),
                 slot,
-                timedelta(seconds=1 / Pacing.model_validate(campaign["pacing"]).calls_per_second),
+                next_dial_at(campaign["next_dial_at"], now, pacing.calls_per_second),
             )
             return Claimed(
                 campaign_id=campaign_id,
