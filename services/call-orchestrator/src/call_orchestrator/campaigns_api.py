@@ -7,15 +7,11 @@ limit (CAMPAIGN_MAX_UPLOAD_BYTES, not MAX_BODY_BYTES); its OpenAPI request body 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
@@ -30,23 +26,15 @@ from call_orchestrator.campaign_input import (
     json_rows,
 )
 from call_orchestrator.campaign_schemas import (
-    AttemptOut,
     CampaignCreate,
     CampaignCreated,
     CampaignDryRun,
     CampaignPage,
     CampaignSettings,
-    DoNotCallAdd,
-    DoNotCallAdded,
-    DoNotCallEntry,
-    DoNotCallPage,
-    RowOut,
-    RowPage,
 )
 from call_orchestrator.handlers import campaigns as handlers
-from talkifai_common.campaigns import CampaignData, CampaignStatus, RowStatus
-from talkifai_common.e164 import InvalidPhoneNumber, normalize_e164
-from talkifai_common.errors import NotFound, ValidationFailed
+from talkifai_common.campaigns import CampaignData, CampaignStatus
+from talkifai_common.errors import ValidationFailed
 from talkifai_common.web import problem_responses
 from talkifai_common.web_input import refuse_invalid_text
 
@@ -85,7 +73,8 @@ _CREATE_BODY: dict[str, Any] = {
 }
 
 
-def _json(model: BaseModel, status_code: int = 200) -> Response:
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """A model as a JSON response."""
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
@@ -182,7 +171,7 @@ async def create_campaign(
         raise ValidationFailed.for_field(
             "body", "Send JSON (application/json) or a CSV upload (multipart/form-data)"
         )
-    return _json(result, 200 if isinstance(result, CampaignDryRun) else 201)
+    return json_response(result, 200 if isinstance(result, CampaignDryRun) else 201)
 
 
 @campaigns.get(CAMPAIGNS_PATH, response_model=CampaignPage, responses=problem_responses(401, 422))
@@ -194,14 +183,14 @@ async def list_campaigns(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     """The organization's campaigns, newest first (any role)."""
-    after = _cursor(cursor, decode_cursor) if cursor else None
+    after = cursor_value(cursor, decode_cursor) if cursor else None
     page = await ctx.stores.campaigns.page(
         principal.org_id, status=status, limit=limit + 1, after=after, now=handlers.utcnow()
     )
     more = len(page) > limit
     page = page[:limit]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
-    return _json(CampaignPage(campaigns=page, next_cursor=next_cursor))
+    return json_response(CampaignPage(campaigns=page, next_cursor=next_cursor))
 
 
 CampaignId = Annotated[str, Path(max_length=64)]
@@ -216,12 +205,14 @@ async def get_campaign(
     ctx: ContextDep, principal: PrincipalDep, campaign_id: CampaignId
 ) -> Response:
     """A campaign: its settings, status, counts of rows by status, calls in progress, ETA."""
-    return _json(await handlers.get_campaign(ctx.stores, principal, campaign_id))
+    return json_response(await handlers.get_campaign(ctx.stores, principal, campaign_id))
 
 
 def _transition_route(action: str, doc: str) -> None:
     async def route(ctx: ContextDep, principal: PrincipalDep, campaign_id: CampaignId) -> Response:
-        return _json(await handlers.change_status(ctx.stores, principal, campaign_id, action))
+        return json_response(
+            await handlers.change_status(ctx.stores, principal, campaign_id, action)
+        )
 
     route.__doc__ = doc
     route.__name__ = f"{action}_campaign"
@@ -242,184 +233,12 @@ _transition_route(
 )
 
 
-@campaigns.get(
-    CAMPAIGNS_PATH + "/{campaign_id}/rows",
-    response_model=RowPage,
-    responses=problem_responses(401, 404, 422),
-)
-async def list_rows(
-    ctx: ContextDep,
-    principal: PrincipalDep,
-    campaign_id: CampaignId,
-    status: RowStatus | None = None,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> Response:
-    """The campaign's rows in line order, each with its attempts and their call ids."""
-    await handlers.get_campaign(ctx.stores, principal, campaign_id)
-    after = _cursor(cursor, _line_cursor) if cursor else 0
-    rows = await ctx.stores.campaigns.rows(
-        campaign_id, status=status, after_line=after, limit=limit + 1
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    out = [
-        RowOut(
-            id=r.id,
-            line=r.line,
-            to_number=r.to_number,
-            time_zone=r.time_zone,
-            metadata=r.metadata,
-            status=r.status,
-            next_attempt_at=r.next_attempt_at,
-            attempts=[AttemptOut(**a.__dict__) for a in r.attempts],
-        )
-        for r in rows
-    ]
-    return _json(RowPage(rows=out, next_cursor=str(rows[-1].line) if more else None))
-
-
-_RESULT_COLUMNS = [
-    "line",
-    "to_number",
-    "status",
-    "attempts",
-    "last_outcome",
-    "last_sip_status_code",
-    "last_call_id",
-    "completed_at",
-]
-
-
-@campaigns.get(
-    CAMPAIGNS_PATH + "/{campaign_id}/results.csv",
-    response_class=StreamingResponse,
-    responses={
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-        **problem_responses(401, 404, 422),
-    },
-)
-async def results_csv(
-    ctx: ContextDep, principal: PrincipalDep, campaign_id: CampaignId
-) -> StreamingResponse:
-    """One CSV line per row: line, to_number, status, attempts (calls placed), last outcome, its
-    SIP status and call id, completed_at, then the metadata columns."""
-    columns = await ctx.stores.campaigns.metadata_columns(principal.org_id, campaign_id)
-    if columns is None:
-        raise handlers.CampaignNotFound()
-
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([*_RESULT_COLUMNS, *columns])
-        count = 0
-        async for r in ctx.stores.campaigns.results(campaign_id):
-            meta = [_cell(r.metadata.get(c)) for c in columns]
-            writer.writerow(
-                [
-                    r.line,
-                    r.to_number,
-                    r.status,
-                    r.attempts,
-                    r.last_outcome or "",
-                    r.last_sip_status_code or "",
-                    r.last_call_id or "",
-                    r.completed_at.isoformat() if r.completed_at else "",
-                    *meta,
-                ]
-            )
-            count += 1
-            if count % 1000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    filename = f"{campaign_id}-results.csv"
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _line_cursor(cursor: str) -> int:
-    line = int(cursor)
-    if not 0 <= line < 2**31:
-        raise ValueError("line out of range")
-    return line
-
-
-def _cursor(cursor: str, decode: Callable[[str], Any]) -> Any:
+def cursor_value(cursor: str, decode: Callable[[str], Any]) -> Any:
+    """A cursor decoded, or a 422 naming `cursor`."""
     try:
         return decode(cursor)
     except ValueError as exc:
         raise ValidationFailed.for_field("cursor", "cursor is not valid") from exc
-
-
-@campaigns.get("/do-not-call", response_model=DoNotCallPage, responses=problem_responses(401, 422))
-async def list_do_not_call(
-    ctx: ContextDep,
-    principal: PrincipalDep,
-    cursor: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> Response:
-    """The organization's do-not-call list, in number order (any role)."""
-    page = await ctx.stores.do_not_call.page(principal.org_id, after=cursor, limit=limit + 1)
-    more = len(page) > limit
-    page = page[:limit]
-    return _json(
-        DoNotCallPage(
-            numbers=[DoNotCallEntry(**n.__dict__) for n in page],
-            next_cursor=page[-1].number if more else None,
-        )
-    )
-
-
-@campaigns.post(
-    "/do-not-call",
-    response_model=DoNotCallAdded,
-    responses=problem_responses(400, 401, 403, 413, 422),
-)
-async def add_do_not_call(ctx: ContextDep, principal: PrincipalDep, body: DoNotCallAdd) -> Response:
-    """Put numbers on the list (owners and admins): campaigns skip them at upload and at dial
-    time. `added` counts the numbers that were not on it yet."""
-    principal.require_manager()
-    numbers = [_e164(f"numbers[{i}]", n) for i, n in enumerate(body.numbers)]
-    added = await ctx.stores.do_not_call.add(
-        principal.org_id, numbers, body.reason, principal.sub, handlers.utcnow()
-    )
-    return _json(DoNotCallAdded(added=added))
-
-
-@campaigns.delete(
-    "/do-not-call/{number}", status_code=204, responses=problem_responses(401, 403, 404, 422)
-)
-async def remove_do_not_call(
-    ctx: ContextDep, principal: PrincipalDep, number: Annotated[str, Path(max_length=40)]
-) -> Response:
-    """Take a number off the list (owners and admins); 404 when it is not on it."""
-    principal.require_manager()
-    try:
-        e164 = normalize_e164(number)
-    except InvalidPhoneNumber as exc:
-        raise NotFound("Number not on the do-not-call list") from exc
-    if not await ctx.stores.do_not_call.remove(principal.org_id, e164):
-        raise NotFound("Number not on the do-not-call list")
-    return Response(status_code=204)
-
-
-def _e164(field: str, raw: str) -> str:
-    try:
-        return normalize_e164(raw)
-    except InvalidPhoneNumber as exc:
-        raise ValidationFailed.for_field(field, str(exc)) from exc
 
 
 def _with_create_schemas(app: FastAPI) -> Callable[[], dict[str, Any]]:

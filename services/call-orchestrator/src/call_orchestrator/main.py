@@ -20,11 +20,13 @@ from call_orchestrator.adapters.postgres import Stores
 from call_orchestrator.adapters.recording_storage import RecordingFilesAdapter
 from call_orchestrator.adapters.webhooks import WebhookSender
 from call_orchestrator.api import include_routes
+from call_orchestrator.campaign_rows_api import include_campaign_row_routes
 from call_orchestrator.campaign_rules import Clock, SystemClock
 from call_orchestrator.campaigns_api import CAMPAIGNS_PATH, include_campaign_routes
 from call_orchestrator.config import Settings
 from call_orchestrator.consumers import register_consumers
 from call_orchestrator.costs_api import include_cost_routes
+from call_orchestrator.do_not_call_api import include_do_not_call_routes
 from call_orchestrator.handlers.agent_failures import watch_runtimes
 from call_orchestrator.handlers.campaign_scheduler import CampaignScheduler
 from call_orchestrator.handlers.context import BackgroundTasks, Context
@@ -193,6 +195,8 @@ def create_app(
     include_cost_routes(app)
     include_recording_routes(app)
     include_campaign_routes(app)
+    include_campaign_row_routes(app)
+    include_do_not_call_routes(app)
 
     async def webhooks_ready() -> None:
         app.state.webhook_sender.check_ready()

@@ -77,17 +77,17 @@ class CampaignScheduler:
     async def settle_once(self) -> float:
         """Recover expired leases (every quarter lease) and settle the attempts whose call ended;
         how long to sleep before the next pass."""
-        dials = self.ctx.stores.campaign_dials
+        outcomes = self.ctx.stores.campaign_outcomes
         settings = self.ctx.settings
         now = self.clock.now()
         lease = timedelta(seconds=settings.campaign_lease_s)
         if self._last_recovery is None or now - self._last_recovery >= lease / 4:
             self._last_recovery = now
-            if recovered := await dials.recover_expired(now):
+            if recovered := await outcomes.recover_expired(now):
                 log.warning("campaigns.attempts_recovered", count=recovered, owner=self.owner)
-        for row_id, number in await dials.ended():
-            await dials.settle(row_id, number, self.clock.now())
-        await dials.complete_finished(self.clock.now())
+        for row_id, number in await outcomes.ended():
+            await outcomes.settle(row_id, number, self.clock.now())
+        await outcomes.complete_finished(self.clock.now())
         return settings.campaign_tick_s
 
     async def dial_once(self) -> float:

@@ -6,8 +6,8 @@ the events), `idempotency` (Idempotency-Keys), `deliveries` (the customer webhoo
 `livekit_webhooks` (LiveKit webhook ids seen), `rate_decks` and `costs` (each organization's rate
 decks; the usage reported per call, its cost and the usage totals), `transcripts` (call
 transcripts and their end-of-call reports), `recordings` (call recordings and each
-organization's retention period), `campaigns` and `campaign_dials` (batches of outbound calls and
-their scheduler's shared state) and `do_not_call` (each organization's do-not-call list).
+organization's retention period), `campaigns`, `campaign_rows`, `campaign_dials` and
+`campaign_outcomes` (batches of outbound calls, their rows, and their scheduler's shared state) and `do_not_call` (each organization's do-not-call list).
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from call_orchestrator.adapters.postgres.campaign_dials import (
     Claimed,
     Passed,
 )
-from call_orchestrator.adapters.postgres.campaigns import (
-    CampaignStore,
-    NewCampaign,
-    NewRow,
+from call_orchestrator.adapters.postgres.campaign_outcomes import CampaignOutcomeStore
+from call_orchestrator.adapters.postgres.campaign_rows import (
+    CampaignRowStore,
     ResultLine,
     StoredAttempt,
     StoredRow,
 )
+from call_orchestrator.adapters.postgres.campaigns import CampaignStore, NewCampaign, NewRow
 from call_orchestrator.adapters.postgres.costs import (
     CostStore,
     DeckVersion,
@@ -79,6 +79,8 @@ __all__ = [
     "CallStore",
     "CampaignCall",
     "CampaignDialStore",
+    "CampaignOutcomeStore",
+    "CampaignRowStore",
     "CampaignStore",
     "Claimed",
     "CostStore",
@@ -134,7 +136,9 @@ class Stores:
     transcripts: TranscriptStore
     recordings: RecordingStore
     campaigns: CampaignStore
+    campaign_rows: CampaignRowStore
     campaign_dials: CampaignDialStore
+    campaign_outcomes: CampaignOutcomeStore
     do_not_call: DoNotCallStore
 
     @classmethod
@@ -154,6 +158,8 @@ class Stores:
             transcripts=TranscriptStore(pool, webhook_retry_window_s=webhook_retry_window_s),
             recordings=RecordingStore(pool),
             campaigns=CampaignStore(pool),
+            campaign_rows=CampaignRowStore(pool),
             campaign_dials=CampaignDialStore(pool),
+            campaign_outcomes=CampaignOutcomeStore(pool),
             do_not_call=DoNotCallStore(pool),
         )
