@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from talkifai_common.events import CallDirection
+from talkifai_common.events import CallCampaignRef, CallDirection
 from talkifai_common.jobs import InboundJob, OutboundJob, read_job_metadata
 
 pytestmark = pytest.mark.unit
@@ -101,3 +101,12 @@ def test_a_shape_nobody_writes_is_refused_naming_the_field(raw: str, field: str)
     with pytest.raises(ValidationError) as caught:
         read_job_metadata(raw)
     assert field in str(caught.value)
+
+
+def test_a_campaign_call_job_carries_its_campaign_and_reads_back() -> None:
+    job = _outbound().model_copy(
+        update={"campaign": CallCampaignRef(id="cmp_1", row_id="cmr_1", attempt=2)}
+    )
+    written = job.model_dump_json()
+    assert '"campaign":{"id":"cmp_1","row_id":"cmr_1","attempt":2}' in written
+    assert read_job_metadata(written) == job

@@ -62,7 +62,7 @@ from call_orchestrator.handlers import timing
 from call_orchestrator.handlers.agent_failures import AGENT_FAILED, check_agent_can_run, failure_of
 from call_orchestrator.handlers.idempotency import json_body, request_hash
 from call_orchestrator.handlers.livekit_events import _is_sip
-from call_orchestrator.handlers.outbound import _leg
+from call_orchestrator.handlers.outbound import OutboundOrder, _leg
 from call_orchestrator.outbound_responses import (
     OUTBOUND_RESPONSES,
     OUTBOUND_STATUS,
@@ -228,13 +228,15 @@ def test_call_ids_are_prefixed_and_unique() -> None:
 
 
 def test_the_requests_numbers_are_read_as_e164() -> None:
-    leg = _leg(OutboundCallRequest(to_number="+1 (202) 555-0123", from_number="+1-202-555-0100"))
+    leg = _leg(
+        OutboundOrder(org_id="org_a", to_number="+1 (202) 555-0123", from_number="+1-202-555-0100")
+    )
     assert (leg.to_number, leg.from_number) == (TO, FROM)
 
 
 def test_a_bad_destination_is_named_before_a_bad_caller_number() -> None:
     with pytest.raises(InvalidNumber) as refused:
-        _leg(OutboundCallRequest(to_number="12025550123", from_number="also bad"))
+        _leg(OutboundOrder(org_id="org_a", to_number="12025550123", from_number="also bad"))
     assert refused.value.message == (
         "Invalid number: to_number: Phone number must be in E.164 format and start with +"
     )
@@ -243,7 +245,7 @@ def test_a_bad_destination_is_named_before_a_bad_caller_number() -> None:
 
 def test_a_bad_caller_number_is_named_as_from_number() -> None:
     with pytest.raises(InvalidNumber, match=r"Invalid number: from_number: .*at least 10 digits"):
-        _leg(OutboundCallRequest(to_number=TO, from_number="+1202"))
+        _leg(OutboundOrder(org_id="org_a", to_number=TO, from_number="+1202"))
 
 
 # The request body

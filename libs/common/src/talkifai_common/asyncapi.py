@@ -13,6 +13,7 @@ from faststream.nats import JStream, NatsBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 
+from talkifai_common.campaigns import CampaignData
 from talkifai_common.events import (
     STREAM_NAME,
     AgentData,
@@ -51,6 +52,12 @@ EVENT_DATA: dict[EventName, type[BaseModel]] = {
     EventName.CALL_RECORDING_FAILED: CallRecordingData,
     EventName.CALL_RECORDING_UPLOAD_FAILED: CallRecordingData,
     EventName.CALL_RECORDING_DELETED: CallRecordingData,
+    EventName.CAMPAIGN_CREATED: CampaignData,
+    EventName.CAMPAIGN_STARTED: CampaignData,
+    EventName.CAMPAIGN_PAUSED: CampaignData,
+    EventName.CAMPAIGN_RESUMED: CampaignData,
+    EventName.CAMPAIGN_CANCELLED: CampaignData,
+    EventName.CAMPAIGN_COMPLETED: CampaignData,
 }
 
 DESCRIPTION = """\

@@ -53,6 +53,12 @@ class EventName(StrEnum):
     CALL_RECORDING_FAILED = "telephony.call.recording_failed"
     CALL_RECORDING_UPLOAD_FAILED = "telephony.call.recording_upload_failed"
     CALL_RECORDING_DELETED = "telephony.call.recording_deleted"
+    CAMPAIGN_CREATED = "telephony.campaign.created"
+    CAMPAIGN_STARTED = "telephony.campaign.started"
+    CAMPAIGN_PAUSED = "telephony.campaign.paused"
+    CAMPAIGN_RESUMED = "telephony.campaign.resumed"
+    CAMPAIGN_CANCELLED = "telephony.campaign.cancelled"
+    CAMPAIGN_COMPLETED = "telephony.campaign.completed"
 
     @property
     def subject(self) -> str:
@@ -418,6 +424,14 @@ class CallRecording(_Data):
     deleted_at: datetime | None = None
 
 
+class CallCampaignRef(_Data):
+    """The campaign row attempt a call was placed for."""
+
+    id: str = Field(description="The campaign's id.", examples=["cmp_4m6q9s1v3x5z8d2k"])
+    row_id: str = Field(description="The campaign row's id.", examples=["cmr_8d2k4m6q9s1v3x5z"])
+    attempt: int = Field(ge=1, description="The row's attempt number, from 1.")
+
+
 class CallData(_Data):
     """A call as recorded by call-orchestrator: one event per state change, kept for history."""
 
@@ -469,6 +483,10 @@ class CallData(_Data):
         default=None,
         description="What the call cost, once it is final and agent-runtime reported its usage "
         "(`telephony.call.costed`); null until then, and for calls no agent ran.",
+    )
+    campaign: CallCampaignRef | None = Field(
+        default=None,
+        description="The campaign row attempt this call was placed for; null for other calls.",
     )
 
 

@@ -9,11 +9,19 @@ dispatch rules already stored in LiveKit read as they are.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
-from talkifai_common.events import CallDirection
+from talkifai_common.events import CallCampaignRef, CallDirection
 
 
 class _Job(BaseModel):
@@ -59,8 +67,21 @@ class OutboundJob(_Job):
     from_number: str = Field(description="Our number (E.164).")
     to_number: str
     metadata: dict[str, JsonValue] = Field(
-        default_factory=dict, description="The caller's `metadata` of the outbound request."
+        default_factory=dict,
+        description="The caller's `metadata` of the outbound request, or the campaign row's.",
     )
+    campaign: CallCampaignRef | None = Field(
+        default=None,
+        description="The campaign row attempt the call is for; absent for other calls (their "
+        "metadata is written as it always was).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_campaign(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        written: dict[str, Any] = write(self)
+        if written.get("campaign", 0) is None:
+            del written["campaign"]
+        return written
 
     @property
     def org_id(self) -> None:

@@ -219,14 +219,19 @@ class BodySizeLimit:
     FastAPI's own limit answers in plain text; the contract says every error is problem+json.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes whose bodies have their own ceiling (an upload), by exact path.
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
         declared = 0
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit():
@@ -238,13 +243,13 @@ class BodySizeLimit:
             # Raised where the route reads its body, so a route with its own error body
             # (the outbound call) answers the 413 in it; FastAPI re-raises HTTP exceptions.
             nonlocal received
-            if declared > self.max_bytes:
-                raise _BodyTooLarge(self.max_bytes)
+            if declared > limit:
+                raise _BodyTooLarge(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise _BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -256,11 +261,11 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem_response(
-            413, "Payload too large", f"Request body must be at most {self.max_bytes} bytes"
+            413, "Payload too large", f"Request body must be at most {limit} bytes"
         )
         await response(scope, receive, send)
 
@@ -281,9 +286,11 @@ def service_app(
     *,
     description: str | None = None,
     max_body_bytes: int | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """A service's FastAPI app, the same in every service: problem+json errors, `/docs` and
-    `/redoc` served offline, and with `max_body_bytes` the request body limit."""
+    `/redoc` served offline, and with `max_body_bytes` the request body limit (`body_limits`:
+    paths with their own, such as an upload's)."""
     app = FastAPI(
         title=f"TalkifAI {title}",
         version=API_VERSION,
@@ -293,7 +300,7 @@ def service_app(
         redoc_url=None,
     )
     if max_body_bytes is not None:
-        app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+        app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, path_limits=body_limits)
     install_error_handlers(app)
     add_docs_routes(app)
     return app

@@ -79,6 +79,42 @@ class Settings(
         description="How often calls whose usage arrived before their end are priced.",
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    campaign_max_rows: int = Field(
+        default=100_000, ge=1, description="Rows one campaign may hold (more: 413)."
+    )
+    campaign_max_upload_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Body limit of `POST /campaigns` (a CSV upload or JSON rows), instead of "
+        "MAX_BODY_BYTES.",
+    )
+    campaign_reserved_slots: int = Field(
+        default=1,
+        ge=0,
+        description="Of the organization's concurrent-call limit, slots campaigns never take: "
+        "one-off calls always have them.",
+    )
+    campaign_scheduler: bool = Field(
+        default=True, description="Run the campaign scheduler in this replica."
+    )
+    campaign_tick_s: float = Field(
+        default=0.25,
+        gt=0,
+        description="Longest the scheduler sleeps between looks for due rows and ended calls.",
+    )
+    campaign_lookahead_s: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="How far ahead of a campaign's next slot the scheduler claims its attempt "
+        "(then dials at the slot), so waking up late does not stretch every interval.",
+    )
+    campaign_lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a replica holds an attempt before its call is recorded; an "
+        "attempt whose lease expired with no call is `not_placed` and its row waits again.",
+    )
     webhook_signing_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key of customer webhook signatures."
     )

@@ -20,10 +20,15 @@ from call_orchestrator.adapters.postgres import Stores
 from call_orchestrator.adapters.recording_storage import RecordingFilesAdapter
 from call_orchestrator.adapters.webhooks import WebhookSender
 from call_orchestrator.api import include_routes
+from call_orchestrator.campaign_rows_api import include_campaign_row_routes
+from call_orchestrator.campaign_rules import Clock, SystemClock
+from call_orchestrator.campaigns_api import CAMPAIGNS_PATH, include_campaign_routes
 from call_orchestrator.config import Settings
 from call_orchestrator.consumers import register_consumers
 from call_orchestrator.costs_api import include_cost_routes
+from call_orchestrator.do_not_call_api import include_do_not_call_routes
 from call_orchestrator.handlers.agent_failures import watch_runtimes
+from call_orchestrator.handlers.campaign_scheduler import CampaignScheduler
 from call_orchestrator.handlers.context import BackgroundTasks, Context
 from call_orchestrator.handlers.costs import cost_ended_calls_periodically
 from call_orchestrator.handlers.live_call_check import check_live_calls_periodically
@@ -46,8 +51,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAPI:
-    """The call-orchestrator application; connections open in its lifespan."""
+def create_app(
+    settings: Settings, livekit: LiveKitPort | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """The call-orchestrator application; connections open in its lifespan (`clock`: the
+    campaign scheduler's, the system's by default)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +141,11 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
                 name="call-reports",
             ),
         ]
+        scheduler = CampaignScheduler(app.state.context, clock or SystemClock())
+        app.state.campaign_scheduler = scheduler
+        scheduling: asyncio.Task[None] | None = None
+        if settings.campaign_scheduler:
+            scheduling = asyncio.create_task(scheduler.run(), name="campaign-scheduler")
         numbers: NumbersApiClient | None = None
         if settings.numbers_api_url:
             numbers = NumbersApiClient(settings.numbers_api_url, settings.internal_token())
@@ -150,6 +163,11 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         try:
             yield
         finally:
+            if scheduling is not None:
+                # No new campaign dial once shutting down; the ones placed finish below.
+                scheduling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scheduling
             # Calls being placed in the background get the grace period to finish and record.
             await background.drain(settings.shutdown_grace_s)
             for task in tasks:
@@ -174,7 +192,8 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
         lifespan,
         description=(
             "Outbound calls, call history, hanging up, transcripts, recordings, cost per call "
-            "(rate deck, usage), LiveKit webhooks and recording consent. Every request but health and "
+            "(rate deck, usage), campaigns (batches of outbound calls) and the do-not-call list, "
+            "LiveKit webhooks and recording consent. Every request but health and "
             "`/livekit/webhook` carries `Authorization: Bearer <JWT>` (internal routes: the "
             "internal token). The `webhooks` section shows the end-of-call report a number's "
             "webhook URL receives. `POST /telephony/outbound-call` answers errors as "
@@ -182,10 +201,14 @@ def create_app(settings: Settings, livekit: LiveKitPort | None = None) -> FastAP
             "`application/problem+json`."
         ),
         max_body_bytes=settings.max_body_bytes,
+        body_limits={CAMPAIGNS_PATH: settings.campaign_max_upload_bytes},
     )
     include_routes(app)
     include_cost_routes(app)
     include_recording_routes(app)
+    include_campaign_routes(app)
+    include_campaign_row_routes(app)
+    include_do_not_call_routes(app)
 
     async def webhooks_ready() -> None:
         app.state.webhook_sender.check_ready()

@@ -1,5 +1,8 @@
 """The seed's outbound call: validate, find the number, record the call, dispatch, dial.
 
+`start_outbound_call` is the one path a call takes up to its recording, for the HTTP route and
+for the campaign scheduler alike; each then dials it (`connect_call`).
+
 The agent's dispatch runs while the call is recorded (the dial waits for both): the lookup has
 already refused a room a live call holds and an organization at its limit, and a request that
 loses a race for either to another one withdraws its dispatch.
@@ -8,13 +11,14 @@ loses a race for either to another one withdraws its dispatch.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
+from pydantic import JsonValue
 
 from call_orchestrator.adapters import postgres
 from call_orchestrator.adapters.livekit import DialRequest
-from call_orchestrator.adapters.postgres import CallRow, NewCall
+from call_orchestrator.adapters.postgres import CallRow, CampaignCall, NewCall
 from call_orchestrator.domain import (
     OutboundTarget,
     new_call_id,
@@ -51,42 +55,92 @@ class Leg:
     to_number: str
 
 
+@dataclass(frozen=True)
+class OutboundOrder:
+    """A call to place: a caller's request, or a campaign row's attempt."""
+
+    org_id: str
+    to_number: str
+    from_number: str
+    metadata: dict[str, JsonValue] = field(default_factory=dict)
+    ringing_timeout_s: int | None = None
+    max_call_duration_s: int | None = None
+    call_id: str | None = None
+    """Given by a campaign, which writes its attempt with the call id before the call."""
+    campaign: CampaignCall | None = None
+    agent_id: str | None = None
+    """The organization's agent to dispatch instead of the number's outbound agent."""
+
+
+@dataclass(frozen=True)
+class StartedCall:
+    """A recorded call whose agent is being dispatched, with the dial that connects it."""
+
+    call: CallRow
+    dispatch: asyncio.Task[str]
+    dial: DialRequest
+    response: OutboundCallResponse
+
+
 async def place_outbound_call(
     ctx: Context, principal: Principal, body: OutboundCallRequest
 ) -> OutboundCallResponse:
     """Place the call; the answered call, or at once the initiated one when the caller does not
     wait (a CallError when no call could be placed)."""
-    leg = _leg(body)
-    target, trunk_id = await _target(ctx, principal, leg)
+    started = await start_outbound_call(ctx, _order(principal, body))
+    call, dispatch, dial = started.call, started.dispatch, started.dial
+    if not body.wait_until_answered:
+        # The dispatch answers within LiveKit's deadline: a LiveKit that is slow or down is
+        # LiveKitUnavailable now rather than an accepted call that cannot be placed.
+        await dispatched(ctx, call, dispatch)
+        ctx.background.spawn(
+            connect_quietly(ctx, call, dispatch, dial), name=f"call-{call.data.id}"
+        )
+        return started.response
+    answered = await connect_call(ctx, call, dispatch, dial)
+    return started.response.model_copy(update={"status": answered.data.status.value})
+
+
+async def start_outbound_call(ctx: Context, order: OutboundOrder) -> StartedCall:
+    """Every check before ringing anyone, then the call recorded (taking a live-call slot) while
+    its agent is dispatched; dialing is the caller's (`connect_call`). A CallError when no call
+    could be recorded; `postgres.AttemptFenced` when a campaign attempt lost its lease."""
+    leg = _leg(order)
+    target, trunk_id = await _target(ctx, order, leg)
     room_name = outbound_room_name(target.agent_id, leg.to_number, leg.from_number)
-    call_id = new_call_id()
+    call_id = order.call_id or new_call_id()
     job = OutboundJob(
         agent_id=target.agent_id,
         call_id=call_id,
         phone_number_id=target.phone_number_id,
         from_number=leg.from_number,
         to_number=leg.to_number,
-        metadata=body.metadata or {},
+        metadata=order.metadata,
+        campaign=order.campaign.ref if order.campaign else None,
     )
     dispatch = asyncio.create_task(_dispatch(ctx, room_name, job))
-    call = await _record(ctx, _new_call(call_id, principal, leg, target, room_name), dispatch)
-    log.info("call.initiated", call_id=call.data.id, room=room_name, org_id=principal.org_id)
-    dial = _dial_request(ctx, body, leg, trunk_id, call, target.dial_format)
-    response = _response(call, leg, target)
-    if not body.wait_until_answered:
-        # The dispatch answers within LiveKit's deadline: a LiveKit that is slow or down is
-        # LiveKitUnavailable now rather than an accepted call that cannot be placed.
-        await dispatched(ctx, call, dispatch)
-        ctx.background.spawn(connect_quietly(ctx, call, dispatch, dial), name=f"call-{call_id}")
-        return response
-    answered = await connect_call(ctx, call, dispatch, dial)
-    return response.model_copy(update={"status": answered.data.status.value})
+    new = _new_call(call_id, order, leg, target, room_name)
+    call = await _record(ctx, new, dispatch)
+    log.info("call.initiated", call_id=call.data.id, room=room_name, org_id=order.org_id)
+    dial = _dial_request(ctx, order, leg, trunk_id, call, target.dial_format)
+    return StartedCall(call, dispatch, dial, _response(call, leg, target))
 
 
-def _leg(body: OutboundCallRequest) -> Leg:
-    """The request's numbers, normalized (InvalidNumber naming the field otherwise)."""
-    to_number = _number("to_number", body.to_number)  # checked first, as the seed's API does
-    return Leg(from_number=_number("from_number", body.from_number), to_number=to_number)
+def _order(principal: Principal, body: OutboundCallRequest) -> OutboundOrder:
+    return OutboundOrder(
+        org_id=principal.org_id,
+        to_number=body.to_number,
+        from_number=body.from_number,
+        metadata=body.metadata or {},
+        ringing_timeout_s=body.ringing_timeout_s,
+        max_call_duration_s=body.max_call_duration_s,
+    )
+
+
+def _leg(order: OutboundOrder) -> Leg:
+    """The order's numbers, normalized (InvalidNumber naming the field otherwise)."""
+    to_number = _number("to_number", order.to_number)  # checked first, as the seed's API does
+    return Leg(from_number=_number("from_number", order.from_number), to_number=to_number)
 
 
 def _number(field_name: str, raw: str) -> str:
@@ -96,13 +150,17 @@ def _number(field_name: str, raw: str) -> str:
         raise InvalidNumber.in_field(field_name, exc) from exc
 
 
-async def _target(ctx: Context, principal: Principal, leg: Leg) -> tuple[OutboundTarget, str]:
+async def _target(ctx: Context, order: OutboundOrder, leg: Leg) -> tuple[OutboundTarget, str]:
     """The number the call is placed from and its outbound trunk, once every check before
     ringing anyone passed."""
     limit = ctx.settings.max_concurrent_calls_per_org
     with segment("lookup"):
         target = await ctx.stores.targets.outbound_target(
-            principal.org_id, leg.from_number, leg.to_number, max_live_per_org=limit
+            order.org_id,
+            leg.from_number,
+            leg.to_number,
+            max_live_per_org=limit,
+            agent_id=order.agent_id,
         )
     if target is None:
         raise NumberNotFound()
@@ -122,11 +180,11 @@ async def _target(ctx: Context, principal: Principal, leg: Leg) -> tuple[Outboun
 
 
 def _new_call(
-    call_id: str, principal: Principal, leg: Leg, target: OutboundTarget, room_name: str
+    call_id: str, order: OutboundOrder, leg: Leg, target: OutboundTarget, room_name: str
 ) -> NewCall:
     return NewCall(
         id=call_id,
-        org_id=principal.org_id,
+        org_id=order.org_id,
         direction=CallDirection.OUTBOUND,
         phone_number_id=target.phone_number_id,
         phone_number=leg.from_number,
@@ -138,6 +196,7 @@ def _new_call(
         webhook_url=target.webhook_url,
         recording_mode=target.recording_mode,
         participant_identity=outbound_identity(leg.to_number),
+        campaign=order.campaign,
     )
 
 
@@ -159,7 +218,7 @@ async def _record(ctx: Context, new: NewCall, dispatch: asyncio.Task[str]) -> Ca
 
 def _dial_request(
     ctx: Context,
-    body: OutboundCallRequest,
+    order: OutboundOrder,
     leg: Leg,
     trunk_id: str,
     call: CallRow,
@@ -172,8 +231,8 @@ def _dial_request(
         from_number=dial_format.write(leg.from_number),
         room_name=call.data.room_name,
         participant_identity=outbound_identity(leg.to_number),
-        ringing_timeout_s=body.ringing_timeout_s or ctx.settings.default_ringing_timeout_s,
-        max_call_duration_s=body.max_call_duration_s,
+        ringing_timeout_s=order.ringing_timeout_s or ctx.settings.default_ringing_timeout_s,
+        max_call_duration_s=order.max_call_duration_s,
     )
 
 

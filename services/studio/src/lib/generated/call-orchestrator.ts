@@ -255,6 +255,224 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Campaigns
+         * @description The organization's campaigns, newest first (any role).
+         */
+        get: operations["list_campaigns_campaigns_get"];
+        put?: never;
+        /**
+         * Create Campaign
+         * @description Create a campaign (a draft: it dials after `start`) from JSON `rows` or a CSV upload
+         *     (owners and admins).
+         *
+         *     Valid rows are kept; each invalid one is listed in `rejected_rows` with its line and reason
+         *     (invalid number, duplicate of line N, on the do-not-call list, unknown time zone, metadata
+         *     not an object or too large). 404: the agent or a from-number is not the organization's.
+         *     422 names the field (a from-number that cannot place calls, pacing above the organization's
+         *     concurrent-call limit, no valid row). 413: more rows than CAMPAIGN_MAX_ROWS, or a body over
+         *     CAMPAIGN_MAX_UPLOAD_BYTES.
+         */
+        post: operations["create_campaign_campaigns_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Campaign
+         * @description A campaign: its settings, status, counts of rows by status, calls in progress, ETA.
+         */
+        get: operations["get_campaign_campaigns__campaign_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Campaign
+         * @description Start dialing a draft campaign (409 from any other status).
+         */
+        post: operations["start_campaign_campaigns__campaign_id__start_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause Campaign
+         * @description Pause a running campaign: no new dial; live calls go on.
+         */
+        post: operations["pause_campaign_campaigns__campaign_id__pause_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume Campaign
+         * @description Resume a paused campaign.
+         */
+        post: operations["resume_campaign_campaigns__campaign_id__resume_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Campaign
+         * @description Cancel a draft, running or paused campaign: rows not being dialed are cancelled; calls being placed finish.
+         */
+        post: operations["cancel_campaign_campaigns__campaign_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rows
+         * @description The campaign's rows in line order, each with its attempts and their call ids.
+         */
+        get: operations["list_rows_campaigns__campaign_id__rows_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/results.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Results Csv
+         * @description One CSV line per row: line, to_number, status, attempts (calls placed), last outcome, its
+         *     SIP status and call id, completed_at, then the metadata columns.
+         */
+        get: operations["results_csv_campaigns__campaign_id__results_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/do-not-call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Do Not Call
+         * @description The organization's do-not-call list, in number order (any role).
+         */
+        get: operations["list_do_not_call_do_not_call_get"];
+        put?: never;
+        /**
+         * Add Do Not Call
+         * @description Put numbers on the list (owners and admins): campaigns skip them at upload and at dial
+         *     time. `added` counts the numbers that were not on it yet.
+         */
+        post: operations["add_do_not_call_do_not_call_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/do-not-call/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Do Not Call
+         * @description Take a number off the list (owners and admins); 404 when it is not on it.
+         */
+        delete: operations["remove_do_not_call_do_not_call__number__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "call-report": {
@@ -292,6 +510,37 @@ export interface components {
          */
         Architecture: "pipeline" | "realtime" | "text";
         /**
+         * AttemptOut
+         * @description One attempt at a row.
+         */
+        AttemptOut: {
+            /** Number */
+            number: number;
+            /** Call Id */
+            call_id: string;
+            /** From Number */
+            from_number: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Ended At */
+            ended_at: string | null;
+            /** @description null while the call is being placed. */
+            outcome: components["schemas"]["AttemptOutcome"] | null;
+            /** Sip Status Code */
+            sip_status_code: number | null;
+            /** Detail */
+            detail: string | null;
+        };
+        /**
+         * AttemptOutcome
+         * @description How one attempt ended; `not_placed`: no call was recorded, so nobody was dialed.
+         * @enum {string}
+         */
+        AttemptOutcome: "answered" | "busy" | "no_answer" | "failed" | "agent_failed" | "not_placed";
+        /**
          * BillingIncrement
          * @description How the carrier rounds talk time: a first block, then blocks of `next_s` (60/60, 1/1, 30/6).
          */
@@ -316,6 +565,29 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+        };
+        /**
+         * CallCampaignRef
+         * @description The campaign row attempt a call was placed for.
+         */
+        CallCampaignRef: {
+            /**
+             * Id
+             * @description The campaign's id.
+             * @example cmp_4m6q9s1v3x5z8d2k
+             */
+            id: string;
+            /**
+             * Row Id
+             * @description The campaign row's id.
+             * @example cmr_8d2k4m6q9s1v3x5z
+             */
+            row_id: string;
+            /**
+             * Attempt
+             * @description The row's attempt number, from 1.
+             */
+            attempt: number;
         };
         /**
          * CallCost
@@ -437,6 +709,8 @@ export interface components {
             total_duration_s?: number | null;
             /** @description What the call cost, once it is final and agent-runtime reported its usage (`telephony.call.costed`); null until then, and for calls no agent ran. */
             cost?: components["schemas"]["CallCost"] | null;
+            /** @description The campaign row attempt this call was placed for; null for other calls. */
+            campaign?: components["schemas"]["CallCampaignRef"] | null;
         };
         /**
          * CallDirection
@@ -656,6 +930,224 @@ export interface components {
             tts?: components["schemas"]["UsageModel"] | null;
         };
         /**
+         * CallingWindows
+         * @description When rows may be dialed, in the callee's local time.
+         */
+        CallingWindows: {
+            /**
+             * Days
+             * @description Days of the week calls may be placed.
+             * @default [
+             *       "mon",
+             *       "tue",
+             *       "wed",
+             *       "thu",
+             *       "fri",
+             *       "sat",
+             *       "sun"
+             *     ]
+             */
+            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+            /**
+             * Start
+             * @description Local time of day calls may start (HH:MM).
+             * @default 00:00
+             * @example 09:00
+             */
+            start: string;
+            /**
+             * End
+             * @description Local time of day after which no call starts (HH:MM, exclusive; 24:00 is the end of the day); after `start`.
+             * @default 24:00
+             * @example 20:00
+             */
+            end: string;
+            /**
+             * Blackout Dates
+             * @description Local dates with no calls at all.
+             * @default []
+             */
+            blackout_dates: string[];
+        };
+        /**
+         * CampaignAgentRef
+         * @description The agent placing a campaign's calls.
+         */
+        CampaignAgentRef: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * CampaignCreated
+         * @description The campaign created (a draft), and the rows left out.
+         */
+        CampaignCreated: {
+            /**
+             * Id
+             * @example cmp_4m6q9s1v3x5z8d2k
+             */
+            id: string;
+            /**
+             * Name
+             * @example December renewals
+             */
+            name: string;
+            status: components["schemas"]["CampaignStatus"];
+            agent: components["schemas"]["CampaignAgentRef"];
+            /**
+             * From Numbers
+             * @description The caller-ID pool (E.164), rotated.
+             */
+            from_numbers: string[];
+            /** @description When calls may be placed, in the callee's local time; null: any time. */
+            windows: components["schemas"]["CallingWindows"] | null;
+            pacing: components["schemas"]["Pacing"];
+            retry: components["schemas"]["RetryPolicy"];
+            /**
+             * Start At
+             * @description Nothing is dialed before this instant.
+             */
+            start_at: string | null;
+            /** Ringing Timeout S */
+            ringing_timeout_s: number | null;
+            counts: components["schemas"]["RowCounts"];
+            /**
+             * Calls In Progress
+             * @description Attempts being dialed or live now.
+             */
+            calls_in_progress: number;
+            /**
+             * Eta At
+             * @description When the rows still to dial should be done at the configured pace (running campaigns only; windows and retries can push it later).
+             */
+            eta_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Created By
+             * @description The `sub` of the user who created it.
+             */
+            created_by: string;
+            /**
+             * Rejected Rows
+             * @description The first 1,000 rows left out.
+             */
+            rejected_rows: components["schemas"]["RejectedRowOut"][];
+            /** Rejected Count */
+            rejected_count: number;
+        };
+        /**
+         * CampaignData
+         * @description A campaign as `GET /campaigns/{id}` shows it and `telephony.campaign.*` events carry it.
+         */
+        CampaignData: {
+            /**
+             * Id
+             * @example cmp_4m6q9s1v3x5z8d2k
+             */
+            id: string;
+            /**
+             * Name
+             * @example December renewals
+             */
+            name: string;
+            status: components["schemas"]["CampaignStatus"];
+            agent: components["schemas"]["CampaignAgentRef"];
+            /**
+             * From Numbers
+             * @description The caller-ID pool (E.164), rotated.
+             */
+            from_numbers: string[];
+            /** @description When calls may be placed, in the callee's local time; null: any time. */
+            windows: components["schemas"]["CallingWindows"] | null;
+            pacing: components["schemas"]["Pacing"];
+            retry: components["schemas"]["RetryPolicy"];
+            /**
+             * Start At
+             * @description Nothing is dialed before this instant.
+             */
+            start_at: string | null;
+            /** Ringing Timeout S */
+            ringing_timeout_s: number | null;
+            counts: components["schemas"]["RowCounts"];
+            /**
+             * Calls In Progress
+             * @description Attempts being dialed or live now.
+             */
+            calls_in_progress: number;
+            /**
+             * Eta At
+             * @description When the rows still to dial should be done at the configured pace (running campaigns only; windows and retries can push it later).
+             */
+            eta_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Created By
+             * @description The `sub` of the user who created it.
+             */
+            created_by: string;
+        };
+        /**
+         * CampaignDryRun
+         * @description `?dry_run=true`: what would be stored, nothing stored.
+         */
+        CampaignDryRun: {
+            /** Accepted */
+            accepted: number;
+            /** Rejected Rows */
+            rejected_rows: components["schemas"]["RejectedRowOut"][];
+            /** Rejected Count */
+            rejected_count: number;
+            /**
+             * Preview
+             * @description The first 20 accepted rows.
+             */
+            preview: components["schemas"]["PreviewRow"][];
+        };
+        /**
+         * CampaignPage
+         * @description The organization's campaigns, newest first.
+         */
+        CampaignPage: {
+            /** Campaigns */
+            campaigns: components["schemas"]["CampaignData"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * CampaignStatus
+         * @description Where a campaign is: it dials only while `running`; completed and cancelled are final.
+         * @enum {string}
+         */
+        CampaignStatus: "draft" | "running" | "paused" | "completed" | "cancelled";
+        /**
          * CarrierRate
          * @description The carrier's price per minute for calls in one direction to numbers under a prefix.
          */
@@ -740,6 +1232,60 @@ export interface components {
              * @description The cost in micro-units of the currency.
              */
             amount_micros: number;
+        };
+        /**
+         * DoNotCallAdd
+         * @description Numbers to put on the list.
+         */
+        DoNotCallAdd: {
+            /**
+             * Numbers
+             * @description At most 200 a request; E.164 (typed forms such as +1 (202) 555-0123 too).
+             * @example [
+             *       "+12025550123"
+             *     ]
+             */
+            numbers: string[];
+            /**
+             * Reason
+             * @example asked not to be called
+             */
+            reason?: string | null;
+        };
+        /**
+         * DoNotCallAdded
+         * @description How many numbers were new on the list.
+         */
+        DoNotCallAdded: {
+            /** Added */
+            added: number;
+        };
+        /**
+         * DoNotCallEntry
+         * @description A number the organization's campaigns never dial.
+         */
+        DoNotCallEntry: {
+            /** Number */
+            number: string;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Added At
+             * Format: date-time
+             */
+            added_at: string;
+            /** Added By */
+            added_by: string;
+        };
+        /**
+         * DoNotCallPage
+         * @description The organization's do-not-call list in number order.
+         */
+        DoNotCallPage: {
+            /** Numbers */
+            numbers: components["schemas"]["DoNotCallEntry"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /**
          * FieldProblem
@@ -905,6 +1451,40 @@ export interface components {
             status: string;
         };
         /**
+         * Pacing
+         * @description How fast a campaign dials: new calls per second and calls live at once.
+         */
+        Pacing: {
+            /**
+             * Calls Per Second
+             * @description New calls per second, at most.
+             * @default 1
+             */
+            calls_per_second: number;
+            /**
+             * Max Concurrent
+             * @description Calls of this campaign live at once, at most (and never more than the organization's concurrent-call limit, shared with its other calls).
+             * @default 1
+             */
+            max_concurrent: number;
+        };
+        /**
+         * PreviewRow
+         * @description An accepted row as it would be stored.
+         */
+        PreviewRow: {
+            /** Line */
+            line: number;
+            /** To Number */
+            to_number: string;
+            /** Time Zone */
+            time_zone: string | null;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * Problem
          * @description An RFC 9457 problem document.
          */
@@ -982,6 +1562,170 @@ export interface components {
          * @enum {string}
          */
         RecordingStatus: "pending" | "available" | "failed" | "deleted";
+        /**
+         * RejectedRowOut
+         * @description A row left out of the campaign.
+         */
+        RejectedRowOut: {
+            /**
+             * Line
+             * @description CSV line (the header is line 1), or 1-based index in `rows`.
+             */
+            line: number;
+            /** To Number */
+            to_number: string;
+            /**
+             * Reason
+             * @example duplicate of line 3
+             */
+            reason: string;
+        };
+        /**
+         * RetryOn
+         * @description Which outcomes are tried again.
+         */
+        RetryOn: {
+            /**
+             * Busy
+             * @default true
+             */
+            busy: boolean;
+            /**
+             * No Answer
+             * @default true
+             */
+            no_answer: boolean;
+            /**
+             * Failed
+             * @description SIP status codes or ranges (`408`, `500-599`) of failures to retry; a failure with no SIP status (carrier unreachable, LiveKit or dispatch error) is retried when this list is not empty.
+             * @default [
+             *       "500-599"
+             *     ]
+             */
+            failed: string[];
+            /**
+             * Agent Failed
+             * @default true
+             */
+            agent_failed: boolean;
+        };
+        /**
+         * RetryPolicy
+         * @description How often a row is tried, and after which outcomes.
+         */
+        RetryPolicy: {
+            /**
+             * Max Attempts
+             * @description Attempts per row, the first included (attempts that placed no call do not count).
+             * @default 3
+             */
+            max_attempts: number;
+            /**
+             * Delay S
+             * @description Wait before a retry, in seconds.
+             * @default 3600
+             */
+            delay_s: number;
+            /**
+             * @default {
+             *       "busy": true,
+             *       "no_answer": true,
+             *       "failed": [
+             *         "500-599"
+             *       ],
+             *       "agent_failed": true
+             *     }
+             */
+            on: components["schemas"]["RetryOn"];
+        };
+        /**
+         * RowCounts
+         * @description How many rows are in each status.
+         */
+        RowCounts: {
+            /**
+             * Total
+             * @default 0
+             */
+            total: number;
+            /**
+             * Pending
+             * @default 0
+             */
+            pending: number;
+            /**
+             * In Progress
+             * @default 0
+             */
+            in_progress: number;
+            /**
+             * Waiting Retry
+             * @default 0
+             */
+            waiting_retry: number;
+            /**
+             * Completed
+             * @default 0
+             */
+            completed: number;
+            /**
+             * Failed
+             * @default 0
+             */
+            failed: number;
+            /**
+             * Do Not Call
+             * @default 0
+             */
+            do_not_call: number;
+            /**
+             * Cancelled
+             * @default 0
+             */
+            cancelled: number;
+        };
+        /**
+         * RowOut
+         * @description A row of a campaign, with its attempts.
+         */
+        RowOut: {
+            /** Id */
+            id: string;
+            /** Line */
+            line: number;
+            /** To Number */
+            to_number: string;
+            /** Time Zone */
+            time_zone: string | null;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            status: components["schemas"]["RowStatus"];
+            /** Attempts */
+            attempts: components["schemas"]["AttemptOut"][];
+            /**
+             * Next Attempt At
+             * @description When it is due (pending or waiting_retry rows); windows may delay it.
+             */
+            next_attempt_at: string | null;
+        };
+        /**
+         * RowPage
+         * @description A page of a campaign's rows in line order.
+         */
+        RowPage: {
+            /** Rows */
+            rows: components["schemas"]["RowOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * RowStatus
+         * @description Where one row (one number to call) is.
+         * @enum {string}
+         */
+        RowStatus: "pending" | "in_progress" | "waiting_retry" | "completed" | "failed" | "do_not_call" | "cancelled";
         /**
          * STTModelPrice
          * @description An STT price for one provider (and model).
@@ -1273,6 +2017,144 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /**
+         * CampaignCreate
+         * @description `POST /campaigns` as JSON.
+         */
+        CampaignCreate: {
+            /**
+             * Name
+             * @example December renewals
+             */
+            name: string;
+            /**
+             * Agent Id
+             * @description The organization's voice agent that places the calls.
+             */
+            agent_id: string;
+            /**
+             * From Numbers
+             * @description Caller IDs, rotated round-robin: each the organization's active number with a synced outbound trunk.
+             * @example [
+             *       "+12025550100"
+             *     ]
+             */
+            from_numbers: string[];
+            /**
+             * @description When calls may be placed in the callee's local time (the row's `time_zone`, else every zone its number may be in); null: any time.
+             * @default null
+             */
+            windows: components["schemas"]["CallingWindows"] | null;
+            /**
+             * @default {
+             *       "calls_per_second": 1,
+             *       "max_concurrent": 1
+             *     }
+             */
+            pacing: components["schemas"]["Pacing"];
+            /**
+             * @default {
+             *       "max_attempts": 3,
+             *       "delay_s": 3600,
+             *       "on": {
+             *         "agent_failed": true,
+             *         "busy": true,
+             *         "failed": [
+             *           "500-599"
+             *         ],
+             *         "no_answer": true
+             *       }
+             *     }
+             */
+            retry: components["schemas"]["RetryPolicy"];
+            /**
+             * Start At
+             * @description Nothing is dialed before this instant (ISO 8601).
+             * @default null
+             */
+            start_at: string | null;
+            /**
+             * Ringing Timeout S
+             * @default null
+             */
+            ringing_timeout_s: number | null;
+            /**
+             * Rows
+             * @description `{to_number, metadata?, time_zone?}` each; invalid rows are reported in `rejected_rows` with their 1-based index, not refused.
+             * @example [
+             *       {
+             *         "metadata": {
+             *           "first_name": "Ada"
+             *         },
+             *         "to_number": "+12025550123"
+             *       }
+             *     ]
+             */
+            rows: unknown[];
+        };
+        /**
+         * CampaignSettings
+         * @description A campaign's settings: the multipart upload's `campaign` part, and the JSON body less
+         *     its rows.
+         */
+        CampaignSettings: {
+            /**
+             * Name
+             * @example December renewals
+             */
+            name: string;
+            /**
+             * Agent Id
+             * @description The organization's voice agent that places the calls.
+             */
+            agent_id: string;
+            /**
+             * From Numbers
+             * @description Caller IDs, rotated round-robin: each the organization's active number with a synced outbound trunk.
+             * @example [
+             *       "+12025550100"
+             *     ]
+             */
+            from_numbers: string[];
+            /**
+             * @description When calls may be placed in the callee's local time (the row's `time_zone`, else every zone its number may be in); null: any time.
+             * @default null
+             */
+            windows: components["schemas"]["CallingWindows"] | null;
+            /**
+             * @default {
+             *       "calls_per_second": 1,
+             *       "max_concurrent": 1
+             *     }
+             */
+            pacing: components["schemas"]["Pacing"];
+            /**
+             * @default {
+             *       "max_attempts": 3,
+             *       "delay_s": 3600,
+             *       "on": {
+             *         "agent_failed": true,
+             *         "busy": true,
+             *         "failed": [
+             *           "500-599"
+             *         ],
+             *         "no_answer": true
+             *       }
+             *     }
+             */
+            retry: components["schemas"]["RetryPolicy"];
+            /**
+             * Start At
+             * @description Nothing is dialed before this instant (ISO 8601).
+             * @default null
+             */
+            start_at: string | null;
+            /**
+             * Ringing Timeout S
+             * @default null
+             */
+            ringing_timeout_s: number | null;
         };
     };
     responses: never;
@@ -2238,6 +3120,800 @@ export interface operations {
             };
             /** @description A dependency is unavailable; try again shortly */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_campaigns_campaigns_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["CampaignStatus"] | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignPage"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_campaign_campaigns_post: {
+        parameters: {
+            query?: {
+                /** @description Check everything and answer what would be stored; store nothing. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignCreate"];
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description UTF-8 CSV with a header row: `to_number` (required), `time_zone` and `metadata` (a JSON object) optional; every other column goes into the row's metadata as a string.
+                     */
+                    file: string;
+                    /** @description The campaign's settings as JSON (`CampaignSettings`: the JSON body without `rows`). */
+                    campaign: string;
+                };
+            };
+        };
+        responses: {
+            /** @description `dry_run=true`: nothing stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignDryRun"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignCreated"];
+                };
+            };
+            /** @description Malformed request (bad JSON, missing body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_campaign_campaigns__campaign_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignData"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_campaign_campaigns__campaign_id__start_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignData"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pause_campaign_campaigns__campaign_id__pause_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignData"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resume_campaign_campaigns__campaign_id__resume_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignData"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_campaign_campaigns__campaign_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignData"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_rows_campaigns__campaign_id__rows_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["RowStatus"] | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RowPage"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    results_csv_campaigns__campaign_id__results_csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_do_not_call_do_not_call_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DoNotCallPage"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_do_not_call_do_not_call_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DoNotCallAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DoNotCallAdded"];
+                };
+            };
+            /** @description Malformed request (bad JSON, missing body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_do_not_call_do_not_call__number__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, expired or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field broke a rule; `errors` names each field and rule */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

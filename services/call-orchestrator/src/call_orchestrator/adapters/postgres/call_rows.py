@@ -11,6 +11,7 @@ import asyncpg
 
 from talkifai_common.events import (
     CallAgentRef,
+    CallCampaignRef,
     CallCost,
     CallData,
     CallDirection,
@@ -26,6 +27,15 @@ TIMESTAMP_BY_STATUS = {
     CallStatus.COMPLETED: "ended_at",
     CallStatus.FAILED: "ended_at",
 }
+
+
+@dataclass(frozen=True)
+class CampaignCall:
+    """The campaign row attempt a call is for, with the attempt's fencing token: the call is
+    recorded only while the attempt still holds that token and has no outcome."""
+
+    ref: CallCampaignRef
+    fence: int
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class NewCall:
     recording_mode: RecordingMode
     participant_identity: str | None = None
     sip_call_id: str | None = None
+    campaign: CampaignCall | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,7 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         ended_at=row["ended_at"],
         **_durations(row["started_at"], row["answered_at"], row["ended_at"]),
         cost=CallCost.model_validate(row["cost"]) if row["cost"] is not None else None,
+        campaign=_campaign_ref(row),
     )
     return CallRow(
         data=data,
@@ -158,6 +170,14 @@ def call_from_row(row: asyncpg.Record) -> CallRow:
         recording_consent_at=row["recording_consent_at"],
         rev=row["rev"],
         hangup_requested_at=row["hangup_requested_at"],
+    )
+
+
+def _campaign_ref(row: asyncpg.Record) -> CallCampaignRef | None:
+    if row["campaign_id"] is None:
+        return None
+    return CallCampaignRef(
+        id=row["campaign_id"], row_id=row["campaign_row_id"], attempt=row["campaign_attempt"]
     )
 
 
@@ -175,6 +195,7 @@ def initiated(call: NewCall, now: datetime) -> CallRow:
         room_name=call.room_name,
         sip_call_id=call.sip_call_id,
         started_at=now,
+        campaign=call.campaign.ref if call.campaign else None,
     )
     return CallRow(
         data=data,

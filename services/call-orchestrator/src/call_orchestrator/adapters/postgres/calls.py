@@ -25,6 +25,7 @@ from call_orchestrator.adapters.postgres.call_rows import (
     initiated,
 )
 from call_orchestrator.adapters.postgres.sql import (
+    AttemptFenced,
     CallInProgress,
     Params,
     TooManyCalls,
@@ -72,11 +73,13 @@ class CallStore:
         created = initiated(call, now)
         states = [created] if then is None else [created, advanced(created, then, _NO_CHANGES, now)]
         final = replace(states[-1], rev=0)
+        ref = call.campaign.ref if call.campaign else None
         cap = max_live_per_org if max_live_per_org is not None else 2**31 - 1
         q = Params()
+        fence, slot_values, marked, fenced = _campaign_fence(q, call)
         sql = f"""
-            WITH slot AS (
-                INSERT INTO org_live_calls (org_id, live) VALUES ({q(call.org_id)}, 1)
+            WITH {fence}slot AS (
+                INSERT INTO org_live_calls (org_id, live) {slot_values}
                 ON CONFLICT (org_id) DO UPDATE SET live = org_live_calls.live + 1
                  WHERE org_live_calls.live < {q(cap)}
                 RETURNING 1),
@@ -84,7 +87,8 @@ class CallStore:
                 INSERT INTO calls (id, org_id, direction, status, phone_number_id, phone_number,
                     from_number, to_number, agent_id, agent_name, room_name, webhook_url,
                     recording_mode, participant_identity, sip_call_id, started_at, ringing_at,
-                    answered_at, ended_at, updated_at)
+                    answered_at, ended_at, updated_at, campaign_id, campaign_row_id,
+                    campaign_attempt)
                 SELECT {q(call.id)}, {q(call.org_id)}, {q(call.direction.value)},
                        {q(final.data.status.value)}, {q(call.phone_number_id)},
                        {q(call.phone_number)}, {q(call.from_number)}, {q(call.to_number)},
@@ -93,17 +97,22 @@ class CallStore:
                        {q(call.participant_identity)}, {q(call.sip_call_id)},
                        {q(final.data.started_at)}, {q(final.data.ringing_at)},
                        {q(final.data.answered_at)}, {q(final.data.ended_at)},
-                       {q(final.data.started_at)}
+                       {q(final.data.started_at)}, {q(ref.id if ref else None)},
+                       {q(ref.row_id if ref else None)}, {q(ref.attempt if ref else None)}
                   FROM slot
-                RETURNING 1),
+                RETURNING 1),{marked}
             {self._events_sql(q, states, source="call")}
-            SELECT (SELECT count(*) FROM call), {outbox_notify("call")}
+            SELECT (SELECT count(*) FROM call) AS inserted, {fenced} AS fenced,
+                   {outbox_notify("call")}
         """
         try:
-            inserted = await self.pool.fetchval(sql, *q.args)
+            result = await self.pool.fetchrow(sql, *q.args)
         except asyncpg.UniqueViolationError as exc:
             raise CallInProgress(call.room_name) from exc
-        if not inserted:
+        assert result is not None
+        if not result["fenced"]:
+            raise AttemptFenced(call.id)
+        if not result["inserted"]:
             raise TooManyCalls(call.org_id)
         return final
 
@@ -256,6 +265,30 @@ class CallStore:
         )
         rows = await self.pool.fetch(sql, *args)
         return [call_from_row(r) for r in rows]
+
+
+def _campaign_fence(q: Params, call: NewCall) -> tuple[str, str, str, str]:
+    """The parts of `create_call`'s statement that record a campaign's call only while its
+    attempt holds its fencing token and has no outcome: the attempt row is locked (`FOR UPDATE`
+    re-reads it after a concurrent recovery) and marked `call_recorded` with the call, so the
+    recovery of an expired lease, which updates the same row, sees either the call or no call
+    ever. For other calls: no fence."""
+    if call.campaign is None:
+        return "", f"VALUES ({q(call.org_id)}, 1)", "", "true"
+    ref, fence = call.campaign.ref, call.campaign.fence
+    where = (
+        f"row_id = {q(ref.row_id)} AND number = {q(ref.attempt)} AND fence = {q(fence)}"
+        f" AND call_id = {q(call.id)}"
+    )
+    cte = f"""fence AS (
+                SELECT 1 FROM campaign_attempts WHERE {where} AND outcome IS NULL FOR UPDATE),
+            """
+    slot = f"SELECT {q(call.org_id)}, 1 FROM fence"
+    marked = f"""
+            marked AS (
+                UPDATE campaign_attempts SET call_recorded = true
+                 WHERE {where} AND EXISTS (SELECT 1 FROM call)),"""
+    return cte, slot, marked, "(SELECT count(*) FROM fence) > 0"
 
 
 def list_calls_query(

@@ -18,6 +18,11 @@ class CallInProgress(StoreError):
     """A live call already uses this room (same two numbers)."""
 
 
+class AttemptFenced(StoreError):
+    """A campaign attempt's call was not recorded: the attempt no longer holds its fencing
+    token (its lease expired and it was recovered), so it must not be dialed."""
+
+
 class Params:
     """Positional parameters of a statement being built: `q(value)` adds one, returns `$n`."""
 

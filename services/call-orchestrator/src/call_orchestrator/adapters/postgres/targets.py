@@ -21,34 +21,47 @@ class TargetStore:
         self.pool = pool
 
     async def outbound_target(
-        self, org_id: str, from_number: str, to_number: str, *, max_live_per_org: int
+        self,
+        org_id: str,
+        from_number: str,
+        to_number: str,
+        *,
+        max_live_per_org: int,
+        agent_id: str | None = None,
     ) -> OutboundTarget | None:
-        """The organization's number with its outbound agent and trunk, if it has both; with
-        whether a live call holds the room a call to `to_number` would use and whether the
-        organization is at its live-call limit (both re-checked when the call is recorded)."""
+        """The organization's number with its outbound agent (or `agent_id`, the organization's
+        agent a campaign calls with) and trunk, if it has both; with whether a live call holds
+        the room a call to `to_number` would use and whether the organization is at its
+        live-call limit (both re-checked when the call is recorded)."""
         row = await self.pool.fetchrow(
             """
-            SELECT n.id, n.org_id, n.phone_number, n.outbound_agent_id,
-                   COALESCE(a.name, n.outbound_agent_name) AS agent_name,
-                   COALESCE(a.architecture, n.outbound_agent_arch) AS agent_arch,
+            SELECT n.id, n.org_id, n.phone_number,
+                   COALESCE($6, n.outbound_agent_id) AS outbound_agent_id,
+                   CASE WHEN $6::text IS NULL THEN COALESCE(a.name, n.outbound_agent_name)
+                        ELSE a.name END AS agent_name,
+                   CASE WHEN $6::text IS NULL THEN COALESCE(a.architecture, n.outbound_agent_arch)
+                        ELSE a.architecture END AS agent_arch,
                    s.outbound_trunk_id, n.webhook_url, n.recording_mode, a.provider_keys,
                    n.dial_format,
                    n.status = 'inactive' AS inactive,
                    EXISTS (SELECT 1 FROM calls c
-                            WHERE c.room_name = $3 || n.outbound_agent_id || $4
+                            WHERE c.room_name = $3 || COALESCE($6, n.outbound_agent_id) || $4
                               AND c.status IN ('initiated', 'ringing', 'answered')) AS room_in_use,
                    COALESCE((SELECT o.live FROM org_live_calls o WHERE o.org_id = n.org_id), 0)
                        >= $5 AS org_at_limit
               FROM phone_numbers n
-              LEFT JOIN agents a ON a.id = n.outbound_agent_id AND NOT a.deleted
+              LEFT JOIN agents a ON a.id = COALESCE($6, n.outbound_agent_id) AND NOT a.deleted
+                                AND ($6::text IS NULL OR a.org_id = n.org_id)
               LEFT JOIN phone_number_sync s ON s.phone_number_id = n.id
-             WHERE n.org_id = $1 AND n.phone_number = $2 AND n.outbound_agent_id IS NOT NULL
+             WHERE n.org_id = $1 AND n.phone_number = $2
+               AND COALESCE($6, n.outbound_agent_id) IS NOT NULL
             """,
             org_id,
             from_number,
             OUTBOUND_ROOM_PREFIX,
             outbound_room_suffix(to_number, from_number),
             max_live_per_org,
+            agent_id,
         )
         if row is None:
             return None
