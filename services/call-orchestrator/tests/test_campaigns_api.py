@@ -346,7 +346,8 @@ async def test_campaigns_list_newest_first_with_a_cursor(harness: Harness) -> No
 async def test_results_csv_has_a_line_per_row_with_the_metadata_columns(harness: Harness) -> None:
     seeded = await harness.seed()
     settings = {k: v for k, v in campaign_body(seeded, []).items() if k != "rows"}
-    created = await upload(harness, "to_number,first_name\n+12025550123,Ada\n", settings)
+    csv_text = 'to_number,first_name,=note\n+12025550123,Ada,"=HYPERLINK(""http://x"")"\n'
+    created = await upload(harness, csv_text, settings)
     campaign_id = created.json()["id"]
 
     response = await harness.http.get(
@@ -357,8 +358,9 @@ async def test_results_csv_has_a_line_per_row_with_the_metadata_columns(harness:
     assert response.headers["content-type"].startswith("text/csv")
     assert response.text.splitlines() == [
         "line,to_number,status,attempts,last_outcome,last_sip_status_code,last_call_id,"
-        "completed_at,first_name",
-        "2,+12025550123,pending,0,,,,,Ada",
+        "completed_at,first_name,'=note",
+        # What a spreadsheet would run as a formula is written as text.
+        '2,+12025550123,pending,0,,,,,Ada,"\'=HYPERLINK(""http://x"")"',
     ]
 
 

@@ -88,7 +88,8 @@ async def results_csv(
     ctx: ContextDep, principal: PrincipalDep, campaign_id: CampaignId
 ) -> StreamingResponse:
     """One CSV line per row: line, to_number, status, attempts (calls placed), last outcome, its
-    SIP status and call id, completed_at, then the metadata columns."""
+    SIP status and call id, completed_at, then the metadata columns (a value or column name that
+    a spreadsheet would read as a formula, `=`, `+`, `-`, `@`, starts with an apostrophe)."""
     columns = await ctx.stores.campaigns.metadata_columns(principal.org_id, campaign_id)
     if columns is None:
         raise handlers.CampaignNotFound()
@@ -96,7 +97,7 @@ async def results_csv(
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([*_RESULT_COLUMNS, *columns])
+        writer.writerow([*_RESULT_COLUMNS, *(_spreadsheet_safe(c) for c in columns)])
         count = 0
         async for r in ctx.stores.campaign_rows.results(campaign_id):
             meta = [_cell(r.metadata.get(c)) for c in columns]
@@ -131,7 +132,16 @@ async def results_csv(
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value)
+    return _spreadsheet_safe(value if isinstance(value, str) else json.dumps(value))
+
+
+# A spreadsheet opening the CSV runs a cell starting with one of these as a formula (CSV
+# injection): the uploaded values are written with a leading apostrophe, as OWASP advises.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _line_cursor(cursor: str) -> int:
