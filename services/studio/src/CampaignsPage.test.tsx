@@ -1,6 +1,6 @@
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { CampaignStatus } from "./lib/campaignTypes";
+import type { CampaignStatus } from "./lib/types";
 import { agent, FakeApi, number } from "./test/fakeApi";
 import { campaign, campaignRow, FakeCampaigns } from "./test/fakeCampaigns";
 import { FakeEventSource } from "./test/fakeEventSource";

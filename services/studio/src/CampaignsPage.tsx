@@ -11,7 +11,7 @@ import { usePolling } from "./hooks/useCalls";
 import type { Api } from "./lib/api";
 import { CampaignsApi } from "./lib/campaignApi";
 import { CAMPAIGN_STATUSES } from "./lib/campaigns";
-import type { CampaignStatus } from "./lib/campaignTypes";
+import type { CampaignStatus } from "./lib/types";
 import { isTyping, useLayout } from "./lib/hooks";
 import { connectLiveEvents, type LiveListener, type LiveState } from "./lib/realtime";
 import { campaignIdOf, followLink, navigate, NEW_CAMPAIGN_PATH, ROUTE_PATHS, routeOf, useLocation } from "./lib/route";

@@ -3,7 +3,7 @@ import { useRef, useState } from "react";
 import { durationInWords, formatTime } from "../lib/calls";
 import { ACTION_LABELS, allowedActions, etaText, ROW_STATUS_HELP, ROW_STATUS_LABELS, ROW_STATUSES } from "../lib/campaigns";
 import { WEEKDAY_LABELS } from "../lib/campaignForm";
-import type { Campaign, CampaignAction, RowStatus } from "../lib/campaignTypes";
+import type { Campaign, CampaignAction, RowStatus } from "../lib/types";
 import { followLink, ROUTE_PATHS } from "../lib/route";
 import { CampaignStatusBadge, ProgressBar } from "./CampaignList";
 import { Dialog } from "./Dialog";

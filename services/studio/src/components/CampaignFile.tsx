@@ -1,7 +1,7 @@
 import { AlertTriangle, CheckCircle2, FileSpreadsheet, Loader2 } from "lucide-react";
 import { useId, type RefObject } from "react";
 import type { CsvSummary } from "../lib/campaigns";
-import type { CampaignDryRun, PreviewRow, RejectedRow } from "../lib/campaignTypes";
+import type { CampaignDryRun, PreviewRow, RejectedRow } from "../lib/types";
 
 interface Props {
   fileName: string | null;

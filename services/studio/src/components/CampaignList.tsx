@@ -2,7 +2,7 @@ import { Loader2, Megaphone } from "lucide-react";
 import { memo, useId } from "react";
 import { formatTime } from "../lib/calls";
 import { CAMPAIGN_STATUS_LABELS, CAMPAIGN_STATUSES, finishedRows, progressPercent } from "../lib/campaigns";
-import type { Campaign, CampaignStatus } from "../lib/campaignTypes";
+import type { Campaign, CampaignStatus } from "../lib/types";
 import { campaignPath, followLink } from "../lib/route";
 
 export function CampaignStatusBadge({ status }: { status: CampaignStatus }) {

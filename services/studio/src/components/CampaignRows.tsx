@@ -2,7 +2,7 @@ import { Loader2, Users } from "lucide-react";
 import { useId } from "react";
 import { formatTime } from "../lib/calls";
 import { OUTCOME_LABELS, ROW_STATUS_HELP, ROW_STATUS_LABELS, ROW_STATUSES } from "../lib/campaigns";
-import type { Attempt, CampaignRow, RowStatus } from "../lib/campaignTypes";
+import type { Attempt, CampaignRow, RowStatus } from "../lib/types";
 import { callPath, followLink } from "../lib/route";
 
 function AttemptLine({ attempt }: { attempt: Attempt }) {

@@ -6,7 +6,7 @@ import { CAMPAIGN_POLL_MS, useCampaign, useCampaignRows } from "../hooks/useCamp
 import { ApiError } from "../lib/api";
 import { saveFile, type CampaignsApi } from "../lib/campaignApi";
 import { ACTION_LABELS, isActive, rowStatusFromSearch } from "../lib/campaigns";
-import type { CallCampaignRef, CampaignAction, RowStatus } from "../lib/campaignTypes";
+import type { CallCampaignRef, CampaignAction, RowStatus } from "../lib/types";
 import type { LiveListener } from "../lib/realtime";
 import { campaignPath, followLink, navigate, ROUTE_PATHS } from "../lib/route";
 import { CampaignActions, CampaignHeader, CampaignProgress, CampaignSettingsCard, CancelCampaignDialog } from "./CampaignDetails";

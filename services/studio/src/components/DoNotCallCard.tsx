@@ -3,7 +3,7 @@ import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { ApiError } from "../lib/api";
 import { type CampaignsApi } from "../lib/campaignApi";
 import { formatTime } from "../lib/calls";
-import type { DoNotCallEntry } from "../lib/campaignTypes";
+import type { DoNotCallEntry } from "../lib/types";
 import { parseNumberList } from "../lib/campaigns";
 import { useApiErrors } from "../hooks/useApiErrors";
 import { Dialog } from "./Dialog";

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError } from "../lib/api";
 import type { CampaignsApi } from "../lib/campaignApi";
-import type { Campaign, CampaignRow, CampaignStatus, RowStatus } from "../lib/campaignTypes";
+import type { Campaign, CampaignRow, CampaignStatus, RowStatus } from "../lib/types";
 import type { ApiErrorReporter } from "./useApiErrors";
 
 /** How often a running campaign (or one with calls still going on) is read again. */

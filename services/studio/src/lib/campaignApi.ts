@@ -9,9 +9,11 @@ import type {
   CampaignRowPage,
   CampaignSettings,
   CampaignStatus,
+  DoNotCallAdd,
+  DoNotCallAdded,
   DoNotCallPage,
   RowStatus,
-} from "./campaignTypes";
+} from "./types";
 
 export const CAMPAIGNS_PAGE_SIZE = 25;
 export const ROWS_PAGE_SIZE = 50;
@@ -73,8 +75,9 @@ export class CampaignsApi {
     return this.api.request("GET", `/do-not-call${query({ cursor, limit })}`);
   }
 
-  addDoNotCall(numbers: string[], reason?: string): Promise<{ added: number }> {
-    return this.api.request("POST", "/do-not-call", reason ? { numbers, reason } : { numbers });
+  addDoNotCall(numbers: string[], reason?: string): Promise<DoNotCallAdded> {
+    const body: DoNotCallAdd = reason ? { numbers, reason } : { numbers };
+    return this.api.request("POST", "/do-not-call", body);
   }
 
   removeDoNotCall(number: string): Promise<void> {

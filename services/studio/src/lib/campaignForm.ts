@@ -1,7 +1,6 @@
 /** The new-campaign form: its fields, their checks before anything is sent, the `campaign` part
  * of `POST /campaigns` built from them, and the server's field names mapped back onto them. */
-import type { CampaignSettings, Weekday } from "./campaignTypes";
-import type { FieldProblem } from "./types";
+import type { CampaignSettings, FieldProblem, Weekday } from "./types";
 
 export const WEEKDAYS: Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 export const WEEKDAY_LABELS: Record<Weekday, string> = { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" };

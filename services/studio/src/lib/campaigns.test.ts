@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allowedActions, etaText, parseCsv, parseNumberList, progressPercent, rowStatusFromSearch, summarizeCsv } from "./campaigns";
-import type { CampaignCounts } from "./campaignTypes";
+import type { CampaignCounts } from "./types";
 
 function counts(extra: Partial<CampaignCounts>): CampaignCounts {
   return { total: 0, pending: 0, in_progress: 0, waiting_retry: 0, completed: 0, failed: 0, do_not_call: 0, cancelled: 0, ...extra };

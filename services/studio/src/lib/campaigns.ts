@@ -2,7 +2,7 @@
  * the browser reads it before the server's verdict, and the row filter in the address. */
 import { durationInWords } from "./calls";
 import { normalizePhone, validatePhoneNumber } from "./validation";
-import type { AttemptOutcome, Campaign, CampaignAction, CampaignCounts, CampaignStatus, RowStatus } from "./campaignTypes";
+import type { AttemptOutcome, Campaign, CampaignAction, CampaignCounts, CampaignStatus, RowStatus } from "./types";
 
 export const CAMPAIGN_STATUSES: CampaignStatus[] = ["draft", "running", "paused", "completed", "cancelled"];
 export const ROW_STATUSES: RowStatus[] = ["pending", "in_progress", "waiting_retry", "completed", "failed", "do_not_call", "cancelled"];

@@ -1,7 +1,11 @@
 /** The numbers-api and call-orchestrator contract under the names the Studio uses, aliased from the
  * types generated from their OpenAPI documents (`scripts/api-types.sh`; never edit `generated/`). */
 
-import type { components as CallOrchestrator, operations as CallOrchestratorOperations } from "./generated/call-orchestrator";
+import type {
+  components as CallOrchestrator,
+  operations as CallOrchestratorOperations,
+  paths as CallOrchestratorPaths,
+} from "./generated/call-orchestrator";
 import type { components as NumbersApi } from "./generated/numbers-api";
 
 type NumbersApiSchema = NumbersApi["schemas"];
@@ -78,6 +82,46 @@ export type CallFilters = { [K in "phone_number" | "direction" | "status" | "age
 };
 /** The keys of `CallFilters`, in the order the address writes them. */
 export const CALL_FILTER_KEYS = ["phone_number", "direction", "status", "agent_id", "from", "to"] as const;
+
+/** A campaign as call-orchestrator serves it (`GET /campaigns/{id}`, `telephony.campaign.*` events). */
+export type Campaign = CallOrchestratorSchema["CampaignData"];
+export type CampaignStatus = CallOrchestratorSchema["CampaignStatus"];
+/** Rows by status, and `total`. */
+export type CampaignCounts = CallOrchestratorSchema["RowCounts"];
+export type Weekday = CallOrchestratorSchema["CallingWindows"]["days"][number];
+export type CampaignPage = CallOrchestratorSchema["CampaignPage"];
+/** `POST /campaigns` (201): the draft, and the rows left out. */
+export type CampaignCreated = CallOrchestratorSchema["CampaignCreated"];
+/** `POST /campaigns?dry_run=true` (200): nothing stored. */
+export type CampaignDryRun = CallOrchestratorSchema["CampaignDryRun"];
+/** A row the server refused: its CSV line (header = line 1) and why. */
+export type RejectedRow = CallOrchestratorSchema["RejectedRowOut"];
+export type PreviewRow = CallOrchestratorSchema["PreviewRow"];
+/** The fields of `CampaignSettings` the server defaults when they are left out. */
+type CampaignDefaulted = "windows" | "pacing" | "retry" | "start_at" | "ringing_timeout_s";
+/** The `campaign` part of the multipart `POST /campaigns` (the JSON body without `rows`); what is
+ * left out takes the server's default (`windows`: any time). */
+export type CampaignSettings = Omit<CallOrchestratorSchema["CampaignSettings"], CampaignDefaulted> &
+  Partial<Pick<CallOrchestratorSchema["CampaignSettings"], CampaignDefaulted>>;
+/** The `POST /campaigns/{id}/<action>` routes: start, pause, resume, cancel. */
+export type CampaignAction = {
+  [P in keyof CallOrchestratorPaths]: P extends `/campaigns/{campaign_id}/${infer A}`
+    ? CallOrchestratorPaths[P]["post"] extends undefined
+      ? never
+      : A
+    : never;
+}[keyof CallOrchestratorPaths];
+export type RowStatus = CallOrchestratorSchema["RowStatus"];
+export type CampaignRow = CallOrchestratorSchema["RowOut"];
+export type CampaignRowPage = CallOrchestratorSchema["RowPage"];
+export type Attempt = CallOrchestratorSchema["AttemptOut"];
+export type AttemptOutcome = CallOrchestratorSchema["AttemptOutcome"];
+/** `campaign` on a `telephony.call.*` event's data (null for calls of no campaign). */
+export type CallCampaignRef = CallOrchestratorSchema["CallCampaignRef"];
+export type DoNotCallEntry = CallOrchestratorSchema["DoNotCallEntry"];
+export type DoNotCallPage = CallOrchestratorSchema["DoNotCallPage"];
+export type DoNotCallAdd = CallOrchestratorSchema["DoNotCallAdd"];
+export type DoNotCallAdded = CallOrchestratorSchema["DoNotCallAdded"];
 
 export const RECORDING_LABELS: Record<RecordingMode, string> = {
   disabled: "Disabled",

@@ -1,6 +1,6 @@
 /** call-orchestrator's campaign and do-not-call routes (issue 22's contract) in memory, as an
  * override of `FakeApi`: `api.overrides.push(campaigns.route)`. */
-import type { Campaign, CampaignRow, DoNotCallEntry, RowStatus } from "../lib/campaignTypes";
+import type { Campaign, CampaignRow, DoNotCallEntry, PreviewRow, RejectedRow, RowStatus } from "../lib/types";
 import { parseCsv } from "../lib/campaigns";
 import type { Call } from "./fakeApi";
 
@@ -32,7 +32,7 @@ export function campaign(id: string, name: string, extra: Partial<Campaign> = {}
 }
 
 export function campaignRow(id: string, line: number, status: RowStatus = "pending", extra: Partial<CampaignRow> = {}): CampaignRow {
-  return { id, line, to_number: `+1202555${String(1000 + line).slice(-4)}`, time_zone: null, metadata: null, status, attempts: [], next_attempt_at: null, ...extra };
+  return { id, line, to_number: `+1202555${String(1000 + line).slice(-4)}`, time_zone: null, metadata: {}, status, attempts: [], next_attempt_at: null, ...extra };
 }
 
 const TRANSITIONS: Record<string, [Campaign["status"][], Campaign["status"]]> = {
@@ -107,12 +107,12 @@ export class FakeCampaigns {
     const settings = JSON.parse(form.campaign) as { name: string };
     const [header, ...records] = parseCsv(form.file).records;
     const col = header.indexOf("to_number");
-    const accepted: { line: number; to_number: string; time_zone: null; metadata: null }[] = [];
-    const rejected: { line: number; to_number: string; reason: string }[] = [];
+    const accepted: PreviewRow[] = [];
+    const rejected: RejectedRow[] = [];
     records.forEach((record, i) => {
       const n = record[col] ?? "";
       if (!E164.test(n)) rejected.push({ line: i + 2, to_number: n, reason: "Invalid number" });
-      else accepted.push({ line: i + 2, to_number: n, time_zone: null, metadata: null });
+      else accepted.push({ line: i + 2, to_number: n, time_zone: null, metadata: {} });
     });
     if (dryRun) return json(200, { accepted: accepted.length, rejected_rows: rejected, rejected_count: rejected.length, preview: accepted.slice(0, 20) });
     if (this.createProblem) {
