@@ -180,3 +180,12 @@ def artifacts() -> Path:
     """Where screenshots go (git-ignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+async def call_stack(database_factory: DatabaseFactory, clean_stream: str) -> AsyncIterator[Any]:
+    """Every service a call needs and the Studio in front of them (`real_stack.CallStack`)."""
+    from .real_stack import running_call_stack  # it imports this module's studio_server
+
+    async with running_call_stack(database_factory, clean_stream) as stack:
+        yield stack

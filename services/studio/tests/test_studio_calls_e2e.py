@@ -11,32 +11,18 @@ callee answers and stays on the line until the Studio hangs up.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import asyncpg
-import httpx
-import nats
 import pytest
 
-from livekit_emulator.testing import RunningEmulator
-from talkifai_common.agent_capabilities import advertise
 from talkifai_common.auth import Role
-from tests.support.agent_runtimes import every_key_runtime
-from tests.support.databases import DatabaseFactory
-from tests.support.full_stack import running_services
-from tests.support.numbers_api import Api
 from tests.support.trunk_sync import (
-    eventually,
     token_factory,
 )
 
-from .conftest import NewPage, studio_server
+from .conftest import NewPage
+from .real_stack import NUMBER, CallStack, number_with_outbound_agent
 from .test_studio_e2e import assert_no_horizontal_overflow
 
 expect = pytest.importorskip(
@@ -45,83 +31,7 @@ expect = pytest.importorskip(
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
-NUMBER = "+12025550177"
 CALLEE = "+14155550123"
-
-
-@dataclass
-class CallStack:
-    """Every service a call needs, and the Studio in front of them."""
-
-    api: Api
-    calls: httpx.AsyncClient
-    lk: RunningEmulator
-    orchestrator_db: str
-    studio_url: str
-
-    def page_url(self, token: str, path: str = "/telephony/") -> str:
-        return f"{self.studio_url}{path}#token={token}"
-
-
-@pytest.fixture
-async def call_stack(
-    database_factory: DatabaseFactory, clean_stream: str
-) -> AsyncIterator[CallStack]:
-    async with running_services(database_factory, clean_stream) as services:
-        nc = await nats.connect(clean_stream)
-        # A stand-in agent-runtime with every provider key: calls are not refused for want of one.
-        advertiser = asyncio.create_task(advertise(nc.jetstream(), every_key_runtime))
-        runtimes = services.runtimes
-
-        async def advertised() -> bool:
-            return bool(runtimes.live("talkifai-agent"))
-
-        try:
-            await eventually(advertised, within_s=20)
-            with studio_server(services.api_url, services.calls_url) as studio_url:
-                yield CallStack(
-                    services.api, services.calls, services.lk, services.orchestrator_db, studio_url
-                )
-        finally:
-            advertiser.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await advertiser
-            await nc.close()
-
-
-async def number_with_outbound_agent(stack: CallStack) -> dict[str, Any]:
-    """An active number with an outbound agent, synced, known to call-orchestrator."""
-    agent = await stack.api.agent("Sales", greeting="Hi, this is Sales.")
-    number = await stack.api.number(
-        NUMBER,
-        termination_uri="sip.example.com",
-        sip_username="acme",
-        sip_password="pa55-word-e2e",
-        recording_mode="all",
-    )
-    response = await stack.api.request(
-        "PUT",
-        "/phone-numbers/agent-assignments",
-        json={"phone_number": NUMBER, "outbound_agent_id": agent["id"]},
-    )
-    assert response.status_code == 200, response.text
-    conn = await asyncpg.connect(stack.orchestrator_db)
-    try:
-
-        async def known() -> bool:
-            return bool(
-                await conn.fetchval(
-                    "SELECT count(*) FROM phone_numbers n "
-                    "JOIN agents a ON a.id = n.outbound_agent_id "
-                    "JOIN phone_number_sync s ON s.phone_number_id = n.id "
-                    "WHERE s.outbound_trunk_id IS NOT NULL AND a.provider_keys IS NOT NULL"
-                )
-            )
-
-        await eventually(known, within_s=20)
-    finally:
-        await conn.close()
-    return number
 
 
 async def test_a_test_call_placed_from_the_studio_is_followed_hung_up_and_completed(

@@ -25,12 +25,7 @@ from talkifai_common.auth import Role
 from tests.support.trunk_sync import token_factory
 
 from .conftest import NewPage
-from .test_studio_calls_e2e import (
-    NUMBER,
-    CallStack,
-    call_stack,  # noqa: F401 (the fixture, shared)
-    number_with_outbound_agent,
-)
+from .real_stack import NUMBER, CallStack, number_with_outbound_agent
 
 expect = pytest.importorskip(
     "playwright.async_api", reason="Studio e2e: the playwright package is not installed"
@@ -62,7 +57,7 @@ def contacts_csv(zone: str) -> str:
 
 
 async def test_a_new_user_runs_a_csv_campaign_from_the_studio_and_downloads_its_results(
-    call_stack: CallStack,  # noqa: F811 (the imported fixture)
+    call_stack: CallStack,
     new_page: NewPage,
     artifacts: Path,
 ) -> None:
