@@ -417,7 +417,8 @@ export interface paths {
         /**
          * Results Csv
          * @description One CSV line per row: line, to_number, status, attempts (calls placed), last outcome, its
-         *     SIP status and call id, completed_at, then the metadata columns.
+         *     SIP status and call id, completed_at, then the metadata columns (a value or column name that
+         *     a spreadsheet would read as a formula, `=`, `+`, `-`, `@`, starts with an apostrophe).
          */
         get: operations["results_csv_campaigns__campaign_id__results_csv_get"];
         put?: never;
