@@ -1,5 +1,4 @@
 import { AlertTriangle, ArrowLeft, CheckCircle2, Clock, Coins, FileText, Loader2, Mic, PhoneOff, Trash2, Wrench, XCircle } from "lucide-react";
-import { useRef, useState } from "react";
 import { describeCall, sipMeaning } from "../lib/callOutcomes";
 import { COMPONENT_LABELS, counterpart, DIRECTION_LABELS, durationInWords, formatBytes, formatDuration, formatMoney, formatTime, isLive, STATUS_LABELS, UNIT_LABELS } from "../lib/calls";
 import { callsPath, followLink, numberPath, ROUTE_PATHS } from "../lib/route";
@@ -7,7 +6,7 @@ import { RECORDING_LABELS } from "../lib/types";
 import type { CallCost, CallRecord, CallRecording, RecordingMode, TranscriptItem } from "../lib/types";
 import type { SeenChange, TranscriptState } from "../hooks/useCalls";
 import { CallStatusBadge, DirectionIcon } from "./CallList";
-import { Dialog } from "./Dialog";
+import { ConfirmDialog } from "./ConfirmDialog";
 
 interface Props {
   call: CallRecord;
@@ -324,77 +323,39 @@ function Transcript({ state, live }: { state: TranscriptState; live: boolean }) 
 
 /** "Hang up": confirm, then `POST /calls/{id}/hangup`. */
 export function HangUpDialog({ call, onClose, onConfirm }: { call: CallRecord; onClose: () => void; onConfirm: () => Promise<void> }) {
-  const [busy, setBusy] = useState(false);
-  const cancelRef = useRef<HTMLButtonElement>(null);
-  const confirm = async () => {
-    setBusy(true);
-    try {
-      await onConfirm();
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog
+    <ConfirmDialog
       title="Hang up this call?"
-      size="sm"
-      role="alertdialog"
-      onClose={() => !busy && onClose()}
-      initialFocus={cancelRef}
       description={
         <p>
           The call with {counterpart(call)} ends now: {call.direction === "outbound" ? "the callee" : "the caller"} and the agent are disconnected.
         </p>
       }
-    >
-      <div className="dialog-actions">
-        <button ref={cancelRef} type="button" className="button secondary" onClick={onClose} disabled={busy}>
-          Cancel
-        </button>
-        <button type="button" className="button danger" onClick={() => void confirm()} disabled={busy} aria-busy={busy || undefined}>
-          {busy ? <Loader2 size={16} className="spin" aria-hidden /> : <PhoneOff size={16} aria-hidden />}
-          {busy ? "Hanging up…" : "Hang up"}
-        </button>
-      </div>
-    </Dialog>
+      confirmLabel="Hang up"
+      busyLabel="Hanging up…"
+      icon={<PhoneOff size={16} aria-hidden />}
+      onClose={onClose}
+      onConfirm={onConfirm}
+    />
   );
 }
 
 /** The confirmation before a call's recording is deleted. */
 export function DeleteRecordingDialog({ call, onClose, onConfirm }: { call: CallRecord; onClose: () => void; onConfirm: () => Promise<void> }) {
-  const [busy, setBusy] = useState(false);
-  const cancelRef = useRef<HTMLButtonElement>(null);
-  const confirm = async () => {
-    setBusy(true);
-    try {
-      await onConfirm();
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog
+    <ConfirmDialog
       title="Delete this recording?"
-      size="sm"
-      role="alertdialog"
-      onClose={() => !busy && onClose()}
-      initialFocus={cancelRef}
       description={
         <>
           <p>The recording of the call with {counterpart(call)} is deleted from storage for everyone in the organization. The call stays in the history.</p>
           <p className="muted">This cannot be undone.</p>
         </>
       }
-    >
-      <div className="dialog-actions">
-        <button ref={cancelRef} type="button" className="button secondary" onClick={onClose} disabled={busy}>
-          Cancel
-        </button>
-        <button type="button" className="button danger" onClick={() => void confirm()} disabled={busy} aria-busy={busy || undefined}>
-          {busy ? <Loader2 size={16} className="spin" aria-hidden /> : <Trash2 size={16} aria-hidden />}
-          {busy ? "Deleting…" : "Delete recording"}
-        </button>
-      </div>
-    </Dialog>
+      confirmLabel="Delete recording"
+      busyLabel="Deleting…"
+      icon={<Trash2 size={16} aria-hidden />}
+      onClose={onClose}
+      onConfirm={onConfirm}
+    />
   );
 }

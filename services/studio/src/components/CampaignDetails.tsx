@@ -1,12 +1,11 @@
 import { ArrowLeft, Ban, Download, Loader2, Pause, Play, Settings2 } from "lucide-react";
-import { useRef, useState } from "react";
 import { durationInWords, formatTime } from "../lib/calls";
 import { ACTION_LABELS, allowedActions, etaText, ROW_STATUS_HELP, ROW_STATUS_LABELS, ROW_STATUSES } from "../lib/campaigns";
 import { WEEKDAY_LABELS } from "../lib/campaignForm";
 import type { Campaign, CampaignAction, RowStatus } from "../lib/types";
 import { followLink, ROUTE_PATHS } from "../lib/route";
 import { CampaignStatusBadge, ProgressBar } from "./CampaignList";
-import { Dialog } from "./Dialog";
+import { ConfirmDialog } from "./ConfirmDialog";
 
 const ACTION_ICONS = { start: Play, pause: Pause, resume: Play, cancel: Ban } as const;
 
@@ -169,24 +168,10 @@ export function CampaignHeader({ campaign, children }: { campaign: Campaign; chi
 
 /** "Cancel campaign": confirm, then `POST /campaigns/{id}/cancel`. */
 export function CancelCampaignDialog({ campaign, onClose, onConfirm }: { campaign: Campaign; onClose: () => void; onConfirm: () => Promise<void> }) {
-  const [busy, setBusy] = useState(false);
-  const keep = useRef<HTMLButtonElement>(null);
   const left = campaign.counts.pending + campaign.counts.waiting_retry;
-  const confirm = async () => {
-    setBusy(true);
-    try {
-      await onConfirm();
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog
+    <ConfirmDialog
       title="Cancel this campaign?"
-      size="sm"
-      role="alertdialog"
-      onClose={() => !busy && onClose()}
-      initialFocus={keep}
       description={
         <>
           <p>
@@ -195,16 +180,12 @@ export function CancelCampaignDialog({ campaign, onClose, onConfirm }: { campaig
           <p className="muted">A cancelled campaign cannot be started again.</p>
         </>
       }
-    >
-      <div className="dialog-actions">
-        <button ref={keep} type="button" className="button secondary" onClick={onClose} disabled={busy}>
-          Keep campaign
-        </button>
-        <button type="button" className="button danger" onClick={() => void confirm()} disabled={busy} aria-busy={busy || undefined}>
-          {busy ? <Loader2 size={16} className="spin" aria-hidden /> : <Ban size={16} aria-hidden />}
-          {busy ? "Cancelling…" : "Cancel campaign"}
-        </button>
-      </div>
-    </Dialog>
+      confirmLabel="Cancel campaign"
+      busyLabel="Cancelling…"
+      icon={<Ban size={16} aria-hidden />}
+      cancelLabel="Keep campaign"
+      onClose={onClose}
+      onConfirm={onConfirm}
+    />
   );
 }

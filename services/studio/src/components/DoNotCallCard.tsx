@@ -6,7 +6,7 @@ import { formatTime } from "../lib/calls";
 import type { DoNotCallEntry } from "../lib/types";
 import { parseNumberList } from "../lib/campaigns";
 import { useApiErrors } from "../hooks/useApiErrors";
-import { Dialog } from "./Dialog";
+import { ConfirmDialog } from "./ConfirmDialog";
 import { useToasts } from "./Toasts";
 
 /** The organization's do-not-call list: checked when a campaign dials; owners and admins add and remove. */
@@ -191,39 +191,14 @@ export function DoNotCallCard({ campaigns, canManage }: { campaigns: CampaignsAp
 
 /** The confirmation before a number leaves the list: campaigns may call it again. */
 function RemoveDialog({ number, onClose, onConfirm }: { number: string; onClose: () => void; onConfirm: () => Promise<void> }) {
-  const [busy, setBusy] = useState(false);
-  const cancel = useRef<HTMLButtonElement>(null);
   return (
-    <Dialog
+    <ConfirmDialog
       title="Remove from the do-not-call list?"
-      role="alertdialog"
-      size="sm"
-      initialFocus={cancel}
-      onClose={() => !busy && onClose()}
       description={<p>Campaigns may call {number} again from now on.</p>}
-    >
-      <div className="dialog-actions">
-        <button ref={cancel} type="button" className="button secondary" onClick={onClose} disabled={busy}>
-          Cancel
-        </button>
-        <button
-          type="button"
-          className="button danger"
-          disabled={busy}
-          aria-busy={busy || undefined}
-          onClick={async () => {
-            setBusy(true);
-            try {
-              await onConfirm();
-            } finally {
-              setBusy(false);
-            }
-          }}
-        >
-          {busy ? <Loader2 size={16} className="spin" aria-hidden /> : <Trash2 size={16} aria-hidden />}
-          Remove
-        </button>
-      </div>
-    </Dialog>
+      confirmLabel="Remove"
+      icon={<Trash2 size={16} aria-hidden />}
+      onClose={onClose}
+      onConfirm={onConfirm}
+    />
   );
 }
