@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from talkifai_common.agent_capabilities import ALL_KEYS
 from tests.support.databases import DatabaseFactory
-from tests.support.full_stack import Stack, running_stack
+from tests.support.full_stack import Stack, number_with_outbound_agent, running_stack
 from tests.support.trunk_sync import eventually, token_factory
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
@@ -52,33 +51,8 @@ async def stack(
 
 
 async def _number_with_outbound_agent(stack: Stack) -> dict[str, Any]:
-    """A synced number whose outbound agent call-orchestrator knows."""
-    agent = await stack.api.agent("Sales", greeting="Hi, this is Sales.")
-    await stack.api.number(
-        NUMBER, termination_uri="sip.example.com", sip_username="acme", sip_password="pa55-word-e2e"
-    )
-    response = await stack.api.request(
-        "PUT",
-        "/phone-numbers/agent-assignments",
-        json={"phone_number": NUMBER, "outbound_agent_id": agent["id"]},
-    )
-    assert response.status_code == 200, response.text
-    conn = await asyncpg.connect(stack.orchestrator_db)
-    try:
-
-        async def known() -> bool:
-            return bool(
-                await conn.fetchval(
-                    "SELECT count(*) FROM phone_numbers n "
-                    "JOIN agents a ON a.id = n.outbound_agent_id "
-                    "JOIN phone_number_sync s ON s.phone_number_id = n.id "
-                    "WHERE s.outbound_trunk_id IS NOT NULL AND a.provider_keys IS NOT NULL"
-                )
-            )
-
-        await eventually(known, within_s=20)
-    finally:
-        await conn.close()
+    """A synced number whose outbound agent call-orchestrator knows; the agent."""
+    agent, _ = await number_with_outbound_agent(stack.api, stack.orchestrator_db, NUMBER)
     return agent
 
 

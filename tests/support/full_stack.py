@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import nats
 
@@ -159,3 +160,41 @@ async def running_stack(
                 events,
             )
         await watcher.close()
+
+
+async def number_with_outbound_agent(
+    api: Api, orchestrator_db: str, number: str, **settings: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A number (`settings`: its fields besides the termination) with an outbound agent "Sales",
+    once trunk-sync synced it and call-orchestrator knows both: the agent and the number."""
+    agent = await api.agent("Sales", greeting="Hi, this is Sales.")
+    created = await api.number(
+        number,
+        termination_uri="sip.example.com",
+        sip_username="acme",
+        sip_password="pa55-word-e2e",
+        **settings,
+    )
+    response = await api.request(
+        "PUT",
+        "/phone-numbers/agent-assignments",
+        json={"phone_number": number, "outbound_agent_id": agent["id"]},
+    )
+    assert response.status_code == 200, response.text
+    conn = await asyncpg.connect(orchestrator_db)
+    try:
+
+        async def known() -> bool:
+            return bool(
+                await conn.fetchval(
+                    "SELECT count(*) FROM phone_numbers n "
+                    "JOIN agents a ON a.id = n.outbound_agent_id "
+                    "JOIN phone_number_sync s ON s.phone_number_id = n.id "
+                    "WHERE s.outbound_trunk_id IS NOT NULL AND a.provider_keys IS NOT NULL"
+                )
+            )
+
+        await eventually(known, within_s=20)
+    finally:
+        await conn.close()
+    return agent, created

@@ -183,6 +183,31 @@ async def test_the_end_call_tool_hangs_up_the_call(
         assert state.end_reason == "agent_ended"
 
 
+async def test_the_callers_line_dropping_during_our_hang_up_keeps_the_agents_reason(
+    orchestrator: tuple[Orchestrator, OrchestratorClient],
+) -> None:
+    """LiveKit may report the caller gone before it answers the hang-up that caused it."""
+
+    class DroppingLine(FakeCallControl):
+        async def hang_up(self, room: str, identity: str | None) -> None:
+            state.mark_ended("caller_hangup")  # participant_disconnected arrives first
+            await super().hang_up(room, identity)
+
+    state = _state(DroppingLine(), orchestrator[1])
+    await state.finish("agent_ended")
+
+    assert state.ended.is_set()
+    assert state.end_reason == "agent_ended"
+
+
+def test_a_caller_hanging_up_first_ends_the_call_as_theirs() -> None:
+    state = _state(FakeCallControl(), None)
+    state.mark_ended("caller_hangup")
+
+    assert state.ended.is_set()
+    assert state.end_reason == "caller_hangup"
+
+
 async def test_the_transfer_tool_transfers_the_caller_to_the_number(
     orchestrator: tuple[Orchestrator, OrchestratorClient],
 ) -> None:

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import nats
 
 from livekit_emulator.testing import RunningEmulator
 from talkifai_common.agent_capabilities import advertise
+from tests.support import full_stack
 from tests.support.agent_runtimes import every_key_runtime
 from tests.support.databases import DatabaseFactory
 from tests.support.full_stack import running_services
@@ -71,35 +71,9 @@ async def running_call_stack(
 
 
 async def number_with_outbound_agent(stack: CallStack) -> dict[str, Any]:
-    """An active number with an outbound agent, synced, known to call-orchestrator."""
-    agent = await stack.api.agent("Sales", greeting="Hi, this is Sales.")
-    number = await stack.api.number(
-        NUMBER,
-        termination_uri="sip.example.com",
-        sip_username="acme",
-        sip_password="pa55-word-e2e",
-        recording_mode="all",
+    """An active number recording every call, with an outbound agent, synced, known to
+    call-orchestrator."""
+    _, number = await full_stack.number_with_outbound_agent(
+        stack.api, stack.orchestrator_db, NUMBER, recording_mode="all"
     )
-    response = await stack.api.request(
-        "PUT",
-        "/phone-numbers/agent-assignments",
-        json={"phone_number": NUMBER, "outbound_agent_id": agent["id"]},
-    )
-    assert response.status_code == 200, response.text
-    conn = await asyncpg.connect(stack.orchestrator_db)
-    try:
-
-        async def known() -> bool:
-            return bool(
-                await conn.fetchval(
-                    "SELECT count(*) FROM phone_numbers n "
-                    "JOIN agents a ON a.id = n.outbound_agent_id "
-                    "JOIN phone_number_sync s ON s.phone_number_id = n.id "
-                    "WHERE s.outbound_trunk_id IS NOT NULL AND a.provider_keys IS NOT NULL"
-                )
-            )
-
-        await eventually(known, within_s=20)
-    finally:
-        await conn.close()
     return number

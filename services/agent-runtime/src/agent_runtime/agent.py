@@ -54,10 +54,12 @@ class CallState:
             self.ended.set()
 
     def mark_ended(self, reason: str) -> None:
-        """The call ended by itself (caller hung up, room closed)."""
-        if not self.ended.is_set():
+        """The call ended by itself (caller hung up, room closed). A hang-up of ours in progress
+        keeps its reason: the caller's line dropping is what it caused, often before LiveKit
+        answered it."""
+        if self.end_reason is None:
             self.end_reason = reason
-            self.ended.set()
+        self.ended.set()
 
 
 @function_tool
