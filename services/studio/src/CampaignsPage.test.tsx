@@ -433,6 +433,17 @@ describe("a new campaign from a CSV file", () => {
     expect(api.calls.filter((c) => c.method === "POST").map((c) => c.path)).toEqual(["/campaigns?dry_run=true", "/campaigns", "/campaigns/cmp_1/start"]);
   });
 
+  it("calls at any time without a window, or to midnight", async () => {
+    const { user } = await renderStudio(api, "owner", { path: NEW });
+    expect(await screen.findByRole("group", { name: /Days/ })).toBeInTheDocument();
+    await user.click(screen.getByRole("checkbox", { name: "To midnight" }));
+    expect(field("Until")).toBeDisabled();
+    await user.click(screen.getByRole("checkbox", { name: "Call at any time (no calling window)" }));
+    expect(screen.queryByRole("group", { name: /Days/ })).toBeNull();
+    expect(screen.queryByLabelText(/^From/)).toBeNull();
+    expect(screen.queryByLabelText(/^Blackout dates/)).toBeNull();
+  });
+
   it("is closed to members", async () => {
     await renderStudio(api, "member", { path: NEW });
     expect(screen.getByRole("heading", { name: "Only owners and admins can create campaigns" })).toBeInTheDocument();

@@ -25,58 +25,16 @@ function CheckGroup({ legend, name, error, help, children }: { legend: string; n
 
 /** Calling window (callee's local time), pacing, retries by outcome and the start time. */
 export function CampaignSettingsFields({ form, errors, set }: Props) {
-  const [blackout, setBlackout] = useState("");
-  const addBlackout = () => {
-    if (blackout && !form.blackoutDates.includes(blackout)) set("blackoutDates", [...form.blackoutDates, blackout].sort());
-    setBlackout("");
-  };
   return (
     <>
       <fieldset className="form-section">
         <legend>Calling window</legend>
         <p className="helper current">In each callee's local time (their time zone column, else the one their number belongs to).</p>
-        <CheckGroup legend="Days" name="windows.days" error={errors["windows.days"]} help="The days of the week calls are placed.">
-          {WEEKDAYS.map((day) => (
-            <label key={day} className="checkbox day-option">
-              <input
-                type="checkbox"
-                checked={form.days.includes(day)}
-                onChange={(e) => set("days", e.target.checked ? [...form.days, day] : form.days.filter((d) => d !== day))}
-              />
-              {WEEKDAY_LABELS[day]}
-            </label>
-          ))}
-        </CheckGroup>
-        <div className="field-row">
-          <Field label="From" required error={errors["windows.start"]} help="First call no earlier than this.">
-            {(ids) => <input {...controlProps(ids, "windows.start")} type="time" value={form.start} onChange={(e) => set("start", e.target.value)} />}
-          </Field>
-          <Field label="Until" required error={errors["windows.end"]} help="No new call from this time on.">
-            {(ids) => <input {...controlProps(ids, "windows.end")} type="time" value={form.end} onChange={(e) => set("end", e.target.value)} />}
-          </Field>
-        </div>
-        <Field label="Blackout dates" error={errors["windows.blackout_dates"]} help="Days with no calls at all (holidays).">
-          {(ids) => (
-            <div className="inline-add">
-              <input {...controlProps(ids, "windows.blackout_dates")} type="date" value={blackout} onChange={(e) => setBlackout(e.target.value)} />
-              <button type="button" className="button secondary" onClick={addBlackout} disabled={!blackout}>
-                Add date
-              </button>
-            </div>
-          )}
-        </Field>
-        {form.blackoutDates.length > 0 && (
-          <ul className="chips" aria-label="Blackout dates">
-            {form.blackoutDates.map((day) => (
-              <li key={day} className="chip">
-                {day}
-                <button type="button" className="chip-remove" aria-label={`Remove ${day}`} onClick={() => set("blackoutDates", form.blackoutDates.filter((d) => d !== day))}>
-                  <X size={12} aria-hidden />
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
+        <label className="checkbox">
+          <input type="checkbox" checked={form.anyTime} onChange={(e) => set("anyTime", e.target.checked)} />
+          Call at any time (no calling window)
+        </label>
+        {!form.anyTime && <WindowFields form={form} errors={errors} set={set} />}
       </fieldset>
 
       <fieldset className="form-section">
@@ -138,6 +96,65 @@ export function CampaignSettingsFields({ form, errors, set }: Props) {
           </Field>
         </div>
       </fieldset>
+    </>
+  );
+}
+
+/** The window's days, hours and blackout dates (hidden when calls may go out at any time). */
+function WindowFields({ form, errors, set }: Props) {
+  const [blackout, setBlackout] = useState("");
+  const addBlackout = () => {
+    if (blackout && !form.blackoutDates.includes(blackout)) set("blackoutDates", [...form.blackoutDates, blackout].sort());
+    setBlackout("");
+  };
+  return (
+    <>
+        <CheckGroup legend="Days" name="windows.days" error={errors["windows.days"]} help="The days of the week calls are placed.">
+        {WEEKDAYS.map((day) => (
+          <label key={day} className="checkbox day-option">
+            <input
+              type="checkbox"
+              checked={form.days.includes(day)}
+              onChange={(e) => set("days", e.target.checked ? [...form.days, day] : form.days.filter((d) => d !== day))}
+            />
+            {WEEKDAY_LABELS[day]}
+          </label>
+        ))}
+      </CheckGroup>
+      <div className="field-row">
+        <Field label="From" required error={errors["windows.start"]} help="First call no earlier than this.">
+          {(ids) => <input {...controlProps(ids, "windows.start")} type="time" value={form.start} onChange={(e) => set("start", e.target.value)} />}
+        </Field>
+        <Field label="Until" required error={errors["windows.end"]} help="No new call from this time on.">
+          {(ids) => <input {...controlProps(ids, "windows.end")} type="time" value={form.end} disabled={form.untilMidnight} onChange={(e) => set("end", e.target.value)} />}
+        </Field>
+        <label className="checkbox">
+          <input type="checkbox" checked={form.untilMidnight} onChange={(e) => set("untilMidnight", e.target.checked)} />
+          To midnight
+        </label>
+      </div>
+      <Field label="Blackout dates" error={errors["windows.blackout_dates"]} help="Days with no calls at all (holidays).">
+        {(ids) => (
+          <div className="inline-add">
+            <input {...controlProps(ids, "windows.blackout_dates")} type="date" value={blackout} onChange={(e) => setBlackout(e.target.value)} />
+            <button type="button" className="button secondary" onClick={addBlackout} disabled={!blackout}>
+              Add date
+            </button>
+          </div>
+        )}
+      </Field>
+      {form.blackoutDates.length > 0 && (
+        <ul className="chips" aria-label="Blackout dates">
+          {form.blackoutDates.map((day) => (
+            <li key={day} className="chip">
+              {day}
+              <button type="button" className="chip-remove" aria-label={`Remove ${day}`} onClick={() => set("blackoutDates", form.blackoutDates.filter((d) => d !== day))}>
+                <X size={12} aria-hidden />
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
     </>
   );
 }

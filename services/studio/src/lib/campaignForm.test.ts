@@ -79,6 +79,15 @@ describe("the new-campaign form", () => {
     expect(campaignSettings(filled).start_at).toBeNull();
     expect("ringing_timeout_s" in campaignSettings(filled)).toBe(false);
   });
+
+  it("sends no window for calls at any time, and 24:00 for a window until midnight", () => {
+    const anyTime = { ...filled, anyTime: true, days: [], start: "", end: "" };
+    expect(validateCampaign(anyTime)).toEqual({});
+    expect(campaignSettings(anyTime).windows).toBeNull();
+    const toMidnight = { ...filled, start: "18:00", end: "", untilMidnight: true };
+    expect(validateCampaign(toMidnight)).toEqual({});
+    expect(campaignSettings(toMidnight).windows).toMatchObject({ start: "18:00", end: "24:00" });
+  });
 });
 
 describe("server errors beside their fields", () => {

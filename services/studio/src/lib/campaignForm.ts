@@ -9,9 +9,13 @@ export interface CampaignForm {
   name: string;
   agentId: string;
   fromNumbers: string[];
+  /** No calling window: calls at any hour of any day (`windows: null`). */
+  anyTime: boolean;
   days: Weekday[];
   start: string;
   end: string;
+  /** The window runs to the end of the day ("24:00", which a time input cannot hold). */
+  untilMidnight: boolean;
   blackoutDates: string[];
   callsPerSecond: string;
   maxConcurrent: string;
@@ -31,9 +35,11 @@ export const DEFAULT_FORM: CampaignForm = {
   name: "",
   agentId: "",
   fromNumbers: [],
+  anyTime: false,
   days: ["mon", "tue", "wed", "thu", "fri"],
   start: "09:00",
   end: "20:00",
+  untilMidnight: false,
   blackoutDates: [],
   callsPerSecond: "1",
   maxConcurrent: "2",
@@ -73,9 +79,11 @@ export const FIELD_OF: Record<keyof CampaignForm, FormField> = {
   name: "name",
   agentId: "agent_id",
   fromNumbers: "from_numbers",
+  anyTime: "windows.days",
   days: "windows.days",
   start: "windows.start",
   end: "windows.end",
+  untilMidnight: "windows.end",
   blackoutDates: "windows.blackout_dates",
   callsPerSecond: "pacing.calls_per_second",
   maxConcurrent: "pacing.max_concurrent",
@@ -126,6 +134,22 @@ function validDay(day: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
+function windowErrors(form: CampaignForm): FormErrors {
+  const errors: FormErrors = {};
+  if (form.days.length === 0) errors["windows.days"] = "Pick at least one day to call on.";
+  if (!TIME.test(form.start)) errors["windows.start"] = "Enter a time as HH:MM.";
+  if (form.untilMidnight) return withBlackoutErrors(form, errors);
+  if (!TIME.test(form.end)) errors["windows.end"] = "Enter a time as HH:MM.";
+  else if (TIME.test(form.start) && form.end <= form.start) errors["windows.end"] = "The window must end after it starts.";
+  return withBlackoutErrors(form, errors);
+}
+
+function withBlackoutErrors(form: CampaignForm, errors: FormErrors): FormErrors {
+  const badDay = form.blackoutDates.find((d) => !validDay(d));
+  if (badDay) errors["windows.blackout_dates"] = `${badDay} is not a date.`;
+  return errors;
+}
+
 /** What is wrong with the form, field by field (empty when it can be sent). */
 export function validateCampaign(form: CampaignForm): FormErrors {
   const errors: FormErrors = {};
@@ -133,12 +157,7 @@ export function validateCampaign(form: CampaignForm): FormErrors {
   else if (form.name.trim().length > 200) errors.name = "Keep the name under 200 characters.";
   if (!form.agentId) errors.agent_id = "Pick the voice agent that talks to the people called.";
   if (form.fromNumbers.length === 0) errors.from_numbers = "Pick at least one of your numbers to call from.";
-  if (form.days.length === 0) errors["windows.days"] = "Pick at least one day to call on.";
-  if (!TIME.test(form.start)) errors["windows.start"] = "Enter a time as HH:MM.";
-  if (!TIME.test(form.end)) errors["windows.end"] = "Enter a time as HH:MM.";
-  else if (TIME.test(form.start) && form.end <= form.start) errors["windows.end"] = "The window must end after it starts.";
-  const badDay = form.blackoutDates.find((d) => !validDay(d));
-  if (badDay) errors["windows.blackout_dates"] = `${badDay} is not a date.`;
+  if (!form.anyTime) Object.assign(errors, windowErrors(form));
   const cps = decimal(form.callsPerSecond);
   if (cps === null || cps <= 0) errors["pacing.calls_per_second"] = "Enter a number of calls per second above 0 (0.5 is one call every 2 seconds).";
   const concurrent = integer(form.maxConcurrent);
@@ -164,7 +183,9 @@ export function campaignSettings(form: CampaignForm): CampaignSettings {
     name: form.name.trim(),
     agent_id: form.agentId,
     from_numbers: form.fromNumbers,
-    windows: { days: WEEKDAYS.filter((d) => form.days.includes(d)), start: form.start, end: form.end, blackout_dates: [...form.blackoutDates].sort() },
+    windows: form.anyTime
+      ? null
+      : { days: WEEKDAYS.filter((d) => form.days.includes(d)), start: form.start, end: form.untilMidnight ? "24:00" : form.end, blackout_dates: [...form.blackoutDates].sort() },
     pacing: { calls_per_second: Number(form.callsPerSecond), max_concurrent: Number(form.maxConcurrent) },
     retry: {
       max_attempts: Number(form.maxAttempts),
