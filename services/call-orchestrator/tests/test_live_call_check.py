@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from livekit import api as lkapi
 
 from call_orchestrator.adapters.postgres import CallStore
 from talkifai_common.db import create_pool
@@ -51,3 +52,31 @@ async def test_calls_whose_room_is_gone_end_and_free_their_slots(harness: Harnes
     assert await conn.fetchval("SELECT live FROM org_live_calls WHERE org_id = 'org_a'") == 1
     events = await harness.events_for("call_lost_answered", 3)
     assert [e["data"]["status"] for e in events] == ["initiated", "answered", "completed"]
+
+
+async def test_an_outbound_call_its_dialer_never_dialed_ends_and_its_room_goes(
+    harness: Harness,
+) -> None:
+    """A dialer that stopped after recording the call and dispatching its agent (which made the
+    room) but before dialing: no SIP participant ever joins, nobody was rung."""
+    room = "outbound_never_dialed"
+    await harness.livekit.room.create_room(lkapi.CreateRoomRequest(name=room))
+    pool = await create_pool(harness.database_url, min_size=1, max_size=2)
+    try:
+        call = new_call("call_never_dialed", room, direction=CallDirection.OUTBOUND)
+        await CallStore(pool).create_call(call, max_live_per_org=None)
+        # Older than any ringing window.
+        await pool.execute(
+            "UPDATE calls SET started_at = now() - interval '1 hour' WHERE id = $1",
+            "call_never_dialed",
+        )
+    finally:
+        await pool.close()
+
+    ended = await eventually(
+        lambda: harness.get_call("call_never_dialed"), lambda r: r.json()["ended_at"] is not None
+    )
+
+    assert (ended.json()["status"], ended.json()["failure_reason"]) == ("failed", "abandoned")
+    rooms = await harness.livekit.room.list_rooms(lkapi.ListRoomsRequest(names=[room]))
+    assert list(rooms.rooms) == []
