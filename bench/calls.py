@@ -35,7 +35,7 @@ import asyncpg
 
 from call_orchestrator.adapters.postgres.call_rows import encode_cursor
 from call_orchestrator.adapters.postgres.calls import list_calls_query
-from call_orchestrator.adapters.postgres.costs import _GROUP_KEY, GroupBy
+from call_orchestrator.adapters.postgres.costs import GroupBy, usage_sql
 from call_orchestrator.main import MIGRATIONS
 from talkifai_common import devinfra
 from talkifai_common.auth import Role, issue_hs256_token
@@ -54,21 +54,6 @@ CUSTOMERS = 30_000  # the other parties: about 3 calls each
 LIVE_CALLS = 24  # initiated, ringing or answered now; the rest completed or failed
 
 # CostStore.totals's query.
-USAGE_SQL = """
-    SELECT {key} AS key, max(agent_name) AS agent_name,
-           cost_currency AS currency, count(*) AS calls,
-           count(cost_total_micros) AS costed_calls,
-           coalesce(sum(billed_s), 0)::bigint AS billed_s,
-           coalesce(sum(cost_carrier_micros), 0)::bigint AS carrier_micros,
-           coalesce(sum(cost_llm_micros), 0)::bigint AS llm_micros,
-           coalesce(sum(cost_stt_micros), 0)::bigint AS stt_micros,
-           coalesce(sum(cost_tts_micros), 0)::bigint AS tts_micros,
-           coalesce(sum(cost_total_micros), 0)::bigint AS total_micros
-      FROM calls
-     WHERE org_id = $1 AND started_at >= $2 AND started_at < $3
-     GROUP BY 1, cost_currency
-     ORDER BY 1, 3
-"""
 
 # The floor: the same SQL (CallStore.list_calls's statement, from its builder), the same JSON
 # (CallPage's fields in its order, datetimes as pydantic writes them), by hand.
@@ -383,7 +368,7 @@ async def explain(
             await conn.execute("DEALLOCATE page")
         await conn.execute("RESET plan_cache_mode")
         for group_by in GroupBy:
-            sql = USAGE_SQL.format(key=_GROUP_KEY[group_by])
+            sql = usage_sql(group_by)
             start, end = now - timedelta(days=DAYS), now + timedelta(minutes=1)
             plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, ORG, start, end)
             print(f"-- GET /usage group_by={group_by.value}")
@@ -402,7 +387,7 @@ async def usage(
     params = {"from": start.isoformat(), "to": end.isoformat()}
     async with aiohttp.ClientSession() as session:
         for group_by in GroupBy:
-            sql = USAGE_SQL.format(key=_GROUP_KEY[group_by])
+            sql = usage_sql(group_by)
             query = {**params, "group_by": group_by.value}
             direct, ours = [], []
             for _ in range(3):

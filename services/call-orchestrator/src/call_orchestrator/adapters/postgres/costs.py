@@ -76,6 +76,26 @@ class UsageRow:
     total_micros: int
 
 
+def usage_sql(group_by: GroupBy) -> str:
+    """The usage totals of an organization's calls started in [$2, $3), by `group_by` and
+    currency (`GET /usage`; bench/calls.py explains it)."""
+    return f"""
+        SELECT {_GROUP_KEY[group_by]} AS key, max(agent_name) AS agent_name,
+               cost_currency AS currency, count(*) AS calls,
+               count(cost_total_micros) AS costed_calls,
+               coalesce(sum(billed_s), 0)::bigint AS billed_s,
+               coalesce(sum(cost_carrier_micros), 0)::bigint AS carrier_micros,
+               coalesce(sum(cost_llm_micros), 0)::bigint AS llm_micros,
+               coalesce(sum(cost_stt_micros), 0)::bigint AS stt_micros,
+               coalesce(sum(cost_tts_micros), 0)::bigint AS tts_micros,
+               coalesce(sum(cost_total_micros), 0)::bigint AS total_micros
+          FROM calls
+         WHERE org_id = $1 AND started_at >= $2 AND started_at < $3
+         GROUP BY 1, cost_currency
+         ORDER BY 1, 3
+    """
+
+
 class RateDeckStore:
     """Each organization's rate decks, every version kept."""
 
@@ -209,21 +229,7 @@ class CostStore:
     ) -> list[UsageRow]:
         """The organization's calls started in [start, end), grouped and summed by currency."""
         rows = await self.pool.fetch(
-            f"""
-            SELECT {_GROUP_KEY[group_by]} AS key, max(agent_name) AS agent_name,
-                   cost_currency AS currency, count(*) AS calls,
-                   count(cost_total_micros) AS costed_calls,
-                   coalesce(sum(billed_s), 0)::bigint AS billed_s,
-                   coalesce(sum(cost_carrier_micros), 0)::bigint AS carrier_micros,
-                   coalesce(sum(cost_llm_micros), 0)::bigint AS llm_micros,
-                   coalesce(sum(cost_stt_micros), 0)::bigint AS stt_micros,
-                   coalesce(sum(cost_tts_micros), 0)::bigint AS tts_micros,
-                   coalesce(sum(cost_total_micros), 0)::bigint AS total_micros
-              FROM calls
-             WHERE org_id = $1 AND started_at >= $2 AND started_at < $3
-             GROUP BY 1, cost_currency
-             ORDER BY 1, 3
-            """,
+            usage_sql(group_by),
             org_id,
             start,
             end,
